@@ -1,0 +1,97 @@
+"""The Python API: ``load_netlist`` and ``solve``. The CLI is a thin shell over these.
+
+>>> import resim
+>>> c = resim.load_netlist('''divider
+... V1 in 0 10
+... R1 in out 1k
+... R2 out 0 1k
+... ''')
+>>> round(resim.solve(c).voltage("out"), 12)
+5.0
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Mapping
+
+from .circuit import Circuit
+from .errors import ResimError
+from .result import Result
+
+METHODS = ("exact", "auto")
+
+
+class OverrideError(ResimError):
+    """A ``--set NAME=VALUE`` names no parameter or element."""
+
+    exit_code = 2
+
+
+def load_netlist(
+    source: str | os.PathLike,
+    *,
+    overrides: Mapping[str, float] | None = None,
+    fast: bool = True,
+) -> Circuit:
+    """Read a netlist (a path, or the text itself when it contains a newline) into a :class:`Circuit`.
+
+    ``overrides`` maps ``.param`` names or element names to new values (``--set``):
+    parameters are replaced before any expression is evaluated, element values after.
+    ``fast=False`` reads every line with the Lark grammar (no bulk fast path).
+    """
+    from .netlist.elaborate import elaborate
+    from .netlist.parser import parse_file, parse_text
+
+    t0 = time.perf_counter()
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source):
+        parsed = parse_file(source, fast=fast)
+    else:
+        parsed = parse_text(source, "<text>", fast=fast)
+    overrides = {k.lower(): float(v) for k, v in (overrides or {}).items()}
+    param_names = {p.name for p in parsed.params}
+    params = {k: v for k, v in overrides.items() if k in param_names}
+    circuit = elaborate(parsed, params)
+    element_values = {}
+    for name, value in overrides.items():
+        if name in params:
+            continue
+        hit = circuit.find_element(name)
+        if hit is None:
+            known = ", ".join(sorted(param_names)) or "none"
+            raise OverrideError(
+                f"--set {name}: no parameter or element called '{name}'",
+                hint=f"parameters in this netlist: {known}; or give an element name such as R1",
+            )
+        element_values[hit] = value
+    if element_values:
+        circuit = circuit.with_element_values(element_values)
+    return replace(circuit, timings={"parse": time.perf_counter() - t0})
+
+
+def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **options) -> Result:
+    """The DC operating point of ``circuit``.
+
+    ``method``: ``"exact"`` (sparse MNA with an active set for ideal diodes and Newton for
+    Shockley diodes) or ``"auto"`` (currently the exact solver). ``options`` go to the solver
+    (see :class:`resim.solvers.exact.ExactOptions`). Raises :class:`~resim.errors.TopologyError`,
+    :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`; never
+    returns an unverified answer.
+    """
+    from .compile import compile_circuit
+    from .solvers.exact import ExactOptions, solve_exact
+
+    if not isinstance(circuit, Circuit):
+        circuit = load_netlist(circuit)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    t0 = time.perf_counter()
+    compiled = compile_circuit(circuit)
+    t1 = time.perf_counter()
+    result = solve_exact(compiled, ExactOptions(**options))
+    t2 = time.perf_counter()
+    timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
+    return replace(result, timings=timings)

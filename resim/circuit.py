@@ -1,0 +1,171 @@
+"""The element graph: a flat, elaborated circuit.
+
+A :class:`Circuit` is what the netlist front end produces and what :mod:`resim.compile`
+turns into solver arrays. Subcircuits are already expanded (element ``r1`` of instance
+``x1`` is named ``r.x1.r1`` and its internal node ``x1.mid``, as ngspice prints them),
+parameters are evaluated, and every element refers to nodes by integer index
+(``0`` is ground).
+
+Elements of one kind are stored column-wise in an :class:`ElementGroup`: a tuple of
+names, an integer array ``nodes`` of shape ``[k, t]`` (``t`` terminals) and a float array
+``value`` of shape ``[k]``. Sign conventions are SPICE's:
+
+* ``R``  nodes ``(a, b)``, value = resistance (ohm); current a -> b through the resistor.
+* ``V``  nodes ``(p, n)``, value = ``v_p - v_n``; current flows into ``p``, through the
+  source, out of ``n`` (a source delivering power has a negative current).
+* ``I``  nodes ``(p, n)``, value = current flowing from ``p`` through the source to ``n``.
+* ``D``  nodes ``(anode, cathode)``, value = area factor, ``model`` = model index.
+* ``E``  nodes ``(p, n, cp, cn)``, ``v_p - v_n = value * (v_cp - v_cn)``; current as ``V``.
+* ``G``  nodes ``(p, n, cp, cn)``, current ``value * (v_cp - v_cn)`` from ``p`` to ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .errors import SourceLocation
+
+#: Terminals per element kind.
+TERMINALS: dict[str, int] = {"r": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4}
+KINDS: tuple[str, ...] = tuple(TERMINALS)
+
+# Physical constants as ngspice 39 uses them (const.h), and its nominal temperature.
+BOLTZMANN = 1.38064852e-23
+CHARGE = 1.6021766208e-19
+NOMINAL_TEMPERATURE = 300.15
+THERMAL_VOLTAGE = BOLTZMANN * NOMINAL_TEMPERATURE / CHARGE
+
+
+@dataclass(frozen=True)
+class DiodeModel:
+    """A ``.model NAME D(...)`` card.
+
+    Two families:
+
+    * ``shockley``: ``i = IS (exp(u / (N Vt)) - 1)`` with series resistance ``RS``
+      (ngspice defaults ``IS=1e-14, N=1, RS=0``).
+    * ``pwl`` (LTspice convention, any of ``Ron``, ``Roff``, ``Vfwd`` given): ``i = u / Roff``
+      for ``u <= Vfwd`` and ``Vfwd / Roff + (u - Vfwd) / Ron`` above. ``Ron = 0`` makes the
+      forward branch a hard constraint ``u <= Vfwd``; with ``Roff`` absent (infinite) and
+      ``Vfwd = 0`` this is the ideal diode of science.md.
+    """
+
+    name: str
+    family: str  # "shockley" | "pwl"
+    IS: float = 1e-14
+    N: float = 1.0
+    RS: float = 0.0
+    Ron: float = 0.0
+    Roff: float = math.inf
+    Vfwd: float = 0.0
+    location: SourceLocation | None = None
+
+    @property
+    def is_ideal(self) -> bool:
+        """True for the constraint form (``Ron = 0``) of the piecewise-linear family."""
+        return self.family == "pwl" and self.Ron == 0.0
+
+
+@dataclass(frozen=True)
+class ElementGroup:
+    """All elements of one kind, column-wise (see the module docstring for conventions)."""
+
+    names: tuple[str, ...]
+    nodes: np.ndarray  # int64 [k, t]
+    value: np.ndarray  # float64 [k]
+    file: np.ndarray  # int32 [k], index into Circuit.files
+    line: np.ndarray  # int32 [k], 1-based line of the element's card
+    model: np.ndarray | None = None  # int32 [k] for diodes: index into Circuit.models
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @staticmethod
+    def empty(terminals: int, with_model: bool = False) -> "ElementGroup":
+        return ElementGroup(
+            (),
+            np.zeros((0, terminals), np.int64),
+            np.zeros(0),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32) if with_model else None,
+        )
+
+
+@dataclass(frozen=True)
+class DcSweep:
+    """One ``.dc`` sweep variable: ``source start stop step`` (kept for ``resim sweep``)."""
+
+    source: str
+    start: float
+    stop: float
+    step: float
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A flat circuit: node names, element groups by kind, models, analyses, warnings."""
+
+    title: str
+    nodes: tuple[str, ...]  # index 0 is ground, named "0"
+    groups: dict[str, ElementGroup]
+    models: tuple[DiodeModel, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+    dc: tuple[tuple[DcSweep, ...], ...] = ()
+    has_op: bool = False
+    files: tuple[str, ...] = ("<text>",)
+    warnings: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __getitem__(self, kind: str) -> ElementGroup:
+        return self.groups[kind]
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes, ground included."""
+        return len(self.nodes)
+
+    @property
+    def n_elements(self) -> int:
+        return sum(len(g) for g in self.groups.values())
+
+    def location(self, kind: str, k: int) -> SourceLocation:
+        """Where element ``k`` of ``kind`` was written."""
+        g = self.groups[kind]
+        return SourceLocation(self.files[int(g.file[k])], int(g.line[k]), 1)
+
+    def find_element(self, name: str) -> tuple[str, int] | None:
+        """``(kind, index)`` of the element called ``name`` (case-insensitive), or None."""
+        name = name.lower()
+        kind = name[:1]
+        group = self.groups.get(kind)
+        if group is None:
+            return None
+        index = _name_index(group)
+        k = index.get(name)
+        return None if k is None else (kind, k)
+
+    def with_element_values(self, values: dict[tuple[str, int], float]) -> "Circuit":
+        """A copy with some element values replaced: ``{(kind, index): value}``."""
+        groups = dict(self.groups)
+        for (kind, k), v in values.items():
+            g = groups[kind]
+            new = g.value.copy()
+            new[k] = v
+            groups[kind] = replace(g, value=new)
+        return replace(self, groups=groups)
+
+
+_INDEX_CACHE: dict[int, tuple[ElementGroup, dict[str, int]]] = {}
+
+
+def _name_index(group: ElementGroup) -> dict[str, int]:
+    hit = _INDEX_CACHE.get(id(group))
+    if hit is not None and hit[0] is group:
+        return hit[1]
+    index = {n: k for k, n in enumerate(group.names)}
+    _INDEX_CACHE[id(group)] = (group, index)
+    return index

@@ -1,0 +1,140 @@
+"""The ``resim`` command: a thin shell over :mod:`resim.api`.
+
+Library errors become messages on stderr and the exit codes of :mod:`resim.errors`;
+no Python traceback is shown unless ``RESIM_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import click
+
+from .errors import EXIT_CODES
+
+_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+
+
+def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
+    from .netlist.numbers import parse_number
+
+    out: dict[str, float] = {}
+    for item in values:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise click.UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set R1=2k or --set vdd=3.3")
+        try:
+            out[name.strip()] = parse_number(value.strip())[0]
+        except ValueError:
+            raise click.UsageError(f"--set {item!r}: '{value}' is not a number (SPICE suffixes like 2k, 1meg work)") from None
+    return out
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never a half file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_HELP)
+@click.version_option(package_name="resim")
+def main() -> None:
+    """resim: simulate nonlinear resistive networks from SPICE-style netlists.
+
+    \b
+    Examples:
+      resim solve netlists/divider.cir
+      resim solve netlists/clipper.cir --format json --output op.json
+      resim solve netlists/params.cir --set rload=2k --set R1=10k
+    """
+
+
+@main.command(epilog=_EXIT_HELP)
+@click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="Output format (JSON schema: docs/json.md).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file (atomically) instead of stdout.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
+@click.option("--method", type=click.Choice(["auto", "exact"]), default="auto", show_default=True,
+              help="Solver: exact sparse MNA (auto currently picks exact).")
+def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str) -> None:
+    """Solve the DC operating point of NETLIST.
+
+    Reports every node voltage, the current through every element (SPICE sign
+    conventions: into the + node of a source), each diode's state, the power, the
+    certificate (largest KCL residual, constraint violation, complementarity) and the
+    timings. Use - to read the netlist from stdin.
+
+    \b
+    Examples:
+      resim solve netlists/divider.cir
+      resim solve netlists/diode_clipper.cir --format json -o op.json
+      resim solve netlists/params.cir --set rload=2k --format csv
+    """
+    from . import api, format as fmt_mod
+
+    overrides = _parse_set(sets)
+    if netlist == "-":
+        circuit = api.load_netlist(sys.stdin.read() + "\n", overrides=overrides)
+    else:
+        circuit = api.load_netlist(netlist, overrides=overrides)
+    for w in circuit.warnings:
+        click.echo(w, err=True)
+    result = api.solve(circuit, method=method)
+    if fmt == "table":
+        if output:
+            import io
+
+            buf = io.StringIO()
+            fmt_mod.to_table(result, buf)
+            write_atomic(output, buf.getvalue())
+        else:
+            fmt_mod.to_table(result, sys.stdout)
+        return
+    text = fmt_mod.to_json(result) if fmt == "json" else fmt_mod.to_csv(result)
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def run() -> None:
+    """Entry point with error mapping (the console script)."""
+    from .errors import ResimError
+
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except ResimError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly
+        if os.environ.get("RESIM_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,321 @@
+"""The element graph to solver arrays, with the structural checks done first.
+
+Compilation
+
+1. merges *shorts* (zero-ohm resistors and zero-volt sources) into single nodes: each
+   group of nodes joined by shorts becomes one unknown, ground's group is the reference;
+2. numbers the remaining unknowns ``0..n-1`` (``var[node] = -1`` for ground's group),
+   plus one internal unknown per Shockley diode with series resistance;
+3. refuses ill-posed circuits before any solve, naming the elements and nodes:
+   a loop of shorts (its current is undetermined), a loop of voltage sources (that
+   disagree, or whose currents are undetermined), a group of nodes with no DC path to
+   ground, and a current source into a cut set with no other path.
+
+The currents through shorts are recovered after the solve from KCL on the short forest
+(:meth:`CompiledCircuit.short_currents`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .circuit import THERMAL_VOLTAGE, Circuit
+from .errors import TopologyError
+
+
+@dataclass(frozen=True)
+class Branches:
+    """A set of two-terminal elements in unknown space: ``a``, ``b`` are variable indices (-1 = ground)."""
+
+    index: np.ndarray  # indices into the circuit's element group
+    a: np.ndarray
+    b: np.ndarray
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class CompiledCircuit:
+    """Arrays for the solvers. See the module docstring."""
+
+    circuit: Circuit
+    var: np.ndarray  # [n_nodes] node -> unknown index or -1
+    n_vars: int  # node unknowns incl. diode-internal ones
+    resistors: Branches  # value = conductance
+    vsources: Branches  # value = E (non-short sources only)
+    isources: Branches  # value = I from a to b through the source
+    shockley: Branches  # junction a -> b (a may be an internal node); value = IS (area applied)
+    shockley_nvt: np.ndarray  # N * Vt per Shockley diode
+    shockley_rs: Branches  # series resistors of Shockley diodes (value = conductance)
+    pwl: Branches  # value unused; see pwl_* arrays
+    pwl_gon: np.ndarray  # 1/Ron (inf for ideal)
+    pwl_goff: np.ndarray  # 1/Roff (0 for infinite Roff)
+    pwl_vfwd: np.ndarray
+    vcvs: tuple[np.ndarray, ...]  # (index, p, n, cp, cn, gain)
+    vccs: tuple[np.ndarray, ...]  # (index, p, n, cp, cn, gm)
+    short_r: np.ndarray  # indices of zero-ohm resistors
+    short_v: np.ndarray  # indices of zero-volt sources
+
+    @property
+    def ideal(self) -> np.ndarray:
+        """Mask over PWL diodes: the constraint form (Ron = 0)."""
+        return np.isinf(self.pwl_gon)
+
+    def short_currents(self, node_net: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Currents through shorts (zero-ohm R, zero-volt V) from KCL.
+
+        ``node_net[k]`` is the net current leaving original node ``k`` through every
+        element that is not a short. On each tree of shorts, ``A j = -node_net`` with
+        ``A`` the node-edge incidence (+1 at the edge's first node) and one root row
+        (ground, else the lowest node) removed: a square, nonsingular system.
+        """
+        c = self.circuit
+        ends = np.concatenate([c["r"].nodes[self.short_r], c["v"].nodes[self.short_v]]).reshape(-1, 2)
+        m = len(ends)
+        if m == 0:
+            return np.zeros(0), np.zeros(0)
+        touched = np.unique(ends)
+        local = np.full(c.n_nodes, -1)
+        local[touched] = np.arange(len(touched))
+        la, lb = local[ends[:, 0]], local[ends[:, 1]]
+        k = np.arange(m)
+        A = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[la, lb], np.r_[k, k])), shape=(len(touched), m))
+        _, labels = connected_components(
+            sp.csr_matrix((np.ones(m), (la, lb)), shape=(len(touched), len(touched))), directed=False
+        )
+        # root of each component: ground if present, else the lowest-numbered node
+        order = np.lexsort((touched != 0, labels))
+        first = np.ones(len(order), bool)
+        first[1:] = labels[order][1:] != labels[order][:-1]
+        keep = np.ones(len(touched), bool)
+        keep[order[first]] = False
+        rows = A[keep].tocsc()
+        rhs = -node_net[touched[keep]]
+        j = sp.linalg.splu(rows).solve(rhs) if rows.shape[0] else np.zeros(0)
+        nr = len(self.short_r)
+        return j[:nr], j[nr:]
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    graph = sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def compile_circuit(circuit: Circuit) -> CompiledCircuit:
+    """Check and compile ``circuit`` (see the module docstring); raises :class:`TopologyError`."""
+    c = circuit
+    R, V, I, D, E, G = (c[k] for k in "rvideg")
+    nn = c.n_nodes
+    short_r = np.flatnonzero(R.value == 0.0)
+    short_v = np.flatnonzero(V.value == 0.0)
+    sa = np.r_[R.nodes[short_r, 0], V.nodes[short_v, 0]]
+    sb = np.r_[R.nodes[short_r, 1], V.nodes[short_v, 1]]
+    group = _components(nn, sa, sb)
+    _check_short_loops(c, group, sa, short_r, short_v)
+    ground_group = group[0]
+    groups, inverse = np.unique(group, return_inverse=True)
+    gvar = np.arange(len(groups)) - (np.arange(len(groups)) > np.searchsorted(groups, ground_group))
+    gvar[np.searchsorted(groups, ground_group)] = -1
+    var = gvar[inverse]
+    n_groups = len(groups) - 1
+
+    live_r = np.flatnonzero(R.value != 0.0)
+    live_v = np.flatnonzero(V.value != 0.0)
+    resistors = Branches(live_r, var[R.nodes[live_r, 0]], var[R.nodes[live_r, 1]], 1.0 / R.value[live_r])
+    vsources = Branches(live_v, var[V.nodes[live_v, 0]], var[V.nodes[live_v, 1]], V.value[live_v])
+    isources = Branches(np.arange(len(I)), var[I.nodes[:, 0]], var[I.nodes[:, 1]], I.value.copy())
+    _check_vsource_loops(c, vsources)
+
+    # diodes
+    models = c.models
+    fam = np.array([models[m].family == "shockley" for m in D.model], bool) if len(D) else np.zeros(0, bool)
+    sh = np.flatnonzero(fam)
+    pw = np.flatnonzero(~fam)
+    area = D.value
+    IS = np.array([models[D.model[k]].IS for k in sh]) * area[sh]
+    nvt = np.array([models[D.model[k]].N for k in sh]) * THERMAL_VOLTAGE
+    RS = np.array([models[D.model[k]].RS for k in sh]) / np.where(area[sh] > 0, area[sh], 1.0)
+    da, dc = var[D.nodes[:, 0]], var[D.nodes[:, 1]]
+    has_rs = np.flatnonzero(RS > 0)
+    internal = n_groups + np.arange(len(has_rs))
+    junction_a = da[sh].copy()
+    junction_a[has_rs] = internal
+    shockley = Branches(sh, junction_a, dc[sh], IS)
+    shockley_rs = Branches(sh[has_rs], da[sh][has_rs], internal, 1.0 / RS[has_rs])
+    ron = np.array([models[D.model[k]].Ron for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
+    roff = np.array([models[D.model[k]].Roff for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
+    with np.errstate(divide="ignore"):
+        gon = np.where(ron > 0, 1.0 / np.where(ron > 0, ron, 1.0), np.inf)
+    goff = np.where(np.isinf(roff), 0.0, 1.0 / roff)
+    vfwd = np.array([models[D.model[k]].Vfwd for k in pw], float)
+    pwl = Branches(pw, da[pw], dc[pw], np.zeros(len(pw)))
+
+    vcvs = (np.arange(len(E)), *(var[E.nodes[:, k]] for k in range(4)), E.value.copy())
+    vccs = (np.arange(len(G)), *(var[G.nodes[:, k]] for k in range(4)), G.value.copy())
+    compiled = CompiledCircuit(
+        c, var, n_groups + len(has_rs), resistors, vsources, isources, shockley, nvt, shockley_rs,
+        pwl, gon, goff, vfwd, vcvs, vccs, short_r, short_v,
+    )
+    _check_floating(compiled)
+    return compiled
+
+
+# ---- structural checks --------------------------------------------------------------------
+
+
+def _element_list(names, limit: int = 8) -> str:
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _check_short_loops(c: Circuit, group, sa, short_r, short_v) -> None:
+    if len(sa) == 0:
+        return
+    edges = np.bincount(group[sa], minlength=c.n_nodes)
+    nodes = np.bincount(group, minlength=c.n_nodes)
+    bad = np.flatnonzero(edges >= nodes)
+    if len(bad) == 0:
+        return
+    g = bad[0]
+    members = [c["r"].names[k] for k in short_r if group[c["r"].nodes[k, 0]] == g]
+    members += [c["v"].names[k] for k in short_v if group[c["v"].nodes[k, 0]] == g]
+    first = next((("r", k) for k in short_r if group[c["r"].nodes[k, 0]] == g), None) or next(
+        ("v", k) for k in short_v if group[c["v"].nodes[k, 0]] == g
+    )
+    raise TopologyError(
+        f"zero-ohm resistors / zero-volt sources form a loop ({_element_list(members)}): "
+        "the current around it is undetermined",
+        location=c.location(*first),
+        hint="remove one element of the loop, or give it a nonzero resistance",
+    )
+
+
+def _check_vsource_loops(c: Circuit, vs: Branches) -> None:
+    """Weighted union-find on the group graph: ``pot[a] - pot[b] = E`` for each source."""
+    parent: dict[int, int] = {}
+    offset: dict[int, float] = {}  # pot[x] - pot[parent[x]]
+    edges: list[tuple[int, int, int]] = []
+
+    def find(x: int) -> tuple[int, float]:
+        total = 0.0
+        path = []
+        while parent.get(x, x) != x:
+            path.append(x)
+            total += offset[x]
+            x = parent[x]
+        return x, total
+
+    for j, a, b, e in zip(vs.index, vs.a, vs.b, vs.value):
+        a, b = int(a), int(b)
+        ra, oa = find(a)
+        rb, ob = find(b)
+        if ra != rb:
+            parent[ra] = rb
+            offset[ra] = e - oa + ob  # pot[ra] - pot[rb]
+            edges.append((a, b, int(j)))
+            continue
+        loop = _path(edges, a, b) + [int(j)]
+        names = [c["v"].names[k] for k in loop]
+        if abs(oa - ob - e) > 1e-12 * max(1.0, abs(e)):
+            raise TopologyError(
+                f"voltage sources form a loop whose voltages disagree ({_element_list(names)}): "
+                f"around the loop they sum to {oa - ob - e:+.6g} V, not 0",
+                location=c.location("v", int(j)),
+                hint="remove one source of the loop or make the voltages consistent",
+            )
+        raise TopologyError(
+            f"voltage sources form a loop ({_element_list(names)}): the currents around it are undetermined",
+            location=c.location("v", int(j)),
+            hint="remove one of the parallel sources",
+        )
+
+
+def _path(edges: list[tuple[int, int, int]], a: int, b: int) -> list[int]:
+    """Element indices on the path a..b in a forest given as (node, node, element) edges."""
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for x, y, k in edges:
+        adj.setdefault(x, []).append((y, k))
+        adj.setdefault(y, []).append((x, k))
+    prev: dict[int, tuple[int, int]] = {a: (a, -1)}
+    stack = [a]
+    while stack:
+        x = stack.pop()
+        for y, k in adj.get(x, ()):
+            if y not in prev:
+                prev[y] = (x, k)
+                stack.append(y)
+    out = []
+    x = b
+    while x != a and x in prev:
+        x, k = prev[x]
+        out.append(k)
+    return out
+
+
+def _check_floating(cc: CompiledCircuit) -> None:
+    """Groups of unknowns with no conductive path to ground."""
+    c = cc.circuit
+    n = cc.n_vars + 1  # last index stands for ground
+    gnd = n - 1
+
+    def fix(x):
+        return np.where(x < 0, gnd, x)
+
+    pieces = [
+        (cc.resistors.a, cc.resistors.b),
+        (cc.vsources.a, cc.vsources.b),
+        (cc.shockley.a, cc.shockley.b),
+        (cc.shockley_rs.a, cc.shockley_rs.b),
+        (cc.pwl.a, cc.pwl.b),
+        (cc.vcvs[1], cc.vcvs[2]),
+    ]
+    a = fix(np.concatenate([p[0] for p in pieces]).astype(np.int64))
+    b = fix(np.concatenate([p[1] for p in pieces]).astype(np.int64))
+    labels = _components(n, a, b)
+    floating = labels != labels[gnd]
+    if not floating.any():
+        return
+    bad_label = labels[np.flatnonzero(floating)[0]]
+    in_bad = labels == bad_label
+    node_in = in_bad[fix(cc.var)]
+    nodes = [c.nodes[k] for k in np.flatnonzero(node_in)]
+    # current sources (I, G) with exactly one terminal in the floating group
+    feeders = []
+    I = c["i"]
+    for k in range(len(I)):
+        ins = node_in[I.nodes[k]]
+        if ins[0] != ins[1]:
+            feeders.append(("i", k))
+    G = c["g"]
+    for k in range(len(G)):
+        ins = node_in[G.nodes[k, :2]]
+        if ins[0] != ins[1]:
+            feeders.append(("g", k))
+    where = _first_element_at(c, node_in)
+    if feeders:
+        names = [c[kind].names[k] for kind, k in feeders]
+        raise TopologyError(
+            f"current source {_element_list(names)} drives node(s) {_element_list(nodes)}, which have no other "
+            "DC path to ground: KCL cannot hold",
+            location=c.location(*feeders[0]),
+            hint="add a resistive path from these nodes to ground (e.g. a large resistor)",
+        )
+    raise TopologyError(
+        f"node(s) {_element_list(nodes)} have no DC path to ground",
+        location=where,
+        hint="connect them to the rest of the circuit through a resistor, source or diode",
+    )
+
+
+def _first_element_at(c: Circuit, node_mask: np.ndarray):
+    for kind in "rvideg":
+        g = c[kind]
+        if len(g):
+            hit = np.flatnonzero(node_mask[g.nodes].any(axis=1))
+            if len(hit):
+                return c.location(kind, int(hit[0]))
+    return None

@@ -1,0 +1,98 @@
+"""Results to text: a rich table, JSON (documented in docs/json.md), and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+from .result import Result
+
+_TYPE = {"r": "R", "v": "V", "i": "I", "d": "D", "e": "E", "g": "G"}
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def to_dict(result: Result) -> dict:
+    """The JSON form of a result (schema in ``docs/json.md``)."""
+    c = result.circuit
+    elements: dict[str, dict] = {}
+    states = iter(result.diode_states)
+    for kind, group in c.groups.items():
+        cur = result.currents[kind].tolist()
+        for k, name in enumerate(group.names):
+            entry = {
+                "type": _TYPE[kind],
+                "nodes": [c.nodes[n] for n in group.nodes[k]],
+                "current": cur[k],
+            }
+            if kind == "d":
+                entry["state"] = next(states)
+            elements[name] = entry
+    return {
+        "title": c.title,
+        "method": result.method,
+        "converged": True,
+        "nodes": result.node_voltages(),
+        "elements": elements,
+        "power": {"dissipated_W": result.power_dissipated, "delivered_W": result.power_delivered},
+        "certificate": {k: _num(v) for k, v in result.certificate.as_dict().items()},
+        "timings": {f"{k}_s": v for k, v in result.timings.items()},
+        "warnings": list(c.warnings),
+    }
+
+
+def to_json(result: Result) -> str:
+    return json.dumps(to_dict(result), indent=2) + "\n"
+
+
+def to_csv(result: Result) -> str:
+    """One row per quantity: ``kind,name,quantity,value``."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["kind", "name", "quantity", "value"])
+    for name, v in result.node_voltages().items():
+        w.writerow(["node", name, "voltage_V", repr(v)])
+    d = to_dict(result)
+    for name, e in d["elements"].items():
+        w.writerow([e["type"], name, "current_A", repr(e["current"])])
+        if "state" in e:
+            w.writerow([e["type"], name, "state", e["state"]])
+    w.writerow(["circuit", "", "power_dissipated_W", repr(result.power_dissipated)])
+    for k, v in result.certificate.as_dict().items():
+        w.writerow(["certificate", "", k, repr(v)])
+    for k, v in result.timings.items():
+        w.writerow(["timing", "", f"{k}_s", repr(v)])
+    return buf.getvalue()
+
+
+def to_table(result: Result, file) -> None:
+    """Print a human-readable report with rich to the text stream ``file``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=file, highlight=False, soft_wrap=False, width=None if file.isatty() else 120)
+    c = result.circuit
+    console.print(f"[bold]{c.title}[/bold]  (method: {result.method})")
+    nodes = Table(title="Node voltages", title_justify="left")
+    nodes.add_column("node")
+    nodes.add_column("voltage (V)", justify="right")
+    for name, v in result.node_voltages().items():
+        nodes.add_row(name, f"{v:.9g}")
+    console.print(nodes)
+    elems = Table(title="Elements", title_justify="left")
+    for col, just in (("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")):
+        elems.add_column(col, justify=just)
+    for name, e in to_dict(result)["elements"].items():
+        elems.add_row(name, e["type"], " ".join(e["nodes"]), f"{e['current']:.9g}", e.get("state", ""))
+    console.print(elems)
+    cert = result.certificate
+    console.print(
+        f"power dissipated {result.power_dissipated:.9g} W (delivered by sources {result.power_delivered:.9g} W)\n"
+        f"certificate: KCL residual {cert.kcl:.3g} A, constraint violation {cert.constraint:.3g} V, "
+        f"complementarity {cert.complementarity:.3g} W, dual violation {cert.dual:.3g} A\n"
+        "timings: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in result.timings.items())
+    )

@@ -1,0 +1,295 @@
+"""Statements to the element graph: parameters, subcircuit expansion, node numbering.
+
+Parameters are evaluated in order (a ``.param`` may use earlier ones); a subcircuit
+instance sees the global parameters, then the ``.subckt`` defaults, then its own
+overrides (evaluated in the scope of the instance's parent), then the ``.param`` lines of
+the body. Names inside instance ``x1`` follow ngspice: node ``mid`` becomes ``x1.mid``,
+element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup
+from ..errors import NetlistError, SourceLocation
+from .expressions import Expr, ExpressionError, Value
+from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist, SubcktDef
+
+_SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS"}
+_PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
+# Diode parameters with no effect on a DC operating point at the nominal temperature.
+_NO_DC_EFFECT = {"cjo", "cj0", "cj", "vj", "pb", "m", "mj", "tt", "fc", "eg", "xti", "kf", "af",
+                 "tnom", "cjsw", "mjsw", "vjsw", "fcs", "trs", "tt1", "tt2", "tm1", "tm2", "tcv",
+                 "iss", "ns", "level", "area", "pj", "ik", "ikf", "ikr", "jsw", "cp"}
+
+
+def element_name(kind: str, path: tuple[str, ...], name: str) -> str:
+    """ngspice's name for element ``name`` inside instance ``path`` (``r.x1.x2.r1``)."""
+    return f"{kind}.{'.'.join(path)}.{name}" if path else name
+
+
+def elaborate(parsed: ParsedNetlist, params: Mapping[str, float] | None = None) -> Circuit:
+    """The flat :class:`Circuit` of a parsed netlist, with ``params`` overriding ``.param`` values."""
+    return _Elaborator(parsed, dict(params or {})).run()
+
+
+def _value_error(exc: ExpressionError, line, fallback_column: int, what: str) -> NetlistError:
+    column = exc.column or fallback_column
+    loc = line.location(column)
+    return NetlistError(f"{what}: {exc.message}", location=loc, source_line=line.physical_text(loc.line), hint=exc.hint)
+
+
+class _Elaborator:
+    def __init__(self, parsed: ParsedNetlist, overrides: dict[str, float]) -> None:
+        self.p = parsed
+        self.overrides = {k.lower(): v for k, v in overrides.items()}
+        self.warnings = list(parsed.warnings)
+        # per kind: the top-level columns, then appended subcircuit elements
+        self.cols: dict[str, Columns] = parsed.columns
+        self.file_index = {f: k for k, f in enumerate(parsed.files)}
+
+    # -- parameters -----------------------------------------------------------------------
+    def _eval(self, value: Value, scope: Mapping[str, float], line, what: str) -> float:
+        if not isinstance(value, Expr):
+            return value
+        try:
+            return value.evaluate(scope)
+        except ExpressionError as exc:
+            raise _value_error(exc, line, value.column, what) from None
+
+    def global_scope(self) -> dict[str, float]:
+        scope: dict[str, float] = {}
+        for stmt in self.p.params:
+            if stmt.name in self.overrides:
+                scope[stmt.name] = self.overrides[stmt.name]
+            else:
+                scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
+        return scope
+
+    # -- main -----------------------------------------------------------------------------
+    def run(self) -> Circuit:
+        p = self.p
+        scope = self.global_scope()
+        for fix in p.fixups:
+            col = self.cols[fix.kind]
+            col.values[fix.index] = self._eval(fix.expr, scope, fix.line, f"value of '{col.names[fix.index]}'")
+        for inst in p.instances:
+            self.expand(inst, scope, (), ())
+        models, model_index = self.models()
+        groups = self.number_nodes(model_index)
+        dc = tuple(
+            tuple(DcSweep(src, *(self._eval(v, scope, line, f".dc {src}") for v in rest)) for src, *rest in sweep)
+            for sweep, line in zip(p.dc, p.dc_lines)
+        )
+        nodes, groups = groups
+        return Circuit(
+            title=p.title,
+            nodes=nodes,
+            groups=groups,
+            models=models,
+            params=scope,
+            dc=dc,
+            has_op=p.has_op,
+            files=tuple(p.files),
+            warnings=tuple(self.warnings),
+        )
+
+    # -- subcircuits ----------------------------------------------------------------------
+    def expand(self, inst: ElementStmt, parent_scope: Mapping[str, float], path: tuple[str, ...],
+               node_map_stack: tuple) -> None:
+        p = self.p
+        sub = p.subckts.get(inst.ref or "")
+        line = inst.line
+        if sub is None:
+            known = ", ".join(sorted(p.subckts)) or "none defined"
+            raise NetlistError(
+                f"subcircuit instance '{inst.name}': undefined subcircuit '{inst.ref}'",
+                location=inst.location, source_line=line.physical_text(inst.location.line),
+                hint=f"define it with .subckt {inst.ref} ... .ends (known: {known})",
+            )
+        if sub.name in node_map_stack:
+            chain = " -> ".join((*node_map_stack, sub.name))
+            raise NetlistError(f"recursive subcircuit: {chain}", location=inst.location,
+                               source_line=line.physical_text(inst.location.line),
+                               hint="a subcircuit may not contain an instance of itself")
+        if len(inst.nodes) != len(sub.ports):
+            raise NetlistError(
+                f"subcircuit instance '{inst.name}' connects {len(inst.nodes)} node(s) but "
+                f"subcircuit '{sub.name}' has {len(sub.ports)} port(s) ({' '.join(sub.ports)})",
+                location=inst.location, source_line=line.physical_text(inst.location.line),
+                hint=f"give exactly {len(sub.ports)} nodes before the subcircuit name",
+            )
+        unknown = set(inst.params) - set(sub.defaults)
+        if unknown:
+            bad = sorted(unknown)[0]
+            raise NetlistError(
+                f"subcircuit instance '{inst.name}': '{sub.name}' has no parameter '{bad}'",
+                location=inst.location, source_line=line.physical_text(inst.location.line),
+                hint="declared parameters: " + (" ".join(sub.defaults) or "none") + " (after params: on the .subckt line)",
+            )
+        scope = dict(self.global_scope_cache)
+        for key, value in sub.defaults.items():
+            if key in inst.params:
+                scope[key] = self._eval(inst.params[key], parent_scope, line, f"parameter '{key}' of '{inst.name}'")
+            else:
+                scope[key] = self._eval(value, scope, line, f"default of parameter '{key}' of '{sub.name}'")
+        my_path = (*path, inst.name)
+        prefix = ".".join(my_path) + "."
+        ports = dict(zip(sub.ports, inst.nodes))
+
+        def node(name: str) -> str:
+            if name == "0":
+                return "0"
+            mapped = ports.get(name)
+            return mapped if mapped is not None else prefix + name
+
+        for stmt in sub.body:
+            if isinstance(stmt, ParamStmt):
+                scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
+                continue
+            nodes = tuple(node(n) for n in stmt.nodes)
+            if stmt.kind == "x":
+                child = ElementStmt("x", stmt.name, nodes, 0.0, stmt.ref, stmt.params, stmt.location, stmt.line)
+                self.expand(child, scope, my_path, (*node_map_stack, sub.name))
+                continue
+            if stmt.params:
+                bad = next(iter(stmt.params))
+                raise NetlistError(f"unknown instance parameter '{bad}' on '{stmt.name}'", location=stmt.location,
+                                   source_line=stmt.line.physical_text(stmt.location.line))
+            col = self.cols[stmt.kind]
+            col.names.append(element_name(stmt.kind, my_path, stmt.name))
+            for k, n in enumerate(nodes):
+                col.nodes[k].append(n)
+            col.values.append(self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"))
+            col.file.append(self.file_index.get(stmt.location.file, 0))
+            col.line.append(stmt.location.line)
+            if stmt.kind == "d":
+                col.refs.append(stmt.ref or "")
+
+    @property
+    def global_scope_cache(self) -> dict[str, float]:
+        if not hasattr(self, "_gscope"):
+            self._gscope = self.global_scope()
+        return self._gscope
+
+    # -- models ---------------------------------------------------------------------------
+    def models(self) -> tuple[tuple[DiodeModel, ...], dict[str, int]]:
+        out: list[DiodeModel] = []
+        index: dict[str, int] = {}
+        for name, m in self.p.models.items():
+            loc = m.location
+            src = m.line.physical_text(loc.line)
+            if m.type != "d":
+                self.warnings.append(f"{loc}: warning: model '{name}' of type '{m.type.upper()}' ignored (resim uses D models only)")
+                continue
+            shockley: dict[str, float] = {}
+            pwl: dict[str, float] = {}
+            for key, value in m.params.items():
+                if key in _SHOCKLEY:
+                    shockley[_SHOCKLEY[key]] = value
+                elif key in _PWL:
+                    pwl[_PWL[key]] = value
+                elif key in ("bv", "ibv"):
+                    self.warnings.append(f"{loc}: warning: model '{name}': reverse breakdown ({key.upper()}) is not modelled")
+                elif key in ("vrev", "rrev", "revepsilon", "epsilon", "ilimit", "revilimit"):
+                    raise NetlistError(f"model '{name}': parameter '{key}' (reverse breakdown/smoothing) is not supported",
+                                       location=loc, source_line=src, hint="resim's piecewise-linear diode takes Ron, Roff and Vfwd")
+                elif key in _NO_DC_EFFECT:
+                    continue
+                else:
+                    raise NetlistError(f"model '{name}': unknown diode parameter '{key}'", location=loc, source_line=src,
+                                       hint="Shockley diodes take IS, N, RS; piecewise-linear diodes take Ron, Roff, Vfwd")
+            if pwl and shockley:
+                raise NetlistError(f"model '{name}' mixes Shockley ({', '.join(shockley)}) and piecewise-linear "
+                                   f"({', '.join(pwl)}) parameters", location=loc, source_line=src,
+                                   hint="use IS/N/RS or Ron/Roff/Vfwd, not both")
+            try:
+                model = DiodeModel(name, "pwl", location=loc, **pwl) if pwl else DiodeModel(name, "shockley", location=loc, **shockley)
+            except TypeError as exc:  # pragma: no cover
+                raise NetlistError(str(exc), location=loc, source_line=src) from None
+            bad = _check_model(model)
+            if bad:
+                raise NetlistError(f"model '{name}': {bad}", location=loc, source_line=src)
+            index[name] = len(out)
+            out.append(model)
+        return tuple(out), index
+
+    # -- numbering ------------------------------------------------------------------------
+    def number_nodes(self, model_index: dict[str, int]):
+        index: dict[str, int] = {"0": 0, "gnd": 0}
+        files = self.p.files
+        groups: dict[str, ElementGroup] = {}
+        for kind, t in TERMINALS.items():
+            col = self.cols[kind]
+            names = col.names
+            if len(set(names)) != len(names):
+                self._duplicate(kind, col)
+            setdefault = index.setdefault
+            nodes = np.empty((len(names), t), np.int64)
+            for k in range(t):
+                nodes[:, k] = [setdefault(s, len(index) - 1) for s in col.nodes[k]]
+            model = None
+            if kind == "d":
+                model = np.empty(len(names), np.int32)
+                for j, ref in enumerate(col.refs):
+                    m = model_index.get(ref)
+                    if m is None:
+                        loc = SourceLocation(files[col.file[j]], col.line[j], 1)
+                        known = ", ".join(sorted(model_index)) or "none defined"
+                        raise NetlistError(f"diode '{names[j]}': undefined model '{ref}'", location=loc,
+                                           source_line=_physical_line(files[col.file[j]], col.line[j]),
+                                           hint=f"define it with .model {ref} D(...) (known diode models: {known})")
+                    model[j] = m
+            groups[kind] = ElementGroup(
+                tuple(names), nodes, np.asarray(col.values, float),
+                np.asarray(col.file, np.int32), np.asarray(col.line, np.int32), model,
+            )
+        del index["gnd"]
+        return tuple(index), groups
+
+    def _duplicate(self, kind: str, col: Columns) -> None:
+        seen: dict[str, int] = {}
+        for j, name in enumerate(col.names):
+            if name in seen:
+                first = seen[name]
+                files = self.p.files
+                loc = SourceLocation(files[col.file[j]], col.line[j], 1)
+                raise NetlistError(
+                    f"element '{name}' is defined twice (first at {files[col.file[first]]}:{col.line[first]})",
+                    location=loc, source_line=_physical_line(loc.file, loc.line), hint="element names must be unique",
+                )
+            seen[name] = j
+
+
+def _check_model(m: DiodeModel) -> str | None:
+    if m.family == "shockley":
+        if not (m.IS > 0 and math.isfinite(m.IS)):
+            return f"IS must be positive, got {m.IS}"
+        if not m.N > 0:
+            return f"N must be positive, got {m.N}"
+        if m.RS < 0:
+            return f"RS must be >= 0, got {m.RS}"
+    else:
+        if m.Ron < 0:
+            return f"Ron must be >= 0, got {m.Ron}"
+        if not m.Roff > 0:
+            return f"Roff must be positive, got {m.Roff}"
+        if m.Roff <= m.Ron:
+            return f"Roff ({m.Roff}) must exceed Ron ({m.Ron})"
+    return None
+
+
+def _physical_line(file: str, line: int) -> str | None:
+    """Re-read one line of a file for an error message (errors are rare; files are small enough)."""
+    try:
+        with open(file, encoding="utf-8", errors="replace") as fh:
+            for k, text in enumerate(fh, 1):
+                if k == line:
+                    return text
+    except OSError:
+        return None
+    return None

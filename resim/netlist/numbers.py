@@ -1,0 +1,55 @@
+"""SPICE numbers, read the way ngspice reads them.
+
+A number is a decimal mantissa, an optional exponent, and an optional scale suffix;
+any letters after the suffix are ignored (``10kOhm`` is ``1e4``)::
+
+    T=1e12  G=1e9  Meg=1e6  K=1e3  mil=25.4e-6  m=1e-3  u=1e-6  n=1e-9  p=1e-12  f=1e-15  a=1e-18
+
+Suffixes are case-insensitive, so ``1M`` is one *milli*: ngspice does this and so do we,
+with a warning, because it is almost never what the author meant.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
+
+_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
+
+
+def split_number(token: str) -> tuple[str, str] | None:
+    """``(mantissa_and_exponent, letters)`` of a SPICE number token, or None if it is not one."""
+    m = _NUMBER.fullmatch(token)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def scale_of(letters: str) -> float:
+    """The multiplier named by the letters after a number (1.0 when they name none)."""
+    low = letters.lower()
+    if low.startswith("meg"):
+        return 1e6
+    if low.startswith("mil"):
+        return 25.4e-6
+    return _SCALE.get(low[:1], 1.0)
+
+
+def parse_number(token: str) -> tuple[float, str | None]:
+    """The value of a SPICE number token and a warning (or None) when ngspice's reading surprises.
+
+    >>> parse_number("10kOhm")[0]
+    10000.0
+    >>> parse_number("1M")
+    (0.001, "'1M' means 1 milli (1e-3) as in ngspice; write '1Meg' for 1e6")
+    """
+    parts = split_number(token)
+    if parts is None:
+        raise ValueError(f"not a number: {token!r}")
+    mantissa, letters = parts
+    value = float(mantissa)
+    if not letters:
+        return value, None
+    warning = None
+    if letters[0] == "M" and not letters.lower().startswith(("meg", "mil")):
+        warning = f"'{token}' means {mantissa} milli ({mantissa}e-3) as in ngspice; write '{mantissa}Meg' for {mantissa}e6"
+    return value * scale_of(letters), warning

@@ -1,0 +1,613 @@
+"""Netlist text to statements: the Lark grammar, plus a bulk fast path for simple lines.
+
+Every logical line is read by the Lark grammar in ``grammar.lark`` (the specification of
+the language), except *simple element lines*: an ``R``, ``V`` or ``I`` card with two nodes
+and a plain decimal number (optionally ``DC`` for sources), and nothing else on the line.
+Those make up nearly all of a large netlist; one regular expression reads them about ten
+times faster than Lark does, and it accepts only lines that the grammar reads the same way
+(``tests/test_parser_differential.py`` checks this on generated lines; ``fast=False`` turns
+the fast path off).
+
+The result is a :class:`ParsedNetlist`: top-level elements column-wise (names, node names,
+values; a value that is an expression is evaluated later, in :mod:`.elaborate`),
+subcircuit definitions, models, parameters, analyses and warnings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..errors import NetlistError, SourceLocation
+from .expressions import Expr, Value
+from .numbers import parse_number
+from .source import LogicalLine, join_logical
+
+_TOKEN = r"[^\s;$/{}=()'\",*+^\-][^\s;$/{}=()'\",*+^]*"
+# A simple R/V/I card: name, two nodes, optional DC, a plain decimal number, nothing else.
+_FAST = re.compile(
+    rf"([rvi][^\s;$/{{}}=()'\",]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
+    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)[ \t]*"
+)
+
+SUPPORTED = "rvidegx"
+_KIND_WORD = {
+    "r": "resistor",
+    "v": "voltage source",
+    "i": "current source",
+    "d": "diode",
+    "e": "voltage-controlled voltage source",
+    "g": "voltage-controlled current source",
+    "x": "subcircuit instance",
+}
+
+
+@lru_cache(maxsize=1)
+def grammar():
+    """The Lark LALR parser for one logical line (built once per process)."""
+    from lark import Lark
+
+    return Lark.open(
+        "grammar.lark",
+        rel_to=__file__,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=False,
+        maybe_placeholders=False,
+    )
+
+
+@dataclass
+class ElementStmt:
+    """One element card read by the grammar (kept in subcircuit bodies, and for X lines)."""
+
+    kind: str
+    name: str
+    nodes: tuple[str, ...]
+    value: Value
+    ref: str | None  # diode model or subcircuit name
+    params: dict[str, Value]
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class ParamStmt:
+    name: str
+    value: Value
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class SubcktDef:
+    name: str
+    ports: tuple[str, ...]
+    defaults: dict[str, Value]
+    body: list = field(default_factory=list)  # ElementStmt | ParamStmt
+    location: SourceLocation | None = None
+
+
+@dataclass
+class ModelStmt:
+    name: str
+    type: str
+    params: dict[str, float]
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class Columns:
+    """Top-level elements of one kind, column-wise, in file order."""
+
+    names: list[str] = field(default_factory=list)
+    nodes: list[list[str]] = field(default_factory=list)  # one list per terminal
+    values: list[float] = field(default_factory=list)
+    file: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)  # diode model names
+
+
+@dataclass
+class Fixup:
+    """A top-level element value given as an expression, evaluated after the parameters."""
+
+    kind: str
+    index: int
+    expr: Expr
+    line: LogicalLine
+
+
+@dataclass
+class ParsedNetlist:
+    title: str = ""
+    files: list[str] = field(default_factory=list)
+    columns: dict[str, Columns] = field(default_factory=dict)
+    fixups: list[Fixup] = field(default_factory=list)
+    instances: list[ElementStmt] = field(default_factory=list)
+    subckts: dict[str, SubcktDef] = field(default_factory=dict)
+    models: dict[str, ModelStmt] = field(default_factory=dict)
+    params: list[ParamStmt] = field(default_factory=list)
+    dc: list[list[tuple[str, Value, Value, Value]]] = field(default_factory=list)
+    dc_lines: list[LogicalLine] = field(default_factory=list)
+    has_op: bool = False
+    warnings: list[str] = field(default_factory=list)
+    # element cards written with M/m multiplier etc. could go here later
+
+
+def _columns(terminals: int) -> Columns:
+    return Columns(nodes=[[] for _ in range(terminals)])
+
+
+def parse_text(text: str, file: str = "<text>", *, fast: bool = True) -> ParsedNetlist:
+    """Parse netlist ``text`` (first line = title). ``.include`` paths resolve against ``file``'s folder."""
+    reader = _Reader(fast=fast)
+    reader.read(text, file, title=True, stack=())
+    return reader.finish()
+
+
+def parse_file(path: str | os.PathLike, *, fast: bool = True) -> ParsedNetlist:
+    """Parse the netlist file at ``path``."""
+    path = os.fspath(path)
+    text = _read_file(path, None)
+    reader = _Reader(fast=fast)
+    reader.read(text, path, title=True, stack=(os.path.realpath(path),))
+    return reader.finish()
+
+
+def _read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError as exc:
+        loc, line = where if where else (None, None)
+        raise NetlistError(
+            f"cannot read netlist file '{path}': {exc.strerror}",
+            location=loc,
+            source_line=line.physical_text(loc.line) if line and loc else None,
+            hint="check the path (relative .include paths are taken from the including file's folder)",
+        ) from None
+
+
+class _Reader:
+    """Reads one netlist and its includes into a ParsedNetlist."""
+
+    def __init__(self, fast: bool) -> None:
+        self.fast = fast
+        self.out = ParsedNetlist(columns={k: _columns(t) for k, t in (("r", 2), ("v", 2), ("i", 2), ("d", 2), ("e", 4), ("g", 4))})
+        self.open_subckts: list[SubcktDef] = []
+        self.ended = False
+
+    # -- driver -------------------------------------------------------------------------
+    def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...]) -> None:
+        out = self.out
+        file_index = len(out.files)
+        out.files.append(file)
+        lines = text.splitlines()
+        lowered = text.lower().splitlines()
+        if len(lowered) != len(lines):  # lower() changed a line break (exotic Unicode)
+            lowered = [s.lower() for s in lines]
+        start = 0
+        if title:
+            out.title = lines[0].strip() if lines else ""
+            start = 1
+        n = len(lines)
+        fast = self.fast
+        match = _FAST.fullmatch
+        cols = out.columns
+        i = start
+        in_control = False
+        while i < n:
+            low = lowered[i]
+            c = low[:1]
+            if c == "*" or not low or low.isspace():
+                i += 1
+                continue
+            if in_control:
+                if low.split()[:1] == [".endc"]:
+                    in_control = False
+                i += 1
+                continue
+            if fast and not self.open_subckts and c in "rvi":
+                m = match(low)
+                if m is not None and (i + 1 >= n or lowered[i + 1][:1] not in ("+", "*")):
+                    name, a, b, dc, num = m.groups()
+                    if dc is None or c != "r":
+                        col = cols[c]
+                        col.names.append(name)
+                        col.nodes[0].append(a)
+                        col.nodes[1].append(b)
+                        col.values.append(float(num))
+                        col.file.append(file_index)
+                        col.line.append(i + 1)
+                        i += 1
+                        continue
+            logical, i = join_logical(lines, i, file)
+            if not logical.text:
+                continue
+            if logical.text.lower().startswith(".control"):
+                in_control = True
+                out.warnings.append(f"{logical.location(1)}: warning: .control block ignored (resim runs no ngspice scripts)")
+                continue
+            self.statement(logical, file_index, stack)
+            if self.ended:
+                break
+        self.ended = False
+        if title and self.open_subckts:
+            sub = self.open_subckts[-1]
+            raise NetlistError(
+                f"subcircuit '{sub.name}' is never closed",
+                location=sub.location,
+                hint=f"add '.ends {sub.name}' after its last element",
+            )
+
+    def finish(self) -> ParsedNetlist:
+        return self.out
+
+    # -- one statement through the grammar ----------------------------------------------------
+    def statement(self, line: LogicalLine, file_index: int, stack: tuple[str, ...]) -> None:
+        text = line.text
+        first = text[:1].lower()
+        if first.isalpha() and first not in SUPPORTED:
+            word = text.split()[0]
+            raise NetlistError(
+                f"unsupported element type '{word[0].upper()}' ('{word}')",
+                location=line.location(1),
+                source_line=line.physical_text(line.location(1).line),
+                hint="resim reads R, V, I, D, E, G and X elements (DC analysis only)",
+            )
+        tree = _parse_line(line)
+        handler = getattr(self, "_" + tree.data)
+        handler(tree, line, file_index, stack)
+
+    # -- elements -------------------------------------------------------------------------
+    def _element(self, kind: str, name: str, nodes: tuple[str, ...], value: Value, ref: str | None,
+                 params: dict[str, Value], line: LogicalLine, file_index: int) -> None:
+        loc = line.location(1)
+        stmt = ElementStmt(kind, name, nodes, value, ref, params, loc, line)
+        if self.open_subckts:
+            self.open_subckts[-1].body.append(stmt)
+            return
+        if kind == "x":
+            self.out.instances.append(stmt)
+            return
+        if params:
+            bad = next(iter(params))
+            raise NetlistError(
+                f"unknown instance parameter '{bad}' on {_KIND_WORD[kind]} '{name}'",
+                location=loc, source_line=line.physical_text(loc.line),
+                hint="resim reads no instance parameters on this element",
+            )
+        col = self.out.columns[kind]
+        index = len(col.names)
+        col.names.append(name)
+        for k, node in enumerate(nodes):
+            col.nodes[k].append(node)
+        if isinstance(value, Expr):
+            self.out.fixups.append(Fixup(kind, index, value, line))
+            col.values.append(math.nan)
+        else:
+            col.values.append(value)
+        col.file.append(file_index)
+        col.line.append(loc.line)
+        if kind == "d":
+            col.refs.append(ref or "")
+
+    def _resistor(self, tree, line, fi, stack):
+        name, n1, n2, value, *assign = tree.children
+        params = dict(_assignment(a, line, self.out) for a in assign)
+        self._element("r", _lower(name), (_node(n1), _node(n2)), _value(value, line, self.out), None, params, line, fi)
+
+    def _source(self, kind, tree, line, fi):
+        name, n1, n2, spec = tree.children
+        value: Value = 0.0
+        for child in spec.children:
+            if getattr(child, "type", None) == "AC_KW":
+                break
+            if not hasattr(child, "type"):
+                value = _value(child, line, self.out)
+        self._element(kind, _lower(name), (_node(n1), _node(n2)), value, None, {}, line, fi)
+
+    def _vsource(self, tree, line, fi, stack):
+        self._source("v", tree, line, fi)
+
+    def _isource(self, tree, line, fi, stack):
+        self._source("i", tree, line, fi)
+
+    def _diode(self, tree, line, fi, stack):
+        name, n1, n2, model, *area = tree.children
+        value = _value(area[0], line, self.out) if area else 1.0
+        self._element("d", _lower(name), (_node(n1), _node(n2)), value, _lower(model), {}, line, fi)
+
+    def _controlled(self, kind, tree, line, fi):
+        name, a, b, c, d, value = tree.children
+        nodes = tuple(_node(n) for n in (a, b, c, d))
+        self._element(kind, _lower(name), nodes, _value(value, line, self.out), None, {}, line, fi)
+
+    def _vcvs(self, tree, line, fi, stack):
+        self._controlled("e", tree, line, fi)
+
+    def _vccs(self, tree, line, fi, stack):
+        self._controlled("g", tree, line, fi)
+
+    def _instance(self, tree, line, fi, stack):
+        name = _lower(tree.children[0])
+        words = [c for c in tree.children[1:] if getattr(c, "type", None) == "NAME"]
+        assigns = [c for c in tree.children[1:] if getattr(c, "data", None) == "assignment"]
+        params = dict(_assignment(a, line, self.out) for a in assigns)
+        if len(words) < 1:
+            raise _error(line, 1, f"subcircuit instance '{name}' names no subcircuit", "write: Xname node... subckt_name [params]")
+        nodes = tuple(_canonical_node(_lower(w)) for w in words[:-1])
+        self._element("x", name, nodes, 0.0, _lower(words[-1]), params, line, fi)
+
+    # -- dot commands ---------------------------------------------------------------------
+    def _model(self, tree, line, fi, stack):
+        _, name, mtype, *rest = tree.children
+        params: dict[str, float] = {}
+        for mp in rest:
+            if getattr(mp, "data", None) != "model_param":
+                continue
+            key, value = _assignment(mp.children[0], line, self.out)
+            if isinstance(value, Expr):
+                value = _const(value, line, self.out)
+            params[key] = value
+        mname = _lower(name)
+        loc = line.location(1)
+        if mname in self.out.models:
+            prev = self.out.models[mname].location
+            raise _error(line, 1, f"model '{mname}' is defined twice (first at {prev})", "rename one of them")
+        self.out.models[mname] = ModelStmt(mname, _lower(mtype), params, loc, line)
+
+    def _param(self, tree, line, fi, stack):
+        for pa in tree.children[1:]:
+            if getattr(pa, "data", None) != "param_assign":
+                continue
+            key_tok, expr_tree = pa.children
+            key = _lower(key_tok)
+            stmt = ParamStmt(key, _expr(expr_tree, line, self.out), line.location(key_tok.column), line)
+            if self.open_subckts:
+                self.open_subckts[-1].body.append(stmt)
+            else:
+                self.out.params.append(stmt)
+
+    def _subckt(self, tree, line, fi, stack):
+        name = _lower(tree.children[1])
+        ports = tuple(_lower(c) for c in tree.children[2:] if getattr(c, "type", None) == "NAME")
+        defaults = dict(
+            _assignment(a, line, self.out) for a in tree.children[2:] if getattr(a, "data", None) == "assignment"
+        )
+        sub = SubcktDef(name, ports, defaults, [], line.location(1))
+        if name in self.out.subckts:
+            raise _error(line, 1, f"subcircuit '{name}' is defined twice (first at {self.out.subckts[name].location})", "rename one of them")
+        self.out.subckts[name] = sub
+        self.open_subckts.append(sub)
+
+    def _ends(self, tree, line, fi, stack):
+        if not self.open_subckts:
+            raise _error(line, 1, ".ends without a matching .subckt", "remove it, or add the .subckt line it closes")
+        sub = self.open_subckts.pop()
+        if len(tree.children) > 1:
+            given = _lower(tree.children[1])
+            if given != sub.name:
+                raise _error(line, tree.children[1].column, f".ends {given} closes subcircuit '{sub.name}'", f"write '.ends {sub.name}'")
+
+    def _include(self, tree, line, fi, stack):
+        token = tree.children[1]
+        raw = str(token)
+        rel = raw[1:-1] if raw.startswith('"') else raw
+        base = os.path.dirname(line.file) if line.file not in ("<text>", "<stdin>") else os.getcwd()
+        path = os.path.normpath(os.path.join(base, os.path.expanduser(rel)))
+        real = os.path.realpath(path)
+        loc = line.location(token.column)
+        if real in stack:
+            chain = " -> ".join(os.path.basename(s) for s in (*stack, real))
+            raise NetlistError(
+                f".include cycle: {chain}", location=loc, source_line=line.physical_text(loc.line),
+                hint="remove the .include that leads back to a file already being read",
+            )
+        text = _read_file(path, (loc, line))
+        self.read(text, path, title=False, stack=(*stack, real))
+
+    def _op(self, tree, line, fi, stack):
+        self.out.has_op = True
+
+    def _dc(self, tree, line, fi, stack):
+        kids = tree.children[1:]
+        sweeps = []
+        for k in range(0, len(kids), 4):
+            src = _lower(kids[k])
+            sweeps.append((src, *(_value(v, line, self.out) for v in kids[k + 1 : k + 4])))
+        self.out.dc.append(sweeps)
+        self.out.dc_lines.append(line)
+
+    def _end(self, tree, line, fi, stack):
+        self.ended = True
+
+    def _other_dot(self, tree, line, fi, stack):
+        word = str(tree.children[0]).lower()
+        if word in (".endc", ".control"):
+            return
+        self.out.warnings.append(f"{line.location(1)}: warning: '{word}' is not supported and was ignored")
+
+
+# ---- tree helpers ---------------------------------------------------------------------------
+
+
+def _lower(token: Any) -> str:
+    return str(token).lower()
+
+
+def _canonical_node(name: str) -> str:
+    return "0" if name == "gnd" else name
+
+
+def _node(token) -> str:
+    return _canonical_node(str(token).lower())
+
+
+def _assignment(tree, line: LogicalLine, out: ParsedNetlist) -> tuple[str, Value]:
+    key, value = tree.children
+    return _lower(key), _value(value, line, out)
+
+
+def _value(tree, line: LogicalLine, out: ParsedNetlist) -> Value:
+    """A value node: a plain number (float) or a braced expression (Expr)."""
+    if tree.data == "number":
+        tok = tree.children[0]
+        value, warning = parse_number(str(tok))
+        if warning:
+            out.warnings.append(f"{line.location(tok.column)}: warning: {warning}")
+        return value
+    assert tree.data == "braced"
+    return _expr(tree.children[0], line, out)
+
+
+def _const(value: Expr, line: LogicalLine, out: ParsedNetlist) -> float:
+    from .expressions import ExpressionError
+
+    try:
+        return value.evaluate({})
+    except ExpressionError as exc:
+        raise _error(line, value.column, f"model parameters must be constants here: {exc.message}", exc.hint) from None
+
+
+def _expr(tree, line: LogicalLine, out: ParsedNetlist) -> Value:
+    """An expression subtree as an :class:`Expr` (or a float when it is a plain number)."""
+    ast, column = _ast(tree, line, out)
+    if ast[0] == "num":
+        return ast[1]
+    return Expr(ast, column, line.text)
+
+
+def _ast(tree, line: LogicalLine, out: ParsedNetlist) -> tuple[tuple, int]:
+    from lark import Token
+
+    if isinstance(tree, Token):  # a bare IDENT or UNUMBER (inlined by ?rules)
+        if tree.type == "IDENT":
+            return ("var", str(tree).lower(), tree.column), tree.column
+        value, warning = parse_number(str(tree))
+        if warning:
+            out.warnings.append(f"{line.location(tree.column)}: warning: {warning}")
+        return ("num", value), tree.column
+    tag = tree.data
+    if tag == "number":
+        return _ast(tree.children[0], line, out)
+    if tag == "var":
+        return _ast(tree.children[0], line, out)
+    if tag == "call":
+        name = tree.children[0]
+        args = tuple(_ast(a, line, out)[0] for a in tree.children[1:] if a is not None)
+        return ("call", str(name).lower(), args, name.column), name.column
+    if tag == "neg":
+        inner, col = _ast(tree.children[0], line, out)
+        if inner[0] == "num":
+            return ("num", -inner[1]), col
+        return ("neg", inner), col
+    if tag in ("add", "sub", "mul", "div", "pow"):
+        kids = [k for k in tree.children if not (isinstance(k, Token) and k.type == "POW_OP")]
+        left, col = _ast(kids[0], line, out)
+        right, _ = _ast(kids[1], line, out)
+        return (tag, left, right), col
+    if tag in ("braced", "expr", "sum", "product", "power", "unary", "atom"):
+        return _ast(tree.children[0], line, out)
+    raise AssertionError(f"unexpected expression node {tag}")
+
+
+# ---- syntax errors ------------------------------------------------------------------------
+
+_EXPECT_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "UNUMBER": "a number",
+    "IDENT": "a parameter name",
+    "LBRACE": "'{expression}'",
+    "QUOTE": "a quoted expression",
+    "DC_KW": "DC",
+    "AC_KW": "AC",
+    "PARAMS_KW": "params:",
+    "EQUAL": "'='",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "STRING": "a quoted path",
+    "PATH": "a file path",
+    "$END": "the end of the line",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    words = []
+    for name in sorted(expected):
+        w = _EXPECT_WORDS.get(name)
+        if w is None:
+            if name.endswith("_NAME") or name.startswith("DOT_") or name == "OTHER_DOT":
+                w = "an element or dot-command"
+            elif name in ("PLUS", "MINUS", "STAR", "SLASH", "POW_OP"):
+                w = "an operator"
+            else:
+                w = name.lower()
+        if w not in words:
+            words.append(w)
+    if len(words) > 1:
+        return ", ".join(words[:-1]) + " or " + words[-1]
+    return words[0] if words else "something else"
+
+
+def _error(line: LogicalLine, column: int, message: str, hint: str | None = None) -> NetlistError:
+    loc = line.location(column)
+    return NetlistError(message, location=loc, source_line=line.physical_text(loc.line), hint=hint)
+
+
+def _statement_label(text: str) -> str:
+    word = text.split()[0] if text.split() else ""
+    kind = word[:1].lower()
+    if kind in _KIND_WORD:
+        return f"{_KIND_WORD[kind]} '{word.lower()}'"
+    return f"'{word.lower()}'"
+
+
+_HINTS = {
+    "r": "write: Rname node1 node2 value   (e.g. R1 in out 10k)",
+    "v": "write: Vname node+ node- [DC] value   (e.g. V1 in 0 DC 5)",
+    "i": "write: Iname node+ node- [DC] value   (current flows from node+ through the source to node-)",
+    "d": "write: Dname anode cathode model [area]   (and define the model with .model)",
+    "e": "write: Ename out+ out- ctrl+ ctrl- gain",
+    "g": "write: Gname out+ out- ctrl+ ctrl- transconductance",
+    "x": "write: Xname node... subckt_name [name=value ...]",
+}
+
+
+def _parse_line(line: LogicalLine):
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+    try:
+        return grammar().parse(line.text)
+    except UnexpectedInput as exc:
+        text = line.text
+        label = _statement_label(text)
+        hint = _HINTS.get(text[:1].lower())
+        if text.startswith("."):
+            hint = None
+        if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+            expected = getattr(exc, "expected", None) or getattr(exc, "accepts", None) or set()
+            column = len(text) + 1
+            message = f"{label}: line ends early; expected {_describe_expected(set(expected))}"
+        elif isinstance(exc, UnexpectedToken):
+            column = exc.column
+            expected = exc.accepts or exc.expected
+            message = f"{label}: unexpected '{exc.token}'; expected {_describe_expected(set(expected))}"
+        elif isinstance(exc, UnexpectedCharacters):
+            column = exc.column
+            allowed = set(exc.allowed or ())
+            bad = text[exc.pos_in_stream : exc.pos_in_stream + 12].split()[0] if text[exc.pos_in_stream :].strip() else text[exc.pos_in_stream]
+            message = f"{label}: unexpected '{bad}'; expected {_describe_expected(allowed)}"
+        else:  # pragma: no cover - lark raises only the three above
+            column = 1
+            message = f"{label}: syntax error"
+        raise _error(line, column, message, hint) from None

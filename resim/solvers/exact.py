@@ -1,0 +1,414 @@
+"""The exact DC solver: sparse modified nodal analysis, the reference for every other solver.
+
+Unknowns ``x = [v (n_vars), j_V, j_E, j_D]``: node potentials (ground removed, shorts
+merged, Shockley internal nodes appended), branch currents of voltage sources, of VCVS,
+and of ideal diodes (``Ron = 0``). Row ``k < n_vars`` is KCL at unknown node ``k``
+(sum of currents leaving = 0); the other rows are the branch equations.
+
+Nonlinear elements:
+
+* piecewise-linear diodes: an active set over the states ``on``/``off``; each state is a
+  linear system. All violated diodes flip at once (primal-dual active set); if a state
+  repeats, one diode flips at a time, lowest index first (Murty's rule, finite for the
+  P-matrix complementarity problems of reciprocal circuits). A solution ends with
+  verified complementarity: ``0 <= i - u/Roff``, ``u <= Vfwd``, and their product 0.
+* Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (``gmin = 1e-12 S`` as ngspice):
+  damped Newton with SPICE's junction-voltage limiting (pnjlim); on failure gmin stepping,
+  then source stepping.
+
+The result carries a :class:`~resim.result.Certificate`; a result whose certificate fails is
+never returned (:class:`~resim.errors.ConvergenceError`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..compile import CompiledCircuit
+from ..errors import ConvergenceError, NoSolutionError, TopologyError
+from ..result import Certificate, Result
+
+GMIN = 1e-12
+
+
+@dataclass(frozen=True)
+class ExactOptions:
+    gmin: float = GMIN  # conductance across each Shockley junction, as ngspice
+    max_newton: int = 200
+    max_active_set: int = 1000
+    rtol: float = 1e-8  # certificate tolerance, relative to the circuit's current/voltage scales
+
+
+def _stamp_g(a: np.ndarray, b: np.ndarray, g: np.ndarray):
+    """COO entries of conductances ``g`` between unknowns ``a`` and ``b`` (-1 = ground)."""
+    return (np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a]), np.concatenate([g, g, -g, -g]))
+
+
+def _stamp_branch(col: np.ndarray, p: np.ndarray, n: np.ndarray):
+    """A branch current ``col`` leaving ``p`` and entering ``n``: its KCL entries."""
+    ones = np.ones(len(col))
+    return (np.concatenate([p, n]), np.concatenate([col, col]), np.concatenate([ones, -ones]))
+
+
+def _row_volt(row: np.ndarray, p: np.ndarray, n: np.ndarray, scale: np.ndarray | float = 1.0):
+    """Branch row entries ``scale (v_p - v_n)``."""
+    s = np.broadcast_to(np.asarray(scale, float), row.shape)
+    return (np.concatenate([row, row]), np.concatenate([p, n]), np.concatenate([s, -s]))
+
+
+def _pnjlim(vnew: np.ndarray, vold: np.ndarray, vt: np.ndarray, vcrit: np.ndarray) -> tuple[np.ndarray, bool]:
+    """SPICE3's junction-voltage limiting: tame exponential overshoot of a Newton step."""
+    big = (vnew > vcrit) & (np.abs(vnew - vold) > 2 * vt)
+    if not big.any():
+        return vnew, False
+    out = vnew.copy()
+    pos = big & (vold > 0)
+    arg = 1 + (vnew - vold) / vt
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(pos & (arg > 0), vold + vt * np.log(np.where(arg > 0, arg, 1.0)), out)
+        out = np.where(pos & (arg <= 0), vcrit, out)
+        neg = big & ~(vold > 0)
+        out = np.where(neg, vt * np.log(np.maximum(vnew / vt, 1e-300)), out)
+    return out, True
+
+
+class _System:
+    """The MNA system of one compiled circuit; stamps depend on diode state/linearization."""
+
+    def __init__(self, cc: CompiledCircuit, opts: ExactOptions) -> None:
+        self.cc = cc
+        self.opts = opts
+        nv = cc.n_vars
+        idx_e, ep, en, ecp, ecn, egain = cc.vcvs
+        self.nv = nv
+        self.nV = len(cc.vsources.index)
+        self.nE = len(idx_e)
+        self.ideal = np.flatnonzero(cc.ideal)
+        self.soft = np.flatnonzero(~cc.ideal)
+        self.nD = len(self.ideal)
+        self.size = nv + self.nV + self.nE + self.nD
+        self.colV = nv + np.arange(self.nV)
+        self.colE = nv + self.nV + np.arange(self.nE)
+        self.colD = nv + self.nV + self.nE + np.arange(self.nD)
+        r, rs = cc.resistors, cc.shockley_rs
+        parts = [
+            _stamp_g(r.a, r.b, r.value),
+            _stamp_g(rs.a, rs.b, rs.value),
+            _stamp_branch(self.colV, cc.vsources.a, cc.vsources.b),
+            _row_volt(self.colV, cc.vsources.a, cc.vsources.b),
+            _stamp_branch(self.colE, ep, en),
+            _row_volt(self.colE, ep, en),
+            _row_volt(self.colE, ecp, ecn, -egain),
+            _stamp_branch(self.colD, cc.pwl.a[self.ideal], cc.pwl.b[self.ideal]),
+        ]
+        _, gp, gn, gcp, gcn, gm = cc.vccs
+        parts.append((np.concatenate([gp, gp, gn, gn]), np.concatenate([gcp, gcn, gcp, gcn]),
+                      np.concatenate([gm, -gm, -gm, gm])))
+        self.base = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+        # independent sources, for source stepping
+        self.rhs_sources = np.zeros(self.size)
+        i = cc.isources
+        np.add.at(self.rhs_sources, i.a[i.a >= 0], -i.value[i.a >= 0])
+        np.add.at(self.rhs_sources, i.b[i.b >= 0], i.value[i.b >= 0])
+        self.rhs_sources[self.colV] = cc.vsources.value
+        sh = cc.shockley
+        self.nvt = cc.shockley_nvt
+        self.vcrit = self.nvt * np.log(self.nvt / (math.sqrt(2) * np.maximum(sh.value, 1e-300)))
+
+    # -- assembly -----------------------------------------------------------------------
+    def solve(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float, alpha: float) -> np.ndarray:
+        """Solve the linear system for PWL state ``on`` and Shockley linearization at ``u_sh``."""
+        cc = self.cc
+        rows, cols, vals = [self.base[0]], [self.base[1]], [self.base[2]]
+        rhs = alpha * self.rhs_sources
+        # soft PWL diodes: conductance by state, offset current when on
+        s = self.soft
+        a, b = cc.pwl.a[s], cc.pwl.b[s]
+        gon, goff, vf = cc.pwl_gon[s], cc.pwl_goff[s], cc.pwl_vfwd[s]
+        st = on[s]
+        g = np.where(st, gon, goff)
+        i0 = np.where(st, vf * (goff - gon), 0.0)
+        for rr, cc_, vv in (_stamp_g(a, b, g),):
+            rows.append(rr), cols.append(cc_), vals.append(vv)
+        np.add.at(rhs, a[a >= 0], -i0[a >= 0])
+        np.add.at(rhs, b[b >= 0], i0[b >= 0])
+        # ideal diodes: on -> u = Vfwd ; off -> j - goff u = 0
+        d = self.ideal
+        a, b = cc.pwl.a[d], cc.pwl.b[d]
+        st = on[d]
+        row = self.colD
+        jr = row[~st]
+        rows.append(jr), cols.append(jr), vals.append(np.ones(len(jr)))
+        rr, cc_, vv = _row_volt(row, a, b, np.where(st, 1.0, -cc.pwl_goff[d]))
+        rows.append(rr), cols.append(cc_), vals.append(vv)
+        rhs[row] = np.where(st, cc.pwl_vfwd[d], 0.0)
+        # Shockley junctions, linearized at u_sh
+        sh = cc.shockley
+        if len(sh.index):
+            ex = np.exp(np.minimum(u_sh / self.nvt, 700.0))
+            gd = sh.value * ex / self.nvt + self.opts.gmin + gshunt
+            cur = sh.value * (ex - 1.0) + self.opts.gmin * u_sh + gshunt * u_sh
+            ieq = cur - gd * u_sh
+            rr, cc_, vv = _stamp_g(sh.a, sh.b, gd)
+            rows.append(rr), cols.append(cc_), vals.append(vv)
+            np.add.at(rhs, sh.a[sh.a >= 0], -ieq[sh.a >= 0])
+            np.add.at(rhs, sh.b[sh.b >= 0], ieq[sh.b >= 0])
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        v = np.concatenate(vals)
+        keep = (r >= 0) & (c >= 0)
+        A = sp.csc_matrix((v[keep], (r[keep], c[keep])), shape=(self.size, self.size))
+        if self.size == 0:
+            return np.zeros(0)
+        try:
+            lu = spla.splu(A)
+        except RuntimeError as exc:
+            raise _Singular(str(exc)) from None
+        x = lu.solve(rhs)
+        x += lu.solve(rhs - A @ x)  # one step of iterative refinement
+        if not np.all(np.isfinite(x)):
+            raise _Singular("non-finite solution")
+        return x
+
+    def volts(self, x: np.ndarray) -> np.ndarray:
+        """Node potentials with a trailing 0 so that index -1 (ground) reads 0."""
+        return np.append(x[: self.nv], 0.0)
+
+
+class _Singular(Exception):
+    pass
+
+
+def _newton(sys_: _System, on: np.ndarray, u0: np.ndarray, gshunt: float, alpha: float,
+            max_iter: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Damped Newton on the Shockley junctions for fixed PWL state; None if it fails."""
+    sh = sys_.cc.shockley
+    u = u0.copy()
+    if len(sh.index) == 0:
+        return sys_.solve(on, u, 0.0, alpha), u, 1
+    for it in range(1, max_iter + 1):
+        x = sys_.solve(on, u, gshunt, alpha)
+        vv = sys_.volts(x)
+        unew = vv[sh.a] - vv[sh.b]
+        if not np.all(np.isfinite(unew)):
+            return None
+        ulim, limited = _pnjlim(unew, u, sys_.nvt, sys_.vcrit)
+        step = np.max(np.abs(ulim - u)) if len(u) else 0.0
+        u = ulim
+        if not limited and step <= 1e-13 + 1e-12 * np.max(np.abs(u)):
+            return sys_.solve(on, u, gshunt, alpha), u, it + 1
+    return None
+
+
+def _nonlinear(sys_: _System, on: np.ndarray, u0: np.ndarray, opts: ExactOptions):
+    """Newton, then gmin stepping, then source stepping. Returns (x, u, iterations)."""
+    out = _newton(sys_, on, u0, 0.0, 1.0, opts.max_newton)
+    if out is not None:
+        return out
+    total = opts.max_newton
+    u = u0.copy()
+    ok = True
+    for gshunt in [10.0 ** -k for k in range(2, 13)] + [0.0]:
+        step = _newton(sys_, on, u, gshunt, 1.0, opts.max_newton)
+        if step is None:
+            ok = False
+            break
+        _, u, it = step
+        total += it
+    if ok:
+        return _newton(sys_, on, u, 0.0, 1.0, opts.max_newton) or _fail(sys_)
+    u = np.zeros_like(u0)
+    for alpha in np.linspace(0.05, 1.0, 20):
+        step = _newton(sys_, on, u, 0.0, float(alpha), opts.max_newton)
+        if step is None:
+            _fail(sys_)
+        _, u, it = step
+    return _newton(sys_, on, u, 0.0, 1.0, opts.max_newton) or _fail(sys_)
+
+
+def _fail(sys_: _System):
+    raise ConvergenceError(
+        "Shockley-diode Newton iteration did not converge (also with gmin and source stepping)",
+        hint="check diode models for extreme values (tiny N or IS), or add series resistance RS",
+    )
+
+
+def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Result:
+    """The DC operating point of ``cc`` by sparse MNA (see the module docstring)."""
+    opts = options or ExactOptions()
+    t0 = time.perf_counter()
+    sys_ = _System(cc, opts)
+    nd = len(cc.pwl.index)
+    u_sh = np.zeros(len(cc.shockley.index))
+    on = np.zeros(nd, bool)
+    seen: set[bytes] = set()
+    single = False
+    iterations = 0
+    for _ in range(opts.max_active_set + 1):
+        try:
+            x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
+        except _Singular:
+            _singular(cc, on)
+        iterations += it
+        viol = _pwl_violations(sys_, x, on)
+        if not viol.any():
+            break
+        seen.add(on.tobytes())
+        flip = viol.copy()
+        if single:
+            flip[:] = False
+            flip[np.flatnonzero(viol)[0]] = True
+        nxt = on ^ flip
+        if nxt.tobytes() in seen and not single:
+            single = True
+            flip[:] = False
+            flip[np.flatnonzero(viol)[0]] = True
+            nxt = on ^ flip
+        on = nxt
+    else:
+        raise ConvergenceError(
+            f"the diode active set did not settle after {opts.max_active_set} changes",
+            hint="the circuit may have no unique solution (non-reciprocal elements with ideal diodes)",
+        )
+    result = assemble(cc, sys_, x, on, "exact", iterations)
+    result = _checked(result, opts.rtol)
+    return Result(**{**result.__dict__, "timings": {"solve": time.perf_counter() - t0}})
+
+
+def _pwl_violations(sys_: _System, x: np.ndarray, on: np.ndarray) -> np.ndarray:
+    cc = sys_.cc
+    vv = sys_.volts(x)
+    u = vv[cc.pwl.a] - vv[cc.pwl.b]
+    vf = cc.pwl_vfwd
+    scale = 1e-12 * max(1.0, float(np.max(np.abs(vv)))) if len(vv) else 1e-12
+    viol = (~on) & (u > vf + scale)
+    soft = ~cc.ideal
+    viol |= on & soft & (u < vf - scale)
+    if sys_.nD:
+        d = sys_.ideal
+        lam = x[sys_.colD] - cc.pwl_goff[d] * u[d]
+        iscale = 1e-12 * max(1e-12, float(np.max(np.abs(x[sys_.nv:]))) if len(x) > sys_.nv else 1e-12)
+        viol[d] |= on[d] & (lam < -iscale)
+    return viol
+
+
+def _singular(cc: CompiledCircuit, on: np.ndarray):
+    ideal_on = np.flatnonzero(cc.ideal & on)
+    c = cc.circuit
+    if len(ideal_on):
+        names = [c["d"].names[cc.pwl.index[k]] for k in ideal_on]
+        raise NoSolutionError(
+            "no solution: ideal diode(s) " + ", ".join(names[:8]) + " must conduct but are held at a "
+            "different voltage by sources (a forward-biased ideal diode across a voltage source)",
+            location=c.location("d", int(cc.pwl.index[ideal_on[0]])),
+            hint="add resistance in series with the diode (Ron > 0) or with the source",
+        )
+    raise TopologyError(
+        "the circuit equations are singular (e.g. a loop of controlled voltage sources, "
+        "or a node held only by a diode that is off)",
+        hint="check E elements and nodes connected only through diodes",
+    )
+
+
+def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, method: str,
+             iterations: int) -> Result:
+    """Element currents, states, power and certificate of a solution vector ``x``."""
+    c = cc.circuit
+    vv = sys_.volts(x)
+    volts = np.where(cc.var >= 0, vv[cc.var], 0.0)
+    R, V, I, D, E, G = (c[k] for k in "rvideg")
+    cur = {k: np.zeros(len(c[k])) for k in "rvideg"}
+    r = cc.resistors
+    cur["r"][r.index] = (vv[r.a] - vv[r.b]) * r.value
+    cur["v"][cc.vsources.index] = x[sys_.colV]
+    cur["i"][:] = I.value
+    # diodes
+    sh = cc.shockley
+    u_j = vv[sh.a] - vv[sh.b]
+    i_sh = sh.value * np.expm1(np.minimum(u_j / cc.shockley_nvt, 700.0)) + sys_.opts.gmin * u_j
+    cur["d"][sh.index] = i_sh
+    p = cc.pwl
+    u_p = vv[p.a] - vv[p.b]
+    soft = ~cc.ideal
+    i_p = np.zeros(len(p.index))
+    i_p[soft] = cc.pwl_goff[soft] * u_p[soft] + (cc.pwl_gon[soft] - cc.pwl_goff[soft]) * np.maximum(
+        u_p[soft] - cc.pwl_vfwd[soft], 0.0)
+    i_p[sys_.ideal] = x[sys_.colD]
+    cur["d"][p.index] = i_p
+    cur["e"][:] = x[sys_.colE]
+    _, gp, gn, gcp, gcn, gm = cc.vccs
+    cur["g"][:] = gm * (vv[gcp] - vv[gcn])
+
+    # shorts from KCL on the short forest
+    nn = c.n_nodes
+    net = np.zeros(nn)
+
+    def leave(nodes_from, nodes_to, i):
+        np.add.at(net, nodes_from, i)
+        np.add.at(net, nodes_to, -i)
+
+    live_r = np.ones(len(R), bool)
+    live_r[cc.short_r] = False
+    live_v = np.ones(len(V), bool)
+    live_v[cc.short_v] = False
+    leave(R.nodes[live_r, 0], R.nodes[live_r, 1], cur["r"][live_r])
+    leave(V.nodes[live_v, 0], V.nodes[live_v, 1], cur["v"][live_v])
+    for k in "idge":
+        g = c[k]
+        leave(g.nodes[:, 0], g.nodes[:, 1], cur[k])
+    jr, jv = cc.short_currents(net)
+    cur["r"][cc.short_r] = jr
+    cur["v"][cc.short_v] = jv
+    leave(R.nodes[cc.short_r, 0], R.nodes[cc.short_r, 1], jr)
+    leave(V.nodes[cc.short_v, 0], V.nodes[cc.short_v, 1], jv)
+    kcl_nodes = net[1:]
+    # internal nodes of diodes with RS: series current in = junction current out
+    rs = cc.shockley_rs
+    i_rs = (vv[rs.a] - vv[rs.b]) * rs.value
+    has_rs = np.isin(sh.index, rs.index)
+    kcl_internal = i_rs - i_sh[has_rs]
+    kcl = float(np.max(np.abs(np.r_[kcl_nodes, kcl_internal, 0.0])))
+
+    # constraints
+    vdiff = lambda g, a=0, b=1: volts[g.nodes[:, a]] - volts[g.nodes[:, b]]  # noqa: E731
+    cons = [np.abs(vdiff(V) - V.value)]
+    if len(E):
+        cons.append(np.abs(vdiff(E) - E.value * vdiff(E, 2, 3)))
+    u_ideal = u_p[sys_.ideal]
+    vf = cc.pwl_vfwd[sys_.ideal]
+    lam = x[sys_.colD] - cc.pwl_goff[sys_.ideal] * u_ideal
+    cons.append(np.maximum(u_ideal - vf, 0.0))
+    constraint = float(np.max(np.concatenate(cons + [np.zeros(1)])))
+    compl = float(np.max(np.abs(lam * (vf - u_ideal)), initial=0.0))
+    dual = float(np.max(-lam, initial=0.0))
+    all_i = np.concatenate([np.abs(v) for v in cur.values()] + [np.zeros(1)])
+    cert = Certificate(
+        kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
+        current_scale=float(all_i.max()),
+        voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(V.value), initial=0.0))),
+    )
+    states = np.empty(len(D), dtype=object)
+    states[sh.index] = np.where(u_j > 0, "on", "off")
+    states[p.index] = np.where(on, "on", "off")
+    dissipated = float(np.sum(cur["r"] * vdiff(R)) + np.sum(cur["d"] * vdiff(D)))
+    delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
+                      - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
+    return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def _checked(result: Result, rtol: float) -> Result:
+    cert = result.certificate
+    if not cert.ok(rtol):
+        raise ConvergenceError(
+            "the solution fails its certificate: "
+            + ", ".join(f"{k}={v:.3g}" for k, v in cert.as_dict().items())
+            + f" (current scale {cert.current_scale:.3g} A, voltage scale {cert.voltage_scale:.3g} V)",
+            hint="the circuit may be extremely ill-conditioned (conductances spanning many decades)",
+        )
+    return result
