@@ -177,7 +177,7 @@ def _check_short_loops(c: Circuit, group, sa, short_r, short_v) -> None:
         return
     edges = np.bincount(group[sa], minlength=c.n_nodes)
     nodes = np.bincount(group, minlength=c.n_nodes)
-    bad = np.flatnonzero(edges >= nodes)
+    bad = np.flatnonzero((edges >= nodes) & (nodes > 0))
     if len(bad) == 0:
         return
     g = bad[0]

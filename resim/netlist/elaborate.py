@@ -9,6 +9,7 @@ element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Mapping
 
@@ -220,7 +221,13 @@ class _Elaborator:
 
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int]):
-        index: dict[str, int] = {"0": 0, "gnd": 0}
+        # Nodes are numbered in order of first appearance, kind by kind (R, V, I, D, E, G);
+        # dict.fromkeys and map keep the per-node work in C (this is the parser's hot path).
+        lists = [self.cols[kind].nodes[k] for kind, t in TERMINALS.items() for k in range(t)]
+        order = dict.fromkeys(itertools.chain(("0",), *lists))
+        order.pop("gnd", None)
+        index = {name: k for k, name in enumerate(order)}
+        index["gnd"] = 0
         files = self.p.files
         groups: dict[str, ElementGroup] = {}
         for kind, t in TERMINALS.items():
@@ -228,10 +235,9 @@ class _Elaborator:
             names = col.names
             if len(set(names)) != len(names):
                 self._duplicate(kind, col)
-            setdefault = index.setdefault
             nodes = np.empty((len(names), t), np.int64)
             for k in range(t):
-                nodes[:, k] = [setdefault(s, len(index) - 1) for s in col.nodes[k]]
+                nodes[:, k] = np.fromiter(map(index.__getitem__, col.nodes[k]), np.int64, len(names))
             model = None
             if kind == "d":
                 model = np.empty(len(names), np.int32)
@@ -248,8 +254,7 @@ class _Elaborator:
                 tuple(names), nodes, np.asarray(col.values, float),
                 np.asarray(col.file, np.int32), np.asarray(col.line, np.int32), model,
             )
-        del index["gnd"]
-        return tuple(index), groups
+        return tuple(order), groups
 
     def _duplicate(self, kind: str, col: Columns) -> None:
         seen: dict[str, int] = {}

@@ -28,10 +28,12 @@ from .numbers import parse_number
 from .source import LogicalLine, join_logical
 
 _TOKEN = r"[^\s;$/{}=()'\",*+^\-][^\s;$/{}=()'\",*+^]*"
-# A simple R/V/I card: name, two nodes, optional DC, a plain decimal number, nothing else.
-_FAST = re.compile(
-    rf"([rvi][^\s;$/{{}}=()'\",]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
-    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)[ \t]*"
+# A simple R/V/I card: name, two nodes, optional DC, a plain decimal number, nothing else;
+# any other line is captured whole by the last group. Applied to lower-cased text.
+_BULK = re.compile(
+    rf"^(?:([rvi][^\s;$/{{}}=()'\",]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
+    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)[ \t]*|(.*))$",
+    re.M,
 )
 
 SUPPORTED = "rvidegx"
@@ -58,6 +60,7 @@ def grammar():
         lexer="contextual",
         propagate_positions=False,
         maybe_placeholders=False,
+        cache=True,  # the parse table is cached in the temp folder: fast start-up
     )
 
 
@@ -188,55 +191,57 @@ class _Reader:
         out = self.out
         file_index = len(out.files)
         out.files.append(file)
-        lines = text.splitlines()
-        lowered = text.lower().splitlines()
-        if len(lowered) != len(lines):  # lower() changed a line break (exotic Unicode)
-            lowered = [s.lower() for s in lines]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        n = len(lines)
         start = 0
         if title:
-            out.title = lines[0].strip() if lines else ""
+            out.title = lines[0].strip()
             start = 1
-        n = len(lines)
-        fast = self.fast
-        match = _FAST.fullmatch
-        cols = out.columns
-        i = start
-        in_control = False
-        while i < n:
-            low = lowered[i]
-            c = low[:1]
-            if c == "*" or not low or low.isspace():
-                i += 1
+        if self.fast:
+            # One regex pass over the whole file: simple element lines come back as columns.
+            rows = _BULK.findall(text.lower())
+            names, node_a, node_b, dcs, nums, others = zip(*rows)
+            slow = [i for i, o in enumerate(others) if o and i >= start]
+            slow += [i for i, d in enumerate(dcs) if d and names[i][0] == "r" and i >= start]
+            for i in [i for i in slow if others[i].lstrip()[:1] == "+"]:
+                j = i - 1  # the line this continuation belongs to must go through the grammar
+                while j > start and (not lines[j].strip() or lines[j].lstrip()[:1] == "*"):
+                    j -= 1
+                if names[j]:
+                    slow.append(j)
+            slow = sorted(set(slow))
+            fast = (names, node_a, node_b, nums)
+        else:
+            slow = [i for i in range(start, n) if lines[i].strip()]
+            fast = None
+        pos = start
+        self.in_control = False
+        for s in slow:
+            if s < pos:  # consumed as a continuation
                 continue
-            if in_control:
-                if low.split()[:1] == [".endc"]:
-                    in_control = False
-                i += 1
+            self._bulk(fast, pos, s, lines, file, file_index, stack)
+            pos = s + 1
+            stripped = lines[s].lstrip()
+            if stripped[:1] == "*" or not stripped:
                 continue
-            if fast and not self.open_subckts and c in "rvi":
-                m = match(low)
-                if m is not None and (i + 1 >= n or lowered[i + 1][:1] not in ("+", "*")):
-                    name, a, b, dc, num = m.groups()
-                    if dc is None or c != "r":
-                        col = cols[c]
-                        col.names.append(name)
-                        col.nodes[0].append(a)
-                        col.nodes[1].append(b)
-                        col.values.append(float(num))
-                        col.file.append(file_index)
-                        col.line.append(i + 1)
-                        i += 1
-                        continue
-            logical, i = join_logical(lines, i, file)
+            if self.in_control:
+                if stripped.lower().split()[:1] == [".endc"]:
+                    self.in_control = False
+                continue
+            logical, pos = join_logical(lines, s, file)
             if not logical.text:
                 continue
             if logical.text.lower().startswith(".control"):
-                in_control = True
+                self.in_control = True
                 out.warnings.append(f"{logical.location(1)}: warning: .control block ignored (resim runs no ngspice scripts)")
                 continue
             self.statement(logical, file_index, stack)
             if self.ended:
                 break
+        else:
+            self._bulk(fast, pos, n, lines, file, file_index, stack)
         self.ended = False
         if title and self.open_subckts:
             sub = self.open_subckts[-1]
@@ -245,6 +250,32 @@ class _Reader:
                 location=sub.location,
                 hint=f"add '.ends {sub.name}' after its last element",
             )
+
+    def _bulk(self, fast, lo: int, hi: int, lines: list[str], file: str, file_index: int, stack) -> None:
+        """Append the fast-path lines in ``[lo, hi)`` (all others there are blank)."""
+        if fast is None or lo >= hi or self.in_control:
+            return
+        names, node_a, node_b, nums = fast
+        idx = [i for i in range(lo, hi) if names[i]]
+        if not idx:
+            return
+        if self.open_subckts:  # inside a subcircuit body: statements, through the grammar
+            for i in idx:
+                self.statement(join_logical(lines, i, file)[0], file_index, stack)
+            return
+        by_kind: dict[str, list[int]] = {"r": [], "v": [], "i": []}
+        for i in idx:
+            by_kind[names[i][0]].append(i)
+        for kind, ids in by_kind.items():
+            if not ids:
+                continue
+            col = self.out.columns[kind]
+            col.names.extend([names[i] for i in ids])
+            col.nodes[0].extend([node_a[i] for i in ids])
+            col.nodes[1].extend([node_b[i] for i in ids])
+            col.values.extend([float(nums[i]) for i in ids])
+            col.file.extend([file_index] * len(ids))
+            col.line.extend([i + 1 for i in ids])
 
     def finish(self) -> ParsedNetlist:
         return self.out
