@@ -7,6 +7,8 @@ import io
 import json
 import math
 
+import numpy as np
+
 from .result import Result
 
 _TYPE = {"r": "R", "v": "V", "i": "I", "d": "D", "e": "E", "g": "G"}
@@ -19,19 +21,22 @@ def _num(x: float) -> float | None:
 def to_dict(result: Result) -> dict:
     """The JSON form of a result (schema in ``docs/json.md``)."""
     c = result.circuit
+    node_names = np.array(c.nodes, dtype=object)
     elements: dict[str, dict] = {}
-    states = iter(result.diode_states)
     for kind, group in c.groups.items():
-        cur = result.currents[kind].tolist()
-        for k, name in enumerate(group.names):
-            entry = {
-                "type": _TYPE[kind],
-                "nodes": [c.nodes[n] for n in group.nodes[k]],
-                "current": cur[k],
-            }
-            if kind == "d":
-                entry["state"] = next(states)
-            elements[name] = entry
+        t = _TYPE[kind]
+        terminals = node_names[group.nodes].tolist()
+        currents = result.currents[kind].tolist()
+        if kind == "d":
+            states = [result.diode_states[k] for k in range(len(group))]
+            elements.update(
+                (n, {"type": t, "nodes": nd, "current": i, "state": s})
+                for n, nd, i, s in zip(group.names, terminals, currents, states)
+            )
+        else:
+            elements.update(
+                (n, {"type": t, "nodes": nd, "current": i}) for n, nd, i in zip(group.names, terminals, currents)
+            )
     return {
         "title": c.title,
         "method": result.method,
@@ -46,7 +51,10 @@ def to_dict(result: Result) -> dict:
 
 
 def to_json(result: Result) -> str:
-    return json.dumps(to_dict(result), indent=2) + "\n"
+    """JSON text; indented for small circuits, compact (and much faster) for large ones."""
+    d = to_dict(result)
+    indent = 2 if len(d["elements"]) + len(d["nodes"]) <= 2000 else None
+    return json.dumps(d, indent=indent) + "\n"
 
 
 def to_csv(result: Result) -> str:

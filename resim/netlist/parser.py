@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import os
 import re
+from itertools import compress, repeat
+from operator import itemgetter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -29,9 +31,11 @@ from .source import LogicalLine, join_logical
 
 _TOKEN = r"[^\s;$/{}=()'\",*+^\-][^\s;$/{}=()'\",*+^]*"
 # A simple R/V/I card: name, two nodes, optional DC, a plain decimal number, nothing else;
-# any other line is captured whole by the last group. Applied to lower-cased text.
+# any other line is captured whole by the last group. Applied to lower-cased text, where
+# 'İ' (U+0130, not an element letter) has become 'i' + U+0307: a name holding U+0307 is
+# left to the grammar.
 _BULK = re.compile(
-    rf"^(?:([rvi][^\s;$/{{}}=()'\",]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
+    rf"^(?:([rvi][^\s;$/{{}}=()'\",\u0307]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
     r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)[ \t]*|(.*))$",
     re.M,
 )
@@ -177,6 +181,13 @@ def _read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> s
         ) from None
 
 
+def _gather(seq, ids: list[int]) -> tuple:
+    """``tuple(seq[i] for i in ids)`` at C speed."""
+    if len(ids) == 1:
+        return (seq[ids[0]],)
+    return itemgetter(*ids)(seq)
+
+
 class _Reader:
     """Reads one netlist and its includes into a ParsedNetlist."""
 
@@ -256,26 +267,26 @@ class _Reader:
         if fast is None or lo >= hi or self.in_control:
             return
         names, node_a, node_b, nums = fast
-        idx = [i for i in range(lo, hi) if names[i]]
+        idx = list(compress(range(lo, hi), names[lo:hi]))
         if not idx:
             return
         if self.open_subckts:  # inside a subcircuit body: statements, through the grammar
             for i in idx:
                 self.statement(join_logical(lines, i, file)[0], file_index, stack)
             return
-        by_kind: dict[str, list[int]] = {"r": [], "v": [], "i": []}
-        for i in idx:
-            by_kind[names[i][0]].append(i)
-        for kind, ids in by_kind.items():
+        # Split by kind and gather columns with C-level iterators (this is the hot path).
+        sub_names = _gather(names, idx)
+        for kind in "rvi":
+            ids = list(compress(idx, map(str.startswith, sub_names, repeat(kind))))
             if not ids:
                 continue
             col = self.out.columns[kind]
-            col.names.extend([names[i] for i in ids])
-            col.nodes[0].extend([node_a[i] for i in ids])
-            col.nodes[1].extend([node_b[i] for i in ids])
-            col.values.extend([float(nums[i]) for i in ids])
-            col.file.extend([file_index] * len(ids))
-            col.line.extend([i + 1 for i in ids])
+            col.names.extend(_gather(names, ids))
+            col.nodes[0].extend(_gather(node_a, ids))
+            col.nodes[1].extend(_gather(node_b, ids))
+            col.values.extend(map(float, _gather(nums, ids)))
+            col.file.extend(repeat(file_index, len(ids)))
+            col.line.extend(map((1).__add__, ids))
 
     def finish(self) -> ParsedNetlist:
         return self.out
