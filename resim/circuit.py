@@ -117,6 +117,7 @@ class Circuit:
     dc: tuple[tuple[DcSweep, ...], ...] = ()
     has_op: bool = False
     files: tuple[str, ...] = ("<text>",)
+    source_lines: tuple[list[str], ...] = ()  # physical lines of each file (for error carets)
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -133,9 +134,14 @@ class Circuit:
         return sum(len(g) for g in self.groups.values())
 
     def location(self, kind: str, k: int) -> SourceLocation:
-        """Where element ``k`` of ``kind`` was written."""
+        """Where element ``k`` of ``kind`` was written (the column where its card starts)."""
+        return self.where(kind, k)[0]
+
+    def where(self, kind: str, k: int) -> tuple[SourceLocation, str | None]:
+        """Location of element ``k`` of ``kind`` and its source line (None if unknown)."""
         g = self.groups[kind]
-        return SourceLocation(self.files[int(g.file[k])], int(g.line[k]), 1)
+        f, line = int(g.file[k]), int(g.line[k])
+        return source_location(self.files, self.source_lines, f, line)
 
     def find_element(self, name: str) -> tuple[str, int] | None:
         """``(kind, index)`` of the element called ``name`` (case-insensitive), or None."""
@@ -157,6 +163,13 @@ class Circuit:
             new[k] = v
             groups[kind] = replace(g, value=new)
         return replace(self, groups=groups)
+
+
+def source_location(files, source_lines, f: int, line: int) -> tuple[SourceLocation, str | None]:
+    """``file:line:col`` of the card on ``line`` of file ``f`` (col = its first non-blank), and the line."""
+    text = source_lines[f][line - 1] if f < len(source_lines) and 0 < line <= len(source_lines[f]) else None
+    column = len(text) - len(text.lstrip()) + 1 if text else 1
+    return SourceLocation(files[f], line, column), text
 
 
 _INDEX_CACHE: dict[int, tuple[ElementGroup, dict[str, int]]] = {}

@@ -189,7 +189,7 @@ def _check_short_loops(c: Circuit, group, sa, short_r, short_v) -> None:
     raise TopologyError(
         f"zero-ohm resistors / zero-volt sources form a loop ({_element_list(members)}): "
         "the current around it is undetermined",
-        location=c.location(*first),
+        **_at(c, *first),
         hint="remove one element of the loop, or give it a nonzero resistance",
     )
 
@@ -224,12 +224,12 @@ def _check_vsource_loops(c: Circuit, vs: Branches) -> None:
             raise TopologyError(
                 f"voltage sources form a loop whose voltages disagree ({_element_list(names)}): "
                 f"around the loop they sum to {oa - ob - e:+.6g} V, not 0",
-                location=c.location("v", int(j)),
+                **_at(c, "v", int(j)),
                 hint="remove one source of the loop or make the voltages consistent",
             )
         raise TopologyError(
             f"voltage sources form a loop ({_element_list(names)}): the currents around it are undetermined",
-            location=c.location("v", int(j)),
+            **_at(c, "v", int(j)),
             hint="remove one of the parallel sources",
         )
 
@@ -301,21 +301,28 @@ def _check_floating(cc: CompiledCircuit) -> None:
         raise TopologyError(
             f"current source {_element_list(names)} drives node(s) {_element_list(nodes)}, which have no other "
             "DC path to ground: KCL cannot hold",
-            location=c.location(*feeders[0]),
+            **_at(c, *feeders[0]),
             hint="add a resistive path from these nodes to ground (e.g. a large resistor)",
         )
     raise TopologyError(
         f"node(s) {_element_list(nodes)} have no DC path to ground",
-        location=where,
+        **(_at(c, *where) if where else {}),
         hint="connect them to the rest of the circuit through a resistor, source or diode",
     )
 
 
-def _first_element_at(c: Circuit, node_mask: np.ndarray):
+def _first_element_at(c: Circuit, node_mask: np.ndarray) -> tuple[str, int] | None:
+    """``(kind, index)`` of the first element touching a node in ``node_mask``."""
     for kind in "rvideg":
         g = c[kind]
         if len(g):
             hit = np.flatnonzero(node_mask[g.nodes].any(axis=1))
             if len(hit):
-                return c.location(kind, int(hit[0]))
+                return kind, int(hit[0])
     return None
+
+
+def _at(c: Circuit, kind: str, k: int) -> dict:
+    """Error keywords pointing at element ``k`` of ``kind``: its location and source line."""
+    location, line = c.where(kind, k)
+    return {"location": location, "source_line": line}

@@ -25,13 +25,14 @@ class Certificate:
     dual: float
     current_scale: float
     voltage_scale: float
+    kcl_floor: float = 0.0  # the KCL residual rounding alone can leave (A); always accepted
 
     def ok(self, rtol: float = 1e-8) -> bool:
         """True when every residual is small against the circuit's own scales."""
         i_tol = rtol * max(self.current_scale, 1e-15)
         v_tol = rtol * max(self.voltage_scale, 1e-12)
         return (
-            self.kcl <= i_tol
+            self.kcl <= max(i_tol, self.kcl_floor)
             and self.dual <= i_tol
             and self.constraint <= v_tol
             and self.complementarity <= i_tol * v_tol * 1e3

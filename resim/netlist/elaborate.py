@@ -15,8 +15,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup
-from ..errors import NetlistError, SourceLocation
+from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
+from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Value
 from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist, SubcktDef
 
@@ -96,6 +96,7 @@ class _Elaborator:
             dc=dc,
             has_op=p.has_op,
             files=tuple(p.files),
+            source_lines=tuple(p.lines),
             warnings=tuple(self.warnings),
         )
 
@@ -244,10 +245,10 @@ class _Elaborator:
                 for j, ref in enumerate(col.refs):
                     m = model_index.get(ref)
                     if m is None:
-                        loc = SourceLocation(files[col.file[j]], col.line[j], 1)
+                        loc, src = source_location(files, self.p.lines, col.file[j], col.line[j])
                         known = ", ".join(sorted(model_index)) or "none defined"
                         raise NetlistError(f"diode '{names[j]}': undefined model '{ref}'", location=loc,
-                                           source_line=_physical_line(files[col.file[j]], col.line[j]),
+                                           source_line=src,
                                            hint=f"define it with .model {ref} D(...) (known diode models: {known})")
                     model[j] = m
             groups[kind] = ElementGroup(
@@ -262,10 +263,10 @@ class _Elaborator:
             if name in seen:
                 first = seen[name]
                 files = self.p.files
-                loc = SourceLocation(files[col.file[j]], col.line[j], 1)
+                loc, src = source_location(files, self.p.lines, col.file[j], col.line[j])
                 raise NetlistError(
                     f"element '{name}' is defined twice (first at {files[col.file[first]]}:{col.line[first]})",
-                    location=loc, source_line=_physical_line(loc.file, loc.line), hint="element names must be unique",
+                    location=loc, source_line=src, hint="element names must be unique",
                 )
             seen[name] = j
 
@@ -285,16 +286,4 @@ def _check_model(m: DiodeModel) -> str | None:
             return f"Roff must be positive, got {m.Roff}"
         if m.Roff <= m.Ron:
             return f"Roff ({m.Roff}) must exceed Ron ({m.Ron})"
-    return None
-
-
-def _physical_line(file: str, line: int) -> str | None:
-    """Re-read one line of a file for an error message (errors are rare; files are small enough)."""
-    try:
-        with open(file, encoding="utf-8", errors="replace") as fh:
-            for k, text in enumerate(fh, 1):
-                if k == line:
-                    return text
-    except OSError:
-        return None
     return None

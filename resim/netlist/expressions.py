@@ -26,8 +26,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., float], int | None]] = {
     "ln": (math.log, 1),
     "log10": (math.log10, 1),
     "abs": (abs, 1),
-    "min": (min, None),
-    "max": (max, None),
+    "min": (lambda *v: min(v), None),  # min(x) of one float would raise TypeError
+    "max": (lambda *v: max(v), None),
     "pow": (math.pow, 2),
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -3,10 +3,12 @@
 A number is a decimal mantissa, an optional exponent, and an optional scale suffix;
 any letters after the suffix are ignored (``10kOhm`` is ``1e4``)::
 
-    T=1e12  G=1e9  Meg=1e6  K=1e3  mil=25.4e-6  m=1e-3  u=1e-6  n=1e-9  p=1e-12  f=1e-15  a=1e-18
+    T=1e12  G=1e9  Meg=1e6  K=1e3  mil=25.4e-6  m=1e-3  u=1e-6  n=1e-9  p=1e-12  f=1e-15
 
-Suffixes are case-insensitive, so ``1M`` is one *milli*: ngspice does this and so do we,
-with a warning, because it is almost never what the author meant.
+Where ngspice 39 surprises, we follow it and warn:
+
+* suffixes are case-insensitive, so ``1M`` is one *milli*, not mega;
+* ngspice has no atto suffix: ``1a`` is read as ``1`` (the ``a`` is an ignored letter).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
 
-_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
+_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
 
 
 def split_number(token: str) -> tuple[str, str] | None:
@@ -50,6 +52,8 @@ def parse_number(token: str) -> tuple[float, str | None]:
     if not letters:
         return value, None
     warning = None
-    if letters[0] == "M" and not letters.lower().startswith(("meg", "mil")):
+    if letters[0] in "aA":
+        warning = f"'{token}' is read as {mantissa} as ngspice 39 reads it (it has no atto suffix); write {mantissa}e-18 for atto"
+    elif letters[0] == "M" and not letters.lower().startswith(("meg", "mil")):
         warning = f"'{token}' means {mantissa} milli ({mantissa}e-3) as in ngspice; write '{mantissa}Meg' for {mantissa}e6"
     return value * scale_of(letters), warning

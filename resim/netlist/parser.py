@@ -97,6 +97,7 @@ class SubcktDef:
     defaults: dict[str, Value]
     body: list = field(default_factory=list)  # ElementStmt | ParamStmt
     location: SourceLocation | None = None
+    line: LogicalLine | None = None  # the .subckt line, for error messages
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Fixup:
 class ParsedNetlist:
     title: str = ""
     files: list[str] = field(default_factory=list)
+    lines: list[list[str]] = field(default_factory=list)  # physical lines of each file, for messages
     columns: dict[str, Columns] = field(default_factory=dict)
     fixups: list[Fixup] = field(default_factory=list)
     instances: list[ElementStmt] = field(default_factory=list)
@@ -205,6 +207,7 @@ class _Reader:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
+        out.lines.append(lines)
         n = len(lines)
         start = 0
         if title:
@@ -259,6 +262,7 @@ class _Reader:
             raise NetlistError(
                 f"subcircuit '{sub.name}' is never closed",
                 location=sub.location,
+                source_line=sub.line.physical_text(sub.location.line) if sub.line else None,
                 hint=f"add '.ends {sub.name}' after its last element",
             )
 
@@ -423,7 +427,7 @@ class _Reader:
         defaults = dict(
             _assignment(a, line, self.out) for a in tree.children[2:] if getattr(a, "data", None) == "assignment"
         )
-        sub = SubcktDef(name, ports, defaults, [], line.location(1))
+        sub = SubcktDef(name, ports, defaults, [], line.location(1), line)
         if name in self.out.subckts:
             raise _error(line, 1, f"subcircuit '{name}' is defined twice (first at {self.out.subckts[name].location})", "rename one of them")
         self.out.subckts[name] = sub
