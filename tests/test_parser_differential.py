@@ -276,11 +276,14 @@ def test_fast_path_taken_for_simple_lines(monkeypatch):
     calls = _counting(monkeypatch)
     text = simple_netlist(1000)
     c = resim.load_netlist(text, fast=True)
-    assert calls == []
+    # only sources written with the DC keyword (five tokens) are left to the grammar
+    assert all(" dc " in call.lower() for call in calls)
+    assert len(calls) < 200
+    n_grammar = len(calls)
     assert len(c["r"]) + len(c["v"]) + len(c["i"]) == 1000
     # ... and the grammar reads the same netlist identically, one call per line
     slow = resim.load_netlist(text, fast=False)
-    assert len(calls) == 1000
+    assert len(calls) == n_grammar + 1000
     for kind in "rvi":
         assert c[kind].names == slow[kind].names
         assert np.array_equal(c[kind].nodes, slow[kind].nodes)
@@ -293,4 +296,4 @@ def test_fast_path_hands_only_special_lines_to_the_grammar(monkeypatch):
     calls = _counting(monkeypatch)
     text = "t\nR1 a b 1\nR2 b c {1+1}\nV1 a 0 DC 5\nR3 c 0\n+ 3\nI1 0 c 1m\nR4 c 0 2 ; comment\n"
     resim.load_netlist(text, fast=True)
-    assert calls == ["R2 b c {1+1}", "R3 c 0 3", "I1 0 c 1m", "R4 c 0 2"]
+    assert calls == ["R2 b c {1+1}", "V1 a 0 DC 5", "R3 c 0 3", "I1 0 c 1m", "R4 c 0 2"]

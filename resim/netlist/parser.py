@@ -1,10 +1,10 @@
 """Netlist text to statements: the Lark grammar, plus a bulk fast path for simple lines.
 
 Every logical line is read by the Lark grammar in ``grammar.lark`` (the specification of
-the language), except *simple element lines*: an ``R``, ``V`` or ``I`` card with two nodes
-and a plain decimal number (optionally ``DC`` for sources), and nothing else on the line.
-Those make up nearly all of a large netlist; one regular expression reads them about ten
-times faster than Lark does, and it accepts only lines that the grammar reads the same way
+the language), except *simple element lines*: an ``R``, ``V`` or ``I`` card of exactly four
+tokens (name, two nodes, a plain decimal number). Those make up nearly all of a large
+netlist; :mod:`.bulk` reads them in whole-file passes, more than ten times faster than
+Lark, and accepts only lines that the grammar reads the same way
 (``tests/test_parser_differential.py`` checks this on generated lines; ``fast=False`` turns
 the fast path off).
 
@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from itertools import compress, repeat
-from operator import itemgetter
+from itertools import repeat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,18 +26,8 @@ from typing import Any
 from ..errors import NetlistError, SourceLocation
 from .expressions import Expr, Value
 from .numbers import parse_number
+from . import bulk
 from .source import LogicalLine, join_logical
-
-_TOKEN = r"[^\s;$/{}=()'\",*+^\-][^\s;$/{}=()'\",*+^]*"
-# A simple R/V/I card: name, two nodes, optional DC, a plain decimal number, nothing else;
-# any other line is captured whole by the last group. Applied to lower-cased text, where
-# 'İ' (U+0130, not an element letter) has become 'i' + U+0307: a name holding U+0307 is
-# left to the grammar.
-_BULK = re.compile(
-    rf"^(?:([rvi][^\s;$/{{}}=()'\",\u0307]*)[ \t]+({_TOKEN})[ \t]+({_TOKEN})[ \t]+(dc[ \t]+)?"
-    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)[ \t]*|(.*))$",
-    re.M,
-)
 
 SUPPORTED = "rvidegx"
 _KIND_WORD = {
@@ -183,13 +172,6 @@ def _read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> s
         ) from None
 
 
-def _gather(seq, ids: list[int]) -> tuple:
-    """``tuple(seq[i] for i in ids)`` at C speed."""
-    if len(ids) == 1:
-        return (seq[ids[0]],)
-    return itemgetter(*ids)(seq)
-
-
 class _Reader:
     """Reads one netlist and its includes into a ParsedNetlist."""
 
@@ -214,19 +196,7 @@ class _Reader:
             out.title = lines[0].strip()
             start = 1
         if self.fast:
-            # One regex pass over the whole file: simple element lines come back as columns.
-            rows = _BULK.findall(text.lower())
-            names, node_a, node_b, dcs, nums, others = zip(*rows)
-            slow = [i for i, o in enumerate(others) if o and i >= start]
-            slow += [i for i, d in enumerate(dcs) if d and names[i][0] == "r" and i >= start]
-            for i in [i for i in slow if others[i].lstrip()[:1] == "+"]:
-                j = i - 1  # the line this continuation belongs to must go through the grammar
-                while j > start and (not lines[j].strip() or lines[j].lstrip()[:1] == "*"):
-                    j -= 1
-                if names[j]:
-                    slow.append(j)
-            slow = sorted(set(slow))
-            fast = (names, node_a, node_b, nums)
+            slow, fast = bulk.scan(lines, text.lower(), start)
         else:
             slow = [i for i in range(start, n) if lines[i].strip()]
             fast = None
@@ -267,30 +237,26 @@ class _Reader:
             )
 
     def _bulk(self, fast, lo: int, hi: int, lines: list[str], file: str, file_index: int, stack) -> None:
-        """Append the fast-path lines in ``[lo, hi)`` (all others there are blank)."""
+        """Append the simple lines in ``[lo, hi)`` (see :mod:`.bulk`; all others there are blank)."""
         if fast is None or lo >= hi or self.in_control:
             return
-        names, node_a, node_b, nums = fast
-        idx = list(compress(range(lo, hi), names[lo:hi]))
-        if not idx:
-            return
+        spans = {kind: rows.between(lo, hi) for kind, rows in fast.items()}
         if self.open_subckts:  # inside a subcircuit body: statements, through the grammar
-            for i in idx:
+            inside = sorted(int(i) for kind, (a, b) in spans.items() for i in fast[kind].line[a:b])
+            for i in inside:
                 self.statement(join_logical(lines, i, file)[0], file_index, stack)
             return
-        # Split by kind and gather columns with C-level iterators (this is the hot path).
-        sub_names = _gather(names, idx)
-        for kind in "rvi":
-            ids = list(compress(idx, map(str.startswith, sub_names, repeat(kind))))
-            if not ids:
+        for kind, (a, b) in spans.items():
+            if a == b:
                 continue
+            rows = fast[kind]
             col = self.out.columns[kind]
-            col.names.extend(_gather(names, ids))
-            col.nodes[0].extend(_gather(node_a, ids))
-            col.nodes[1].extend(_gather(node_b, ids))
-            col.values.extend(map(float, _gather(nums, ids)))
-            col.file.extend(repeat(file_index, len(ids)))
-            col.line.extend(map((1).__add__, ids))
+            col.names.extend(rows.names[a:b])
+            col.nodes[0].extend(rows.node_a[a:b])
+            col.nodes[1].extend(rows.node_b[a:b])
+            col.values.extend(rows.value[a:b].tolist())
+            col.file.extend(repeat(file_index, b - a))
+            col.line.extend((rows.line[a:b] + 1).tolist())
 
     def finish(self) -> ParsedNetlist:
         return self.out
