@@ -9,6 +9,7 @@ spelling and near-miss lines that the fast path must hand to the grammar.
 
 from __future__ import annotations
 
+import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -164,7 +165,7 @@ def netlist(lines: list[str], title: str = "title") -> str:
 # ---- the differential property ------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("RESIM_HYPOTHESIS_EXAMPLES", 200)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=TITLE, lines=st.lists(LINE, min_size=1, max_size=8))
 @example(title="t", lines=["R1 a b dc 5"])
 @example(title="t", lines=["R1 a b 5", "+ 6"])
