@@ -16,7 +16,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NETLISTS = REPO / "netlists"
-SHARED_BENCH = Path(os.environ.get("RESIM_SHARED_BENCH", "/work/shared/bench"))
+def _shared_bench() -> Path:
+    """``$RESIM_SHARED_BENCH``, else ``../shared/bench`` beside the repository, else /work/shared/bench."""
+    if "RESIM_SHARED_BENCH" in os.environ:
+        return Path(os.environ["RESIM_SHARED_BENCH"])
+    beside = REPO.parent / "shared" / "bench"
+    return beside if beside.is_dir() else Path("/work/shared/bench")
+
+
+SHARED_BENCH = _shared_bench()
 
 
 # ---- ngspice ---------------------------------------------------------------------------
@@ -40,7 +48,7 @@ def netlists_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_bench() -> Path:
-    """The shared benchmark folder (``$RESIM_SHARED_BENCH``, default /work/shared/bench)."""
+    """The shared benchmark folder (see ``_shared_bench``)."""
     if not SHARED_BENCH.is_dir():
         pytest.fail(
             f"shared benchmark folder {SHARED_BENCH} is missing: it must hold ibmpg1.spice "
