@@ -148,7 +148,10 @@ def dense_mna(net: Net) -> Solution:
             if node > 0:
                 A[col, node - 1] += sign
     cond = float(np.linalg.cond(A)) if size else 1.0
-    x = np.linalg.solve(A, rhs) if size else np.zeros(0)
+    if not np.isfinite(cond) or cond > 1e15:  # exactly singular: callers skip such draws
+        x = np.full(size, np.nan)
+    else:
+        x = np.linalg.solve(A, rhs) if size else np.zeros(0)
     v = np.r_[0.0, x[:n]]
     i_r = np.array([(v[a] - v[b]) / r for a, b, r in net.resistors])
     i_g = np.array([gm * (v[cp] - v[cn]) for _, _, cp, cn, gm in net.vccs])

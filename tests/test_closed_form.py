@@ -288,7 +288,9 @@ V2 c 0 1
 
 
 def shockley_voltage(i: float, IS: float, n: float, gmin: float = GMIN) -> float:
-    """The junction voltage solving ``IS (exp(v / (n Vt)) - 1) + gmin v = i`` by bisection.
+    """The junction voltage solving ``j(v) + gmin v = i`` by bisection, with ngspice 39's
+    junction law (dioload.c): ``j = IS (exp(v / n Vt) - 1)`` for ``v >= -3 n Vt`` and
+    ``j = -IS (1 + (3 n Vt / (e v))^3)`` below.
 
     The left side is strictly increasing in v, so bisection on a bracket that straddles the
     root converges to adjacent floats. (Lambert W would lose ~9 digits here: with gmin
@@ -297,7 +299,9 @@ def shockley_voltage(i: float, IS: float, n: float, gmin: float = GMIN) -> float
     nvt = n * THERMAL_VOLTAGE
 
     def f(v: float) -> float:
-        return IS * math.expm1(v / nvt) + gmin * v - i
+        if v >= -3 * nvt:
+            return IS * math.expm1(v / nvt) + gmin * v - i
+        return -IS * (1 + (3 * nvt / (math.e * v)) ** 3) + gmin * v - i
 
     lo, hi = -1.0, 1.0
     while f(lo) > 0:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -18,6 +20,9 @@ from resim.ngspice import run_op
 from resim.result import Result
 
 VTOL = 1e-8
+# ngspice stops Newton when every |dv| <= reltol |v| + vntol (run_op passes reltol=1e-9,
+# vntol=1e-12), so its own answer is only that exact: allow it on top of VTOL.
+NGSPICE_RELTOL = 1e-9
 
 
 def compare_with_ngspice(text: str, overrides: dict | None = None, vtol: float = VTOL) -> Result:
@@ -28,8 +33,11 @@ def compare_with_ngspice(text: str, overrides: dict | None = None, vtol: float =
     # ngspice does not write internal (RS) nodes; every node it writes must be ours too
     assert set(theirs.voltages) <= set(ours_v)
     assert set(ours_v) <= set(theirs.voltages)
-    worst = max(theirs.voltages, key=lambda n: abs(ours_v[n] - theirs.voltages[n]))
-    assert abs(ours_v[worst] - theirs.voltages[worst]) <= vtol, (worst, ours_v[worst], theirs.voltages[worst])
+    def excess(n: str) -> float:
+        return abs(ours_v[n] - theirs.voltages[n]) - NGSPICE_RELTOL * abs(theirs.voltages[n])
+
+    worst = max(theirs.voltages, key=excess)
+    assert excess(worst) <= vtol, (worst, ours_v[worst], theirs.voltages[worst])
     # V-source branch currents: ngspice's abstol is 1e-15 A, its reltol 1e-9
     for name, i in theirs.currents.items():
         assert ours.current(name) == pytest.approx(i, rel=1e-6, abs=1e-12), name
@@ -126,3 +134,34 @@ D1 b 0 dm
 """
     r = compare_with_ngspice(text)
     assert r.diode_states == ("off",)
+
+
+# ---- fallbacks: source stepping, and an honest failure ------------------------------------
+
+_HARD = "hard diodes\nV1 in 0 50\nR1 in a 10\nD1 a 0 dn\nD2 a b dn\nR2 b 0 100\n.model dn D(IS=1e-12 N={n})\n"
+
+
+@pytest.mark.parametrize("n", [0.05, 0.01])
+@pytest.mark.parametrize("max_newton", [7, 5])
+def test_stepping_fallback_reaches_the_newton_answer(n, max_newton):
+    """With too few Newton iterations for a direct solve, gmin/source stepping must still
+    arrive at the same operating point (near-ideal diodes, N << 1, driven hard)."""
+    from resim.compile import compile_circuit
+    from resim.solvers.exact import ExactOptions, solve_exact
+
+    compiled = compile_circuit(resim.load_netlist(_HARD.format(n=n)))
+    direct = solve_exact(compiled)
+    assert direct.iterations > max_newton  # so the fallback is really exercised
+    stepped = solve_exact(compiled, ExactOptions(max_newton=max_newton))
+    assert np.max(np.abs(stepped.voltages - direct.voltages)) < 1e-12
+    assert stepped.iterations > direct.iterations
+
+
+def test_non_convergence_is_an_error_not_an_answer():
+    from resim.compile import compile_circuit
+    from resim.errors import ConvergenceError
+    from resim.solvers.exact import ExactOptions, solve_exact
+
+    compiled = compile_circuit(resim.load_netlist(_HARD.format(n=0.05)))
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        solve_exact(compiled, ExactOptions(max_newton=1))

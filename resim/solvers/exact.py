@@ -12,7 +12,8 @@ Nonlinear elements:
   repeats, one diode flips at a time, lowest index first (Murty's rule, finite for the
   P-matrix complementarity problems of reciprocal circuits). A solution ends with
   verified complementarity: ``0 <= i - u/Roff``, ``u <= Vfwd``, and their product 0.
-* Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (``gmin = 1e-12 S`` as ngspice):
+* Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (``gmin = 1e-12 S``; below
+  ``-3 N Vt`` ngspice's cubic reverse branch, see :func:`junction`):
   damped Newton with SPICE's junction-voltage limiting (pnjlim); on failure gmin stepping,
   then source stepping.
 
@@ -44,6 +45,27 @@ class ExactOptions:
     max_newton: int = 200
     max_active_set: int = 1000
     rtol: float = 1e-8  # certificate tolerance, relative to the circuit's current/voltage scales
+
+
+def junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shockley junction current and conductance, as ngspice 39 evaluates them (dioload.c).
+
+    .. math::
+
+        i(u) = IS (e^{u / N V_t} - 1)                 \quad u \ge -3 N V_t
+        i(u) = -IS (1 + (3 N V_t / (e\,u))^3)          \quad u < -3 N V_t
+
+    The reverse branch approaches ``-IS`` by a cubic instead of the exponential; the two
+    meet with equal value and slope at ``-3 N V_t``, so ``i`` stays increasing (the
+    co-content stays convex). gmin is added by the caller.
+    """
+    fwd = u >= -3.0 * nvt
+    ex = np.exp(np.minimum(u / nvt, 700.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arg = (3.0 * nvt / (np.e * np.where(fwd, -1.0, u))) ** 3
+        i = np.where(fwd, IS * np.expm1(np.minimum(u / nvt, 700.0)), -IS * (1.0 + arg))
+        g = np.where(fwd, IS * ex / nvt, IS * 3.0 * arg / np.where(fwd, -1.0, u))
+    return i, g
 
 
 def _stamp_g(a: np.ndarray, b: np.ndarray, g: np.ndarray):
@@ -152,9 +174,9 @@ class _System:
         # Shockley junctions, linearized at u_sh
         sh = cc.shockley
         if len(sh.index):
-            ex = np.exp(np.minimum(u_sh / self.nvt, 700.0))
-            gd = sh.value * ex / self.nvt + self.opts.gmin + gshunt
-            cur = sh.value * (ex - 1.0) + self.opts.gmin * u_sh + gshunt * u_sh
+            cur, gd = junction(u_sh, sh.value, self.nvt)
+            cur = cur + (self.opts.gmin + gshunt) * u_sh
+            gd = gd + self.opts.gmin + gshunt
             ieq = cur - gd * u_sh
             rr, cc_, vv = _stamp_g(sh.a, sh.b, gd)
             rows.append(rr), cols.append(cc_), vals.append(vv)
@@ -216,29 +238,39 @@ def _newton(sys_: _System, on: np.ndarray, u0: np.ndarray, gshunt: float, alpha:
 
 
 def _nonlinear(sys_: _System, on: np.ndarray, u0: np.ndarray, opts: ExactOptions):
-    """Newton, then gmin stepping, then source stepping. Returns (x, u, iterations)."""
+    """Newton; if it fails, gmin stepping; if that fails, source stepping.
+
+    *gmin stepping* shunts every junction with ``gshunt = 1e-2 ... 1e-12, 0`` S, each stage
+    warm-started from the last (it cures ill-conditioning). *Source stepping* ramps all
+    independent sources from 0 to their values, doubling the step after a success and
+    quartering it after a failure (it cures strong nonlinearity: at small sources the
+    junctions barely conduct). Returns ``(x, u, iterations)``; raises ConvergenceError.
+    """
     out = _newton(sys_, on, u0, 0.0, 1.0, opts.max_newton)
     if out is not None:
         return out
-    total = opts.max_newton
-    u = u0.copy()
-    ok = True
+    u, total = u0.copy(), opts.max_newton
     for gshunt in [10.0 ** -k for k in range(2, 13)] + [0.0]:
-        step = _newton(sys_, on, u, gshunt, 1.0, opts.max_newton)
-        if step is None:
-            ok = False
+        out = _newton(sys_, on, u, gshunt, 1.0, opts.max_newton)
+        if out is None:
             break
-        _, u, it = step
+        _, u, it = out
         total += it
-    if ok:
-        return _newton(sys_, on, u, 0.0, 1.0, opts.max_newton) or _fail(sys_)
-    u = np.zeros_like(u0)
-    for alpha in np.linspace(0.05, 1.0, 20):
-        step = _newton(sys_, on, u, 0.0, float(alpha), opts.max_newton)
-        if step is None:
-            _fail(sys_)
-        _, u, it = step
-    return _newton(sys_, on, u, 0.0, 1.0, opts.max_newton) or _fail(sys_)
+    else:
+        return out[0], out[1], total
+    u, alpha, step = np.zeros_like(u0), 0.0, 0.1
+    while alpha < 1.0:
+        target = min(1.0, alpha + step)
+        out = _newton(sys_, on, u, 0.0, target, opts.max_newton)
+        if out is None:
+            step /= 4
+            if step < 1e-7:
+                _fail(sys_)
+            continue
+        _, u, it = out
+        total += it
+        alpha, step = target, step * 2
+    return out[0], out[1], total
 
 
 def _fail(sys_: _System):
@@ -343,7 +375,7 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     # diodes
     sh = cc.shockley
     u_j = vv[sh.a] - vv[sh.b]
-    i_sh = sh.value * np.expm1(np.minimum(u_j / cc.shockley_nvt, 700.0)) + sys_.opts.gmin * u_j
+    i_sh = junction(u_j, sh.value, cc.shockley_nvt)[0] + sys_.opts.gmin * u_j
     cur["d"][sh.index] = i_sh
     p = cc.pwl
     u_p = vv[p.a] - vv[p.b]
