@@ -54,8 +54,8 @@ def main() -> None:
     \b
     Examples:
       resim solve netlists/divider.cir
-      resim solve netlists/clipper.cir --format json --output op.json
-      resim solve netlists/params.cir --set rload=2k --set R1=10k
+      resim solve netlists/ideal_rectifier.cir --format json --output op.json
+      resim solve netlists/diode_clipper.cir --set vin=1.2 --set R1=2k
     """
 
 
@@ -80,7 +80,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     Examples:
       resim solve netlists/divider.cir
       resim solve netlists/diode_clipper.cir --format json -o op.json
-      resim solve netlists/params.cir --set rload=2k --format csv
+      resim solve netlists/diode_clipper.cir --set vin=1.2 --format csv
     """
     from . import api, format as fmt_mod
 
