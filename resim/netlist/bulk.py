@@ -9,7 +9,7 @@ They are nearly all of a large netlist (ibmpg1: 55,101 of 55,121 lines). Reading
 by one through Lark costs ~60 us a line; here each costs well under 4 us:
 
 1. one regular-expression pass (on the lower-cased text) finds every line that is *not*
-   simple and has content; those go to the grammar, in order, by the caller;
+   simple (blank ones included); the caller reads those, in order, with the grammar;
 2. the rest of the text, with those lines cut out, is ``str.split()`` into tokens: exactly
    four per simple line, so the columns are the slices ``tokens[k::4]``;
 3. values are Python ``float`` of the number token: for a token of digits, '.', 'e' and
@@ -34,7 +34,7 @@ TOKEN = r"[^\s;$/{}=()'\",*+^\-][^\s;$/{}=()'\",*+^]*"
 # On lower-cased text 'İ' (U+0130, not an element letter) becomes 'i' + U+0307: a name
 # holding U+0307 is left to the grammar.
 SIMPLE = rf"[rvi][^\s;$/{{}}=()'\",\u0307]*[ \t]+{TOKEN}[ \t]+{TOKEN}[ \t]+[+-]?[0-9.][0-9.e+-]*[ \t]*"
-_NOT_SIMPLE = re.compile(rf"^(?!{SIMPLE}$)[^\n]*\S[^\n]*$", re.M)
+_NOT_SIMPLE = re.compile(rf"^(?!{SIMPLE}$)[^\n]*$", re.M)  # blank lines included
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def scan(lines: list[str], low: str, start: int) -> tuple[list[int], dict[str, K
     ``lines`` are the file's lines (``text.split("\\n")``), ``low`` the lower-cased text,
     ``start`` the first line that may hold an element (1 after a title). Returns the sorted
     indices of the lines with content that the grammar must read (comment lines included)
-    and, per kind ``r``/``v``/``i``, its simple lines.
+    and, per kind ``r``/``v``/``i``, its simple lines. (Blank lines are among the former.)
     """
     n = len(lines)
     slow: list[int] = []
@@ -74,10 +74,9 @@ def scan(lines: list[str], low: str, start: int) -> tuple[list[int], dict[str, K
     pieces.append(low[prev:])
     tokens = "".join(pieces).split()
 
-    content = np.fromiter(map(len, lines), np.int64, n) > 0
-    content &= ~np.fromiter(map(str.isspace, lines), bool, n)
-    content[slow] = False
-    simple_line = np.flatnonzero(content)  # the lines left in `tokens`, four tokens each
+    simple = np.ones(n, bool)
+    simple[slow] = False
+    simple_line = np.flatnonzero(simple)  # the lines left in `tokens`, four tokens each
     if len(tokens) != 4 * len(simple_line):  # pragma: no cover - the two passes disagree
         raise AssertionError("bulk scan: token count does not match the simple lines")
     names, node_a, node_b, numbers = (tokens[k::4] for k in range(4))
