@@ -83,6 +83,14 @@ class ElementGroup:
     def __len__(self) -> int:
         return len(self.names)
 
+    def index_of(self, name: str) -> int | None:
+        """Position of the element called ``name`` (lower case), or None."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {n: k for k, n in enumerate(self.names)}
+            object.__setattr__(self, "_index", index)
+        return index.get(name)
+
     @staticmethod
     def empty(terminals: int, with_model: bool = False) -> "ElementGroup":
         return ElementGroup(
@@ -150,8 +158,7 @@ class Circuit:
         group = self.groups.get(kind)
         if group is None:
             return None
-        index = _name_index(group)
-        k = index.get(name)
+        k = group.index_of(name)
         return None if k is None else (kind, k)
 
     def with_element_values(self, values: dict[tuple[str, int], float]) -> "Circuit":
@@ -170,15 +177,3 @@ def source_location(files, source_lines, f: int, line: int) -> tuple[SourceLocat
     text = source_lines[f][line - 1] if f < len(source_lines) and 0 < line <= len(source_lines[f]) else None
     column = len(text) - len(text.lstrip()) + 1 if text else 1
     return SourceLocation(files[f], line, column), text
-
-
-_INDEX_CACHE: dict[int, tuple[ElementGroup, dict[str, int]]] = {}
-
-
-def _name_index(group: ElementGroup) -> dict[str, int]:
-    hit = _INDEX_CACHE.get(id(group))
-    if hit is not None and hit[0] is group:
-        return hit[1]
-    index = {n: k for k, n in enumerate(group.names)}
-    _INDEX_CACHE[id(group)] = (group, index)
-    return index

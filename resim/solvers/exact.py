@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -301,16 +301,14 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         if not viol.any():
             break
         seen.add(on.tobytes())
-        flip = viol.copy()
-        if single:
-            flip[:] = False
-            flip[np.flatnonzero(viol)[0]] = True
-        nxt = on ^ flip
-        if nxt.tobytes() in seen and not single:
+        nxt = on ^ viol  # primal-dual active set: flip every violated diode
+        if single or nxt.tobytes() in seen:
+            # a cycle: from here on Murty's least-index rule, one flip at a time (finite
+            # for the P-matrix problems of reciprocal circuits)
             single = True
-            flip[:] = False
-            flip[np.flatnonzero(viol)[0]] = True
-            nxt = on ^ flip
+            nxt = on.copy()
+            k = np.flatnonzero(viol)[0]
+            nxt[k] = not nxt[k]
         on = nxt
     else:
         raise ConvergenceError(
@@ -319,7 +317,7 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         )
     result = assemble(cc, sys_, x, on, "exact", iterations)
     result = _checked(result, opts.rtol)
-    return Result(**{**result.__dict__, "timings": {"solve": time.perf_counter() - t0}})
+    return replace(result, timings={"solve": time.perf_counter() - t0})
 
 
 def _pwl_violations(sys_: _System, x: np.ndarray, on: np.ndarray) -> np.ndarray:
