@@ -17,7 +17,6 @@ import gc
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Mapping
 
 from .circuit import Circuit

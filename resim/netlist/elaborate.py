@@ -19,7 +19,7 @@ import numpy as np
 from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
 from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Value
-from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist, SubcktDef
+from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist
 
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS"}
 _PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from itertools import repeat
 from dataclasses import dataclass, field
 from functools import lru_cache

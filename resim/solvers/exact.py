@@ -48,7 +48,7 @@ class ExactOptions:
 
 
 def junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shockley junction current and conductance, as ngspice 39 evaluates them (dioload.c).
+    r"""Shockley junction current and conductance, as ngspice 39 evaluates them (dioload.c).
 
     .. math::
 
