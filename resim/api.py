@@ -23,7 +23,7 @@ from .circuit import Circuit
 from .errors import ResimError
 from .result import Result
 
-METHODS = ("exact", "auto")
+METHODS = ("auto", "exact", "cd")
 
 
 class OverrideError(ResimError):
@@ -96,13 +96,14 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     """The DC operating point of ``circuit``.
 
     ``method``: ``"exact"`` (sparse MNA with an active set for ideal diodes and Newton for
-    Shockley diodes) or ``"auto"`` (currently the exact solver). ``options`` go to the solver
-    (see :class:`resim.solvers.exact.ExactOptions`). Raises :class:`~resim.errors.TopologyError`,
+    Shockley diodes), ``"cd"`` (exact coordinate descent, reciprocal circuits with ideal and
+    Shockley diodes; see :mod:`resim.solvers.cd`) or ``"auto"`` (currently the exact solver).
+    ``options`` go to the solver (:class:`~resim.solvers.exact.ExactOptions` or
+    :class:`~resim.solvers.cd.CDOptions`). Raises :class:`~resim.errors.TopologyError`,
     :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`; never
     returns an unverified answer.
     """
     from .compile import compile_circuit
-    from .solvers.exact import ExactOptions, solve_exact
 
     if not isinstance(circuit, Circuit):
         circuit = load_netlist(circuit)
@@ -111,7 +112,14 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     t0 = time.perf_counter()
     compiled = compile_circuit(circuit)
     t1 = time.perf_counter()
-    result = solve_exact(compiled, ExactOptions(**options))
+    if method == "cd":
+        from .solvers.cd import CDOptions, solve_cd
+
+        result = solve_cd(compiled, CDOptions(**options))
+    else:
+        from .solvers.exact import ExactOptions, solve_exact
+
+        result = solve_exact(compiled, ExactOptions(**options))
     t2 = time.perf_counter()
     timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
     return replace(result, timings=timings)

@@ -66,8 +66,9 @@ def main() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file (atomically) instead of stdout.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
-@click.option("--method", type=click.Choice(["auto", "exact"]), default="auto", show_default=True,
-              help="Solver: exact sparse MNA (auto currently picks exact).")
+@click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
+              help="Solver: exact sparse MNA, or cd (coordinate descent: R, V, I, ideal and Shockley "
+                   "diodes; verified by the same certificate). auto currently picks exact.")
 def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str) -> None:
     """Solve the DC operating point of NETLIST.
 

@@ -1,0 +1,401 @@
+"""Exact coordinate descent (science.md §2): the fast core, for reciprocal circuits.
+
+The circuit's content is minimised one coordinate at a time, each step exactly:
+
+    c_k <- clip( (b_k - sum_{j != k} L_kj c_j) / L_kk , lo_k , hi_k )
+
+where ``c`` are the free coordinates, ``L = P^T G P`` the conductance matrix seen by them
+and ``b = P^T (inj - G o)`` the injected currents with the fixed potentials ``o`` moved to
+the right-hand side. A coordinate is a node, or a *supernode*: nodes tied together by
+voltage sources with no path to ground move as one (``v = P c + o``, ``o`` holding the
+sources' offsets). Ideal diodes (``Ron = 0``) are the bounds ``lo``/``hi``; a diode between
+two free coordinates bounds each by the other's current value. Shockley junctions make the
+1-D problem smooth and convex: a safeguarded Newton iteration per coordinate solves it to
+rounding.
+
+Coordinates that share no element are updated together (one sparse product per colour);
+the colouring is 2 colours whenever the coupling graph is bipartite (a layered network).
+Right-hand sides come in batches: ``c`` has shape ``[B, m]``.
+
+Scope of this first version: R, V, I, ideal diodes (any Roff, Vfwd) and Shockley diodes.
+E and G elements and piecewise-linear diodes with ``Ron > 0`` raise
+:class:`CDUnsupported` (``method="auto"`` then uses the exact solver).
+
+A result is accepted only through the exact solver's certificate (:func:`solve_cd`): a
+stalled point (science.md's (3 V, 1 V) example, a diode between two free nodes) fails it
+and is handed to the exact solver, never returned as converged.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..compile import CompiledCircuit
+from ..errors import ConvergenceError, ResimError
+from ..result import Result
+from . import exact
+
+
+class CDUnsupported(ResimError):
+    """The circuit has elements the coordinate-descent core does not handle."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class CDOptions:
+    tol: float = 1e-13  # stop when no coordinate moves more than tol * (1 + voltage scale)
+    max_sweeps: int = 100_000
+    sweeps: int | None = None  # fixed number of sweeps (the paper's mode); no tolerance stop
+    omega: float = 1.0  # over-relaxation on coordinates without Shockley junctions
+    dtype: type = np.float64
+    newton_iterations: int = 60
+
+
+@dataclass(frozen=True)
+class CDProblem:
+    """The circuit in coordinate form (independent of source values)."""
+
+    m: int  # coordinates
+    coord: np.ndarray  # [n_vars] var -> coordinate or -1 (fixed)
+    Q: sp.csr_matrix  # [n_vars, nV]: offsets o = Q E (+ 0 for ground-tied)
+    P: sp.csr_matrix  # [n_vars, m]
+    G: sp.csr_matrix  # [n_vars, n_vars] conductances (resistors, RS, ideal-diode Roff)
+    J: sp.csr_matrix  # [n_vars, nI] current-source incidence (+1 where the current enters)
+    L_off: sp.csr_matrix  # [m, m] off-diagonal of P^T G P
+    L_diag: np.ndarray  # [m]
+    colors: tuple[np.ndarray, ...]
+    diodes: tuple[np.ndarray, ...]  # (a, c, vfwd) ideal diodes in var space
+    junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt) Shockley junctions in var space
+
+
+def _forest_offsets(n: int, vs) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Components of the voltage-source forest: a root per var and ``Q`` with v = v_root + Q E.
+
+    Ground is node ``n``. Roots are ground where the component holds it.
+    """
+    adj: dict[int, list[tuple[int, int, float]]] = {}
+    for k, (a, b) in enumerate(zip(vs.a.tolist(), vs.b.tolist())):
+        a = n if a < 0 else a
+        b = n if b < 0 else b
+        adj.setdefault(a, []).append((b, k, -1.0))  # v_b = v_a - E
+        adj.setdefault(b, []).append((a, k, +1.0))  # v_a = v_b + E
+    root = np.arange(n + 1)
+    rows: dict[int, dict[int, float]] = {}
+    seen: set[int] = set()
+    starts = ([n] if n in adj else []) + [x for x in adj if x != n]
+    for s in starts:
+        if s in seen:
+            continue
+        seen.add(s)
+        rows[s] = {}
+        stack = [s]
+        while stack:
+            x = stack.pop()
+            for y, k, sign in adj.get(x, ()):
+                if y in seen:
+                    continue
+                seen.add(y)
+                root[y] = s
+                row = dict(rows[x])
+                row[k] = row.get(k, 0.0) + sign
+                rows[y] = row
+                stack.append(y)
+    r, c, v = [], [], []
+    for x, row in rows.items():
+        if x < n:
+            for k, s in row.items():
+                r.append(x), c.append(k), v.append(s)
+    Q = sp.csr_matrix((v, (r, c)), shape=(n, len(vs.index)))
+    return root[:n], Q
+
+
+def _laplacian(n: int, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> sp.csr_matrix:
+    rows, cols, vals = exact._stamp_g(a, b, g)
+    keep = (rows >= 0) & (cols >= 0)
+    return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n))
+
+
+def _coloring(adjacency: sp.csr_matrix) -> tuple[np.ndarray, ...]:
+    """Colour classes: 2 when the graph is bipartite (by BFS), else greedy largest-first."""
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    m = adjacency.shape[0]
+    if m == 0:
+        return ()
+    A = adjacency.tocsr()
+    A.setdiag(0)
+    A.eliminate_zeros()
+    side = np.full(m, -1)
+    _, labels = connected_components(A, directed=False)
+    bipartite = True
+    for comp in np.unique(labels):
+        start = int(np.flatnonzero(labels == comp)[0])
+        order, pred = breadth_first_order(A, start, directed=False, return_predecessors=True)
+        side[start] = 0
+        for x in order[1:]:
+            side[x] = 1 - side[pred[x]]
+    rows, cols = A.nonzero()
+    if np.any(side[rows] == side[cols]):
+        bipartite = False
+    if bipartite:
+        return tuple(c for c in (np.flatnonzero(side == 0), np.flatnonzero(side == 1)) if len(c))
+    degree = np.diff(A.indptr)
+    color = np.full(m, -1)
+    for x in np.argsort(-degree, kind="stable"):
+        used = set(color[A.indices[A.indptr[x] : A.indptr[x + 1]]].tolist())
+        c = 0
+        while c in used:
+            c += 1
+        color[x] = c
+    return tuple(np.flatnonzero(color == c) for c in range(color.max() + 1))
+
+
+def prepare(cc: CompiledCircuit) -> CDProblem:
+    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E, G and soft PWL diodes."""
+    if len(cc.vcvs[0]) or len(cc.vccs[0]):
+        raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
+                            hint="use --method exact (or auto)")
+    if np.any(~cc.ideal):
+        raise CDUnsupported("coordinate descent handles ideal (Ron=0) and Shockley diodes; "
+                            "this circuit has piecewise-linear diodes with Ron > 0", hint="use --method exact (or auto)")
+    n = cc.n_vars
+    root, Q = _forest_offsets(n, cc.vsources)
+    free_roots = np.unique(root[root < n])
+    coord_of_root = np.full(n + 1, -1)
+    coord_of_root[free_roots] = np.arange(len(free_roots))
+    coord = coord_of_root[root]
+    m = len(free_roots)
+    member = np.flatnonzero(coord >= 0)
+    P = sp.csr_matrix((np.ones(len(member)), (member, coord[member])), shape=(n, m))
+    r, rs, d = cc.resistors, cc.shockley_rs, cc.pwl
+    G = _laplacian(
+        n,
+        np.r_[r.a, rs.a, d.a], np.r_[r.b, rs.b, d.b],
+        np.r_[r.value, rs.value, cc.pwl_goff],
+    )
+    i = cc.isources
+    jr = np.r_[i.b, i.a]
+    jc = np.r_[np.arange(len(i.a)), np.arange(len(i.a))]
+    jv = np.r_[np.ones(len(i.a)), -np.ones(len(i.a))]
+    keep = jr >= 0
+    J = sp.csr_matrix((jv[keep], (jr[keep], jc[keep])), shape=(n, len(i.a)))
+    L = (P.T @ G @ P).tocsr()
+    L_diag = L.diagonal().copy()
+    L_off = (L - sp.diags(L_diag)).tocsr()
+    L_off.eliminate_zeros()
+    sh = cc.shockley
+    # coupling graph: L's pattern plus diodes and junctions between two coordinates
+    ca = np.r_[np.where(d.a >= 0, coord[np.maximum(d.a, 0)], -1), np.where(sh.a >= 0, coord[np.maximum(sh.a, 0)], -1)]
+    cb = np.r_[np.where(d.b >= 0, coord[np.maximum(d.b, 0)], -1), np.where(sh.b >= 0, coord[np.maximum(sh.b, 0)], -1)]
+    both = (ca >= 0) & (cb >= 0) & (ca != cb)
+    extra = sp.csr_matrix((np.ones(2 * both.sum()), (np.r_[ca[both], cb[both]], np.r_[cb[both], ca[both]])), shape=(m, m))
+    colors = _coloring((abs(L_off) + extra).tocsr())
+    if m and np.any(L_diag <= 0):
+        bad = np.flatnonzero(L_diag <= 0)[0]
+        raise CDUnsupported(f"coordinate {bad} has no conductance (held only by diodes)", hint="use --method exact")
+    return CDProblem(m, coord, Q, P, G, J, L_off, L_diag, colors,
+                     (d.a, d.b, cc.pwl_vfwd), (sh.a, sh.b, sh.value, cc.shockley_nvt))
+
+
+def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np.ndarray | None = None):
+    """Coordinate descent for a batch of source values.
+
+    ``E``: [B, nV] voltage-source values, ``I``: [B, nI] current-source values. Returns
+    ``(v, c, sweeps, converged)`` with ``v`` the [B, n_vars] potentials.
+    """
+    dt = opts.dtype
+    B = E.shape[0]
+    o = np.asarray((prob.Q @ E.T).T, dt)  # [B, n] offsets (absolute potential for fixed vars)
+    inj = np.asarray((prob.J @ I.T).T, dt)
+    b = np.asarray((prob.P.T @ (inj - (prob.G @ o.T).T).T).T, dt)  # [B, m]
+    L_off = prob.L_off.astype(dt)
+    diag = prob.L_diag.astype(dt)
+    m = prob.m
+    da, dc, vf = prob.diodes
+    ja, jc, IS, nvt = prob.junctions
+    coord = prob.coord
+
+    def cof(x):  # coordinate of var x, -1 for fixed or ground
+        return np.where(x >= 0, coord[np.maximum(x, 0)], -1)
+
+    dka, dkc = cof(da), cof(dc)
+    jka, jkc = cof(ja), cof(jc)
+    c = np.zeros((B, m), dt) if c0 is None else np.array(c0, dt, copy=True)
+    n = len(coord)
+
+    def potentials(c):
+        v = o.copy()
+        if m:
+            v += c[:, np.maximum(coord, 0)] * (coord >= 0)
+        return np.concatenate([v, np.zeros((B, 1), dt)], axis=1)  # index -1 -> ground 0
+
+    scale = 1.0 + float(np.max(np.abs(E), initial=0.0))
+    limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
+    converged = False
+    sweep = 0
+    for sweep in range(1, limit + 1):
+        delta = 0.0
+        for S in prob.colors:
+            inS = np.zeros(m, bool)
+            inS[S] = True
+            rhs = b[:, S] - (L_off[S] @ c.T).T  # [B, |S|]
+            new = rhs / diag[S]
+            v = potentials(c)
+            # bounds from ideal diodes touching S (the other end at its current value)
+            lo = np.full((B, len(S)), -np.inf, dt)
+            hi = np.full((B, len(S)), np.inf, dt)
+            pos = np.full(m, -1)
+            pos[S] = np.arange(len(S))
+            sel = (dka >= 0) & inS[np.maximum(dka, 0)] & (dka != dkc)
+            if sel.any():  # anode in S: v_a <= v_c + Vfwd  ->  c <= v_c + Vfwd - o_a
+                k = pos[dka[sel]]
+                bound = v[:, dc[sel]] + vf[sel] - o[:, da[sel]]
+                np.minimum.at(hi.T, k, bound.T)
+            sel = (dkc >= 0) & inS[np.maximum(dkc, 0)] & (dka != dkc)
+            if sel.any():  # cathode in S: v_c >= v_a - Vfwd
+                k = pos[dkc[sel]]
+                bound = v[:, da[sel]] - vf[sel] - o[:, dc[sel]]
+                np.maximum.at(lo.T, k, bound.T)
+            touch_a = (jka >= 0) & inS[np.maximum(jka, 0)] & (jka != jkc)
+            touch_c = (jkc >= 0) & inS[np.maximum(jkc, 0)] & (jka != jkc)
+            if touch_a.any() or touch_c.any():
+                new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touch_a, touch_c,
+                                 ja, jc, jka, jkc, IS, nvt, o, opts.newton_iterations)
+                step = np.clip(new, lo, hi) - c[:, S]
+            else:
+                step = np.clip(c[:, S] + opts.omega * (new - c[:, S]), lo, hi) - c[:, S]
+            c[:, S] += step
+            if step.size:
+                delta = max(delta, float(np.max(np.abs(step))))
+        if opts.sweeps is None and delta <= opts.tol * scale:
+            converged = True
+            break
+    return potentials(c)[:, :n], c, sweep, converged
+
+
+def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS, nvt, o, iters):
+    """Minimise each coordinate's convex 1-D content with its Shockley junctions (Newton,
+    steps limited to 4 N Vt when a junction is forward biased), from the linear guess."""
+    x = c_old.copy()
+    gmin = exact.GMIN
+    for _ in range(iters):
+        F = diag * x - rhs
+        H = np.broadcast_to(diag, x.shape).copy()
+        parts = []
+        for touch, sign, kk in ((touch_a, 1.0, jka), (touch_c, -1.0, jkc)):
+            if not touch.any():
+                continue
+            k = pos[kk[touch]]
+            own = ja[touch] if sign > 0 else jc[touch]
+            other = jc[touch] if sign > 0 else ja[touch]
+            u = sign * (o[:, own] + x[:, k] - v[:, other])  # du/dx = sign
+            i, g = exact.junction(u, IS[touch], nvt[touch])
+            np.add.at(F.T, k, (sign * (i + gmin * u)).T)
+            np.add.at(H.T, k, (g + gmin).T)
+            parts.append((k, sign, u, nvt[touch]))
+        dx = -F / H
+        # limit steps that drive a junction deep into forward bias to 4 N Vt (as pnjlim)
+        lim = np.full(x.shape, np.inf)
+        for k, sign, u, nv in parts:
+            u_new = u + sign * dx[:, k]
+            deep = (u_new > 20 * nv) & (u_new > u + 4 * nv)
+            np.minimum.at(lim.T, k, np.where(deep, 4 * nv, np.inf).T)
+        dx = np.clip(dx, -lim, lim)
+        x = x + dx
+        if np.max(np.abs(dx), initial=0.0) <= 1e-15 * (1.0 + np.max(np.abs(x), initial=0.0)):
+            break
+    return x
+
+
+def _branch_currents(cc: CompiledCircuit, sys_: exact._System, v: np.ndarray, tol: float):
+    """Solution vector ``x`` for :func:`exact.assemble` from node potentials: voltage-source
+    and active ideal-diode currents by least squares on KCL (exact at a solution)."""
+    import scipy.sparse.linalg as spla
+
+    n = cc.n_vars
+    vv = np.append(v, 0.0)
+    r = np.zeros(n + 1)  # current leaving each var through known elements; [n] = ground
+
+    def leave(a, b, i):
+        np.add.at(r, a, i)
+        np.add.at(r, b, -i)
+
+    R, RS = cc.resistors, cc.shockley_rs
+    leave(R.a, R.b, (vv[R.a] - vv[R.b]) * R.value)
+    leave(RS.a, RS.b, (vv[RS.a] - vv[RS.b]) * RS.value)
+    I = cc.isources
+    leave(I.a, I.b, I.value)
+    sh = cc.shockley
+    u = vv[sh.a] - vv[sh.b]
+    leave(sh.a, sh.b, exact.junction(u, sh.value, cc.shockley_nvt)[0] + exact.GMIN * u)
+    d = cc.pwl
+    ud = vv[d.a] - vv[d.b]
+    active = ud >= cc.pwl_vfwd - tol
+    passive = ~active
+    leave(d.a[passive], d.b[passive], cc.pwl_goff[passive] * ud[passive])
+    # unknown branch currents: voltage sources and active diodes
+    ba = np.r_[cc.vsources.a, d.a[active]]
+    bb = np.r_[cc.vsources.b, d.b[active]]
+    k = np.arange(len(ba))
+    rows = np.r_[ba, bb]
+    cols = np.r_[k, k]
+    vals = np.r_[np.ones(len(ba)), -np.ones(len(ba))]
+    keep = rows >= 0
+    A = sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, len(ba)))
+    j = np.zeros(len(ba))
+    if len(ba):  # normal equations: A^T A is small and nonsingular when the branches form a forest
+        try:
+            j = spla.splu((A.T @ A).tocsc()).solve(-(A.T @ r[:n]))
+        except RuntimeError:  # parallel branches: split undetermined, take the least-norm one
+            j = spla.lsqr(A, -r[:n], atol=1e-16, btol=1e-16, iter_lim=10 * len(ba) + 100)[0]
+    x = np.zeros(sys_.size)
+    x[:n] = v
+    nV = len(cc.vsources.index)
+    x[sys_.colV] = j[:nV]
+    jd = cc.pwl_goff * ud
+    jd[active] = j[nV:]
+    x[sys_.colD] = jd
+    return x, active
+
+
+def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None) -> Result:
+    """The DC operating point by coordinate descent, verified by the exact certificate.
+
+    A point that fails the certificate is re-solved by the exact solver when the circuit
+    has diodes between two free coordinates (where coordinate descent can stall) and is
+    reported as ``method = "cd+exact"``; otherwise :class:`ConvergenceError` is raised.
+    """
+    opts = options or CDOptions()
+    t0 = time.perf_counter()
+    prob = prepare(cc)
+    E = cc.vsources.value[None, :]
+    I = cc.isources.value[None, :]
+    v, c, sweeps, converged = relax(prob, E, I, opts, c0)
+    sys_ = exact._System(cc, exact.ExactOptions())
+    vscale = 1.0 + float(np.max(np.abs(v), initial=0.0))
+    x, active = _branch_currents(cc, sys_, v[0].astype(float), 1e-9 * vscale)
+    result = exact.assemble(cc, sys_, x, active, "cd", sweeps)
+    if result.certificate.ok(exact.ExactOptions().rtol):
+        return replace(result, timings={"solve": time.perf_counter() - t0})
+    if _has_coupled_diodes(prob):
+        fallback = exact.solve_exact(cc)
+        return replace(fallback, method="cd+exact", iterations=sweeps,
+                       timings={"solve": time.perf_counter() - t0})
+    what = "stopped at a point that fails the certificate" if converged else "did not converge"
+    raise ConvergenceError(
+        f"coordinate descent {what} after {sweeps} sweeps: "
+        + ", ".join(f"{k}={val:.3g}" for k, val in result.certificate.as_dict().items()),
+        hint="raise --sweeps / the sweep limit, or use --method exact",
+    )
+
+
+def _has_coupled_diodes(prob: CDProblem) -> bool:
+    a, c, _ = prob.diodes
+    ka = np.where(a >= 0, prob.coord[np.maximum(a, 0)], -1)
+    kc = np.where(c >= 0, prob.coord[np.maximum(c, 0)], -1)
+    return bool(np.any((ka >= 0) & (kc >= 0) & (ka != kc)))

@@ -1,0 +1,129 @@
+"""Coordinate descent (resim.solvers.cd) against the exact solver, the independent truth
+for it here (the exact solver is itself checked against closed forms, brute force and
+ngspice in the other test files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+import resim
+from resim.compile import compile_circuit
+from resim.errors import ConvergenceError
+from resim.solvers.cd import CDOptions, CDUnsupported, prepare, relax, solve_cd
+from resim.solvers.exact import solve_exact
+
+VTOL = 1e-9
+
+
+def both(text: str, **options):
+    cc = compile_circuit(resim.load_netlist(text))
+    return solve_cd(cc, CDOptions(**options)), solve_exact(cc)
+
+
+@pytest.mark.parametrize("name", ["divider.cir", "diode_clipper.cir", "drn_tiny.cir"])
+def test_shipped_examples_agree_with_exact(netlists_dir, name):
+    cd, ex = both((netlists_dir / name).read_text())
+    assert cd.method == "cd"
+    assert np.max(np.abs(cd.voltages - ex.voltages)) <= VTOL
+    assert cd.diode_states == ex.diode_states
+    assert cd.certificate.ok()
+
+
+@pytest.mark.parametrize("name", ["ideal_rectifier.cir", "subcircuits.cir"])
+def test_unsupported_examples_are_refused_clearly(netlists_dir, name):
+    """Soft PWL diodes (Ron > 0) and E/G elements are outside the CD core for now."""
+    with pytest.raises(CDUnsupported, match="use --method exact"):
+        both((netlists_dir / name).read_text())
+
+
+def test_layered_network_is_two_coloured(netlists_dir):
+    cc = compile_circuit(resim.load_netlist(netlists_dir / "drn_tiny.cir"))
+    assert len(prepare(cc).colors) == 2
+
+
+STALL = "stall (science.md)\nV1 p 0 1\nV2 m 0 -1\nR1 p a 1\nR2 m b 1\nD1 a b ideal\n.model ideal D(Ron=0)\n"
+
+
+def test_stall_example_is_detected_and_resolved():
+    """From (5, 5) plain coordinate descent stops at (1, 1); the optimum is (0, 0)."""
+    cc = compile_circuit(resim.load_netlist(STALL))
+    prob = prepare(cc)
+    start = np.full((1, prob.m), 5.0)
+    v, _, _, converged = relax(prob, cc.vsources.value[None], cc.isources.value[None], CDOptions(), start)
+    a, b = (cc.var[cc.circuit.nodes.index(n)] for n in "ab")
+    assert converged and v[0, a] == pytest.approx(1.0) and v[0, b] == pytest.approx(1.0)  # the stall
+    result = solve_cd(cc, c0=start)
+    assert result.method == "cd+exact"
+    assert result.voltage("a") == pytest.approx(0.0, abs=1e-12)
+    assert result.voltage("b") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_non_convergence_is_an_error():
+    text = "ladder\nV1 n0 0 1\n" + "".join(f"R{k} n{k} n{k + 1} 1\nRg{k} n{k + 1} 0 1e6\n" for k in range(30))
+    cc = compile_circuit(resim.load_netlist(text))
+    with pytest.raises(ConvergenceError, match="coordinate descent"):
+        solve_cd(cc, CDOptions(max_sweeps=3))
+
+
+def test_batched_equals_one_by_one(netlists_dir):
+    cc = compile_circuit(resim.load_netlist(netlists_dir / "drn_tiny.cir"))
+    prob = prepare(cc)
+    rng = np.random.default_rng(1)
+    E = cc.vsources.value[None] * rng.uniform(0.2, 2.0, size=(5, len(cc.vsources.value)))
+    I = cc.isources.value[None] * rng.uniform(-1, 1, size=(5, len(cc.isources.value)))
+    batch = relax(prob, E, I, CDOptions(sweeps=40))[0]
+    for k in range(5):
+        single = relax(prob, E[k : k + 1], I[k : k + 1], CDOptions(sweeps=40))[0]
+        np.testing.assert_allclose(batch[k], single[0], rtol=0, atol=1e-13)
+
+
+# ---- random reciprocal circuits ------------------------------------------------------------
+
+
+@st.composite
+def reciprocal_circuits(draw):
+    """A connected resistor network (a spanning path plus chords, every node also tied to
+    ground through a resistor so that floating diodes cannot leave a node undetermined),
+    sources to ground and one floating source (a supernode), current sources, ideal
+    diodes to ground and between free nodes, and Shockley diodes."""
+    n = draw(st.integers(2, 7))
+    res = st.sampled_from([0.5, 1.0, 2.0, 10.0, 100.0])
+    lines = ["random reciprocal circuit"]
+    for k in range(1, n):
+        lines.append(f"Rp{k} n{k} n{k + 1} {draw(res)}")
+    for k in range(1, n + 1):
+        lines.append(f"Rg{k} n{k} 0 {draw(res) * 10}")
+    for k in range(draw(st.integers(0, 3))):
+        a, b = draw(st.integers(1, n)), draw(st.integers(1, n))
+        if a != b:
+            lines.append(f"Rc{k} n{a} n{b} {draw(res)}")
+    volts = st.sampled_from([-3.0, -1.0, 0.5, 2.0, 5.0])
+    lines.append(f"Vs s 0 {draw(volts)}")
+    lines.append(f"Rs s n1 {draw(res)}")
+    if draw(st.booleans()):
+        lines.append(f"Vf f n{draw(st.integers(1, n))} {draw(volts)}")  # floating source: supernode
+        lines.append(f"Rf f 0 {draw(res)}")
+    for k in range(draw(st.integers(0, 2))):
+        lines.append(f"I{k} 0 n{draw(st.integers(1, n))} {draw(st.sampled_from([-0.05, 0.01, 0.1]))}")
+    pairs = set()  # two ideal diodes on one node pair make their currents non-unique (see notes)
+    for k in range(draw(st.integers(0, 3))):
+        a = draw(st.integers(0, n))
+        b = draw(st.integers(0, n))
+        if a != b and frozenset((a, b)) not in pairs:
+            pairs.add(frozenset((a, b)))
+            model = draw(st.sampled_from(["ideal", "vf", "dsh"]))
+            lines.append(f"D{k} {'n' + str(a) if a else '0'} {'n' + str(b) if b else '0'} {model}")
+    lines += [".model ideal D(Ron=0)", ".model vf D(Ron=0 Vfwd=0.3 Roff=1e4)", ".model dsh D(IS=1e-12 N=1.5)"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reciprocal_circuits())
+def test_random_reciprocal_circuits_agree_with_exact(text):
+    note(text)
+    cd, ex = both(text)
+    assert np.max(np.abs(cd.voltages - ex.voltages)) <= VTOL * (1 + np.max(np.abs(ex.voltages)))
+    assert cd.certificate.ok()
