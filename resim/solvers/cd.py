@@ -48,7 +48,7 @@ class CDUnsupported(ResimError):
 
 @dataclass(frozen=True)
 class CDOptions:
-    tol: float = 1e-13  # stop when no coordinate moves more than tol * (1 + voltage scale)
+    tol: float = 1e-13  # stop when the estimated distance to the solution is below tol * (1 + max |E|)
     max_sweeps: int = 100_000
     sweeps: int | None = None  # fixed number of sweeps (the paper's mode); no tolerance stop
     omega: float = 1.0  # over-relaxation on coordinates without Shockley junctions
@@ -238,6 +238,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
     converged = False
     sweep = 0
+    prev = np.inf
     for sweep in range(1, limit + 1):
         delta = 0.0
         for S in prob.colors:
@@ -272,9 +273,14 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             c[:, S] += step
             if step.size:
                 delta = max(delta, float(np.max(np.abs(step))))
-        if opts.sweeps is None and delta <= opts.tol * scale:
+        # Stop on the estimated distance to the fixed point, not on the last step: with
+        # contraction rate rho = delta / prev, the error left is about delta rho / (1 - rho).
+        rho = delta / prev if prev > 0 else 0.0
+        left = delta * rho / (1.0 - rho) if rho < 1.0 else np.inf
+        if opts.sweeps is None and max(delta, left) <= opts.tol * scale:
             converged = True
             break
+        prev = delta
     return potentials(c)[:, :n], c, sweep, converged
 
 
