@@ -114,9 +114,10 @@ def reciprocal_circuits(draw):
         b = draw(st.integers(0, n))
         if a != b and frozenset((a, b)) not in pairs:
             pairs.add(frozenset((a, b)))
-            model = draw(st.sampled_from(["ideal", "vf", "dsh"]))
+            model = draw(st.sampled_from(["ideal", "vf", "dsh", "dsr"]))
             lines.append(f"D{k} {'n' + str(a) if a else '0'} {'n' + str(b) if b else '0'} {model}")
-    lines += [".model ideal D(Ron=0)", ".model vf D(Ron=0 Vfwd=0.3 Roff=1e4)", ".model dsh D(IS=1e-12 N=1.5)"]
+    lines += [".model ideal D(Ron=0)", ".model vf D(Ron=0 Vfwd=0.3 Roff=1e4)", ".model dsh D(IS=1e-12 N=1.5)",
+              ".model dsr D(IS=1e-12 N=0.05 RS=1)"]  # near-ideal behind RS: the series law
     return "\n".join(lines) + "\n"
 
 

@@ -70,7 +70,8 @@ class CDProblem:
     L_diag: np.ndarray  # [m]
     colors: tuple[np.ndarray, ...]
     diodes: tuple[np.ndarray, ...]  # (a, c, vfwd) ideal diodes in var space
-    junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt) Shockley junctions in var space
+    junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt, RS) Shockley diodes between external vars
+    internal: np.ndarray  # [n_sh] var of each diode's internal (RS) node, -1 if RS = 0
 
 
 def _forest_offsets(n: int, vs) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -164,20 +165,28 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
         raise CDUnsupported("coordinate descent handles ideal (Ron=0) and Shockley diodes; "
                             "this circuit has piecewise-linear diodes with Ron > 0", hint="use --method exact (or auto)")
     n = cc.n_vars
+    sh, rs = cc.shockley, cc.shockley_rs
+    # A diode's series resistance is folded into its law (series_junction): its internal
+    # node is no coordinate (it would couple tightly to the anode and make sweeps crawl).
+    internal = np.full(len(sh.index), -1)
+    anode = sh.a.copy()
+    RS = np.zeros(len(sh.index))
+    with_rs = np.searchsorted(sh.index, rs.index)
+    internal[with_rs] = rs.b
+    anode[with_rs] = rs.a
+    RS[with_rs] = 1.0 / rs.value
     root, Q = _forest_offsets(n, cc.vsources)
-    free_roots = np.unique(root[root < n])
+    eliminated = np.zeros(n + 1, bool)
+    eliminated[internal[internal >= 0]] = True
+    free_roots = np.unique(root[(root < n) & ~eliminated[root]])
     coord_of_root = np.full(n + 1, -1)
     coord_of_root[free_roots] = np.arange(len(free_roots))
     coord = coord_of_root[root]
     m = len(free_roots)
     member = np.flatnonzero(coord >= 0)
     P = sp.csr_matrix((np.ones(len(member)), (member, coord[member])), shape=(n, m))
-    r, rs, d = cc.resistors, cc.shockley_rs, cc.pwl
-    G = _laplacian(
-        n,
-        np.r_[r.a, rs.a, d.a], np.r_[r.b, rs.b, d.b],
-        np.r_[r.value, rs.value, cc.pwl_goff],
-    )
+    r, d = cc.resistors, cc.pwl
+    G = _laplacian(n, np.r_[r.a, d.a], np.r_[r.b, d.b], np.r_[r.value, cc.pwl_goff])
     i = cc.isources
     jr = np.r_[i.b, i.a]
     jc = np.r_[np.arange(len(i.a)), np.arange(len(i.a))]
@@ -188,9 +197,8 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
     L_diag = L.diagonal().copy()
     L_off = (L - sp.diags(L_diag)).tocsr()
     L_off.eliminate_zeros()
-    sh = cc.shockley
     # coupling graph: L's pattern plus diodes and junctions between two coordinates
-    ca = np.r_[np.where(d.a >= 0, coord[np.maximum(d.a, 0)], -1), np.where(sh.a >= 0, coord[np.maximum(sh.a, 0)], -1)]
+    ca = np.r_[np.where(d.a >= 0, coord[np.maximum(d.a, 0)], -1), np.where(anode >= 0, coord[np.maximum(anode, 0)], -1)]
     cb = np.r_[np.where(d.b >= 0, coord[np.maximum(d.b, 0)], -1), np.where(sh.b >= 0, coord[np.maximum(sh.b, 0)], -1)]
     both = (ca >= 0) & (cb >= 0) & (ca != cb)
     extra = sp.csr_matrix((np.ones(2 * both.sum()), (np.r_[ca[both], cb[both]], np.r_[cb[both], ca[both]])), shape=(m, m))
@@ -199,7 +207,7 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
         bad = np.flatnonzero(L_diag <= 0)[0]
         raise CDUnsupported(f"coordinate {bad} has no conductance (held only by diodes)", hint="use --method exact")
     return CDProblem(m, coord, Q, P, G, J, L_off, L_diag, colors,
-                     (d.a, d.b, cc.pwl_vfwd), (sh.a, sh.b, sh.value, cc.shockley_nvt))
+                     (d.a, d.b, cc.pwl_vfwd), (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal)
 
 
 def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np.ndarray | None = None):
@@ -217,7 +225,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     diag = prob.L_diag.astype(dt)
     m = prob.m
     da, dc, vf = prob.diodes
-    ja, jc, IS, nvt = prob.junctions
+    ja, jc, IS, nvt, RS = prob.junctions
     coord = prob.coord
 
     def cof(x):  # coordinate of var x, -1 for fixed or ground
@@ -266,7 +274,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             touch_c = (jkc >= 0) & inS[np.maximum(jkc, 0)] & (jka != jkc)
             if touch_a.any() or touch_c.any():
                 new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touch_a, touch_c,
-                                 ja, jc, jka, jkc, IS, nvt, o, opts.newton_iterations)
+                                 ja, jc, jka, jkc, IS, nvt, RS, o, opts.newton_iterations)
                 step = np.clip(new, lo, hi) - c[:, S]
             else:
                 step = np.clip(c[:, S] + opts.omega * (new - c[:, S]), lo, hi) - c[:, S]
@@ -281,14 +289,48 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             converged = True
             break
         prev = delta
-    return potentials(c)[:, :n], c, sweep, converged
+    v = potentials(c)
+    k = np.flatnonzero(prob.internal >= 0)
+    if len(k):  # internal nodes of diodes with RS: v_int = v_a - i RS
+        u = v[:, ja[k]] - v[:, jc[k]]
+        i = series_junction(u, IS[k], nvt[k], RS[k])[0]
+        v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
+    return v[:, :n], c, sweep, converged
 
 
-def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS, nvt, o, iters):
+def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current and conductance of a Shockley junction (with its gmin) behind a series RS.
+
+    The junction voltage ``w`` solves ``w + RS f(w) = u`` (``f`` the junction law of
+    :func:`exact.junction` plus gmin), an increasing function of ``w`` bracketed by 0
+    and ``u``; Newton steps are kept inside the bracket. ``di/du = f'(w) / (1 + RS f'(w))``.
+    """
+    gmin = exact.GMIN
+    w = u.copy()  # exact where RS = 0
+    if np.any(RS > 0):
+        lo = np.minimum(u, 0.0)
+        hi = np.maximum(u, 0.0)
+        w = np.clip(np.minimum(u, 30 * nvt), lo, hi)
+        for _ in range(200):
+            f, g = exact.junction(w, IS, nvt)
+            h = w + RS * (f + gmin * w) - u
+            lo = np.where(h < 0, w, lo)
+            hi = np.where(h > 0, w, hi)
+            nxt = w - h / (1.0 + RS * (g + gmin))
+            nxt = np.where((nxt < lo) | (nxt > hi), 0.5 * (lo + hi), nxt)  # stay in the bracket
+            done = np.max(np.abs(nxt - w), initial=0.0) <= 1e-16 * (1.0 + np.max(np.abs(w), initial=0.0))
+            w = nxt
+            if done:
+                break
+    f, g = exact.junction(w, IS, nvt)
+    f, g = f + gmin * w, g + gmin
+    return f, g / (1.0 + RS * g)
+
+
+def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS, nvt, RS, o, iters):
     """Minimise each coordinate's convex 1-D content with its Shockley junctions (Newton,
     steps limited to 4 N Vt when a junction is forward biased), from the linear guess."""
     x = c_old.copy()
-    gmin = exact.GMIN
     for _ in range(iters):
         F = diag * x - rhs
         H = np.broadcast_to(diag, x.shape).copy()
@@ -300,20 +342,22 @@ def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS,
             own = ja[touch] if sign > 0 else jc[touch]
             other = jc[touch] if sign > 0 else ja[touch]
             u = sign * (o[:, own] + x[:, k] - v[:, other])  # du/dx = sign
-            i, g = exact.junction(u, IS[touch], nvt[touch])
-            np.add.at(F.T, k, (sign * (i + gmin * u)).T)
-            np.add.at(H.T, k, (g + gmin).T)
-            parts.append((k, sign, u, nvt[touch]))
+            i, g = series_junction(u, IS[touch], nvt[touch], RS[touch])
+            np.add.at(F.T, k, (sign * i).T)
+            np.add.at(H.T, k, g.T)
+            parts.append((k, sign, u, nvt[touch], RS[touch]))
         dx = -F / H
-        # limit steps that drive a junction deep into forward bias to 4 N Vt (as pnjlim)
+        # a step that drives a bare junction (RS = 0) deep into forward bias grows u only
+        # logarithmically, as SPICE's pnjlim does; behind RS the current is bounded by u / RS
         lim = np.full(x.shape, np.inf)
-        for k, sign, u, nv in parts:
-            u_new = u + sign * dx[:, k]
-            deep = (u_new > 20 * nv) & (u_new > u + 4 * nv)
-            np.minimum.at(lim.T, k, np.where(deep, 4 * nv, np.inf).T)
+        for k, sign, u, nv, rs in parts:
+            du = sign * dx[:, k]
+            deep = (rs == 0) & (u + du > 20 * nv) & (du > 4 * nv)
+            allowed = np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf)
+            np.minimum.at(lim.T, k, allowed.T)
         dx = np.clip(dx, -lim, lim)
         x = x + dx
-        if np.max(np.abs(dx), initial=0.0) <= 1e-15 * (1.0 + np.max(np.abs(x), initial=0.0)):
+        if np.max(np.abs(dx), initial=0.0) <= 1e-13 * (1.0 + np.max(np.abs(x), initial=0.0)):
             break
     return x
 
