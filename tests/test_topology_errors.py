@@ -196,3 +196,14 @@ def test_reverse_ideal_diode_across_source_is_fine(tmp_path):
     r = resim.solve(resim.load_netlist(path))
     assert r.diode_states == ("off",)
     assert r.current("D1") == 0.0
+
+
+def test_parallel_conducting_ideal_diodes_are_called_undetermined_not_unsolvable(tmp_path):
+    """Two ideal diodes in parallel, both forced to conduct: a solution exists (v = 0) but
+    the split of the current does not; the message must say so, not "no solution"."""
+    path = tmp_path / "parallel.cir"
+    path.write_text("parallel ideal diodes\nVs s 0 -3\nRs s n1 1\nD0 0 n1 ideal\nD1 0 n1 ideal\n"
+                    ".model ideal D(Ron=0)\n")
+    with pytest.raises(TopologyError, match="d0 and d1 conduct between the same two nodes") as info:
+        resim.solve(resim.load_netlist(path))
+    assert str(info.value.location) == f"{path}:5:1"

@@ -343,6 +343,20 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
     c = cc.circuit
     if len(ideal_on):
         names = [c["d"].names[cc.pwl.index[k]] for k in ideal_on]
+        pairs: dict[frozenset, int] = {}
+        for k in ideal_on:  # two conducting ideal diodes on one node pair: currents not unique
+            key = frozenset((int(cc.pwl.a[k]), int(cc.pwl.b[k])))
+            if key in pairs:
+                first = c["d"].names[cc.pwl.index[pairs[key]]]
+                second = c["d"].names[cc.pwl.index[k]]
+                location, line = c.where("d", int(cc.pwl.index[k]))
+                raise TopologyError(
+                    f"ideal diodes {first} and {second} conduct between the same two nodes: "
+                    "how the current divides between them is not determined",
+                    location=location, source_line=line,
+                    hint="merge them into one diode, or give them a series resistance (Ron > 0)",
+                )
+            pairs[key] = k
         location, line = c.where("d", int(cc.pwl.index[ideal_on[0]]))
         raise NoSolutionError(
             "no solution: ideal diode(s) " + ", ".join(names[:8]) + " must conduct but are held at a "
