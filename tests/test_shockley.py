@@ -94,6 +94,9 @@ def shockley_networks(draw):
         IS = 10.0 ** draw(st.floats(-16.0, -8.0))
         N = draw(st.floats(1.0, 2.0))
         RS = draw(st.sampled_from([0.0]) | st.floats(-2.0, 1.0).map(lambda e: float(10.0**e)))
+        fixed = {"0", *(f"n{k}" for k in v_nodes)}
+        if a in fixed and c in fixed:
+            RS = 10.0  # a bare junction straight across a source would carry ~IS e^(5 V / Vt): absurd
         lines.append(f"D{j} {a} {c} dm{j}")
         lines.append(f".model dm{j} D(IS={IS!r} N={N!r} RS={RS!r})")
     return "\n".join(lines) + "\n.end\n"
