@@ -97,7 +97,8 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
 
     ``method``: ``"exact"`` (sparse MNA with an active set for ideal diodes and Newton for
     Shockley diodes), ``"cd"`` (exact coordinate descent, reciprocal circuits with ideal and
-    Shockley diodes; see :mod:`resim.solvers.cd`) or ``"auto"`` (currently the exact solver).
+    Shockley diodes; see :mod:`resim.solvers.cd`) or ``"auto"`` (chosen from the circuit's
+    structure, :mod:`resim.solvers.auto`; the result's ``method_reason`` says why).
     ``options`` go to the solver (:class:`~resim.solvers.exact.ExactOptions` or
     :class:`~resim.solvers.cd.CDOptions`). Raises :class:`~resim.errors.TopologyError`,
     :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`; never
@@ -112,6 +113,11 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     t0 = time.perf_counter()
     compiled = compile_circuit(circuit)
     t1 = time.perf_counter()
+    reason = f"requested: {method}"
+    if method == "auto":
+        from .solvers.auto import choose
+
+        method, reason = choose(compiled)
     if method == "cd":
         from .solvers.cd import CDOptions, solve_cd
 
@@ -122,4 +128,4 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
         result = solve_exact(compiled, ExactOptions(**options))
     t2 = time.perf_counter()
     timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
-    return replace(result, timings=timings)
+    return replace(result, timings=timings, method_reason=reason)

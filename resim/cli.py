@@ -68,7 +68,8 @@ def main() -> None:
               help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="Solver: exact sparse MNA, or cd (coordinate descent: R, V, I, ideal and Shockley "
-                   "diodes; verified by the same certificate). auto currently picks exact.")
+                   "diodes; verified by the same certificate). auto picks cd for large layered "
+                   "networks, exact otherwise, and reports why.")
 def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str) -> None:
     """Solve the DC operating point of NETLIST.
 

@@ -19,18 +19,21 @@ def _num(x: float) -> float | None:
 
 
 def to_dict(result: Result, *, with_maps: bool = True) -> dict:
-    """The JSON form of a result (schema in ``docs/json.md``)."""
+    """The JSON form of a result (schema in ``docs/json.md``); ``with_maps=False`` leaves
+    out the (large) ``nodes`` and ``elements`` maps."""
     c = result.circuit
+    summary = {
+        "title": c.title,
+        "method": result.method,
+        "method_reason": result.method_reason,
+        "converged": True,
+        "power": {"dissipated_W": result.power_dissipated, "delivered_W": result.power_delivered},
+        "certificate": {k: _num(v) for k, v in result.certificate.as_dict().items()},
+        "timings": {f"{k}_s": v for k, v in result.timings.items()},
+        "warnings": list(c.warnings),
+    }
     if not with_maps:
-        return {
-            "title": c.title,
-            "method": result.method,
-            "converged": True,
-            "power": {"dissipated_W": result.power_dissipated, "delivered_W": result.power_delivered},
-            "certificate": {k: _num(v) for k, v in result.certificate.as_dict().items()},
-            "timings": {f"{k}_s": v for k, v in result.timings.items()},
-            "warnings": list(c.warnings),
-        }
+        return summary
     node_names = np.array(c.nodes, dtype=object)
     elements: dict[str, dict] = {}
     for kind, group in c.groups.items():
@@ -38,26 +41,15 @@ def to_dict(result: Result, *, with_maps: bool = True) -> dict:
         terminals = node_names[group.nodes].tolist()
         currents = result.currents[kind].tolist()
         if kind == "d":
-            states = [result.diode_states[k] for k in range(len(group))]
             elements.update(
                 (n, {"type": t, "nodes": nd, "current": i, "state": s})
-                for n, nd, i, s in zip(group.names, terminals, currents, states)
+                for n, nd, i, s in zip(group.names, terminals, currents, result.diode_states)
             )
         else:
             elements.update(
                 (n, {"type": t, "nodes": nd, "current": i}) for n, nd, i in zip(group.names, terminals, currents)
             )
-    return {
-        "title": c.title,
-        "method": result.method,
-        "converged": True,
-        "nodes": result.node_voltages(),
-        "elements": elements,
-        "power": {"dissipated_W": result.power_dissipated, "delivered_W": result.power_delivered},
-        "certificate": {k: _num(v) for k, v in result.certificate.as_dict().items()},
-        "timings": {f"{k}_s": v for k, v in result.timings.items()},
-        "warnings": list(c.warnings),
-    }
+    return {**summary, "nodes": result.node_voltages(), "elements": elements}
 
 
 def to_json(result: Result) -> str:
@@ -130,7 +122,7 @@ def to_table(result: Result, file) -> None:
 
     console = Console(file=file, highlight=False, soft_wrap=False, width=None if file.isatty() else 120)
     c = result.circuit
-    console.print(f"[bold]{c.title}[/bold]  (method: {result.method})")
+    console.print(f"[bold]{c.title}[/bold]  (method: {result.method}; {result.method_reason})")
     nodes = Table(title="Node voltages", title_justify="left")
     nodes.add_column("node")
     nodes.add_column("voltage (V)", justify="right")

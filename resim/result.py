@@ -66,6 +66,7 @@ class Result:
     method: str
     iterations: int
     timings: dict[str, float] = field(default_factory=dict)
+    method_reason: str = ""  # why this method ran (``--method auto`` explains its choice)
 
     def voltage(self, node: str) -> float:
         """Voltage of the node called ``node`` (case-insensitive; ``gnd`` is ``0``)."""

@@ -128,3 +128,33 @@ def test_random_reciprocal_circuits_agree_with_exact(text):
     cd, ex = both(text)
     assert np.max(np.abs(cd.voltages - ex.voltages)) <= VTOL * (1 + np.max(np.abs(ex.voltages)))
     assert cd.certificate.ok()
+
+
+# ---- --method auto ------------------------------------------------------------------------
+
+
+def layered_netlist(n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> str:
+    """A DRN-shaped network (science.md §3) with every conductance present."""
+    rng = np.random.default_rng(seed)
+    lines = ["layered"]
+    lines += [f"V{k} x{k} 0 {v:.6f}" for k, v in enumerate(rng.uniform(-1, 1, n_in))]
+    lines += [f"Ra{i}_{j} x{i} h{j} {r:.6f}" for i in range(n_in) for j, r in enumerate(rng.uniform(1, 10, n_hidden))]
+    lines += [f"Rb{j}_{k} h{j} o{k} {r:.6f}" for j in range(n_hidden) for k, r in enumerate(rng.uniform(1, 10, n_out))]
+    lines += [f"D{j} 0 h{j} ideal" if j % 2 == 0 else f"D{j} h{j} 0 ideal" for j in range(n_hidden)]
+    return "\n".join(lines + [".model ideal D(Ron=0)"]) + "\n"
+
+
+def test_auto_picks_cd_for_a_large_layered_network_and_says_why():
+    result = resim.solve(resim.load_netlist(layered_netlist(1000, 20, 4)))
+    assert result.method == "cd"
+    assert "layered network (2 colours)" in result.method_reason
+    exact = resim.solve(resim.load_netlist(layered_netlist(1000, 20, 4)), method="exact")
+    assert np.max(np.abs(result.voltages - exact.voltages)) <= VTOL
+
+
+@pytest.mark.parametrize("name, why", [("subcircuits.cir", "controlled sources"),
+                                       ("ideal_rectifier.cir", "Ron > 0"),
+                                       ("drn_tiny.cir", "small circuit")])
+def test_auto_picks_exact_otherwise_and_says_why(netlists_dir, name, why):
+    result = resim.solve(resim.load_netlist(netlists_dir / name))
+    assert result.method == "exact" and why in result.method_reason
