@@ -158,3 +158,14 @@ def test_auto_picks_cd_for_a_large_layered_network_and_says_why():
 def test_auto_picks_exact_otherwise_and_says_why(netlists_dir, name, why):
     result = resim.solve(resim.load_netlist(netlists_dir / name))
     assert result.method == "exact" and why in result.method_reason
+
+
+def test_float32_sweeps_track_float64(netlists_dir):
+    """float32 on request (for speed in training): same fixed point to float32 precision."""
+    cc = compile_circuit(resim.load_netlist(netlists_dir / "drn_tiny.cir"))
+    prob = prepare(cc)
+    E, I = cc.vsources.value[None], cc.isources.value[None]
+    v64 = relax(prob, E, I, CDOptions(sweeps=60))[0]
+    v32 = relax(prob, E, I, CDOptions(sweeps=60, dtype=np.float32))[0]
+    assert v32.dtype == np.float32
+    np.testing.assert_allclose(v32, v64, rtol=0, atol=1e-5)
