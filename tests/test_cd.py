@@ -169,3 +169,13 @@ def test_float32_sweeps_track_float64(netlists_dir):
     v32 = relax(prob, E, I, CDOptions(sweeps=60, dtype=np.float32))[0]
     assert v32.dtype == np.float32
     np.testing.assert_allclose(v32, v64, rtol=0, atol=1e-5)
+
+
+def test_infeasible_diode_gets_the_exact_solvers_error():
+    """An ideal diode forward-biased straight across a source has no solution: CD must not
+    answer, and the user gets the same NoSolutionError as from the exact solver."""
+    from resim.errors import NoSolutionError
+
+    cc = compile_circuit(resim.load_netlist("t\nV1 a 0 1\nR1 a 0 1\nD1 a 0 ideal\n.model ideal D(Ron=0)\n"))
+    with pytest.raises(NoSolutionError, match="no solution"):
+        solve_cd(cc)

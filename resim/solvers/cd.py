@@ -416,9 +416,10 @@ def _branch_currents(cc: CompiledCircuit, sys_: exact._System, v: np.ndarray, to
 def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None) -> Result:
     """The DC operating point by coordinate descent, verified by the exact certificate.
 
-    A point that fails the certificate is re-solved by the exact solver when the circuit
-    has diodes between two free coordinates (where coordinate descent can stall) and is
-    reported as ``method = "cd+exact"``; otherwise :class:`ConvergenceError` is raised.
+    A fixed point that fails the certificate (a stall on a diode between two free
+    coordinates, or an infeasible diode) goes to the exact solver, reported as
+    ``method = "cd+exact"`` (or the exact solver's error); running out of sweeps raises
+    :class:`ConvergenceError`.
     """
     opts = options or CDOptions()
     t0 = time.perf_counter()
@@ -432,15 +433,17 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
     result = exact.assemble(cc, sys_, x, active, "cd", sweeps)
     if result.certificate.ok(exact.ExactOptions().rtol):
         return replace(result, timings={"solve": time.perf_counter() - t0})
-    if _has_coupled_diodes(prob):
+    if converged or _has_coupled_diodes(prob):
+        # A fixed point that fails the certificate: a stall on a diode between two free
+        # coordinates, or a constraint no coordinate can meet (an ideal diode forward-biased
+        # across sources). The exact solver settles it, or raises the error that names it.
         fallback = exact.solve_exact(cc)
         return replace(fallback, method="cd+exact", iterations=sweeps,
                        timings={"solve": time.perf_counter() - t0})
-    what = "stopped at a point that fails the certificate" if converged else "did not converge"
     raise ConvergenceError(
-        f"coordinate descent {what} after {sweeps} sweeps: "
+        f"coordinate descent did not converge in {sweeps} sweeps: "
         + ", ".join(f"{k}={val:.3g}" for k, val in result.certificate.as_dict().items()),
-        hint="raise --sweeps / the sweep limit, or use --method exact",
+        hint="raise the sweep limit (CDOptions.max_sweeps), or use --method exact",
     )
 
 
