@@ -147,7 +147,7 @@ def layered_netlist(n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> str:
 def test_auto_picks_cd_for_a_large_layered_network_and_says_why():
     result = resim.solve(resim.load_netlist(layered_netlist(1000, 20, 4)))
     assert result.method == "cd"
-    assert "layered network (2 colours)" in result.method_reason
+    assert "layered network (2 colours" in result.method_reason
     exact = resim.solve(resim.load_netlist(layered_netlist(1000, 20, 4)), method="exact")
     assert np.max(np.abs(result.voltages - exact.voltages)) <= VTOL
 
@@ -179,3 +179,18 @@ def test_infeasible_diode_gets_the_exact_solvers_error():
     cc = compile_circuit(resim.load_netlist("t\nV1 a 0 1\nR1 a 0 1\nD1 a 0 ideal\n.model ideal D(Ron=0)\n"))
     with pytest.raises(NoSolutionError, match="no solution"):
         solve_cd(cc)
+
+
+def test_auto_keeps_grids_on_the_exact_solver():
+    """A grid is 2-colourable like a layered network, but Gauss-Seidel crawls on it."""
+    side = 35
+    lines = ["grid", "V1 n0_0 0 1"]
+    for i in range(side):
+        for j in range(side):
+            if j + 1 < side:
+                lines.append(f"Rh{i}_{j} n{i}_{j} n{i}_{j + 1} 1")
+            if i + 1 < side:
+                lines.append(f"Rv{i}_{j} n{i}_{j} n{i + 1}_{j} 1")
+            lines.append(f"Rl{i}_{j} n{i}_{j} 0 1k")
+    result = resim.solve(resim.load_netlist("\n".join(lines) + "\n"))
+    assert result.method == "exact" and "grid-like" in result.method_reason

@@ -2,10 +2,13 @@
 
 * E or G elements, or piecewise-linear diodes with ``Ron > 0``: the exact solver (the
   coordinate-descent core does not handle them);
-* a layered network (coupling graph 2-colourable) of at least ``CD_MIN_UNKNOWNS`` unknowns:
-  coordinate descent (DRN-1H: 0.5 s against 3.2 s for sparse LU, bench/drn_solve.py);
-* anything else, grids included: the exact solver (sparse LU; Gauss-Seidel sweeps converge
-  slowly on grid-like circuits, and small circuits are faster by LU either way).
+* a layered network of at least ``CD_MIN_UNKNOWNS`` unknowns: coordinate descent (DRN-1H:
+  0.7 s against 3.8 s for sparse LU, bench/drn_solve.py). *Layered* means a 2-colourable
+  coupling graph of small diameter (every coordinate within ``LAYERED_MAX_DEPTH`` hops of
+  the first): a grid is 2-colourable too, but its diameter is large, and Gauss-Seidel
+  sweeps crawl on it (100 x 100 grid: 38,000 sweeps and 53 s, sparse LU 0.25 s,
+  bench/grid_solve.py);
+* anything else: the exact solver (small circuits are fastest by LU either way).
 
 Returns the method and a one-line reason, which the result reports.
 """
@@ -17,6 +20,7 @@ import numpy as np
 from ..compile import CompiledCircuit
 
 CD_MIN_UNKNOWNS = 1000
+LAYERED_MAX_DEPTH = 8
 
 
 def choose(cc: CompiledCircuit) -> tuple[str, str]:
@@ -29,9 +33,24 @@ def choose(cc: CompiledCircuit) -> tuple[str, str]:
     from .cd import CDUnsupported, prepare
 
     try:
-        colours = len(prepare(cc).colors)
+        prob = prepare(cc)
     except CDUnsupported as exc:
         return "exact", f"auto: {exc.message}"
-    if colours <= 2:
-        return "cd", f"auto: layered network ({colours} colours), coordinate descent"
-    return "exact", f"auto: {colours}-colour (grid-like) coupling, sparse LU"
+    colours = len(prob.colors)
+    if colours > 2:
+        return "exact", f"auto: {colours}-colour coupling, sparse LU"
+    depth = _depth(prob)
+    if depth <= LAYERED_MAX_DEPTH:
+        return "cd", f"auto: layered network ({colours} colours, depth {depth}), coordinate descent"
+    return "exact", f"auto: grid-like coupling (depth {depth}), sparse LU"
+
+
+def _depth(prob) -> int:
+    """Largest BFS distance from coordinate 0 in the coupling graph (its components' max)."""
+    from scipy.sparse.csgraph import shortest_path
+
+    if prob.m == 0:
+        return 0
+    dist = shortest_path(abs(prob.L_off), method="D", unweighted=True, indices=0)
+    finite = dist[np.isfinite(dist)]
+    return int(finite.max()) if len(finite) else 0
