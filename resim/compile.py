@@ -202,9 +202,7 @@ def _check_vsource_loops(c: Circuit, vs: Branches) -> None:
 
     def find(x: int) -> tuple[int, float]:
         total = 0.0
-        path = []
         while parent.get(x, x) != x:
-            path.append(x)
             total += offset[x]
             x = parent[x]
         return x, total

@@ -53,6 +53,7 @@ class _Elaborator:
         # per kind: the top-level columns, then appended subcircuit elements
         self.cols: dict[str, Columns] = parsed.columns
         self.file_index = {f: k for k, f in enumerate(parsed.files)}
+        self.scope: dict[str, float] = {}  # the global parameters, set by run()
 
     # -- parameters -----------------------------------------------------------------------
     def _eval(self, value: Value, scope: Mapping[str, float], line, what: str) -> float:
@@ -75,7 +76,7 @@ class _Elaborator:
     # -- main -----------------------------------------------------------------------------
     def run(self) -> Circuit:
         p = self.p
-        scope = self.global_scope()
+        scope = self.scope = self.global_scope()
         for fix in p.fixups:
             col = self.cols[fix.kind]
             col.values[fix.index] = self._eval(fix.expr, scope, fix.line, f"value of '{col.names[fix.index]}'")
@@ -103,7 +104,7 @@ class _Elaborator:
 
     # -- subcircuits ----------------------------------------------------------------------
     def expand(self, inst: ElementStmt, parent_scope: Mapping[str, float], path: tuple[str, ...],
-               node_map_stack: tuple) -> None:
+               subckt_stack: tuple) -> None:
         p = self.p
         sub = p.subckts.get(inst.ref or "")
         line = inst.line
@@ -114,8 +115,8 @@ class _Elaborator:
                 location=inst.location, source_line=line.physical_text(inst.location.line),
                 hint=f"define it with .subckt {inst.ref} ... .ends (known: {known})",
             )
-        if sub.name in node_map_stack:
-            chain = " -> ".join((*node_map_stack, sub.name))
+        if sub.name in subckt_stack:
+            chain = " -> ".join((*subckt_stack, sub.name))
             raise NetlistError(f"recursive subcircuit: {chain}", location=inst.location,
                                source_line=line.physical_text(inst.location.line),
                                hint="a subcircuit may not contain an instance of itself")
@@ -134,7 +135,7 @@ class _Elaborator:
                 location=inst.location, source_line=line.physical_text(inst.location.line),
                 hint="declared parameters: " + (" ".join(sub.defaults) or "none") + " (after params: on the .subckt line)",
             )
-        scope = dict(self.global_scope_cache)
+        scope = dict(self.scope)  # an instance sees the global parameters, then its own
         for key, value in sub.defaults.items():
             if key in inst.params:
                 scope[key] = self._eval(inst.params[key], parent_scope, line, f"parameter '{key}' of '{inst.name}'")
@@ -157,7 +158,7 @@ class _Elaborator:
             nodes = tuple(node(n) for n in stmt.nodes)
             if stmt.kind == "x":
                 child = ElementStmt("x", stmt.name, nodes, 0.0, stmt.ref, stmt.params, stmt.location, stmt.line)
-                self.expand(child, scope, my_path, (*node_map_stack, sub.name))
+                self.expand(child, scope, my_path, (*subckt_stack, sub.name))
                 continue
             if stmt.params:
                 bad = next(iter(stmt.params))
@@ -172,12 +173,6 @@ class _Elaborator:
             col.line.append(stmt.location.line)
             if stmt.kind == "d":
                 col.refs.append(stmt.ref or "")
-
-    @property
-    def global_scope_cache(self) -> dict[str, float]:
-        if not hasattr(self, "_gscope"):
-            self._gscope = self.global_scope()
-        return self._gscope
 
     # -- models ---------------------------------------------------------------------------
     def models(self) -> tuple[tuple[DiodeModel, ...], dict[str, int]]:

@@ -179,6 +179,7 @@ class _Reader:
         self.out = ParsedNetlist(columns={k: _columns(t) for k, t in (("r", 2), ("v", 2), ("i", 2), ("d", 2), ("e", 4), ("g", 4))})
         self.open_subckts: list[SubcktDef] = []
         self.ended = False
+        self.in_control = False  # inside a .control ... .endc block
 
     # -- driver -------------------------------------------------------------------------
     def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...]) -> None:
