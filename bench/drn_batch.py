@@ -1,0 +1,75 @@
+"""A batch of operating points of one DRN (issue 3): time per point and memory bandwidth.
+
+    python bench/drn_batch.py 1568 1024 10 --gain 480 --batch 1000
+
+Solves the network for ``--batch`` different input images at once (same conductances,
+different source values: ``relax`` on [B, m] arrays), checks a few of them against the
+exact solver one by one, and reports the time per operating point. For context it
+measures what this machine can stream (a plain numpy copy of a 256 MB array) and the
+bytes the batched solve must at least move: the conductance matrix once, and per
+coordinate sweep the [B, m] coordinate array read and written, plus the [B, n] offset,
+injection and right-hand-side arrays built once. Their ratio says how close to the memory
+limit the core runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine, median_time  # noqa: E402
+from drn import drn_netlist  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("layers", type=int, nargs="+")
+    ap.add_argument("--gain", type=float, default=480.0)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--check", type=int, default=3, help="items checked against the exact solver")
+    args = ap.parse_args()
+    import resim
+    from resim.compile import compile_circuit
+    from resim.solvers.cd import CDOptions, prepare, relax
+
+    print(machine())
+    circuit = resim.load_netlist(drn_netlist(args.layers, gain=args.gain))
+    cc = compile_circuit(circuit)
+    prob = prepare(cc)
+    rng = np.random.default_rng(1)
+    n_pix = cc.vsources.value.size // 2
+    pixels = rng.uniform(0, 1, (args.batch, n_pix))
+    E = np.empty((args.batch, 2 * n_pix))
+    E[:, 0::2] = args.gain * pixels  # bench/drn.py writes vp0, vn0, vp1, vn1, ...
+    E[:, 1::2] = -args.gain * pixels
+    E = E[:, cc.vsources.index]
+    I = np.zeros((args.batch, cc.isources.value.size))
+    t0 = time.perf_counter()
+    v, c, sweeps, converged = relax(prob, E, I, CDOptions())
+    t = time.perf_counter() - t0
+    worst = 0.0
+    for k in rng.choice(args.batch, size=min(args.check, args.batch), replace=False):
+        values = {("v", int(j)): float(e) for j, e in zip(cc.vsources.index, E[k])}
+        ref = resim.solve(circuit.with_element_values(values), method="exact")
+        got = np.where(cc.var >= 0, np.append(v[k], 0.0)[cc.var], 0.0)
+        worst = max(worst, float(np.max(np.abs(got - ref.voltages))))
+    big = np.ones(32 * 1024 * 1024)  # 256 MB
+    t_copy, _ = median_time(lambda: big.copy(), 5)
+    stream = 2 * big.nbytes / t_copy  # read + write
+    G = prob.G
+    n, m, B = cc.n_vars, prob.m, args.batch
+    moved = G.data.nbytes + G.indices.nbytes + 4 * B * n * 8 + sweeps * 2 * B * m * 8
+    print(f"network {'-'.join(map(str, args.layers))}, batch {B}: {t:.3f} s, {t / B * 1e3:.3f} ms per operating point, "
+          f"{sweeps} sweeps, converged={converged}")
+    print(f"checked {min(args.check, B)} items against the exact solver: max |dv| = {worst:.3g} V")
+    print(f"machine streams {stream / 1e9:.1f} GB/s (numpy copy, read+write); the solve moves at least "
+          f"{moved / 1e6:.0f} MB = {moved / t / 1e9:.2f} GB/s, {moved / t / stream * 100:.0f}% of that")
+
+
+if __name__ == "__main__":
+    main()
