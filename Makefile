@@ -21,10 +21,14 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
-## make bench: parse/solve benchmarks against ngspice (minutes; results go to docs/benchmarks.md by hand)
+## make bench: benchmarks against ngspice (minutes; results go to docs/benchmarks.md by hand).
+## DRN-1H against ngspice takes ~5 minutes more: bench/drn_solve.py 1568 1024 10 --gain 480
 bench: $(VENV)/.installed
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/parse_rate.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/ibmpg1.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/drn_solve.py 1568 100 10 --gain 100
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/drn_batch.py 1568 1024 10 --gain 480 --batch 1000
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/grid_solve.py --side 100 --ngspice-repeats 1 --max-sweeps 2000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
