@@ -134,7 +134,6 @@ class ParsedNetlist:
     dc_lines: list[LogicalLine] = field(default_factory=list)
     has_op: bool = False
     warnings: list[str] = field(default_factory=list)
-    # element cards written with M/m multiplier etc. could go here later
 
 
 def _columns(terminals: int) -> Columns:

@@ -115,6 +115,11 @@ def _forest_offsets(n: int, vs) -> tuple[np.ndarray, sp.csr_matrix]:
     return root[:n], Q
 
 
+def _coord_of(coord: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Coordinate of each var (-1 for ground, fixed vars and eliminated internal nodes)."""
+    return np.where(var >= 0, coord[np.maximum(var, 0)], -1)
+
+
 def _laplacian(n: int, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> sp.csr_matrix:
     rows, cols, vals = exact._stamp_g(a, b, g)
     keep = (rows >= 0) & (cols >= 0)
@@ -198,8 +203,8 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
     L_off = (L - sp.diags(L_diag)).tocsr()
     L_off.eliminate_zeros()
     # coupling graph: L's pattern plus diodes and junctions between two coordinates
-    ca = np.r_[np.where(d.a >= 0, coord[np.maximum(d.a, 0)], -1), np.where(anode >= 0, coord[np.maximum(anode, 0)], -1)]
-    cb = np.r_[np.where(d.b >= 0, coord[np.maximum(d.b, 0)], -1), np.where(sh.b >= 0, coord[np.maximum(sh.b, 0)], -1)]
+    ca = _coord_of(coord, np.r_[d.a, anode])
+    cb = _coord_of(coord, np.r_[d.b, sh.b])
     both = (ca >= 0) & (cb >= 0) & (ca != cb)
     extra = sp.csr_matrix((np.ones(2 * both.sum()), (np.r_[ca[both], cb[both]], np.r_[cb[both], ca[both]])), shape=(m, m))
     colors = _coloring((abs(L_off) + extra).tocsr())
@@ -228,11 +233,8 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     ja, jc, IS, nvt, RS = prob.junctions
     coord = prob.coord
 
-    def cof(x):  # coordinate of var x, -1 for fixed or ground
-        return np.where(x >= 0, coord[np.maximum(x, 0)], -1)
-
-    dka, dkc = cof(da), cof(dc)
-    jka, jkc = cof(ja), cof(jc)
+    dka, dkc = _coord_of(coord, da), _coord_of(coord, dc)
+    jka, jkc = _coord_of(coord, ja), _coord_of(coord, jc)
     c = np.zeros((B, m), dt) if c0 is None else np.array(c0, dt, copy=True)
     n = len(coord)
 
@@ -449,6 +451,5 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
 
 def _has_coupled_diodes(prob: CDProblem) -> bool:
     a, c, _ = prob.diodes
-    ka = np.where(a >= 0, prob.coord[np.maximum(a, 0)], -1)
-    kc = np.where(c >= 0, prob.coord[np.maximum(c, 0)], -1)
+    ka, kc = _coord_of(prob.coord, a), _coord_of(prob.coord, c)
     return bool(np.any((ka >= 0) & (kc >= 0) & (ka != kc)))
