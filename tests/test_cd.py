@@ -23,7 +23,7 @@ def both(text: str, **options):
     return solve_cd(cc, CDOptions(**options)), solve_exact(cc)
 
 
-@pytest.mark.parametrize("name", ["divider.cir", "diode_clipper.cir", "drn_tiny.cir"])
+@pytest.mark.parametrize("name", ["divider.cir", "diode_clipper.cir", "drn_tiny.cir", "ideal_rectifier.cir"])
 def test_shipped_examples_agree_with_exact(netlists_dir, name):
     cd, ex = both((netlists_dir / name).read_text())
     assert cd.method == "cd"
@@ -32,11 +32,22 @@ def test_shipped_examples_agree_with_exact(netlists_dir, name):
     assert cd.certificate.ok()
 
 
-@pytest.mark.parametrize("name", ["ideal_rectifier.cir", "subcircuits.cir"])
-def test_unsupported_examples_are_refused_clearly(netlists_dir, name):
-    """Soft PWL diodes (Ron > 0) and E/G elements are outside the CD core for now."""
+def test_controlled_sources_are_refused_clearly(netlists_dir):
+    """E/G elements make the circuit non-reciprocal: no content to descend."""
     with pytest.raises(CDUnsupported, match="use --method exact"):
-        both((netlists_dir / name).read_text())
+        both((netlists_dir / "subcircuits.cir").read_text())
+
+
+def test_soft_pwl_diode_is_exact_on_each_segment():
+    """A soft PWL diode (Ron, Roff, Vfwd) between a driven node and a free one: closed form.
+    V1=2 V through R1=1 ohm into node a; diode a->0 with Ron=1, Vfwd=0.5, Roff=inf:
+    (2 - v)/1 = (v - 0.5)/1  ->  v = 1.25 V (on segment); with V1=0.3 V it stays off: v = 0.3 V."""
+    for v1, expected in ((2.0, 1.25), (0.3, 0.3)):
+        text = f"soft\nV1 in 0 {v1}\nR1 in a 1\nD1 a 0 soft\n.model soft D(Ron=1 Vfwd=0.5)\n"
+        cd, ex = both(text)
+        assert cd.method == "cd"
+        assert cd.voltage("a") == pytest.approx(expected, abs=1e-12)
+        assert ex.voltage("a") == pytest.approx(expected, abs=1e-12)
 
 
 def test_layered_network_is_two_coloured(netlists_dir):
@@ -56,9 +67,32 @@ def test_stall_example_is_detected_and_resolved():
     a, b = (cc.var[cc.circuit.nodes.index(n)] for n in "ab")
     assert converged and v[0, a] == pytest.approx(1.0) and v[0, b] == pytest.approx(1.0)  # the stall
     result = solve_cd(cc, c0=start)
-    assert result.method == "cd+exact"
+    assert result.method == "cd"  # resolved by moving the diode-joined pair as one block
     assert result.voltage("a") == pytest.approx(0.0, abs=1e-12)
     assert result.voltage("b") == pytest.approx(0.0, abs=1e-12)
+    assert result.current("D1") == pytest.approx(1.0, abs=1e-12)
+
+
+def test_stall_without_block_moves_goes_to_the_exact_solver():
+    cc = compile_circuit(resim.load_netlist(STALL))
+    start = np.full((1, prepare(cc).m), 5.0)
+    result = solve_cd(cc, CDOptions(cluster_rounds=0), c0=start)
+    assert result.method == "cd+exact"
+    assert result.voltage("a") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_chain_of_diode_joined_nodes_moves_as_a_block():
+    """Three free nodes joined by two conducting ideal diodes, pulled apart from a bad
+    start: only a block move of the whole chain reaches the optimum (closed form: all
+    three at the conductance-weighted mean of the sources, 0 V)."""
+    text = ("chain\nV1 p 0 2\nV2 m 0 -2\nR1 p a 1\nR2 m c 1\nR3 b 0 1e6\n"
+            "D1 a b ideal\nD2 b c ideal\n.model ideal D(Ron=0)\n")
+    cc = compile_circuit(resim.load_netlist(text))
+    start = np.full((1, prepare(cc).m), 7.0)
+    result = solve_cd(cc, c0=start)
+    ex = solve_exact(cc)
+    assert result.method == "cd"
+    assert np.max(np.abs(result.voltages - ex.voltages)) <= VTOL
 
 
 def test_non_convergence_is_an_error():
@@ -114,10 +148,11 @@ def reciprocal_circuits(draw):
         b = draw(st.integers(0, n))
         if a != b and frozenset((a, b)) not in pairs:
             pairs.add(frozenset((a, b)))
-            model = draw(st.sampled_from(["ideal", "vf", "dsh", "dsr"]))
+            model = draw(st.sampled_from(["ideal", "vf", "dsh", "dsr", "soft"]))
             lines.append(f"D{k} {'n' + str(a) if a else '0'} {'n' + str(b) if b else '0'} {model}")
     lines += [".model ideal D(Ron=0)", ".model vf D(Ron=0 Vfwd=0.3 Roff=1e4)", ".model dsh D(IS=1e-12 N=1.5)",
-              ".model dsr D(IS=1e-12 N=0.05 RS=1)"]  # near-ideal behind RS: the series law
+              ".model dsr D(IS=1e-12 N=0.05 RS=1)",  # near-ideal behind RS: the series law
+              ".model soft D(Ron=2 Roff=1e5 Vfwd=0.2)"]
     return "\n".join(lines) + "\n"
 
 
@@ -128,6 +163,7 @@ def test_random_reciprocal_circuits_agree_with_exact(text):
     cd, ex = both(text)
     assert np.max(np.abs(cd.voltages - ex.voltages)) <= VTOL * (1 + np.max(np.abs(ex.voltages)))
     assert cd.certificate.ok()
+    assert cd.method == "cd"  # stalls resolved by block moves, not handed to the exact solver
 
 
 # ---- --method auto ------------------------------------------------------------------------
@@ -153,7 +189,7 @@ def test_auto_picks_cd_for_a_large_layered_network_and_says_why():
 
 
 @pytest.mark.parametrize("name, why", [("subcircuits.cir", "controlled sources"),
-                                       ("ideal_rectifier.cir", "Ron > 0"),
+                                       ("ideal_rectifier.cir", "small circuit"),
                                        ("drn_tiny.cir", "small circuit")])
 def test_auto_picks_exact_otherwise_and_says_why(netlists_dir, name, why):
     result = resim.solve(resim.load_netlist(netlists_dir / name))

@@ -167,7 +167,7 @@ class _Elaborator:
             col = self.cols[stmt.kind]
             col.names.append(element_name(stmt.kind, my_path, stmt.name))
             for k, n in enumerate(nodes):
-                col.nodes[k].append(n)
+                col.nodes[k].append(p.node_id(n))
             col.values.append(self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"))
             col.file.append(self.file_index.get(stmt.location.file, 0))
             col.line.append(stmt.location.line)
@@ -219,7 +219,7 @@ class _Elaborator:
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int]):
         lists = [self.cols[kind].nodes[k] for kind, t in TERMINALS.items() for k in range(t)]
-        names_in_order, ids = number_strings(lists)
+        names_in_order, ids = number_node_ids(lists, self.p.node_names)
         files = self.p.files
         groups: dict[str, ElementGroup] = {}
         for kind, t in TERMINALS.items():
@@ -260,27 +260,21 @@ class _Elaborator:
             seen[name] = j
 
 
-def number_strings(lists: list[list[str]]) -> tuple[tuple[str, ...], "Iterator[np.ndarray]"]:
-    """Number node names in order of first appearance across ``lists`` (``0``/``gnd`` = 0).
+def number_node_ids(lists: list[list[int]], names: list[str]) -> tuple[tuple[str, ...], Iterator[np.ndarray]]:
+    """Number the nodes in order of first appearance across ``lists`` (ground = 0).
 
-    Returns the names by number and an iterator over one int64 array per input list.
-    ``map(dict.setdefault, names, count())`` gives every occurrence the stream position of
-    its name's first occurrence, in one C-level pass; a cumulative count of the positions
-    that are their own first occurrence turns positions into consecutive numbers. This is
-    the parser's hot path (about 2x a dict-of-names loop).
+    ``lists`` hold indices into ``names`` (0 is ground). Returns the names by number and an
+    iterator over one int64 array per input list.
     """
-    first_seen: dict[str, int] = {"0": 0, "gnd": 0}
-    stream = list(itertools.chain(*lists))
-    positions = np.fromiter(map(first_seen.setdefault, stream, itertools.count(1)), np.int64, len(stream))
-    # occurrence k (1-based) is a new name iff its first-seen position is k itself; new
-    # names are numbered 1, 2, ... in order, ground keeps 0
-    is_new = positions == np.arange(1, len(stream) + 1)
-    number_of = np.r_[0, np.cumsum(is_new)]
-    numbers = number_of[positions]
-    new_at = np.flatnonzero(is_new)
-    names = ("0", *_gather(stream, new_at.tolist()))
+    stream = np.fromiter(itertools.chain(*lists), np.int64, sum(map(len, lists)))
+    present, first = np.unique(stream, return_index=True)
+    first, present = first[present != 0], present[present != 0]
+    order = present[np.argsort(first, kind="stable")]
+    number = np.zeros(len(names), np.int64)
+    number[order] = np.arange(1, len(order) + 1)
+    numbers = number[stream]
     bounds = np.cumsum([0, *map(len, lists)])
-    return names, (numbers[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
+    return ("0", *_gather(names, order.tolist())), (numbers[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 def _gather(seq: list, ids: list[int]) -> tuple:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from ..errors import NetlistError, SourceLocation
 from .expressions import Expr, Value
 from .numbers import parse_number
@@ -102,7 +104,7 @@ class Columns:
     """Top-level elements of one kind, column-wise, in file order."""
 
     names: list[str] = field(default_factory=list)
-    nodes: list[list[str]] = field(default_factory=list)  # one list per terminal
+    nodes: list[list[int]] = field(default_factory=list)  # per terminal: index in ParsedNetlist.node_names
     values: list[float] = field(default_factory=list)
     file: list[int] = field(default_factory=list)
     line: list[int] = field(default_factory=list)
@@ -134,6 +136,17 @@ class ParsedNetlist:
     dc_lines: list[LogicalLine] = field(default_factory=list)
     has_op: bool = False
     warnings: list[str] = field(default_factory=list)
+    # node names as the columns refer to them; ground ("0", alias "gnd") is 0
+    node_names: list[str] = field(default_factory=lambda: ["0"])
+    node_index: dict[str, int] = field(default_factory=lambda: {"0": 0, "gnd": 0})
+
+    def node_id(self, name: str) -> int:
+        """The index of node ``name`` in :attr:`node_names`, adding it when new."""
+        k = self.node_index.get(name)
+        if k is None:
+            k = self.node_index[name] = len(self.node_names)
+            self.node_names.append(name)
+        return k
 
 
 def _columns(terminals: int) -> Columns:
@@ -179,6 +192,7 @@ class _Reader:
         self.open_subckts: list[SubcktDef] = []
         self.ended = False
         self.in_control = False  # inside a .control ... .endc block
+        self.node_map = None  # (scan, node ids of its node names) for the file being read
 
     # -- driver -------------------------------------------------------------------------
     def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...]) -> None:
@@ -195,7 +209,8 @@ class _Reader:
             out.title = lines[0].strip()
             start = 1
         if self.fast:
-            slow, fast = bulk.scan(lines, text.lower(), start)
+            fast = bulk.scan(lines, text.lower(), start)
+            slow = fast.slow
         else:
             slow = [i for i in range(start, n) if lines[i].strip()]
             fast = None
@@ -239,20 +254,23 @@ class _Reader:
         """Append the simple lines in ``[lo, hi)`` (see :mod:`.bulk`; all others there are blank)."""
         if fast is None or lo >= hi or self.in_control:
             return
-        spans = {kind: rows.between(lo, hi) for kind, rows in fast.items()}
+        spans = {kind: rows.between(lo, hi) for kind, rows in fast.rows.items()}
         if self.open_subckts:  # inside a subcircuit body: statements, through the grammar
-            inside = sorted(int(i) for kind, (a, b) in spans.items() for i in fast[kind].line[a:b])
+            inside = sorted(int(i) for kind, (a, b) in spans.items() for i in fast.rows[kind].line[a:b])
             for i in inside:
                 self.statement(join_logical(lines, i, file)[0], file_index, stack)
             return
+        if self.node_map is None or self.node_map[0] is not fast:
+            self.node_map = (fast, np.array([self.out.node_id(name) for name in fast.nodes], np.int64))
+        ids = self.node_map[1]
         for kind, (a, b) in spans.items():
             if a == b:
                 continue
-            rows = fast[kind]
+            rows = fast.rows[kind]
             col = self.out.columns[kind]
             col.names.extend(rows.names[a:b])
-            col.nodes[0].extend(rows.node_a[a:b])
-            col.nodes[1].extend(rows.node_b[a:b])
+            col.nodes[0].extend(ids[rows.node_a[a:b]].tolist())
+            col.nodes[1].extend(ids[rows.node_b[a:b]].tolist())
             col.values.extend(rows.value[a:b].tolist())
             col.file.extend(repeat(file_index, b - a))
             col.line.extend((rows.line[a:b] + 1).tolist())
@@ -298,7 +316,7 @@ class _Reader:
         index = len(col.names)
         col.names.append(name)
         for k, node in enumerate(nodes):
-            col.nodes[k].append(node)
+            col.nodes[k].append(self.out.node_id(node))
         if isinstance(value, Expr):
             self.out.fixups.append(Fixup(kind, index, value, line))
             col.values.append(math.nan)

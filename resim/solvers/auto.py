@@ -1,7 +1,7 @@
 """``--method auto``: pick a solver from the circuit's structure and elements.
 
-* E or G elements, or piecewise-linear diodes with ``Ron > 0``: the exact solver (the
-  coordinate-descent core does not handle them);
+* E or G elements: the exact solver (the circuit is not reciprocal, the
+  coordinate-descent core does not handle it);
 * a layered network of at least ``CD_MIN_UNKNOWNS`` unknowns: coordinate descent (DRN-1H:
   0.7 s against 3.8 s for sparse LU, bench/drn_solve.py). *Layered* means a 2-colourable
   coupling graph of small diameter (every coordinate within ``LAYERED_MAX_DEPTH`` hops of
@@ -26,8 +26,6 @@ LAYERED_MAX_DEPTH = 8
 def choose(cc: CompiledCircuit) -> tuple[str, str]:
     if len(cc.vcvs[0]) or len(cc.vccs[0]):
         return "exact", "auto: controlled sources (E/G) need the exact solver"
-    if np.any(~cc.ideal):
-        return "exact", "auto: piecewise-linear diodes with Ron > 0 need the exact solver"
     if cc.n_vars < CD_MIN_UNKNOWNS:
         return "exact", f"auto: small circuit ({cc.n_vars} unknowns), sparse LU is fastest"
     from .cd import CDUnsupported, prepare

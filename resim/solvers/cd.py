@@ -54,6 +54,7 @@ class CDOptions:
     omega: float = 1.0  # over-relaxation on coordinates without Shockley junctions
     dtype: type = np.float64
     newton_iterations: int = 60
+    cluster_rounds: int = 50  # block moves of diode-joined clusters before the exact fallback
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,21 @@ class CDProblem:
     L_diag: np.ndarray  # [m]
     colors: tuple[np.ndarray, ...]
     diodes: tuple[np.ndarray, ...]  # (a, c, vfwd) ideal diodes in var space
+    soft: tuple[np.ndarray, ...]  # (a, c, vfwd, gon - goff) soft PWL diodes (goff is in G)
     junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt, RS) Shockley diodes between external vars
     internal: np.ndarray  # [n_sh] var of each diode's internal (RS) node, -1 if RS = 0
+    anchor: np.ndarray  # [m] a var of each coordinate (c_k = v[anchor_k] - o[anchor_k])
+    tied: np.ndarray  # [n_ideal] bool: ideal diodes held at u = Vfwd, like voltage sources
 
 
-def _forest_offsets(n: int, vs) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Components of the voltage-source forest: a root per var and ``Q`` with v = v_root + Q E.
+def _forest_offsets(n: int, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Components of the voltage-source forest (sources k from ``va[k]`` to ``vb[k]``): a
+    root per var and ``Q`` with v = v_root + Q E.
 
     Ground is node ``n``. Roots are ground where the component holds it.
     """
     adj: dict[int, list[tuple[int, int, float]]] = {}
-    for k, (a, b) in enumerate(zip(vs.a.tolist(), vs.b.tolist())):
+    for k, (a, b) in enumerate(zip(va.tolist(), vb.tolist())):
         a = n if a < 0 else a
         b = n if b < 0 else b
         adj.setdefault(a, []).append((b, k, -1.0))  # v_b = v_a - E
@@ -111,7 +116,7 @@ def _forest_offsets(n: int, vs) -> tuple[np.ndarray, sp.csr_matrix]:
         if x < n:
             for k, s in row.items():
                 r.append(x), c.append(k), v.append(s)
-    Q = sp.csr_matrix((v, (r, c)), shape=(n, len(vs.index)))
+    Q = sp.csr_matrix((v, (r, c)), shape=(n, len(va)))
     return root[:n], Q
 
 
@@ -161,14 +166,15 @@ def _coloring(adjacency: sp.csr_matrix) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(color == c) for c in range(color.max() + 1))
 
 
-def prepare(cc: CompiledCircuit) -> CDProblem:
-    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E, G and soft PWL diodes."""
+def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
+    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E and G elements.
+
+    ``tied`` (a mask over the ideal diodes) holds those diodes at u = Vfwd, like voltage
+    sources: the nodes they join move as one block (see :func:`solve_cd`).
+    """
     if len(cc.vcvs[0]) or len(cc.vccs[0]):
         raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
                             hint="use --method exact (or auto)")
-    if np.any(~cc.ideal):
-        raise CDUnsupported("coordinate descent handles ideal (Ron=0) and Shockley diodes; "
-                            "this circuit has piecewise-linear diodes with Ron > 0", hint="use --method exact (or auto)")
     n = cc.n_vars
     sh, rs = cc.shockley, cc.shockley_rs
     # A diode's series resistance is folded into its law (series_junction): its internal
@@ -180,7 +186,11 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
     internal[with_rs] = rs.b
     anode[with_rs] = rs.a
     RS[with_rs] = 1.0 / rs.value
-    root, Q = _forest_offsets(n, cc.vsources)
+    ideal, soft = cc.ideal, ~cc.ideal
+    d = cc.pwl
+    tied = np.zeros(int(ideal.sum()), bool) if tied is None else tied
+    ta, tb = d.a[ideal][tied], d.b[ideal][tied]
+    root, Q = _forest_offsets(n, np.r_[cc.vsources.a, ta], np.r_[cc.vsources.b, tb])
     eliminated = np.zeros(n + 1, bool)
     eliminated[internal[internal >= 0]] = True
     free_roots = np.unique(root[(root < n) & ~eliminated[root]])
@@ -190,7 +200,7 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
     m = len(free_roots)
     member = np.flatnonzero(coord >= 0)
     P = sp.csr_matrix((np.ones(len(member)), (member, coord[member])), shape=(n, m))
-    r, d = cc.resistors, cc.pwl
+    r = cc.resistors
     G = _laplacian(n, np.r_[r.a, d.a], np.r_[r.b, d.b], np.r_[r.value, cc.pwl_goff])
     i = cc.isources
     jr = np.r_[i.b, i.a]
@@ -212,7 +222,9 @@ def prepare(cc: CompiledCircuit) -> CDProblem:
         bad = np.flatnonzero(L_diag <= 0)[0]
         raise CDUnsupported(f"coordinate {bad} has no conductance (held only by diodes)", hint="use --method exact")
     return CDProblem(m, coord, Q, P, G, J, L_off, L_diag, colors,
-                     (d.a, d.b, cc.pwl_vfwd), (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal)
+                     (d.a[ideal], d.b[ideal], cc.pwl_vfwd[ideal]),
+                     (d.a[soft], d.b[soft], cc.pwl_vfwd[soft], cc.pwl_gon[soft] - cc.pwl_goff[soft]),
+                     (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal, free_roots, tied)
 
 
 def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np.ndarray | None = None):
@@ -223,26 +235,20 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     """
     dt = opts.dtype
     B = E.shape[0]
-    o = np.asarray((prob.Q @ E.T).T, dt)  # [B, n] offsets (absolute potential for fixed vars)
-    inj = np.asarray((prob.J @ I.T).T, dt)
-    b = np.asarray((prob.P.T @ (inj - (prob.G @ o.T).T).T).T, dt)  # [B, m]
+    o, b = _right_hand_side(prob, E, I, dt)
     L_off = prob.L_off.astype(dt)
     diag = prob.L_diag.astype(dt)
     m = prob.m
     da, dc, vf = prob.diodes
-    ja, jc, IS, nvt, RS = prob.junctions
     coord = prob.coord
-
     dka, dkc = _coord_of(coord, da), _coord_of(coord, dc)
-    jka, jkc = _coord_of(coord, ja), _coord_of(coord, jc)
+    # smooth or piecewise-linear terms of the 1-D problems: Shockley junctions, soft diodes
+    terms = _Terms.of(prob)
     c = np.zeros((B, m), dt) if c0 is None else np.array(c0, dt, copy=True)
     n = len(coord)
 
     def potentials(c):
-        v = o.copy()
-        if m:
-            v += c[:, np.maximum(coord, 0)] * (coord >= 0)
-        return np.concatenate([v, np.zeros((B, 1), dt)], axis=1)  # index -1 -> ground 0
+        return _potentials(prob, o, c)
 
     scale = 1.0 + float(np.max(np.abs(E), initial=0.0))
     limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
@@ -272,11 +278,9 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
                 k = pos[dkc[sel]]
                 bound = v[:, da[sel]] - vf[sel] - o[:, dc[sel]]
                 np.maximum.at(lo.T, k, bound.T)
-            touch_a = (jka >= 0) & inS[np.maximum(jka, 0)] & (jka != jkc)
-            touch_c = (jkc >= 0) & inS[np.maximum(jkc, 0)] & (jka != jkc)
-            if touch_a.any() or touch_c.any():
-                new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touch_a, touch_c,
-                                 ja, jc, jka, jkc, IS, nvt, RS, o, opts.newton_iterations)
+            touching = terms.touching(inS)
+            if touching is not None:
+                new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touching, o, opts.newton_iterations)
                 step = np.clip(new, lo, hi) - c[:, S]
             else:
                 step = np.clip(c[:, S] + opts.omega * (new - c[:, S]), lo, hi) - c[:, S]
@@ -292,12 +296,32 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             break
         prev = delta
     v = potentials(c)
+    ja, jc, IS, nvt, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
     if len(k):  # internal nodes of diodes with RS: v_int = v_a - i RS
         u = v[:, ja[k]] - v[:, jc[k]]
         i = series_junction(u, IS[k], nvt[k], RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
     return v[:, :n], c, sweep, converged
+
+
+def _right_hand_side(prob: CDProblem, E: np.ndarray, I: np.ndarray, dt=np.float64):
+    """Offsets ``o = Q E`` [B, n] (the absolute potential of fixed vars) and the injected
+    currents ``b = P^T (J I - G o)`` [B, m] seen by the coordinates."""
+    if prob.tied.any():  # tied diodes are sources of Vfwd
+        E = np.concatenate([E, np.broadcast_to(prob.diodes[2][prob.tied], (len(E), int(prob.tied.sum())))], axis=1)
+    o = np.asarray((prob.Q @ E.T).T, dt)
+    inj = np.asarray((prob.J @ I.T).T, dt)
+    b = np.asarray((prob.P.T @ (inj - (prob.G @ o.T).T).T).T, dt)
+    return o, b
+
+
+def _potentials(prob: CDProblem, o: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """v = P c + o, with a last column 0 for ground (var index -1)."""
+    v = o.copy()
+    if prob.m:
+        v += c[:, np.maximum(prob.coord, 0)] * (prob.coord >= 0)
+    return np.concatenate([v, np.zeros((len(v), 1), v.dtype)], axis=1)
 
 
 def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -329,28 +353,89 @@ def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarr
     return f, g / (1.0 + RS * g)
 
 
-def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS, nvt, RS, o, iters):
-    """Minimise each coordinate's convex 1-D content with its Shockley junctions (Newton,
-    steps limited to 4 N Vt when a junction is forward biased), from the linear guess."""
+@dataclass(frozen=True)
+class _Terms:
+    """The nonlinear two-terminal elements of the 1-D problems, in one list: each has an
+    anode ``a`` and cathode ``c`` (vars), their coordinates, and a current law i(u), u = v_a - v_c:
+
+    * Shockley junctions (with their series RS): ``series_junction``;
+    * soft PWL diodes: i = (gon - goff) max(u - Vfwd, 0) (their ``goff u`` is in ``G``).
+    """
+
+    a: np.ndarray
+    c: np.ndarray
+    ka: np.ndarray
+    kc: np.ndarray
+    junction: np.ndarray  # bool: Shockley (else soft PWL)
+    IS: np.ndarray
+    nvt: np.ndarray
+    RS: np.ndarray
+    vfwd: np.ndarray
+    gx: np.ndarray
+
+    @classmethod
+    def of(cls, prob: CDProblem) -> "_Terms":
+        ja, jc, IS, nvt, RS = prob.junctions
+        sa, sc, vf, gx = prob.soft
+        nj, ns = len(ja), len(sa)
+        a, c = np.r_[ja, sa], np.r_[jc, sc]
+        return cls(a, c, _coord_of(prob.coord, a), _coord_of(prob.coord, c), np.r_[np.ones(nj, bool), np.zeros(ns, bool)],
+                   np.r_[IS, np.ones(ns)], np.r_[nvt, np.ones(ns)], np.r_[RS, np.zeros(ns)],
+                   np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
+
+    def touching(self, inS: np.ndarray):
+        """(anode side, cathode side) masks of the terms with an end in ``inS`` (not both
+        ends in one coordinate), or None."""
+        split = self.ka != self.kc
+        at_a = (self.ka >= 0) & inS[np.maximum(self.ka, 0)] & split
+        at_c = (self.kc >= 0) & inS[np.maximum(self.kc, 0)] & split
+        return (self, at_a, at_c) if at_a.any() or at_c.any() else None
+
+    def law(self, sel: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current and conductance di/du of terms ``sel`` at ``u`` [B, |sel|]."""
+        i = np.zeros_like(u)
+        g = np.zeros_like(u)
+        j = self.junction[sel]
+        if j.any():
+            i[:, j], g[:, j] = series_junction(u[:, j], self.IS[sel][j], self.nvt[sel][j], self.RS[sel][j])
+        if (~j).any():
+            over = u[:, ~j] - self.vfwd[sel][~j]
+            gx = self.gx[sel][~j]
+            i[:, ~j] = gx * np.maximum(over, 0.0)
+            g[:, ~j] = np.where(over > 0, gx, 0.0)
+        return i, g
+
+
+def _newton_1d(c_old, rhs, diag, v, pos, touching, o, iters):
+    """Minimise each coordinate's convex 1-D content with its nonlinear terms: Newton on
+    F(x) = diag x - rhs + sum_k s_k i_k(u_k), u_k = s_k x + const, an increasing function,
+    from the current value. A step that leaves the bracket [lo, hi] known from the signs
+    of F bisects instead; steps into deep forward bias of a bare junction grow u only
+    logarithmically (SPICE's pnjlim). Piecewise-linear terms end exactly on their segment."""
+    terms, touch_a, touch_c = touching
     x = c_old.copy()
+    lo = np.full(x.shape, -np.inf)
+    hi = np.full(x.shape, np.inf)
     for _ in range(iters):
         F = diag * x - rhs
         H = np.broadcast_to(diag, x.shape).copy()
         parts = []
-        for touch, sign, kk in ((touch_a, 1.0, jka), (touch_c, -1.0, jkc)):
+        for touch, sign in ((touch_a, 1.0), (touch_c, -1.0)):
             if not touch.any():
                 continue
-            k = pos[kk[touch]]
-            own = ja[touch] if sign > 0 else jc[touch]
-            other = jc[touch] if sign > 0 else ja[touch]
+            k = pos[(terms.ka if sign > 0 else terms.kc)[touch]]
+            own = (terms.a if sign > 0 else terms.c)[touch]
+            other = (terms.c if sign > 0 else terms.a)[touch]
             u = sign * (o[:, own] + x[:, k] - v[:, other])  # du/dx = sign
-            i, g = series_junction(u, IS[touch], nvt[touch], RS[touch])
+            i, g = terms.law(touch, u)
             np.add.at(F.T, k, (sign * i).T)
             np.add.at(H.T, k, g.T)
-            parts.append((k, sign, u, nvt[touch], RS[touch]))
+            parts.append((k, sign, u, terms.nvt[touch], terms.RS[touch] + ~terms.junction[touch]))
+        lo = np.where(F < 0, np.maximum(lo, x), lo)
+        hi = np.where(F > 0, np.minimum(hi, x), hi)
         dx = -F / H
-        # a step that drives a bare junction (RS = 0) deep into forward bias grows u only
-        # logarithmically, as SPICE's pnjlim does; behind RS the current is bounded by u / RS
+        # a bare junction (RS = 0) driven deep into forward bias; behind RS (or for a
+        # PWL term, marked RS = 1 here) the current grows only linearly
         lim = np.full(x.shape, np.inf)
         for k, sign, u, nv, rs in parts:
             du = sign * dx[:, k]
@@ -358,7 +443,12 @@ def _newton_1d(c_old, rhs, diag, v, pos, touch_a, touch_c, ja, jc, jka, jkc, IS,
             allowed = np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf)
             np.minimum.at(lim.T, k, allowed.T)
         dx = np.clip(dx, -lim, lim)
-        x = x + dx
+        nxt = x + dx
+        bracketed = np.isfinite(lo) & np.isfinite(hi)
+        mid = 0.5 * (np.where(bracketed, lo, 0.0) + np.where(bracketed, hi, 0.0))
+        nxt = np.where(bracketed & ((nxt <= lo) | (nxt >= hi)), mid, nxt)
+        dx = nxt - x
+        x = nxt
         if np.max(np.abs(dx), initial=0.0) <= 1e-13 * (1.0 + np.max(np.abs(x), initial=0.0)):
             break
     return x
@@ -387,10 +477,14 @@ def _branch_currents(cc: CompiledCircuit, sys_: exact._System, v: np.ndarray, to
     leave(sh.a, sh.b, exact.junction(u, sh.value, cc.shockley_nvt)[0] + exact.GMIN * u)
     d = cc.pwl
     ud = vv[d.a] - vv[d.b]
-    active = ud >= cc.pwl_vfwd - tol
-    passive = ~active
-    leave(d.a[passive], d.b[passive], cc.pwl_goff[passive] * ud[passive])
-    # unknown branch currents: voltage sources and active diodes
+    ideal = cc.ideal
+    active = ideal & (ud >= cc.pwl_vfwd - tol)
+    known = ~active  # soft diodes, and ideal ones that are off
+    i_known = cc.pwl_goff * ud
+    soft = ~ideal
+    i_known[soft] += (cc.pwl_gon[soft] - cc.pwl_goff[soft]) * np.maximum(ud[soft] - cc.pwl_vfwd[soft], 0.0)
+    leave(d.a[known], d.b[known], i_known[known])
+    # unknown branch currents: voltage sources and active ideal diodes
     ba = np.r_[cc.vsources.a, d.a[active]]
     bb = np.r_[cc.vsources.b, d.b[active]]
     k = np.arange(len(ba))
@@ -411,41 +505,72 @@ def _branch_currents(cc: CompiledCircuit, sys_: exact._System, v: np.ndarray, to
     x[sys_.colV] = j[:nV]
     jd = cc.pwl_goff * ud
     jd[active] = j[nV:]
-    x[sys_.colD] = jd
-    return x, active
+    x[sys_.colD] = jd[ideal]
+    return x, active | (soft & (ud > cc.pwl_vfwd))
 
 
 def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None) -> Result:
     """The DC operating point by coordinate descent, verified by the exact certificate.
 
-    A fixed point that fails the certificate (a stall on a diode between two free
-    coordinates, or an infeasible diode) goes to the exact solver, reported as
-    ``method = "cd+exact"`` (or the exact solver's error); running out of sweeps raises
-    :class:`ConvergenceError`.
+    A fixed point that fails the certificate where ideal diodes join free coordinates is a
+    stall: the clusters those diodes join move as blocks (:func:`_cluster_moves`) and the
+    sweeps resume, up to ``CDOptions.cluster_rounds`` times. What still fails goes to the
+    exact solver, reported as ``method = "cd+exact"`` (or the exact solver's error);
+    running out of sweeps raises :class:`ConvergenceError`.
     """
     opts = options or CDOptions()
     t0 = time.perf_counter()
     prob = prepare(cc)
     E = cc.vsources.value[None, :]
     I = cc.isources.value[None, :]
-    v, c, sweeps, converged = relax(prob, E, I, opts, c0)
     sys_ = exact._System(cc, exact.ExactOptions())
-    vscale = 1.0 + float(np.max(np.abs(v), initial=0.0))
-    x, active = _branch_currents(cc, sys_, v[0].astype(float), 1e-9 * vscale)
-    result = exact.assemble(cc, sys_, x, active, "cd", sweeps)
-    if result.certificate.ok(exact.ExactOptions().rtol):
+    rtol = exact.ExactOptions().rtol
+
+    def certified(v: np.ndarray, sweeps: int) -> Result:
+        vscale = 1.0 + float(np.max(np.abs(v), initial=0.0))
+        x, on = _branch_currents(cc, sys_, v[0].astype(float), 1e-9 * vscale)
+        return exact.assemble(cc, sys_, x, on, "cd", sweeps)
+
+    v, c, sweeps, converged = relax(prob, E, I, opts, c0)
+    result = certified(v, sweeps)
+    coupled = _has_coupled_diodes(prob)
+    if coupled and converged and not result.certificate.ok(rtol):
+        # A stall: tie the conducting diodes between free coordinates (their clusters then
+        # move as blocks), untie those whose current turns negative, until certified.
+        da, dc, vf = prob.diodes
+        ka, kc = _coord_of(prob.coord, da), _coord_of(prob.coord, dc)
+        between = (ka >= 0) & (kc >= 0) & (ka != kc)
+        ideal_rows = np.flatnonzero(cc.ideal)
+        tied = np.zeros(len(da), bool)
+        for _ in range(opts.cluster_rounds):
+            scale = 1.0 + float(np.max(np.abs(v), initial=0.0))
+            u = v[0, da] - v[0, dc]
+            current = result.currents["d"][cc.pwl.index[ideal_rows]]
+            nxt = between & (u >= vf - 1e-9 * scale) & ~(tied & (current < -1e-12 * (1 + np.abs(current).max())))
+            if np.array_equal(nxt, tied):
+                break
+            tied = nxt
+            prob = prepare(cc, tied)
+            o, _ = _right_hand_side(prob, E, I)
+            v, c, more, converged = relax(prob, E, I, opts, (v[:, prob.anchor] - o[:, prob.anchor]))
+            sweeps += more
+            result = certified(v, sweeps)
+            if result.certificate.ok(rtol) or not converged:
+                break
+    if result.certificate.ok(rtol):
         return replace(result, timings={"solve": time.perf_counter() - t0})
-    if converged or _has_coupled_diodes(prob):
-        # A fixed point that fails the certificate: a stall on a diode between two free
-        # coordinates, or a constraint no coordinate can meet (an ideal diode forward-biased
-        # across sources). The exact solver settles it, or raises the error that names it.
+    if converged or coupled:
+        # A fixed point that still fails the certificate (a stall the cluster moves did
+        # not resolve, or a constraint no coordinate can meet: an ideal diode
+        # forward-biased across sources): the exact solver settles it, or raises the
+        # error that names it.
         fallback = exact.solve_exact(cc)
         return replace(fallback, method="cd+exact", iterations=sweeps,
                        timings={"solve": time.perf_counter() - t0})
     raise ConvergenceError(
         f"coordinate descent did not converge in {sweeps} sweeps: "
         + ", ".join(f"{k}={val:.3g}" for k, val in result.certificate.as_dict().items()),
-        hint="raise the sweep limit (CDOptions.max_sweeps), or use --method exact",
+        hint="raise the sweep limit (--max-sweeps), or use --method exact",
     )
 
 
