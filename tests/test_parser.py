@@ -457,7 +457,7 @@ def test_parse_text_and_parse_file(tmp_path, fast):
     parsed = parse_text(text, fast=fast)
     assert parsed.title == "t" and parsed.has_op
     assert parsed.columns["r"].names == ["r1", "r2"]
-    assert math.isnan(parsed.columns["r"].values[1])  # an expression is evaluated later
+    assert math.isnan(parsed.columns["r"].arrays().values[1])  # an expression is evaluated later
     assert len(parsed.fixups) == 1 and [p.name for p in parsed.params] == ["p"]
     assert list(parsed.subckts) == ["s"] and parsed.subckts["s"].ports == ("x",)
     path = tmp_path / "n.cir"

@@ -9,10 +9,9 @@ element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``).
 
 from __future__ import annotations
 
-import itertools
 import math
 from operator import itemgetter
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -77,11 +76,12 @@ class _Elaborator:
     def run(self) -> Circuit:
         p = self.p
         scope = self.scope = self.global_scope()
-        for fix in p.fixups:
-            col = self.cols[fix.kind]
-            col.values[fix.index] = self._eval(fix.expr, scope, fix.line, f"value of '{col.names[fix.index]}'")
+        fixed = [(fix, self._eval(fix.expr, scope, fix.line, f"value of '{self.cols[fix.kind].names[fix.index]}'"))
+                 for fix in p.fixups]
         for inst in p.instances:
             self.expand(inst, scope, (), ())
+        for fix, value in fixed:
+            self.cols[fix.kind].arrays().values[fix.index] = value
         models, model_index = self.models()
         groups = self.number_nodes(model_index)
         dc = tuple(
@@ -165,12 +165,9 @@ class _Elaborator:
                 raise NetlistError(f"unknown instance parameter '{bad}' on '{stmt.name}'", location=stmt.location,
                                    source_line=stmt.line.physical_text(stmt.location.line))
             col = self.cols[stmt.kind]
-            col.names.append(element_name(stmt.kind, my_path, stmt.name))
-            for k, n in enumerate(nodes):
-                col.nodes[k].append(p.node_id(n))
-            col.values.append(self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"))
-            col.file.append(self.file_index.get(stmt.location.file, 0))
-            col.line.append(stmt.location.line)
+            col.append(element_name(stmt.kind, my_path, stmt.name), tuple(map(p.node_id, nodes)),
+                       self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"),
+                       self.file_index.get(stmt.location.file, 0), stmt.location.line)
             if stmt.kind == "d":
                 col.refs.append(stmt.ref or "")
 
@@ -218,63 +215,60 @@ class _Elaborator:
 
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int]):
-        lists = [self.cols[kind].nodes[k] for kind, t in TERMINALS.items() for k in range(t)]
-        names_in_order, ids = number_node_ids(lists, self.p.node_names)
+        arrays = {kind: self.cols[kind].arrays() for kind in TERMINALS}
+        names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in TERMINALS], self.p.node_names)
         files = self.p.files
         groups: dict[str, ElementGroup] = {}
-        for kind, t in TERMINALS.items():
-            col = self.cols[kind]
+        for (kind, t), nodes in zip(TERMINALS.items(), numbered):
+            col, arr = self.cols[kind], arrays[kind]
             names = col.names
             if len(set(names)) != len(names):
-                self._duplicate(kind, col)
-            nodes = np.stack([next(ids) for _ in range(t)], axis=1) if t else None
+                self._duplicate(kind, col, arr)
             model = None
             if kind == "d":
                 model = np.empty(len(names), np.int32)
                 for j, ref in enumerate(col.refs):
                     m = model_index.get(ref)
                     if m is None:
-                        loc, src = source_location(files, self.p.lines, col.file[j], col.line[j])
+                        loc, src = source_location(files, self.p.lines, arr.file[j], arr.line[j])
                         known = ", ".join(sorted(model_index)) or "none defined"
                         raise NetlistError(f"diode '{names[j]}': undefined model '{ref}'", location=loc,
                                            source_line=src,
                                            hint=f"define it with .model {ref} D(...) (known diode models: {known})")
                     model[j] = m
-            groups[kind] = ElementGroup(
-                tuple(names), nodes, np.asarray(col.values, float),
-                np.asarray(col.file, np.int32), np.asarray(col.line, np.int32), model,
-            )
+            groups[kind] = ElementGroup(tuple(names), nodes, arr.values, arr.file, arr.line, model)
         return names_in_order, groups
 
-    def _duplicate(self, kind: str, col: Columns) -> None:
+    def _duplicate(self, kind: str, col: Columns, arr) -> None:
         seen: dict[str, int] = {}
         for j, name in enumerate(col.names):
             if name in seen:
                 first = seen[name]
                 files = self.p.files
-                loc, src = source_location(files, self.p.lines, col.file[j], col.line[j])
+                loc, src = source_location(files, self.p.lines, int(arr.file[j]), int(arr.line[j]))
                 raise NetlistError(
-                    f"element '{name}' is defined twice (first at {files[col.file[first]]}:{col.line[first]})",
+                    f"element '{name}' is defined twice (first at {files[arr.file[first]]}:{arr.line[first]})",
                     location=loc, source_line=src, hint="element names must be unique",
                 )
             seen[name] = j
 
 
-def number_node_ids(lists: list[list[int]], names: list[str]) -> tuple[tuple[str, ...], Iterator[np.ndarray]]:
-    """Number the nodes in order of first appearance across ``lists`` (ground = 0).
+def number_node_ids(blocks: list[np.ndarray], names: list[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
+    """Number the nodes in order of first appearance (ground = 0), reading each block of
+    node indices column by column, block after block.
 
-    ``lists`` hold indices into ``names`` (0 is ground). Returns the names by number and an
-    iterator over one int64 array per input list.
+    ``blocks`` are [rows, terminals] indices into ``names`` (0 is ground). Returns the
+    names by number and the blocks renumbered.
     """
-    stream = np.fromiter(itertools.chain(*lists), np.int64, sum(map(len, lists)))
-    present, first = np.unique(stream, return_index=True)
-    first, present = first[present != 0], present[present != 0]
-    order = present[np.argsort(first, kind="stable")]
+    stream = np.concatenate([blk.T.ravel() for blk in blocks] + [np.zeros(0, np.int64)])
+    first = np.full(len(names), len(stream), np.int64)
+    np.minimum.at(first, stream, np.arange(len(stream)))
+    first[0] = -1  # ground first
+    present = np.flatnonzero(first < len(stream))
+    order = present[np.argsort(first[present], kind="stable")]
     number = np.zeros(len(names), np.int64)
-    number[order] = np.arange(1, len(order) + 1)
-    numbers = number[stream]
-    bounds = np.cumsum([0, *map(len, lists)])
-    return ("0", *_gather(names, order.tolist())), (numbers[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
+    number[order] = np.arange(len(order))
+    return tuple(_gather(names, order.tolist())), [number[blk] for blk in blocks]
 
 
 def _gather(seq: list, ids: list[int]) -> tuple:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-from itertools import repeat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -100,15 +99,57 @@ class ModelStmt:
 
 
 @dataclass
-class Columns:
-    """Top-level elements of one kind, column-wise, in file order."""
+class ColumnArrays:
+    """One kind's elements as arrays (see :meth:`Columns.arrays`)."""
 
+    nodes: np.ndarray  # [rows, terminals] indices into ParsedNetlist.node_names
+    values: np.ndarray
+    file: np.ndarray
+    line: np.ndarray
+
+
+@dataclass
+class Columns:
+    """Top-level elements of one kind, column-wise, in file order.
+
+    Rows come one at a time (:meth:`append`: the grammar, subcircuit expansion) or as
+    whole blocks of arrays (:meth:`extend`: the bulk fast path); :meth:`arrays` joins them.
+    """
+
+    terminals: int
     names: list[str] = field(default_factory=list)
-    nodes: list[list[int]] = field(default_factory=list)  # per terminal: index in ParsedNetlist.node_names
-    values: list[float] = field(default_factory=list)
-    file: list[int] = field(default_factory=list)
-    line: list[int] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)  # diode model names
+    blocks: list[ColumnArrays] = field(default_factory=list)
+    _rows: list[tuple] = field(default_factory=list)  # (node ids, value, file, line) not yet in a block
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def append(self, name: str, nodes: tuple[int, ...], value: float, file: int, line: int) -> None:
+        self.names.append(name)
+        self._rows.append((nodes, value, file, line))
+
+    def extend(self, names: list[str], nodes: np.ndarray, values: np.ndarray, file: int, line: np.ndarray) -> None:
+        self._flush()
+        self.names.extend(names)
+        self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32), line.astype(np.int32)))
+
+    def _flush(self) -> None:
+        if self._rows:
+            nodes, values, file, line = zip(*self._rows)
+            self.blocks.append(ColumnArrays(np.array(nodes, np.int64).reshape(-1, self.terminals),
+                                            np.array(values, float), np.array(file, np.int32), np.array(line, np.int32)))
+            self._rows.clear()
+
+    def arrays(self) -> ColumnArrays:
+        """All rows, in order, as one set of arrays."""
+        self._flush()
+        if len(self.blocks) != 1:
+            parts = self.blocks or [ColumnArrays(np.zeros((0, self.terminals), np.int64), np.zeros(0),
+                                                 np.zeros(0, np.int32), np.zeros(0, np.int32))]
+            self.blocks = [ColumnArrays(*(np.concatenate([getattr(b, f) for b in parts])
+                                          for f in ("nodes", "values", "file", "line")))]
+        return self.blocks[0]
 
 
 @dataclass
@@ -149,10 +190,6 @@ class ParsedNetlist:
         return k
 
 
-def _columns(terminals: int) -> Columns:
-    return Columns(nodes=[[] for _ in range(terminals)])
-
-
 def parse_text(text: str, file: str = "<text>", *, fast: bool = True) -> ParsedNetlist:
     """Parse netlist ``text`` (first line = title). ``.include`` paths resolve against ``file``'s folder."""
     reader = _Reader(fast=fast)
@@ -188,7 +225,7 @@ class _Reader:
 
     def __init__(self, fast: bool) -> None:
         self.fast = fast
-        self.out = ParsedNetlist(columns={k: _columns(t) for k, t in (("r", 2), ("v", 2), ("i", 2), ("d", 2), ("e", 4), ("g", 4))})
+        self.out = ParsedNetlist(columns={k: Columns(t) for k, t in (("r", 2), ("v", 2), ("i", 2), ("d", 2), ("e", 4), ("g", 4))})
         self.open_subckts: list[SubcktDef] = []
         self.ended = False
         self.in_control = False  # inside a .control ... .endc block
@@ -267,13 +304,8 @@ class _Reader:
             if a == b:
                 continue
             rows = fast.rows[kind]
-            col = self.out.columns[kind]
-            col.names.extend(rows.names[a:b])
-            col.nodes[0].extend(ids[rows.node_a[a:b]].tolist())
-            col.nodes[1].extend(ids[rows.node_b[a:b]].tolist())
-            col.values.extend(rows.value[a:b].tolist())
-            col.file.extend(repeat(file_index, b - a))
-            col.line.extend((rows.line[a:b] + 1).tolist())
+            nodes = np.stack([ids[rows.node_a[a:b]], ids[rows.node_b[a:b]]], axis=1)
+            self.out.columns[kind].extend(rows.names[a:b], nodes, rows.value[a:b], file_index, rows.line[a:b] + 1)
 
     def finish(self) -> ParsedNetlist:
         return self.out
@@ -313,17 +345,10 @@ class _Reader:
                 hint="resim reads no instance parameters on this element",
             )
         col = self.out.columns[kind]
-        index = len(col.names)
-        col.names.append(name)
-        for k, node in enumerate(nodes):
-            col.nodes[k].append(self.out.node_id(node))
         if isinstance(value, Expr):
-            self.out.fixups.append(Fixup(kind, index, value, line))
-            col.values.append(math.nan)
-        else:
-            col.values.append(value)
-        col.file.append(file_index)
-        col.line.append(loc.line)
+            self.out.fixups.append(Fixup(kind, len(col), value, line))
+            value = math.nan
+        col.append(name, tuple(map(self.out.node_id, nodes)), value, file_index, loc.line)
         if kind == "d":
             col.refs.append(ref or "")
 
