@@ -19,11 +19,14 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
+import numpy as np
+
 from .circuit import Circuit
 from .errors import ResimError
 from .result import Result
 
 METHODS = ("auto", "exact", "cd")
+CD_ONLY = {"sweeps", "max_sweeps", "tol", "dtype", "omega", "cluster_rounds", "newton_iterations"}
 
 
 class OverrideError(ResimError):
@@ -92,7 +95,8 @@ def _load(source, overrides, fast) -> Circuit:
     return circuit
 
 
-def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **options) -> Result:
+def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: Result | np.ndarray | None = None,
+          **options) -> Result:
     """The DC operating point of ``circuit``.
 
     ``method``: ``"exact"`` (sparse MNA with an active set for ideal diodes and Newton for
@@ -100,7 +104,10 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     Shockley diodes; see :mod:`resim.solvers.cd`) or ``"auto"`` (chosen from the circuit's
     structure, :mod:`resim.solvers.auto`; the result's ``method_reason`` says why).
     ``options`` go to the solver (:class:`~resim.solvers.exact.ExactOptions` or
-    :class:`~resim.solvers.cd.CDOptions`). Raises :class:`~resim.errors.TopologyError`,
+    :class:`~resim.solvers.cd.CDOptions`; giving CD options with ``method="auto"`` selects
+    coordinate descent). ``start`` warm-starts coordinate descent from an earlier result
+    (or node voltages in ``circuit.nodes`` order), e.g. the previous point of a sweep.
+    Raises :class:`~resim.errors.TopologyError`,
     :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`; never
     returns an unverified answer.
     """
@@ -114,6 +121,8 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     compiled = compile_circuit(circuit)
     t1 = time.perf_counter()
     reason = f"requested: {method}"
+    if method == "auto" and options and set(options) <= CD_ONLY:
+        method, reason = "cd", f"coordinate-descent options given ({', '.join(sorted(options))})"
     if method == "auto":
         from .solvers.auto import choose
 
@@ -121,7 +130,12 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", **optio
     if method == "cd":
         from .solvers.cd import CDOptions, solve_cd
 
-        result = solve_cd(compiled, CDOptions(**options))
+        v0 = None
+        if start is not None:
+            v0 = np.asarray(start.voltages if isinstance(start, Result) else start, float)
+            if v0.shape != (circuit.n_nodes,):
+                raise ValueError(f"start: expected {circuit.n_nodes} node voltages, got shape {v0.shape}")
+        result = solve_cd(compiled, CDOptions(**options), v0=v0)
     else:
         from .solvers.exact import ExactOptions, solve_exact
 

@@ -70,7 +70,16 @@ def main() -> None:
               help="Solver: exact sparse MNA, or cd (coordinate descent: R, V, I, ideal and Shockley "
                    "diodes; verified by the same certificate). auto picks cd for large layered "
                    "networks, exact otherwise, and reports why.")
-def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str) -> None:
+@click.option("--sweeps", type=click.IntRange(1), metavar="N",
+              help="cd: run exactly N sweeps (the paper's fixed-sweep mode, no tolerance stop); "
+                   "the answer is still checked by the certificate.")
+@click.option("--max-sweeps", type=click.IntRange(1), metavar="N", help="cd: sweep limit  [default: 100000]")
+@click.option("--tol", type=click.FloatRange(0, min_open=True), metavar="T",
+              help="cd: stop when the estimated distance to the solution is below T (1 + max|E|) volts  [default: 1e-13]")
+@click.option("--float32", "single", is_flag=True, help="cd: sweep in float32 (faster, ~1e-6 relative; the "
+                                                        "certificate is computed in float64 and may refuse it).")
+def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str, sweeps: int | None,
+          max_sweeps: int | None, tol: float | None, single: bool) -> None:
     """Solve the DC operating point of NETLIST.
 
     Reports every node voltage, the current through every element (SPICE sign
@@ -83,17 +92,26 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
       resim solve netlists/divider.cir
       resim solve netlists/diode_clipper.cir --format json -o op.json
       resim solve netlists/diode_clipper.cir --set vin=1.2 --format csv
+      resim solve netlists/drn_tiny.cir --method cd --sweeps 40
     """
     from . import api, format as fmt_mod
 
     overrides = _parse_set(sets)
+    options: dict = {k: v for k, v in (("sweeps", sweeps), ("max_sweeps", max_sweeps), ("tol", tol)) if v is not None}
+    if single:
+        import numpy as np
+
+        options["dtype"] = np.float32
+    if options and method == "exact":
+        raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
+                               "apply to --method cd (or auto), not exact")
     if netlist == "-":
         circuit = api.load_netlist(sys.stdin.read() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
         click.echo(w, err=True)
-    result = api.solve(circuit, method=method)
+    result = api.solve(circuit, method=method, **options)
     if fmt == "table":
         if output:
             import io

@@ -230,3 +230,14 @@ def test_auto_keeps_grids_on_the_exact_solver():
             lines.append(f"Rl{i}_{j} n{i}_{j} 0 1k")
     result = resim.solve(resim.load_netlist("\n".join(lines) + "\n"))
     assert result.method == "exact" and "grid-like" in result.method_reason
+
+
+def test_warm_start_from_an_earlier_result(netlists_dir):
+    """A warm start at the answer needs a sweep or two, and lands on the same answer."""
+    circuit = resim.load_netlist(netlists_dir / "drn_tiny.cir")
+    cold = resim.solve(circuit, method="cd")
+    warm = resim.solve(circuit, method="cd", start=cold)
+    assert warm.iterations <= 2 < cold.iterations
+    assert np.max(np.abs(warm.voltages - cold.voltages)) <= VTOL
+    with pytest.raises(ValueError, match="node voltages"):
+        resim.solve(circuit, method="cd", start=np.zeros(3))

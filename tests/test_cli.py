@@ -204,3 +204,30 @@ def test_console_help_lists_exit_codes(resim_exe):
     code, out, _ = run_cli(resim_exe, "solve", "--help")
     assert code == 0
     assert "Exit codes" in out and "topology" in out
+
+
+# ---- coordinate-descent options ----------------------------------------------------------------
+
+
+def test_fixed_sweeps_that_fall_short_fail_loudly(resim_exe, netlists_dir):
+    """--sweeps N is the paper's mode, but an answer the certificate refuses is never printed."""
+    code, out, err = run_cli(resim_exe, "solve", str(netlists_dir / "drn_tiny.cir"), "--sweeps", "3")
+    assert code == 6 and out == ""
+    assert "3 fixed sweeps did not reach a certified solution" in err and "Traceback" not in err
+
+
+def test_fixed_sweeps_and_float32_give_the_exact_answer(netlists_dir):
+    path = str(netlists_dir / "drn_tiny.cir")
+    exact = json.loads(invoke("solve", path, "--method", "exact", "--format", "json").output)
+    fixed = json.loads(invoke("solve", path, "--sweeps", "200", "--format", "json").output)
+    single = json.loads(invoke("solve", path, "--float32", "--format", "json").output)
+    assert fixed["method"] == "cd" and "coordinate-descent options" in fixed["method_reason"]
+    assert single["method"] == "cd-float32"
+    for node, v in exact["nodes"].items():
+        assert fixed["nodes"][node] == pytest.approx(v, abs=1e-9)
+        assert single["nodes"][node] == pytest.approx(v, abs=1e-4 * (1 + abs(v)))
+
+
+def test_cd_options_with_the_exact_method_are_a_usage_error(resim_exe, divider):
+    code, _, err = run_cli(resim_exe, "solve", divider, "--method", "exact", "--sweeps", "5")
+    assert code == 2 and "--sweeps apply to --method cd" in err

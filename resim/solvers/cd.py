@@ -40,6 +40,9 @@ from ..result import Result
 from . import exact
 
 
+FLOAT32_RTOL = 1e-5  # certificate tolerance for float32 sweeps (float32 eps is 1.2e-7)
+
+
 class CDUnsupported(ResimError):
     """The circuit has elements the coordinate-descent core does not handle."""
 
@@ -509,7 +512,8 @@ def _branch_currents(cc: CompiledCircuit, sys_: exact._System, v: np.ndarray, to
     return x, active | (soft & (ud > cc.pwl_vfwd))
 
 
-def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None) -> Result:
+def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None,
+             v0: np.ndarray | None = None) -> Result:
     """The DC operating point by coordinate descent, verified by the exact certificate.
 
     A fixed point that fails the certificate where ideal diodes join free coordinates is a
@@ -517,14 +521,24 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
     sweeps resume, up to ``CDOptions.cluster_rounds`` times. What still fails goes to the
     exact solver, reported as ``method = "cd+exact"`` (or the exact solver's error);
     running out of sweeps raises :class:`ConvergenceError`.
+
+    The start is ``c0`` (coordinates, [1, m]), or ``v0`` (node voltages in
+    ``cc.circuit.nodes`` order, e.g. an earlier result), or zero.
     """
     opts = options or CDOptions()
     t0 = time.perf_counter()
     prob = prepare(cc)
     E = cc.vsources.value[None, :]
     I = cc.isources.value[None, :]
+    if v0 is not None and c0 is None:
+        v_var = np.zeros(cc.n_vars)
+        known = cc.var >= 0
+        v_var[cc.var[known]] = v0[known]
+        o, _ = _right_hand_side(prob, E, I)
+        c0 = v_var[prob.anchor][None, :] - o[:, prob.anchor]
     sys_ = exact._System(cc, exact.ExactOptions())
-    rtol = exact.ExactOptions().rtol
+    # float32 sweeps are certified at float32's own precision, and the result says so
+    rtol = exact.ExactOptions().rtol if np.dtype(opts.dtype).itemsize >= 8 else FLOAT32_RTOL
 
     def certified(v: np.ndarray, sweeps: int) -> Result:
         vscale = 1.0 + float(np.max(np.abs(v), initial=0.0))
@@ -558,7 +572,8 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
             if result.certificate.ok(rtol) or not converged:
                 break
     if result.certificate.ok(rtol):
-        return replace(result, timings={"solve": time.perf_counter() - t0})
+        method = "cd" if rtol == exact.ExactOptions().rtol else "cd-float32"
+        return replace(result, method=method, timings={"solve": time.perf_counter() - t0})
     if converged or coupled:
         # A fixed point that still fails the certificate (a stall the cluster moves did
         # not resolve, or a constraint no coordinate can meet: an ideal diode
@@ -567,10 +582,11 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
         fallback = exact.solve_exact(cc)
         return replace(fallback, method="cd+exact", iterations=sweeps,
                        timings={"solve": time.perf_counter() - t0})
+    what = f"{sweeps} fixed sweeps did not reach" if opts.sweeps else f"did not converge in {sweeps} sweeps to"
     raise ConvergenceError(
-        f"coordinate descent did not converge in {sweeps} sweeps: "
+        f"coordinate descent {what} a certified solution: "
         + ", ".join(f"{k}={val:.3g}" for k, val in result.certificate.as_dict().items()),
-        hint="raise the sweep limit (--max-sweeps), or use --method exact",
+        hint="give more sweeps (--sweeps / --max-sweeps), or use --method exact",
     )
 
 
