@@ -241,3 +241,26 @@ def test_warm_start_from_an_earlier_result(netlists_dir):
     assert np.max(np.abs(warm.voltages - cold.voltages)) <= VTOL
     with pytest.raises(ValueError, match="node voltages"):
         resim.solve(circuit, method="cd", start=np.zeros(3))
+
+
+def test_adaptive_over_relaxation_on_a_grid():
+    """Gauss-Seidel crawls on a grid; adaptive SOR (omega from the observed contraction,
+    Hageman-Young) needs several times fewer sweeps, to the same answer."""
+    side = 20
+    lines = ["grid", "V1 n0_0 0 1", "V2 n19_19 0 -1"]
+    for i in range(side):
+        for j in range(side):
+            if j + 1 < side:
+                lines.append(f"Rh{i}_{j} n{i}_{j} n{i}_{j + 1} 1")
+            if i + 1 < side:
+                lines.append(f"Rv{i}_{j} n{i}_{j} n{i + 1}_{j} 2")
+            lines.append(f"Rl{i}_{j} n{i}_{j} 0 1k")
+    lines += ["D1 n5_5 0 ideal", "D2 0 n14_14 ideal", ".model ideal D(Ron=0)"]
+    cc = compile_circuit(resim.load_netlist("\n".join(lines) + "\n"))
+    plain = solve_cd(cc, CDOptions(omega=1.0))
+    sor = solve_cd(cc, CDOptions())
+    ex = solve_exact(cc)
+    assert sor.method == plain.method == "cd"
+    assert sor.iterations * 4 < plain.iterations
+    for r in (plain, sor):
+        assert np.max(np.abs(r.voltages - ex.voltages)) <= VTOL

@@ -17,13 +17,19 @@ Coordinates that share no element are updated together (one sparse product per c
 the colouring is 2 colours whenever the coupling graph is bipartite (a layered network).
 Right-hand sides come in batches: ``c`` has shape ``[B, m]``.
 
-Scope of this first version: R, V, I, ideal diodes (any Roff, Vfwd) and Shockley diodes.
-E and G elements and piecewise-linear diodes with ``Ron > 0`` raise
+Soft piecewise-linear diodes (``Ron > 0``) add ``(gon - goff) max(u - Vfwd, 0)`` to the
+1-D problem (their ``goff`` is in ``G``): Newton on a convex piecewise-linear slope ends
+exactly on the right segment. Over-relaxation is adaptive: omega is revised from the
+observed contraction every few sweeps (:func:`_sor_omega`); layered networks converge
+before it starts. Scope: R, V, I and all diodes; E and G elements raise
 :class:`CDUnsupported` (``method="auto"`` then uses the exact solver).
 
-A result is accepted only through the exact solver's certificate (:func:`solve_cd`): a
-stalled point (science.md's (3 V, 1 V) example, a diode between two free nodes) fails it
-and is handed to the exact solver, never returned as converged.
+A result is accepted only through the exact solver's certificate (:func:`solve_cd`). A
+stalled point (science.md's (3 V, 1 V) example: a conducting diode between two free
+nodes) fails it; the diodes that join free coordinates at their bound are then *tied*
+(held at u = Vfwd like voltage sources, so their clusters move as blocks) and untied when
+their current turns negative, until the point is certified. Only what that does not
+settle goes to the exact solver (``method = "cd+exact"``); nothing uncertified is returned.
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ class CDOptions:
     tol: float = 1e-13  # stop when the estimated distance to the solution is below tol * (1 + max |E|)
     max_sweeps: int = 100_000
     sweeps: int | None = None  # fixed number of sweeps (the paper's mode); no tolerance stop
-    omega: float = 1.0  # over-relaxation on coordinates without Shockley junctions
+    # over-relaxation on coordinates without nonlinear terms; None: adaptive (see relax)
+    omega: float | None = None
     dtype: type = np.float64
     newton_iterations: int = 60
     cluster_rounds: int = 50  # block moves of diode-joined clusters before the exact fallback
@@ -258,6 +265,9 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     converged = False
     sweep = 0
     prev = np.inf
+    omega = 1.0 if opts.omega is None else opts.omega
+    history: list[float] = []
+    coupled = _has_coupled_diodes(prob)
     for sweep in range(1, limit + 1):
         delta = 0.0
         for S in prob.colors:
@@ -286,7 +296,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
                 new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touching, o, opts.newton_iterations)
                 step = np.clip(new, lo, hi) - c[:, S]
             else:
-                step = np.clip(c[:, S] + opts.omega * (new - c[:, S]), lo, hi) - c[:, S]
+                step = np.clip(c[:, S] + omega * (new - c[:, S]), lo, hi) - c[:, S]
             c[:, S] += step
             if step.size:
                 delta = max(delta, float(np.max(np.abs(step))))
@@ -298,6 +308,11 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             converged = True
             break
         prev = delta
+        history.append(delta)
+        if opts.omega is None and not coupled and len(history) % ADAPT_EVERY == 0:
+            revised = _sor_omega(history, omega)
+            if revised != omega:
+                omega, prev = revised, np.inf  # the rate changes
     v = potentials(c)
     ja, jc, IS, nvt, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
@@ -306,6 +321,27 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
         i = series_junction(u, IS[k], nvt[k], RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
     return v[:, :n], c, sweep, converged
+
+
+ADAPT_EVERY = 12  # sweeps observed at one over-relaxation factor before it is revised
+
+
+def _sor_omega(deltas: list[float], omega: float) -> float:
+    """A revised over-relaxation factor from the contraction observed at ``omega``.
+
+    Adaptive SOR (Hageman and Young): for a 2-coloured (consistently ordered) system, a
+    rate lambda observed at omega gives the Jacobi rate
+    rho_J = (lambda + omega - 1) / (omega sqrt(lambda)), and the optimal factor is
+    omega* = 2 / (1 + sqrt(1 - rho_J**2)). The factor only grows, and stays when the rate
+    is already near omega - 1 (the optimum's rate) or the contraction is fast (a layered
+    network converging in a few sweeps) or erratic.
+    """
+    d = np.array(deltas[-6:])
+    lam = float(np.median(d[1:] / np.maximum(d[:-1], 1e-300)))
+    if not 0.3 < lam < 1.0 or lam <= 1.05 * (omega - 1.0):
+        return omega
+    rho_j = min((lam + omega - 1.0) / (omega * np.sqrt(lam)), 1.0 - 1e-9)
+    return max(omega, min(2.0 / (1.0 + np.sqrt(1.0 - rho_j**2)), 1.99))
 
 
 def _right_hand_side(prob: CDProblem, E: np.ndarray, I: np.ndarray, dt=np.float64):
