@@ -67,6 +67,10 @@ class CDOptions:
     cluster_rounds: int = 50  # block moves of diode-joined clusters before the exact fallback
 
 
+DENSE_FILL = 0.05  # K is stored dense above this fill ...
+DENSE_MAX = 50_000_000  # ... unless it would hold more entries than this
+
+
 @dataclass(frozen=True)
 class CDProblem:
     """The circuit in coordinate form (independent of source values)."""
@@ -76,6 +80,9 @@ class CDProblem:
     Q: sp.csr_matrix  # [n_vars, nV]: offsets o = Q E (+ 0 for ground-tied)
     P: sp.csr_matrix  # [n_vars, m]
     G: sp.csr_matrix  # [n_vars, n_vars] conductances (resistors, RS, ideal-diode Roff)
+    offset_vars: np.ndarray  # vars with a source offset (rows of Q that are not empty)
+    K: sp.csr_matrix | np.ndarray  # [m, |offset_vars|] P^T G restricted to them; dense when dense
+    PJ: sp.csr_matrix  # [m, nI] P^T J
     J: sp.csr_matrix  # [n_vars, nI] current-source incidence (+1 where the current enters)
     L_off: sp.csr_matrix  # [m, m] off-diagonal of P^T G P
     L_diag: np.ndarray  # [m]
@@ -218,6 +225,10 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     jv = np.r_[np.ones(len(i.a)), -np.ones(len(i.a))]
     keep = jr >= 0
     J = sp.csr_matrix((jv[keep], (jr[keep], jc[keep])), shape=(n, len(i.a)))
+    offset_vars = np.flatnonzero(np.diff(Q.indptr))
+    K = (P.T @ G[:, offset_vars]).tocsr()
+    if K.nnz > DENSE_FILL * max(K.shape[0] * K.shape[1], 1) and K.shape[0] * K.shape[1] <= DENSE_MAX:
+        K = K.toarray()  # one BLAS product per batch (DRN input layers are half full)
     L = (P.T @ G @ P).tocsr()
     L_diag = L.diagonal().copy()
     L_off = (L - sp.diags(L_diag)).tocsr()
@@ -231,10 +242,58 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     if m and np.any(L_diag <= 0):
         bad = np.flatnonzero(L_diag <= 0)[0]
         raise CDUnsupported(f"coordinate {bad} has no conductance (held only by diodes)", hint="use --method exact")
-    return CDProblem(m, coord, Q, P, G, J, L_off, L_diag, colors,
+    return CDProblem(m, coord, Q, P, G, offset_vars, K, (P.T @ J).tocsr(), J, L_off, L_diag, colors,
                      (d.a[ideal], d.b[ideal], cc.pwl_vfwd[ideal]),
                      (d.a[soft], d.b[soft], cc.pwl_vfwd[soft], cc.pwl_gon[soft] - cc.pwl_goff[soft]),
                      (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal, free_roots, tied)
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """Ideal diodes bounding the coordinates of one colour from one side: coordinate
+    ``pos`` (in the colour) against ``sign * (v_other - o_own) + shift`` (upper bound for
+    an anode in the colour, lower for a cathode)."""
+
+    pos: np.ndarray
+    other: np.ndarray  # var at the other end (-1: ground)
+    own: np.ndarray  # var at this end
+    shift: np.ndarray  # +Vfwd (anode side) or -Vfwd (cathode side)
+    unique: bool  # at most one diode per coordinate: plain indexing instead of ufunc.at
+
+
+@dataclass(frozen=True)
+class _Colour:
+    """What a colour's update needs, fixed for the whole relaxation."""
+
+    S: np.ndarray
+    inS: np.ndarray
+    pos: np.ndarray  # [m] position in S, -1 outside
+    L_off: sp.csr_matrix  # rows S
+    diag: np.ndarray
+    upper: _Bound | None
+    lower: _Bound | None
+    touching: tuple | None  # nonlinear terms (see _Terms.touching)
+
+
+def _colour_plans(prob: CDProblem, dt) -> list[_Colour]:
+    da, dc, vf = prob.diodes
+    dka, dkc = _coord_of(prob.coord, da), _coord_of(prob.coord, dc)
+    terms = _Terms.of(prob)
+    L_off = prob.L_off.astype(dt)
+    plans = []
+    for S in prob.colors:
+        inS = np.zeros(prob.m, bool)
+        inS[S] = True
+        pos = np.full(prob.m, -1)
+        pos[S] = np.arange(len(S))
+        bounds = []
+        for kk, own, other, shift in ((dka, da, dc, vf), (dkc, dc, da, -vf)):
+            sel = (kk >= 0) & inS[np.maximum(kk, 0)] & (dka != dkc)
+            k = pos[kk[sel]]
+            bounds.append(_Bound(k, other[sel], own[sel], shift[sel].astype(dt), len(np.unique(k)) == len(k))
+                          if sel.any() else None)
+        plans.append(_Colour(S, inS, pos, L_off[S], prob.L_diag[S].astype(dt), *bounds, terms.touching(inS)))
+    return plans
 
 
 def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np.ndarray | None = None):
@@ -246,20 +305,22 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     dt = opts.dtype
     B = E.shape[0]
     o, b = _right_hand_side(prob, E, I, dt)
-    L_off = prob.L_off.astype(dt)
-    diag = prob.L_diag.astype(dt)
     m = prob.m
-    da, dc, vf = prob.diodes
     coord = prob.coord
-    dka, dkc = _coord_of(coord, da), _coord_of(coord, dc)
-    # smooth or piecewise-linear terms of the 1-D problems: Shockley junctions, soft diodes
-    terms = _Terms.of(prob)
-    c = np.zeros((B, m), dt) if c0 is None else np.array(c0, dt, copy=True)
     n = len(coord)
+    # c lives in the first m columns of c_ext, whose last column stays 0, and o_ext has a
+    # last column 0 for ground: v at var x is o_ext[:, x] + c_ext[:, coord_ext[x]]
+    c_ext = np.zeros((B, m + 1), dt)
+    if c0 is not None:
+        c_ext[:, :m] = c0
+    c = c_ext[:, :m]
+    o_ext = np.concatenate([o, np.zeros((B, 1), dt)], axis=1)
+    coord_ext = np.append(np.where(coord >= 0, coord, m), m)
 
-    def potentials(c):
-        return _potentials(prob, o, c)
+    def at(var: np.ndarray) -> np.ndarray:
+        return o_ext[:, var] + c_ext[:, coord_ext[var]]
 
+    plans = _colour_plans(prob, dt)
     scale = 1.0 + float(np.max(np.abs(E), initial=0.0))
     limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
     converged = False
@@ -270,36 +331,26 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     coupled = _has_coupled_diodes(prob)
     for sweep in range(1, limit + 1):
         delta = 0.0
-        for S in prob.colors:
-            inS = np.zeros(m, bool)
-            inS[S] = True
-            rhs = b[:, S] - (L_off[S] @ c.T).T  # [B, |S|]
-            new = rhs / diag[S]
-            v = potentials(c)
+        for p in plans:
+            S = p.S
+            rhs = b[:, S] - (p.L_off @ c.T).T  # [B, |S|]
             # bounds from ideal diodes touching S (the other end at its current value)
-            lo = np.full((B, len(S)), -np.inf, dt)
-            hi = np.full((B, len(S)), np.inf, dt)
-            pos = np.full(m, -1)
-            pos[S] = np.arange(len(S))
-            sel = (dka >= 0) & inS[np.maximum(dka, 0)] & (dka != dkc)
-            if sel.any():  # anode in S: v_a <= v_c + Vfwd  ->  c <= v_c + Vfwd - o_a
-                k = pos[dka[sel]]
-                bound = v[:, dc[sel]] + vf[sel] - o[:, da[sel]]
-                np.minimum.at(hi.T, k, bound.T)
-            sel = (dkc >= 0) & inS[np.maximum(dkc, 0)] & (dka != dkc)
-            if sel.any():  # cathode in S: v_c >= v_a - Vfwd
-                k = pos[dkc[sel]]
-                bound = v[:, da[sel]] - vf[sel] - o[:, dc[sel]]
-                np.maximum.at(lo.T, k, bound.T)
-            touching = terms.touching(inS)
-            if touching is not None:
-                new = _newton_1d(c[:, S], rhs, diag[S], v, pos, touching, o, opts.newton_iterations)
-                step = np.clip(new, lo, hi) - c[:, S]
+            lo = hi = None
+            if p.upper is not None:  # anode in S: v_a <= v_c + Vfwd  ->  c <= v_c + Vfwd - o_a
+                hi = _bound(p.upper, at(p.upper.other) - o_ext[:, p.upper.own], B, len(S), np.inf, np.minimum, dt)
+            if p.lower is not None:  # cathode in S: v_c >= v_a - Vfwd
+                lo = _bound(p.lower, at(p.lower.other) - o_ext[:, p.lower.own], B, len(S), -np.inf, np.maximum, dt)
+            old = c[:, S]
+            if p.touching is not None:
+                new = _newton_1d(old, rhs, p.diag, _potentials(prob, o, c), p.pos, p.touching, o,
+                                 opts.newton_iterations)
             else:
-                step = np.clip(c[:, S] + omega * (new - c[:, S]), lo, hi) - c[:, S]
-            c[:, S] += step
-            if step.size:
-                delta = max(delta, float(np.max(np.abs(step))))
+                new = old + omega * (rhs / p.diag - old)
+            if lo is not None or hi is not None:
+                new = np.clip(new, lo, hi)
+            c[:, S] = new
+            if len(S):
+                delta = max(delta, float(np.max(np.abs(new - old))))
         # Stop on the estimated distance to the fixed point, not on the last step: with
         # contraction rate rho = delta / prev, the error left is about delta rho / (1 - rho).
         rho = delta / prev if prev > 0 else 0.0
@@ -313,14 +364,26 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             revised = _sor_omega(history, omega)
             if revised != omega:
                 omega, prev = revised, np.inf  # the rate changes
-    v = potentials(c)
+    v = _potentials(prob, o, c)
     ja, jc, IS, nvt, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
     if len(k):  # internal nodes of diodes with RS: v_int = v_a - i RS
         u = v[:, ja[k]] - v[:, jc[k]]
         i = series_junction(u, IS[k], nvt[k], RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
-    return v[:, :n], c, sweep, converged
+    return v[:, :n], np.ascontiguousarray(c), sweep, converged
+
+
+def _bound(bd: _Bound, base: np.ndarray, B: int, size: int, fill: float, pick, dt) -> np.ndarray:
+    """[B, size] bounds of one side: ``fill`` where no diode, else the tightest of
+    ``base + shift`` over the diodes of each coordinate."""
+    out = np.full((B, size), fill, dt)
+    value = base + bd.shift
+    if bd.unique:
+        out[:, bd.pos] = value
+    else:
+        pick.at(out.T, bd.pos, value.T)
+    return out
 
 
 ADAPT_EVERY = 12  # sweeps observed at one over-relaxation factor before it is revised
@@ -346,12 +409,14 @@ def _sor_omega(deltas: list[float], omega: float) -> float:
 
 def _right_hand_side(prob: CDProblem, E: np.ndarray, I: np.ndarray, dt=np.float64):
     """Offsets ``o = Q E`` [B, n] (the absolute potential of fixed vars) and the injected
-    currents ``b = P^T (J I - G o)`` [B, m] seen by the coordinates."""
+    currents ``b = P^T (J I - G o)`` [B, m] seen by the coordinates.
+
+    ``o`` is zero outside ``offset_vars``, so ``P^T G o = K o[:, offset_vars]`` with ``K``
+    precomputed: for a DRN the input layer, a dense product (BLAS) for the whole batch."""
     if prob.tied.any():  # tied diodes are sources of Vfwd
         E = np.concatenate([E, np.broadcast_to(prob.diodes[2][prob.tied], (len(E), int(prob.tied.sum())))], axis=1)
     o = np.asarray((prob.Q @ E.T).T, dt)
-    inj = np.asarray((prob.J @ I.T).T, dt)
-    b = np.asarray((prob.P.T @ (inj - (prob.G @ o.T).T).T).T, dt)
+    b = np.asarray((prob.PJ @ I.T - prob.K @ o[:, prob.offset_vars].T).T, dt)
     return o, b
 
 
