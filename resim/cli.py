@@ -129,9 +129,55 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
         sys.stdout.write(text)
 
 
+@main.command("compare-with-ngspice", epilog=_EXIT_HELP)
+@click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
+@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True, metavar="VOLTS",
+              help="Largest node-voltage difference that still agrees.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--ngspice", "ngspice_path", metavar="PATH", help="ngspice executable (default: $RESIM_NGSPICE, then $PATH).")
+@click.option("--keep", type=click.Path(file_okay=False), metavar="DIR",
+              help="Keep the translated netlist, the rawfile and ngspice's log in DIR.")
+@click.option("--ngspice-defaults", is_flag=True,
+              help="Run ngspice with its own tolerances (reltol=1e-3, vntol=1e-6) instead of the tightened "
+                   "reltol=1e-9 vntol=1e-12 abstol=1e-15.")
+@click.option("--diodes", type=click.Choice(["states", "sidiode"]), default="states", show_default=True,
+              help="How piecewise-linear/ideal diodes reach ngspice: as the linear element of resim's state, "
+                   "the states then checked on ngspice's answer; or as XSPICE sidiode elements (coarse, "
+                   "docs/ngspice.md).")
+@click.option("--against", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Run this ngspice netlist instead of translating NETLIST (names must match).")
+@click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
+              help="resim's solver.")
+def compare_with_ngspice(netlist: str, tol: float, fmt: str, ngspice_path: str | None, keep: str | None,
+                         ngspice_defaults: bool, diodes: str, against: str | None, method: str) -> None:
+    """Solve NETLIST with resim and with ngspice, and compare them node by node.
+
+    Prints the worst nodes first, the largest and RMS voltage difference, the largest
+    current difference, both wall times and a verdict. Exits 0 when every node agrees
+    within --tol (and ngspice confirms every diode state), 9 when not, 8 when ngspice is
+    missing or fails. The translation is described in docs/ngspice.md.
+
+    \b
+    Examples:
+      resim compare-with-ngspice netlists/diode_clipper.cir
+      resim compare-with-ngspice netlists/ideal_rectifier.cir --format json --keep ng/
+      resim compare-with-ngspice mine.cir --against mine_for_ngspice.cir --tol 1e-9
+    """
+    from . import compare
+    from .ngspice import DEFAULT_OPTIONS
+
+    cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
+                                       options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
+                                       method=method)
+    click.echo(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp), nl=False)
+    if not cmp.ok:
+        raise compare.ResultsDiffer(cmp.verdict())
+
+
 def run() -> None:
     """Entry point with error mapping (the console script)."""
     from .errors import ResimError
+    from .ngspice import NgspiceError
 
     try:
         main(standalone_mode=False)
@@ -145,6 +191,9 @@ def run() -> None:
         sys.exit(1)
     except ResimError as exc:
         click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except NgspiceError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -1,0 +1,242 @@
+"""resim against ngspice on the same netlist (``resim compare-with-ngspice``).
+
+resim solves the netlist; :mod:`resim.translate` writes the circuit as ngspice reads it;
+:func:`resim.ngspice.run_op` runs ngspice in batch mode (ASCII rawfile, tightened options
+by default); nodes and element currents are matched by name (hierarchical names as
+ngspice prints them). The verdict is on node voltages: the largest difference against
+``tol``. With the ``states`` translation of piecewise-linear diodes, ngspice's answer must
+also confirm every diode state resim found (a wrong state fails the comparison even where
+the voltages happen to agree).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import api
+from .errors import ResimError
+from .ngspice import DEFAULT_OPTIONS, NgspiceResult, run_op
+from .translate import CurrentMap, Translation, to_ngspice
+
+DEFAULT_TOL = 1e-6  # volts
+SAVECURRENTS_MAX = 20_000  # elements; above this ngspice is not asked for every device current
+
+
+class ResultsDiffer(ResimError):
+    """resim and ngspice disagree beyond the tolerance."""
+
+    exit_code = 9
+
+
+@dataclass
+class NodeRow:
+    name: str
+    resim: float
+    ngspice: float
+
+    @property
+    def diff(self) -> float:
+        return abs(self.resim - self.ngspice)
+
+
+@dataclass
+class Comparison:
+    netlist: str
+    tol: float
+    rows: list[NodeRow]  # worst first
+    max_dv: float
+    rms_dv: float
+    max_di: float
+    max_di_element: str | None
+    currents_compared: int
+    state_violations: list[str]
+    resim_seconds: float
+    ngspice_seconds: float
+    resim_method: str
+    ngspice_options: str | None
+    diodes: str
+    missing: list[str] = field(default_factory=list)  # resim nodes ngspice did not report
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.max_dv <= self.tol and not self.state_violations and not self.missing
+
+    @property
+    def speedup(self) -> float:
+        return self.ngspice_seconds / self.resim_seconds if self.resim_seconds > 0 else math.inf
+
+    def verdict(self) -> str:
+        if self.ok:
+            return f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V"
+        why = []
+        if self.max_dv > self.tol:
+            why.append(f"largest |dv| {self.max_dv:.3g} V > tol {self.tol:.3g} V (node {self.rows[0].name})")
+        if self.state_violations:
+            why.append(f"{len(self.state_violations)} diode state(s) contradicted by ngspice: "
+                       + "; ".join(self.state_violations[:3]))
+        if self.missing:
+            why.append(f"{len(self.missing)} node(s) missing from ngspice's output: {', '.join(self.missing[:5])}")
+        return "DIFFER: " + "; ".join(why)
+
+    def as_dict(self, top: int = 20) -> dict:
+        return {
+            "netlist": self.netlist,
+            "verdict": "agree" if self.ok else "differ",
+            "tolerance_V": self.tol,
+            "max_abs_dv_V": self.max_dv,
+            "rms_dv_V": self.rms_dv,
+            "max_abs_di_A": self.max_di,
+            "max_abs_di_element": self.max_di_element,
+            "currents_compared": self.currents_compared,
+            "diode_state_violations": self.state_violations,
+            "missing_nodes": self.missing,
+            "worst_nodes": [{"node": r.name, "resim": r.resim, "ngspice": r.ngspice, "abs_diff": r.diff}
+                            for r in self.rows[:top]],
+            "resim_seconds": self.resim_seconds,
+            "ngspice_seconds": self.ngspice_seconds,
+            "speedup": self.speedup,
+            "resim_method": self.resim_method,
+            "ngspice_options": self.ngspice_options,
+            "diodes": self.diodes,
+            "notes": self.notes,
+        }
+
+
+def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
+                         options: str | None = DEFAULT_OPTIONS, keep: str | os.PathLike | None = None,
+                         diodes: str = "states", against: str | os.PathLike | None = None,
+                         method: str = "auto") -> Comparison:
+    """Solve ``netlist`` with resim and with ngspice and compare (see the module docstring).
+
+    ``options``: ngspice ``.options`` (None: ngspice's defaults). ``keep``: a folder that
+    keeps the translated netlist, the rawfile and ngspice's log. ``against``: an ngspice
+    netlist to run instead of the translation (names must match). Raises
+    :class:`~resim.ngspice.NgspiceError` when ngspice is missing or fails, and resim's own
+    errors when resim cannot solve the netlist.
+    """
+    path = os.fspath(netlist)
+    _warm_imports()
+    t0 = time.perf_counter()
+    circuit = api.load_netlist(path)
+    result = api.solve(circuit, method=method)
+    resim_seconds = time.perf_counter() - t0
+    n_elements = sum(len(circuit[k]) for k in "rvideg")
+    savecurrents = n_elements <= SAVECURRENTS_MAX
+    notes: list[str] = []
+    if against is not None:
+        with open(against, encoding="utf-8") as fh:
+            deck = fh.read()
+        tr = Translation(deck, currents=[CurrentMap(kind, k, ((name, 1.0),)) for kind in "ve"
+                                          for k, name in enumerate(circuit[kind].names)])
+        notes.append(f"ngspice ran {os.fspath(against)} as given (no translation)")
+        diodes = "as given"
+    else:
+        tr = to_ngspice(circuit, result, diodes=diodes, savecurrents=savecurrents)
+        notes += tr.notes
+        deck = tr.text
+    if savecurrents:
+        deck = _with_savecurrents(deck)
+    else:
+        notes.append(f"{n_elements:,} elements: currents compared for sources and diodes only "
+                     f"(no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
+    if circuit.dc:
+        notes.append(".dc sweep not compared: the operating point (.op) only")
+    ng = run_op(deck, ngspice=ngspice, options=options, keep_dir=None if keep is None else os.fspath(keep))
+    return _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes)
+
+
+def _warm_imports() -> None:
+    """Import what a solve imports lazily, so that resim's time is the solve, not scipy's import."""
+    from .compile import compile_circuit  # noqa: F401
+    from .netlist import elaborate, parser  # noqa: F401
+    from .solvers import auto, cd, exact  # noqa: F401
+
+    parser.grammar()
+
+
+def _with_savecurrents(deck: str) -> str:
+    lines = deck.rstrip("\n").split("\n")
+    end = next((i for i in range(len(lines) - 1, 0, -1) if lines[i].strip().lower() == ".end"), len(lines))
+    return "\n".join(lines[:end] + [".options savecurrents"] + lines[end:]) + "\n"
+
+
+def _compare(path, circuit, result, tr: Translation, ng: NgspiceResult, tol, resim_seconds, options, diodes,
+             notes) -> Comparison:
+    rows, missing = [], []
+    for name, v in zip(circuit.nodes[1:], result.voltages[1:].tolist()):
+        other = ng.voltages.get(name)
+        if other is None:
+            missing.append(name)
+        else:
+            rows.append(NodeRow(name, v, other))
+    rows.sort(key=lambda r: -r.diff)
+    diffs = np.array([r.diff for r in rows]) if rows else np.zeros(1)
+    volts = dict(ng.voltages, **{"0": 0.0, "gnd": 0.0})
+    max_di, worst, compared = 0.0, None, 0
+    for cm in tr.currents:
+        if any(name not in ng.currents for name, _ in cm.parts):
+            continue
+        theirs = sum(scale * ng.currents[name] for name, scale in cm.parts) + cm.offset
+        if cm.g:
+            if cm.anode not in volts or cm.cathode not in volts:
+                continue
+            theirs += cm.g * (volts[cm.anode] - volts[cm.cathode])
+        ours = float(result.currents[cm.kind][cm.index])
+        compared += 1
+        d = abs(ours - theirs)
+        if d > max_di:
+            max_di, worst = d, circuit[cm.kind].names[cm.index]
+    violations = []
+    itol = 1e-9 * max(1.0, float(np.max(np.abs(np.concatenate([np.abs(x) for x in result.currents.values()]
+                                                                + [np.zeros(1)])))))
+    for st in tr.states:
+        name = circuit["d"].names[st.index]
+        u = volts.get(st.anode, math.nan) - volts.get(st.cathode, math.nan)
+        if st.state == "on" and st.source is not None:
+            i = ng.currents.get(st.source, math.nan)
+            if not i >= -itol:
+                violations.append(f"{name} on in resim, but ngspice's current through it is {i:.3g} A")
+        elif st.state == "on":
+            if not u >= st.vfwd - tol:
+                violations.append(f"{name} on in resim, but ngspice's u = {u:.6g} V < Vfwd = {st.vfwd:g} V")
+        elif not u <= st.vfwd + tol:
+            violations.append(f"{name} off in resim, but ngspice's u = {u:.6g} V > Vfwd = {st.vfwd:g} V")
+    return Comparison(
+        netlist=path, tol=tol, rows=rows, max_dv=float(diffs.max()), rms_dv=float(np.sqrt(np.mean(diffs**2))),
+        max_di=max_di, max_di_element=worst, currents_compared=compared, state_violations=violations,
+        resim_seconds=resim_seconds, ngspice_seconds=ng.wall_time, resim_method=result.method,
+        ngspice_options=options, diodes=diodes, missing=missing, notes=notes,
+    )
+
+
+def to_json(cmp: Comparison) -> str:
+    return json.dumps(cmp.as_dict(), indent=2) + "\n"
+
+
+def to_table(cmp: Comparison, top: int = 10) -> str:
+    """A plain-text report: the worst nodes first, then the summary and the verdict."""
+    out = [f"resim vs ngspice: {cmp.netlist}", ""]
+    width = max([len(r.name) for r in cmp.rows[:top]] + [4])
+    out.append(f"{'node':<{width}}  {'resim (V)':>22}  {'ngspice (V)':>22}  {'|diff| (V)':>10}")
+    for r in cmp.rows[:top]:
+        out.append(f"{r.name:<{width}}  {r.resim:>22.15g}  {r.ngspice:>22.15g}  {r.diff:>10.3g}")
+    if len(cmp.rows) > top:
+        out.append(f"... {len(cmp.rows) - top} more nodes")
+    out.append("")
+    out.append(f"nodes compared     : {len(cmp.rows)}   largest |dv| {cmp.max_dv:.3g} V   rms {cmp.rms_dv:.3g} V")
+    elem = f" ({cmp.max_di_element})" if cmp.max_di_element else ""
+    out.append(f"currents compared  : {cmp.currents_compared}   largest |di| {cmp.max_di:.3g} A{elem}")
+    out.append(f"time               : resim {cmp.resim_seconds:.3f} s ({cmp.resim_method}, file to answer), "
+               f"ngspice {cmp.ngspice_seconds:.3f} s (process): {cmp.speedup:.1f}x")
+    out.append(f"ngspice options    : {cmp.ngspice_options or 'ngspice defaults'}; diodes: {cmp.diodes}")
+    for note in cmp.notes:
+        out.append(f"note               : {note}")
+    out.append(f"verdict            : {cmp.verdict()}")
+    return "\n".join(out) + "\n"

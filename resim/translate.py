@@ -1,0 +1,176 @@
+"""A resim circuit as a netlist ngspice reads the same way (``docs/ngspice.md``).
+
+The translation starts from the elaborated :class:`~resim.circuit.Circuit`, so it is flat:
+subcircuit elements and nodes keep the names ngspice gives them (``r.x1.r1``,
+``x1.mid``), and every value is a number written with 17 significant digits (parameters
+and expressions already evaluated). What ngspice would read differently is translated:
+
+* Shockley diodes: a ``D`` model of their own (``IS``, ``N``, ``RS``), the area factor kept;
+* piecewise-linear diodes (``Ron``/``Roff``/``Vfwd``, ideal when ``Ron = 0``), which
+  ngspice's ``D`` does not have, in one of two ways:
+
+  - ``states`` (default): each diode as the linear element of the state resim found
+    (on: a ``Vfwd`` source, or ``Ron`` with a current source for a soft diode; off: its
+    ``Roff``, 1e15 ohm when infinite). ngspice solves that linear circuit to rounding,
+    and :mod:`resim.compare` checks on *ngspice's* answer that every state is right
+    (on: current >= 0, or u >= Vfwd; off: u <= Vfwd). For ideal diodes the answer is
+    unique, so this verifies resim's answer, states included, independently;
+  - ``sidiode``: XSPICE ``sidiode`` A-elements (``Ron=1e-9 Roff=1e15 Vrev=1e6
+    epsilon=1e-9`` for an ideal diode), ngspice's own nonlinear solve. ngspice 39 needs
+    gmin stepping on these and stops up to ~1e-5 V off on small circuits (measured,
+    docs/ngspice.md), so this mode suits coarse checks only.
+
+* 0-ohm resistors (resim: shorts) become 0 V sources ``v_<name>``, whose current is the
+  resistor's.
+
+Every translated element records how its ngspice current maps back to resim's
+(:class:`CurrentMap`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .circuit import Circuit
+from .result import Result
+
+DIODE_MODES = ("states", "sidiode")
+ROFF_INFINITE = 1e15  # ohm, for Roff = inf (a node held only by off diodes is not left floating)
+SIDIODE_IDEAL = {"ron": 1e-9, "roff": ROFF_INFINITE, "vrev": 1e6, "epsilon": 1e-9}
+
+
+@dataclass(frozen=True)
+class CurrentMap:
+    """How resim element ``(kind, index)``'s current follows from ngspice's answer:
+    ``sum(scale * current[name] for name, scale in parts) + offset + g * (v[anode] - v[cathode])``."""
+
+    kind: str
+    index: int
+    parts: tuple[tuple[str, float], ...] = ()
+    offset: float = 0.0
+    g: float = 0.0
+    anode: str = "0"
+    cathode: str = "0"
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    """What ngspice's answer must satisfy for diode ``index`` to be in the state resim found.
+
+    ``on`` ideal: current through source ``name`` >= 0; ``on`` soft: u >= Vfwd;
+    ``off``: u <= Vfwd.
+    """
+
+    index: int
+    state: str
+    anode: str
+    cathode: str
+    vfwd: float
+    source: str | None = None  # the Vfwd source of an ideal diode that is on
+
+
+@dataclass
+class Translation:
+    text: str
+    currents: list[CurrentMap] = field(default_factory=list)
+    states: list[StateCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def num(x: float) -> str:
+    """A float as ngspice reads it back exactly (17 significant digits, no suffix)."""
+    return f"{x:.17g}"
+
+
+def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = "states",
+               savecurrents: bool = True) -> Translation:
+    """The ngspice netlist of ``circuit`` (``result``'s diode states needed for ``diodes="states"``)."""
+    if diodes not in DIODE_MODES:
+        raise ValueError(f"diodes: choose from {', '.join(DIODE_MODES)}")
+    nodes = circuit.nodes
+    out = [f"* {circuit.title or 'circuit'} (translated for ngspice by resim)"]
+    tr = Translation("")
+
+    def nd(k: int) -> str:
+        return nodes[k]
+
+    R = circuit["r"]
+    for k, (name, (a, b), value) in enumerate(zip(R.names, R.nodes.tolist(), R.value.tolist())):
+        if value == 0.0:
+            out.append(f"v_{name} {nd(a)} {nd(b)} 0")
+            tr.currents.append(CurrentMap("r", k, ((f"v_{name}", 1.0),)))
+        else:
+            out.append(f"{name} {nd(a)} {nd(b)} {num(value)}")
+            if savecurrents:
+                tr.currents.append(CurrentMap("r", k, ((f"@{name}[i]", 1.0),)))
+    V = circuit["v"]
+    for k, (name, (a, b), value) in enumerate(zip(V.names, V.nodes.tolist(), V.value.tolist())):
+        out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
+        tr.currents.append(CurrentMap("v", k, ((name, 1.0),)))
+    I = circuit["i"]
+    for name, (a, b), value in zip(I.names, I.nodes.tolist(), I.value.tolist()):
+        out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
+    for kind in "eg":
+        grp = circuit[kind]
+        for k, (name, ns, value) in enumerate(zip(grp.names, grp.nodes.tolist(), grp.value.tolist())):
+            out.append(f"{name} {' '.join(map(nd, ns))} {num(value)}")
+            if kind == "e":
+                tr.currents.append(CurrentMap("e", k, ((name, 1.0),)))
+    out += _diodes(circuit, result, diodes, savecurrents, tr)
+    out += [".op", ".end"]
+    tr.text = "\n".join(out) + "\n"
+    return tr
+
+
+def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bool, tr: Translation) -> list[str]:
+    D = circuit["d"]
+    if not len(D):
+        return []
+    lines: list[str] = []
+    models_used: dict[str, str] = {}
+    states = result.diode_states if result is not None else None
+    if mode == "states" and states is None and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
+        raise ValueError("diodes='states' needs resim's result (its diode states)")
+    for k, (name, (a, c), area, m) in enumerate(zip(D.names, D.nodes.tolist(), D.value.tolist(), D.model.tolist())):
+        model = circuit.models[m]
+        an, ca = circuit.nodes[a], circuit.nodes[c]
+        scale = area if area > 0 else 1.0
+        if model.family == "shockley":
+            mname = f"d_{model.name}"
+            models_used[mname] = f".model {mname} D(IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)})"
+            lines.append(f"{name} {an} {ca} {mname}" + ("" if area == 1.0 else f" {num(area)}"))
+            if savecurrents:
+                tr.currents.append(CurrentMap("d", k, ((f"@{name}[id]", 1.0),)))
+            continue
+        ron, roff, vf = model.Ron / scale, model.Roff / scale, model.Vfwd
+        roff_eff = roff if math.isfinite(roff) else ROFF_INFINITE
+        if mode == "sidiode":
+            mname = f"sd_{name}" if area != 1.0 else f"sd_{model.name}"
+            models_used[mname] = (f".model {mname} sidiode(Ron={num(ron if ron > 0 else SIDIODE_IDEAL['ron'])} "
+                                  f"Roff={num(roff_eff)} Vfwd={num(vf)} Vrev={num(SIDIODE_IDEAL['vrev'])} "
+                                  f"epsilon={num(SIDIODE_IDEAL['epsilon'])})")
+            lines.append(f"a_{name} {an} {ca} {mname}")
+            continue
+        on = states[k] == "on"
+        goff = 0.0 if math.isinf(roff) else 1.0 / roff
+        lines.append(f"r_{name} {an} {ca} {num(roff_eff)}")  # the off branch, present in both states
+        if on and ron == 0.0:  # u = Vfwd: the source's current plus the off branch's
+            lines.append(f"v_{name} {an} {ca} dc {num(vf)}")
+            tr.currents.append(CurrentMap("d", k, ((f"v_{name}", 1.0),), offset=goff * vf))
+            tr.states.append(StateCheck(k, "on", an, ca, vf, f"v_{name}"))
+        elif on:
+            # i = goff u + (gon - goff)(u - Vfwd): a resistor 1/(gon - goff) in parallel,
+            # and a current (gon - goff) Vfwd from cathode to anode
+            g_extra = 1.0 / ron - goff
+            lines.append(f"r_{name}_on {an} {ca} {num(1.0 / g_extra)}")
+            lines.append(f"i_{name}_on {ca} {an} dc {num(vf * g_extra)}")
+            tr.currents.append(CurrentMap("d", k, offset=-vf * g_extra, g=1.0 / ron, anode=an, cathode=ca))
+            tr.states.append(StateCheck(k, "on", an, ca, vf))
+        else:
+            tr.currents.append(CurrentMap("d", k, g=goff, anode=an, cathode=ca))
+            tr.states.append(StateCheck(k, "off", an, ca, vf))
+    if mode == "states" and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
+        tr.notes.append("piecewise-linear diodes: each as the linear element of resim's state, "
+                        "the states checked on ngspice's answer")
+    return lines + sorted(models_used.values())
