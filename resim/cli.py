@@ -177,7 +177,6 @@ def compare_with_ngspice(netlist: str, tol: float, fmt: str, ngspice_path: str |
 def run() -> None:
     """Entry point with error mapping (the console script)."""
     from .errors import ResimError
-    from .ngspice import NgspiceError
 
     try:
         main(standalone_mode=False)
@@ -192,9 +191,7 @@ def run() -> None:
     except ResimError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
-    except NgspiceError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -20,8 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .circuit import THERMAL_VOLTAGE, Circuit
 from .errors import TopologyError
@@ -81,11 +79,12 @@ class CompiledCircuit:
         local = np.full(c.n_nodes, -1)
         local[touched] = np.arange(len(touched))
         la, lb = local[ends[:, 0]], local[ends[:, 1]]
+        import scipy.sparse as sp
+        import scipy.sparse.linalg  # noqa: F401 - splu below
+
         k = np.arange(m)
         A = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[la, lb], np.r_[k, k])), shape=(len(touched), m))
-        _, labels = connected_components(
-            sp.csr_matrix((np.ones(m), (la, lb)), shape=(len(touched), len(touched))), directed=False
-        )
+        labels = _components(len(touched), la, lb)
         # root of each component: ground if present, else the lowest-numbered node
         order = np.lexsort((touched != 0, labels))
         first = np.ones(len(order), bool)
@@ -99,9 +98,32 @@ class CompiledCircuit:
         return j[:nr], j[nr:]
 
 
+SMALL_GRAPH = 2000  # edges; below this, components without importing scipy (fast start-up)
+
+
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    graph = sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """Connected-component label of each of ``n`` vertices joined by edges ``a[k]-b[k]``
+    (labels are the smallest vertex of each component when computed here; any labelling
+    when scipy's csgraph does it)."""
+    if len(a) > SMALL_GRAPH or n > SMALL_GRAPH:
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
+        graph = sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = root(x), root(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    return np.array([root(x) for x in range(n)], np.int64)
 
 
 def compile_circuit(circuit: Circuit) -> CompiledCircuit:

@@ -1,7 +1,7 @@
 """Run ngspice in batch mode and read back the DC operating point.
 
-Self-contained reference runner (stdlib + numpy only) used to cross-check
-resim against ngspice.
+A reference runner (stdlib and numpy, plus resim's error base class) used to
+cross-check resim against ngspice.
 
 Observed ngspice-39 conventions (checked against /usr/bin/ngspice, ngspice-39):
 
@@ -61,6 +61,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ResimError
+
 __all__ = [
     "NgspiceError",
     "NgspiceNotFound",
@@ -102,7 +104,7 @@ _FUNC_NAME_RE = re.compile(r"^([vi])\((.*)\)$")
 _GROUND_NAMES = frozenset({"0", "gnd"})
 
 
-class NgspiceError(Exception):
+class NgspiceError(ResimError):
     """ngspice is missing, failed, or produced output that cannot be read.
 
     The message ends with the tail of ngspice's output; the full output is in

@@ -28,8 +28,6 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from ..compile import CompiledCircuit
 from ..errors import ConvergenceError, NoSolutionError, TopologyError
@@ -37,6 +35,9 @@ from ..result import Certificate, Result
 
 GMIN = 1e-12
 KCL_ROUNDING_ULPS = 64  # KCL residual accepted as rounding noise, in eps of the largest KCL term
+
+
+DENSE_MAX = 200  # unknowns; up to this the MNA system is solved dense
 
 
 @dataclass(frozen=True)
@@ -186,15 +187,29 @@ class _System:
         c = np.concatenate(cols)
         v = np.concatenate(vals)
         keep = (r >= 0) & (c >= 0)
-        A = sp.csc_matrix((v[keep], (r[keep], c[keep])), shape=(self.size, self.size))
         if self.size == 0:
             return np.zeros(0)
-        try:
-            lu = spla.splu(A)
-        except RuntimeError as exc:
-            raise _Singular(str(exc)) from None
-        x = lu.solve(rhs)
-        x += lu.solve(rhs - A @ x)  # one step of iterative refinement
+        if self.size <= DENSE_MAX and not self.nD and not len(self.soft):
+            # small, and no active set to settle (its state tests need the sparse LU's exact
+            # zeros): dense LAPACK, and no scipy import (fast start-up)
+            A = np.zeros((self.size, self.size))
+            np.add.at(A, (r[keep], c[keep]), v[keep])
+            try:
+                x = np.linalg.solve(A, rhs)
+                x += np.linalg.solve(A, rhs - A @ x)  # one step of iterative refinement
+            except np.linalg.LinAlgError as exc:
+                raise _Singular(str(exc)) from None
+        else:
+            import scipy.sparse as sp
+            import scipy.sparse.linalg as spla
+
+            A = sp.csc_matrix((v[keep], (r[keep], c[keep])), shape=(self.size, self.size))
+            try:
+                lu = spla.splu(A)
+            except RuntimeError as exc:
+                raise _Singular(str(exc)) from None
+            x = lu.solve(rhs)
+            x += lu.solve(rhs - A @ x)  # one step of iterative refinement
         if not np.all(np.isfinite(x)):
             raise _Singular("non-finite solution")
         return x
