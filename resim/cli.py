@@ -56,6 +56,8 @@ def main() -> None:
       resim solve netlists/divider.cir
       resim solve netlists/ideal_rectifier.cir --format json --output op.json
       resim solve netlists/diode_clipper.cir --set vin=1.2 --set R1=2k
+      resim sweep netlists/diode_clipper.cir --probe 'v(out)'
+      resim compare-with-ngspice netlists/ideal_rectifier.cir
     """
 
 
@@ -127,6 +129,99 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
         write_atomic(output, text)
     else:
         sys.stdout.write(text)
+
+
+@main.command(epilog=_EXIT_HELP)
+@click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
+@click.option("--dc", "dcs", multiple=True, nargs=4, metavar="SOURCE START STOP STEP",
+              help="Sweep a V or I source (or a resistor) as ngspice's .dc does; repeatable, the first "
+                   "varies fastest. Replaces the netlist's own .dc line.")
+@click.option("--param", "params", multiple=True, metavar="NAME=START:STOP:NUM[:log]",
+              help="Sweep a .param (NUM points, linear or log); repeatable; outer to every --dc.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Fixed override of a .param or element value.")
+@click.option("--probe", "probes", multiple=True, metavar="v(NODE)|i(ELEMENT)",
+              help="What to record at each point (repeatable; default: every node voltage).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Draw the probes against the swept value (a heat map for 2-D sweeps); needs resim[plot].")
+@click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
+              help="Solver. auto: one batched coordinate-descent solve for source sweeps of reciprocal "
+                   "circuits (each point certified), the exact solver point by point otherwise.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Local worker processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="Run the points on a Dask cluster (tcp://host:8786); "
+                                                     "needs resim[distributed].")
+def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None, plot: str | None, method: str,
+          jobs: int, scheduler: str | None) -> None:
+    """Solve NETLIST at many operating points: its .dc line, or --dc / --param sweeps.
+
+    Writes one row per point, the swept values first, then the probes (CSV on stdout by
+    default). Results do not depend on --jobs or --scheduler.
+
+    \b
+    Examples:
+      resim sweep netlists/diode_clipper.cir                       # its own .dc line
+      resim sweep netlists/diode_clipper.cir --dc V1 -1 1 0.01 --probe 'v(out)'
+      resim sweep netlists/divider.cir --dc V1 0 10 1 --param r2=1k:10k:5:log --format json -o s.json
+      resim sweep netlists/diode_clipper.cir --plot clip.png
+      resim sweep big.cir --param gain=1:2:40 --jobs 2
+    """
+    from . import api, sweep as sw
+    from .netlist.numbers import parse_number
+
+    overrides = _parse_set(sets)
+    circuit = api.load_netlist(netlist, overrides=overrides)
+    for w in circuit.warnings:
+        click.echo(w, err=True)
+    axes = []
+    for source, *rng in dcs:
+        try:
+            start, stop, step = (parse_number(x)[0] for x in rng)
+        except ValueError:
+            raise click.UsageError(f"--dc {source} {' '.join(rng)}: START STOP STEP must be numbers") from None
+        axes.append(sw.element_axis(circuit, source, sw.dc_values(start, stop, step)))
+    for spec in params:
+        name, values = sw.param_values(spec)
+        axes.append(sw.Axis(name, "param", values))
+    progress = _progress_bar() if sys.stderr.isatty() else None
+    try:
+        result = sw.run_sweep(netlist if any(a.kind == "param" for a in axes) else circuit, axes or None,
+                              probes=list(probes), overrides=overrides, method=method, jobs=jobs,
+                              scheduler=scheduler, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    from . import sweep_output
+
+    text = sweep_output.to_json(result, netlist) if fmt == "json" else sweep_output.to_csv(result)
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+    if plot:
+        sweep_output.plot(result, plot)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr (only used on a terminal)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} points"),
+                            TimeRemainingColumn(), transient=True, console=None)
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task("sweep", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
 
 
 @main.command("compare-with-ngspice", epilog=_EXIT_HELP)

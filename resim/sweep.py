@@ -1,0 +1,346 @@
+"""DC sweeps: many operating points of one netlist (``resim sweep``).
+
+A sweep is a list of :class:`Axis` (the first varies fastest, as in ngspice's ``.dc``);
+its points are their Cartesian product. How the points are solved:
+
+* every axis a V or I source (``.dc V1 0 5 0.1``): same conductances, different sources,
+  so **one batched solve** when the circuit is reciprocal (:func:`resim.solvers.cd.relax`
+  on [points, coordinates] arrays), each point then checked by a vectorised KKT
+  certificate (:func:`_batch_certificate`); points it does not certify (and circuits
+  with E/G elements) are solved one by one;
+* an axis that changes conductances or parameters (a resistor, ``--param``): point by
+  point, each from the netlist with its values set (``--param`` re-reads the netlist, so
+  expressions that use the parameter follow it).
+
+Points are split into chunks that can run in this process, in ``jobs`` local processes,
+or on a Dask cluster (:mod:`resim.distribute`); each chunk is solved by the same function,
+so where it runs does not change the answer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .circuit import Circuit
+from .errors import ResimError
+
+SOURCE_KINDS = ("v", "i")
+SWEEPABLE = ("v", "i", "r")
+
+
+class SweepError(ResimError):
+    """A sweep specification that cannot be run (unknown source, bad range, bad probe)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept quantity: an element's value (``kind`` v, i or r) or a ``.param``."""
+
+    name: str  # element or parameter name, lower case
+    kind: str  # "v" | "i" | "r" | "param"
+    values: np.ndarray
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+def dc_values(start: float, stop: float, step: float) -> np.ndarray:
+    """ngspice's ``.dc`` points: ``start, start + step, ...`` up to ``stop`` (included when
+    it falls on the grid, to 1e-9 of a step)."""
+    if step == 0 or not all(map(math.isfinite, (start, stop, step))):
+        raise SweepError(f".dc step must be a finite non-zero number (got start={start}, stop={stop}, step={step})")
+    if (stop - start) * step < 0:
+        raise SweepError(f".dc from {start} to {stop} never gets there with step {step}",
+                         hint="use a negative step to sweep downwards")
+    n = int(math.floor((stop - start) / step + 1e-9)) + 1
+    return start + step * np.arange(n)
+
+
+def param_values(spec: str) -> tuple[str, np.ndarray]:
+    """``NAME=START:STOP:NUM[:log]`` -> name and NUM values (linear, or logarithmic)."""
+    from .netlist.numbers import parse_number
+
+    name, eq, rng = spec.partition("=")
+    parts = rng.split(":")
+    if not eq or not name.strip() or len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("lin", "log")):
+        raise SweepError(f"--param {spec!r}: expected NAME=START:STOP:NUM[:log], e.g. --param rload=1k:10k:10:log")
+    try:
+        start, stop = (parse_number(p.strip())[0] for p in parts[:2])
+        num = int(parts[2])
+    except ValueError:
+        raise SweepError(f"--param {spec!r}: START and STOP must be numbers, NUM an integer") from None
+    if num < 1:
+        raise SweepError(f"--param {spec!r}: NUM must be at least 1")
+    if len(parts) == 4 and parts[3] == "log":
+        if start <= 0 or stop <= 0:
+            raise SweepError(f"--param {spec!r}: a log sweep needs START and STOP > 0")
+        return name.strip().lower(), np.geomspace(start, stop, num)
+    return name.strip().lower(), np.linspace(start, stop, num)
+
+
+def element_axis(circuit: Circuit, name: str, values: np.ndarray) -> Axis:
+    hit = circuit.find_element(name)
+    if hit is None or hit[0] not in SWEEPABLE:
+        what = "not an element of this netlist" if hit is None else f"a {hit[0].upper()} element"
+        raise SweepError(f"cannot sweep '{name}': {what}",
+                         hint="sweep a V or I source or a resistor (or a .param with --param)")
+    return Axis(name.lower(), hit[0], np.asarray(values, float))
+
+
+def axes_from_netlist(circuit: Circuit) -> list[Axis]:
+    """The axes of the netlist's first ``.dc`` line (empty when it has none)."""
+    if not circuit.dc:
+        return []
+    return [element_axis(circuit, s.source, dc_values(s.start, s.stop, s.step)) for s in circuit.dc[0]]
+
+
+@dataclass
+class SweepResult:
+    axes: list[Axis]
+    points: np.ndarray  # [P, n_axes] swept values, first axis fastest
+    probes: list[str]
+    values: np.ndarray  # [P, n_probes]
+    methods: dict[str, int] = field(default_factory=dict)  # how the points were solved: method -> count
+    seconds: float = 0.0
+
+    def column(self, probe: str) -> np.ndarray:
+        return self.values[:, self.probes.index(probe)]
+
+
+def grid(axes: list[Axis]) -> np.ndarray:
+    """[P, n_axes] points, the first axis varying fastest."""
+    mesh = np.meshgrid(*[a.values for a in reversed(axes)], indexing="ij")
+    return np.stack([m.ravel() for m in reversed(mesh)], axis=1) if axes else np.zeros((1, 0))
+
+
+def parse_probe(circuit: Circuit, probe: str) -> tuple[str, str | int]:
+    """``v(node)`` -> ("v", node index); ``i(element)`` -> ("i", element name)."""
+    p = probe.strip().lower().replace(" ", "")
+    if len(p) > 3 and p[1] == "(" and p[-1] == ")" and p[0] in "vi":
+        inner = p[2:-1]
+        if p[0] == "v":
+            try:
+                return "v", circuit.nodes.index("0" if inner == "gnd" else inner)
+            except ValueError:
+                raise SweepError(f"--probe {probe}: no node '{inner}'",
+                                 hint=f"nodes: {', '.join(circuit.nodes[1:8])}{' ...' if circuit.n_nodes > 8 else ''}") from None
+        if circuit.find_element(inner) is None:
+            raise SweepError(f"--probe {probe}: no element '{inner}'")
+        return "i", inner
+    raise SweepError(f"--probe {probe!r}: write v(NODE) or i(ELEMENT), e.g. v(out) or i(R1)")
+
+
+def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = None, *, probes: list[str] | None = None,
+              overrides: dict[str, float] | None = None, method: str = "auto", jobs: int = 1,
+              scheduler: str | None = None, chunk_size: int | None = None, progress=None) -> SweepResult:
+    """Sweep ``axes`` (default: the netlist's ``.dc``) and record ``probes`` (default: every
+    node voltage) at each point. ``progress(done, total)`` is called as chunks finish."""
+    from . import api
+
+    t0 = time.perf_counter()
+    path = None if isinstance(source, Circuit) else source
+    circuit = source if isinstance(source, Circuit) else api.load_netlist(source, overrides=overrides)
+    axes = axes_from_netlist(circuit) if axes is None else axes
+    if not axes:
+        raise SweepError("nothing to sweep: the netlist has no .dc line and no --dc/--param was given",
+                         hint="add e.g. --dc V1 0 5 0.1, or a .dc line to the netlist")
+    if any(a.kind == "param" for a in axes) and path is None:
+        raise SweepError("--param sweeps need the netlist file (parameters are re-read per point)")
+    probes = [f"v({n})" for n in circuit.nodes[1:]] if not probes else [p.strip().lower() for p in probes]
+    for p in probes:
+        parse_probe(circuit, p)
+    points = grid(axes)
+    batched = all(a.kind in SOURCE_KINDS for a in axes)
+    chunks = _chunks(len(points), jobs, chunk_size, batched)
+    task = SweepTask(path=None if path is None else os.fspath(path), circuit=circuit if path is None else None,
+                     overrides=dict(overrides or {}), axes=axes, probes=probes, method=method, batched=batched)
+    from .distribute import run_chunks
+
+    parts = run_chunks(task, points, chunks, jobs=jobs, scheduler=scheduler, progress=progress)
+    values = np.concatenate([p[0] for p in parts], axis=0) if parts else np.zeros((0, len(probes)))
+    methods: dict[str, int] = {}
+    for _, m in parts:
+        for k, v in m.items():
+            methods[k] = methods.get(k, 0) + v
+    return SweepResult(axes, points, probes, values, methods, time.perf_counter() - t0)
+
+
+def _chunks(n: int, jobs: int, chunk_size: int | None, batched: bool) -> list[tuple[int, int]]:
+    """Point ranges: one per job for batched sweeps (fewer, bigger batches), else ~4 per job."""
+    if chunk_size is None:
+        per = max(1, jobs) * (1 if batched else 4)
+        chunk_size = max(1, math.ceil(n / per))
+    return [(a, min(n, a + chunk_size)) for a in range(0, n, chunk_size)]
+
+
+@dataclass
+class SweepTask:
+    """Everything a worker needs to solve a chunk of points (picklable)."""
+
+    path: str | None
+    circuit: Circuit | None
+    overrides: dict[str, float]
+    axes: list[Axis]
+    probes: list[str]
+    method: str
+    batched: bool
+
+    def load(self, params: dict[str, float] | None = None) -> Circuit:
+        from . import api
+
+        if self.circuit is not None and not params:
+            return self.circuit
+        return api.load_netlist(self.path, overrides={**self.overrides, **(params or {})})
+
+
+def solve_chunk(task: SweepTask, points: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Probe values [len(points), n_probes] of these points, and how they were solved."""
+    if task.batched:
+        return _solve_batched(task, points)
+    return _solve_each(task, points)
+
+
+def _point_circuit(task: SweepTask, base: Circuit, point: np.ndarray) -> Circuit:
+    params = {a.name: float(x) for a, x in zip(task.axes, point) if a.kind == "param"}
+    circuit = task.load(params) if params else base
+    values = {}
+    for a, x in zip(task.axes, point):
+        if a.kind != "param":
+            hit = circuit.find_element(a.name)
+            values[hit] = float(x)
+    return circuit.with_element_values(values) if values else circuit
+
+
+def _solve_each(task: SweepTask, points: np.ndarray, base: Circuit | None = None):
+    from . import api
+
+    base = base or task.load()
+    out = np.empty((len(points), len(task.probes)))
+    methods: dict[str, int] = {}
+    for k, point in enumerate(points):
+        result = api.solve(_point_circuit(task, base, point), method=task.method)
+        out[k] = probe_values(result, task.probes)
+        methods[result.method] = methods.get(result.method, 0) + 1
+    return out, methods
+
+
+def probe_values(result, probes: list[str]) -> np.ndarray:
+    c = result.circuit
+    row = np.empty(len(probes))
+    for j, p in enumerate(probes):
+        kind, what = parse_probe(c, p)
+        row[j] = result.voltages[what] if kind == "v" else result.current(what)
+    return row
+
+
+def _solve_batched(task: SweepTask, points: np.ndarray):
+    """Source sweeps: one coordinate-descent batch, certified per point; the rest one by one."""
+    from .compile import compile_circuit
+    from .solvers import cd
+
+    base = task.load()
+    cc = compile_circuit(base)
+    method = task.method
+    if method == "auto":
+        reciprocal = not (len(cc.vcvs[0]) or len(cc.vccs[0]))
+        method = "cd" if reciprocal and len(points) > 1 else "exact"
+    if method != "cd" or len(points) == 0:
+        return _solve_each(task, points, base)
+    try:
+        prob = cd.prepare(cc)
+    except cd.CDUnsupported:
+        return _solve_each(task, points, base)
+    E = np.repeat(cc.vsources.value[None, :], len(points), axis=0)
+    I = np.repeat(cc.isources.value[None, :], len(points), axis=0)
+    V, Iall = base["v"], base["i"]
+    for j, a in enumerate(task.axes):
+        if a.kind == "v":
+            col = np.flatnonzero(cc.vsources.index == V.index_of(a.name))
+            if len(col):
+                E[:, col[0]] = points[:, j]
+            elif np.any(points[:, j] != 0):  # a 0 V source is a short, merged away: it cannot move
+                return _solve_each(task, points, base)
+        else:
+            I[:, Iall.index_of(a.name)] = points[:, j]
+    v, c, sweeps, converged = cd.relax(prob, E, I, cd.CDOptions(max_sweeps=20_000))
+    ok = _batch_certificate(prob, E, I, c) if converged else np.zeros(len(points), bool)
+    if not all(parse_probe(base, p)[0] == "v" or base.find_element(parse_probe(base, p)[1])[0] == "r"
+               for p in task.probes):
+        ok[:] = False  # currents other than resistors': from full per-point results
+    out = np.empty((len(points), len(task.probes)))
+    methods = {"cd-batch": int(ok.sum())}
+    if ok.any():
+        volts = np.where(cc.var >= 0, np.concatenate([v, np.zeros((len(v), 1))], axis=1)[:, cc.var], 0.0)
+        for j, p in enumerate(task.probes):
+            kind, what = parse_probe(base, p)
+            if kind == "v":
+                out[ok, j] = volts[ok, what]
+            else:
+                k = base["r"].index_of(what)
+                a, b = base["r"].nodes[k]
+                out[ok, j] = (volts[ok, a] - volts[ok, b]) / base["r"].value[k]
+    if (~ok).any():
+        rest, m = _solve_each(task, points[~ok], base)
+        out[~ok] = rest
+        for key, val in m.items():
+            methods[key] = methods.get(key, 0) + val
+    return out, {k: v for k, v in methods.items() if v}
+
+
+def _batch_certificate(prob, E: np.ndarray, I: np.ndarray, c: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+    """Per point: does ``c`` satisfy the coordinate problem's KKT conditions?
+
+    The content's gradient ``r = L c - b + sum_k s_k i_k(u_k)`` must vanish at every
+    coordinate, except where an ideal diode to a fixed potential holds it at its bound:
+    there ``r <= 0`` at an upper bound (anode side) and ``r >= 0`` at a lower one. Judged
+    at ``rtol`` times the point's current scale. Points with ideal diodes between two
+    coordinates are not judged here (False: they get the full per-point certificate).
+    """
+    from .solvers import cd
+
+    B = len(c)
+    if cd._has_coupled_diodes(prob):
+        return np.zeros(B, bool)
+    o, b = cd._right_hand_side(prob, E, I)
+    Lc = (prob.L_off @ c.T).T + prob.L_diag * c
+    r = Lc - b
+    scale = np.maximum(np.max(np.abs(b), axis=1, initial=0.0), np.max(np.abs(prob.L_diag * c), axis=1, initial=0.0))
+    terms = cd._Terms.of(prob)
+    if len(terms.a):
+        v = cd._potentials(prob, o, c)
+        u = v[:, terms.a] - v[:, terms.c]
+        i, _ = terms.law(np.ones(len(terms.a), bool), u)
+        for side, sign in ((terms.ka, 1.0), (terms.kc, -1.0)):
+            sel = (side >= 0) & (terms.ka != terms.kc)
+            np.add.at(r.T, side[sel], (sign * i[:, sel]).T)
+        scale = np.maximum(scale, np.max(np.abs(i), axis=1, initial=0.0))
+    tol = rtol * np.maximum(scale, 1e-15)[:, None]
+    da, dc, vf = prob.diodes
+    ka, kc = cd._coord_of(prob.coord, da), cd._coord_of(prob.coord, dc)
+    free = np.ones((B, prob.m), bool)
+    v = cd._potentials(prob, o, c)
+    vtol = 1e-9 * (1.0 + np.max(np.abs(v), axis=1))[:, None]
+    up = ka >= 0  # anode a coordinate, cathode fixed: c <= bound, r <= 0 allowed there
+    if up.any():
+        at = np.abs(v[:, da[up]] - v[:, dc[up]] - vf[up]) <= vtol
+        free[:, ka[up]] &= ~at
+        bad_up = at & (r[:, ka[up]] > tol)
+    else:
+        bad_up = np.zeros((B, 0), bool)
+    down = kc >= 0
+    if down.any():
+        at = np.abs(v[:, da[down]] - v[:, dc[down]] - vf[down]) <= vtol
+        free[:, kc[down]] &= ~at
+        bad_down = at & (r[:, kc[down]] < -tol)
+    else:
+        bad_down = np.zeros((B, 0), bool)
+    kcl_ok = np.all(~free | (np.abs(r) <= tol), axis=1)
+    return kcl_ok & ~bad_up.any(axis=1) & ~bad_down.any(axis=1)
