@@ -69,6 +69,7 @@ __all__ = [
     "NgspiceResult",
     "find_ngspice",
     "read_ascii_rawfile",
+    "run_dc",
     "run_op",
 ]
 
@@ -220,6 +221,56 @@ def run_op(
         return _run_in(exe, deck, Path(tmp), timeout)
 
 
+@dataclass(frozen=True)
+class NgspiceSweep:
+    """A ``.dc`` sweep computed by ngspice: ``sweep`` the swept values (the innermost
+    source, all points), ``voltages``/``currents`` name -> array over the points."""
+
+    sweep: np.ndarray
+    voltages: dict[str, np.ndarray]
+    currents: dict[str, np.ndarray]
+    wall_time: float
+    log: str
+
+
+def run_dc(
+    netlist_text: str,
+    *,
+    ngspice: str | None = None,
+    options: str | None = DEFAULT_OPTIONS,
+    keep_dir: str | None = None,
+    timeout: float = 600,
+) -> NgspiceSweep:
+    """Run the netlist's ``.dc`` analysis with ngspice and read every point (see :func:`run_op`)."""
+    exe = find_ngspice(ngspice)
+    deck = _prepare_netlist(netlist_text, options, add_op=False)
+
+    def run(workdir: Path) -> NgspiceSweep:
+        plots, log, wall = _run_plots(exe, deck, workdir, timeout)
+        dc = next((p for p in plots if p.name.strip().lower().startswith("dc transfer") and len(p.values)), None)
+        if dc is None:
+            raise NgspiceError(_failure("rawfile has no DC transfer characteristic (no .dc line?)", log), log)
+        voltages, currents, sweep = {}, {}, None
+        for k, (raw_name, vtype) in enumerate(zip(dc.variables, dc.types)):
+            name = raw_name.strip().lower()
+            column = dc.values[:, k].real.copy()
+            match = _FUNC_NAME_RE.match(name)
+            kind, name = (match.group(1), match.group(2)) if match else (vtype.lower()[:1], name)
+            if name.endswith("-sweep"):
+                sweep = column
+            elif kind == "v":
+                voltages[name] = column
+            elif kind == "i" or kind == "c":
+                currents[name.removesuffix("#branch")] = column
+        return NgspiceSweep(sweep if sweep is not None else np.zeros(0), voltages, currents, wall, log)
+
+    if keep_dir is not None:
+        os.makedirs(keep_dir, exist_ok=True)
+        return run(Path(keep_dir))
+    with tempfile.TemporaryDirectory(prefix="resim-ngspice-") as tmp:
+        return run(Path(tmp))
+
+
 def read_ascii_rawfile(path_or_text: str | bytes | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read the first plot of an ASCII SPICE rawfile.
 
@@ -239,8 +290,8 @@ def read_ascii_rawfile(path_or_text: str | bytes | os.PathLike[str]) -> dict[str
 # internals
 
 
-def _prepare_netlist(netlist_text: str, options: str | None) -> str:
-    """Return the netlist with the options line and ``.op`` injected."""
+def _prepare_netlist(netlist_text: str, options: str | None, add_op: bool = True) -> str:
+    """Return the netlist with the options line (and ``.op``, unless ``add_op`` is False) injected."""
     lines = netlist_text.splitlines()
     if not lines:
         raise NgspiceError("empty netlist")
@@ -249,7 +300,7 @@ def _prepare_netlist(netlist_text: str, options: str | None) -> str:
     extra: list[str] = []
     if options is not None and options.strip():
         extra.append(f".options {options.strip()}")
-    if not any(_OP_RE.match(line) for line in body):
+    if add_op and not any(_OP_RE.match(line) for line in body):
         extra.append(".op")
     if end is None:
         lines = lines + extra + [".end"]
@@ -259,7 +310,20 @@ def _prepare_netlist(netlist_text: str, options: str | None) -> str:
 
 
 def _run_in(exe: str, deck: str, workdir: Path, timeout: float) -> NgspiceResult:
-    """Run ngspice on ``deck`` inside ``workdir`` and parse its rawfile."""
+    """Run ngspice on ``deck`` inside ``workdir`` and read its operating point."""
+    plots, log, wall_time = _run_plots(exe, deck, workdir, timeout)
+    op = next(
+        (p for p in plots if p.name.strip().lower() == "operating point" and len(p.values)),
+        None,
+    )
+    if op is None:
+        raise NgspiceError(_failure("rawfile has no operating point", log), log)
+    voltages, currents = _normalise(op)
+    return NgspiceResult(voltages=voltages, currents=currents, wall_time=wall_time, log=log)
+
+
+def _run_plots(exe: str, deck: str, workdir: Path, timeout: float) -> tuple[list[_Plot], str, float]:
+    """Run ngspice on ``deck`` inside ``workdir``: the rawfile's plots, the log, the wall time."""
     cir = workdir / "circuit.cir"
     raw = workdir / "circuit.raw"
     log_path = workdir / "ngspice.log"
@@ -303,14 +367,7 @@ def _run_in(exe: str, deck: str, workdir: Path, timeout: float) -> NgspiceResult
         plots = _parse_rawfile(raw.read_text(errors="replace"))
     except NgspiceError as exc:
         raise NgspiceError(_failure(str(exc), log), log) from None
-    op = next(
-        (p for p in plots if p.name.strip().lower() == "operating point" and len(p.values)),
-        None,
-    )
-    if op is None:
-        raise NgspiceError(_failure("rawfile has no operating point", log), log)
-    voltages, currents = _normalise(op)
-    return NgspiceResult(voltages=voltages, currents=currents, wall_time=wall_time, log=log)
+    return plots, log, wall_time
 
 
 def _normalise(plot: _Plot) -> tuple[dict[str, float], dict[str, float]]:

@@ -54,7 +54,8 @@ class Axis:
 
 def dc_values(start: float, stop: float, step: float) -> np.ndarray:
     """ngspice's ``.dc`` points: ``start, start + step, ...`` up to ``stop`` (included when
-    it falls on the grid, to 1e-9 of a step)."""
+    it falls on the grid, to 1e-9 of a step). ngspice steps by accumulation, so its points
+    differ from ``start + k step`` in the last digit or two (1e-14 V here)."""
     if step == 0 or not all(map(math.isfinite, (start, stop, step))):
         raise SweepError(f".dc step must be a finite non-zero number (got start={start}, stop={stop}, step={step})")
     if (stop - start) * step < 0:
