@@ -63,10 +63,14 @@ class Comparison:
     diodes: str
     missing: list[str] = field(default_factory=list)  # resim nodes ngspice did not report
     notes: list[str] = field(default_factory=list)
+    dc_points: int = 0  # points of the netlist's .dc sweep compared (0: none)
+    dc_max_dv: float = 0.0
+    dc_worst: str | None = None  # "node at source=value"
 
     @property
     def ok(self) -> bool:
-        return self.max_dv <= self.tol and not self.state_violations and not self.missing
+        return (self.max_dv <= self.tol and self.dc_max_dv <= self.tol and not self.state_violations
+                and not self.missing)
 
     @property
     def speedup(self) -> float:
@@ -74,10 +78,13 @@ class Comparison:
 
     def verdict(self) -> str:
         if self.ok:
-            return f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V"
+            dc = f" (.dc: {self.dc_points} points, largest |dv| {self.dc_max_dv:.3g} V)" if self.dc_points else ""
+            return f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V{dc}"
         why = []
         if self.max_dv > self.tol:
             why.append(f"largest |dv| {self.max_dv:.3g} V > tol {self.tol:.3g} V (node {self.rows[0].name})")
+        if self.dc_max_dv > self.tol:
+            why.append(f".dc sweep: largest |dv| {self.dc_max_dv:.3g} V > tol {self.tol:.3g} V ({self.dc_worst})")
         if self.state_violations:
             why.append(f"{len(self.state_violations)} diode state(s) contradicted by ngspice: "
                        + "; ".join(self.state_violations[:3]))
@@ -105,6 +112,9 @@ class Comparison:
             "resim_method": self.resim_method,
             "ngspice_options": self.ngspice_options,
             "diodes": self.diodes,
+            "dc_points": self.dc_points,
+            "dc_max_abs_dv_V": self.dc_max_dv,
+            "dc_worst": self.dc_worst,
             "notes": self.notes,
         }
 
@@ -146,10 +156,43 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     else:
         notes.append(f"{n_elements:,} elements: currents compared for sources and diodes only "
                      f"(no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
-    if circuit.dc:
-        notes.append(".dc sweep not compared: the operating point (.op) only")
     ng = run_op(deck, ngspice=ngspice, options=options, keep_dir=None if keep is None else os.fspath(keep))
-    return _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes)
+    cmp = _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes)
+    if circuit.dc:
+        has_pwl = any(circuit.models[m].family == "pwl" for m in circuit["d"].model.tolist())
+        if against is None and diodes == "states" and has_pwl:
+            cmp.notes.append(".dc sweep not compared: piecewise-linear diode states change along a sweep "
+                             "(compare it with --diodes sidiode)")
+        else:
+            _compare_dc(cmp, circuit, deck if against is None else deck, against is None, ngspice, options, keep)
+    return cmp
+
+
+def _compare_dc(cmp: Comparison, circuit, deck: str, translated: bool, ngspice, options, keep) -> None:
+    """Every point of the netlist's first ``.dc`` line, resim's sweep against ngspice's."""
+    from .ngspice import run_dc
+    from .sweep import run_sweep
+    from .translate import num
+
+    if translated:
+        line = ".dc " + " ".join(f"{s.source} {num(s.start)} {num(s.stop)} {num(s.step)}" for s in circuit.dc[0])
+        deck = deck.replace("\n.op\n", f"\n{line}\n")
+    ours = run_sweep(circuit)
+    theirs = run_dc(deck, ngspice=ngspice, options=options,
+                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), "dc"))
+    if len(theirs.sweep) != len(ours.points):
+        cmp.notes.append(f".dc: ngspice ran {len(theirs.sweep)} points, resim {len(ours.points)}: not compared")
+        return
+    worst, where = 0.0, None
+    for j, probe in enumerate(ours.probes):
+        other = theirs.voltages.get(probe[2:-1])
+        if other is None:
+            continue
+        d = np.abs(ours.values[:, j] - other)
+        k = int(np.argmax(d))
+        if d[k] > worst:
+            worst, where = float(d[k]), f"v({probe[2:-1]}) at {ours.axes[0].name} = {ours.points[k, 0]:.6g}"
+    cmp.dc_points, cmp.dc_max_dv, cmp.dc_worst = len(ours.points), worst, where
 
 
 def _warm_imports() -> None:
@@ -236,6 +279,8 @@ def to_table(cmp: Comparison, top: int = 10) -> str:
     out.append(f"time               : resim {cmp.resim_seconds:.3f} s ({cmp.resim_method}, file to answer), "
                f"ngspice {cmp.ngspice_seconds:.3f} s (process): {cmp.speedup:.1f}x")
     out.append(f"ngspice options    : {cmp.ngspice_options or 'ngspice defaults'}; diodes: {cmp.diodes}")
+    if cmp.dc_points:
+        out.append(f".dc sweep          : {cmp.dc_points} points, largest |dv| {cmp.dc_max_dv:.3g} V ({cmp.dc_worst})")
     for note in cmp.notes:
         out.append(f"note               : {note}")
     out.append(f"verdict            : {cmp.verdict()}")

@@ -226,8 +226,14 @@ def _solve_each(task: SweepTask, points: np.ndarray, base: Circuit | None = None
     base = base or task.load()
     out = np.empty((len(points), len(task.probes)))
     methods: dict[str, int] = {}
+    previous = None
     for k, point in enumerate(points):
-        result = api.solve(_point_circuit(task, base, point), method=task.method)
+        circuit = _point_circuit(task, base, point)
+        # coordinate descent starts from the previous point's answer (same nodes: the
+        # netlist's structure does not change along a sweep); the exact solver ignores it
+        start = previous if previous is not None and previous.circuit.nodes == circuit.nodes else None
+        result = api.solve(circuit, method=task.method, start=start)
+        previous = result
         out[k] = probe_values(result, task.probes)
         methods[result.method] = methods.get(result.method, 0) + 1
     return out, methods

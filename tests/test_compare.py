@@ -145,10 +145,19 @@ def test_json_report_and_kept_files(ngspice, netlists_dir, tmp_path):
 
 
 def test_ngspice_defaults_are_switchable(ngspice, netlists_dir):
-    proc = resim_cli("compare-with-ngspice", str(netlists_dir / "diode_clipper.cir"), "--ngspice-defaults",
+    proc = resim_cli("compare-with-ngspice", str(netlists_dir / "divider.cir"), "--ngspice-defaults",
                      "--format", "json", "--ngspice", ngspice)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ngspice_options"] is None
+
+
+def test_dc_sweep_is_compared_at_every_point(ngspice, netlists_dir):
+    """The clipper's .dc: 201 points against ngspice's own .dc. At ngspice's default
+    options its Newton stops early near the knees (7e-5 V): the comparison says so."""
+    tight = compare_with_ngspice(netlists_dir / "diode_clipper.cir", ngspice=ngspice)
+    assert tight.ok and tight.dc_points == 201 and tight.dc_max_dv <= 1e-8
+    loose = compare_with_ngspice(netlists_dir / "diode_clipper.cir", ngspice=ngspice, options=None)
+    assert not loose.ok and loose.dc_max_dv > 1e-6 and ".dc sweep" in loose.verdict()
 
 
 def test_sidiode_translation_is_coarse_but_close(ngspice, netlists_dir):

@@ -1,0 +1,78 @@
+"""Start-up of ``resim solve`` on a 10-element netlist, against ``ngspice -b`` (issue 5).
+
+    python bench/startup.py --repeats 21
+
+Shell loops over small netlists pay the process start every time. Times the whole
+process (``resim solve ten.cir`` with the table, CSV and JSON outputs; the console script
+next to this Python), and ``ngspice -b ten.cir`` on the same netlist, interleaved;
+medians. Also prints what the interpreter alone costs here (``python -c pass`` and
+``python -c "import numpy"``), the floor under any Python tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine, run_command  # noqa: E402
+
+TEN = """ten-element ladder with a diode
+V1 in 0 5
+R1 in a 1k
+R2 a 0 2k
+R3 a b 1k
+R4 b 0 2k
+R5 b c 1k
+R6 c 0 2k
+R7 c out 1k
+R8 out 0 10k
+D1 out 0 dsil
+.model dsil D(IS=1e-14 N=1)
+.op
+.end
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=21)
+    args = ap.parse_args()
+    print(machine())
+    exe = os.path.join(os.path.dirname(sys.executable), "resim")
+    if not os.path.exists(exe):
+        exe = shutil.which("resim")
+    ng = shutil.which("ngspice")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ten.cir")
+        with open(path, "w") as fh:
+            fh.write(TEN)
+        runs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c 'import numpy'": [sys.executable, "-c", "import numpy"],
+            "resim solve ten.cir (table)": [exe, "solve", path],
+            "resim solve ten.cir --format csv": [exe, "solve", path, "--format", "csv"],
+            "resim solve ten.cir --format json": [exe, "solve", path, "--format", "json"],
+        }
+        if ng:
+            runs["ngspice -b ten.cir"] = [ng, "-b", path]
+        for cmd in runs.values():  # warm the file cache and Lark's grammar cache
+            run_command(cmd, cwd=tmp)
+        samples: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(args.repeats):
+            for name, cmd in runs.items():
+                samples[name].append(run_command(cmd, cwd=tmp))
+    for name, xs in samples.items():
+        print(f"{name:36s} median {statistics.median(xs) * 1e3:7.1f} ms   (min {min(xs) * 1e3:6.1f} ms)")
+    if ng:
+        base = statistics.median(samples["ngspice -b ten.cir"])
+        t = statistics.median(samples["resim solve ten.cir --format csv"])
+        print(f"resim (csv) / ngspice: {t / base:.1f}x the time; target: resim at most 250 ms")
+
+
+if __name__ == "__main__":
+    main()
