@@ -6,6 +6,7 @@ no Python traceback is shown unless ``RESIM_DEBUG=1``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -222,6 +223,126 @@ class _progress_bar:
     def close(self) -> None:
         if self.task is not None:
             self.bar.stop()
+
+
+@main.command(epilog=_EXIT_HELP)
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="The run's TOML file (docs/train.md lists every key).")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True,
+              help="Run folder: config.resolved.toml, metrics.jsonl/.csv, checkpoint.npz, model.npz.")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the IDX files are (before $RESIM_DATA).")
+def train(config_path: str, out: str, resume: bool, data_dir: str | None) -> None:
+    """Train a deep resistive network by equilibrium propagation (or a relative).
+
+    \b
+    Examples:
+      resim train --config examples/drn_xs_fashion.toml --out runs/xs
+      resim train --config examples/drn_xs_fashion.toml --out runs/xs --resume
+    """
+    from .drn import data as data_mod
+    from .drn.config import load_config
+    from .drn.train import Progress, train as run_train
+
+    config = load_config(config_path)
+    d = config["data"]
+    data = data_mod.load(d["dataset"], data_dir or d["data_dir"] or None, d["train_limit"], d["test_limit"])
+    click.echo(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / {len(data.test_x):,} test "
+               f"images from {data.folder}); {config['training']['algorithm']}, run folder {out}", err=True)
+    bar = _epoch_bar(config["training"]["epochs"]) if sys.stderr.isatty() else None
+
+    def epoch_line(row: dict) -> None:
+        if bar is not None:
+            bar.done()
+        click.echo(f"epoch {row['epoch']}: train error {row['train_error']:.2%}, test error {row['test_error']:.2%}, "
+                   f"cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s ({row['samples_per_second']:.0f} samples/s)",
+                   err=True)
+
+    run_train(config, data, out, resume=resume, progress=Progress(batch=bar, epoch=epoch_line))
+
+
+class _epoch_bar:
+    """Per-epoch rich progress bar on stderr: batches, running error, samples/s."""
+
+    def __init__(self, epochs: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
+                            TextColumn("{task.completed}/{task.total} images"),
+                            TextColumn("error {task.fields[err]:.2%}"), TextColumn("{task.fields[rate]:.0f}/s"),
+                            TimeRemainingColumn(), transient=True)
+        self.task = None
+
+    def __call__(self, epoch: int, done: int, total: int, err: float, rate: float) -> None:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, epoch=epoch + 1, err=err, rate=rate)
+        self.bar.update(self.task, completed=done, epoch=epoch + 1, err=err, rate=rate)
+
+    def done(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+            self.task = None
+
+
+@main.command(epilog=_EXIT_HELP)
+@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--dataset", help="Override the dataset in the model's configuration.")
+def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
+    """Test error of a trained MODEL (model.npz) on its dataset's test images.
+
+    \b
+    Example:
+      resim evaluate runs/xs/model.npz
+    """
+    from .drn import data as data_mod
+    from .drn.model import predict
+    from .drn.train import load_model
+
+    net, config_text = load_model(model)
+    name, cfg_dir = _model_dataset(config_text)
+    data = data_mod.load(dataset or name, data_dir or cfg_dir)
+    wrong = predict(net, data.test_x) != data.test_y
+    click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
+                           "test_error": float(wrong.mean())}))
+
+
+def _model_dataset(config_text: str) -> tuple[str, str | None]:
+    import tomllib
+
+    doc = tomllib.loads(config_text) if config_text else {}
+    data = doc.get("data", {})
+    return data.get("dataset", "fashion-mnist"), data.get("data_dir") or None
+
+
+@main.command(epilog=_EXIT_HELP)
+@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+def export(model: str, index: int, data_dir: str | None) -> None:
+    """Write the trained MODEL with test image K applied as a netlist (stdout).
+
+    \b
+    Example:
+      resim export runs/xs/model.npz --input 0 > net.cir && resim solve net.cir
+    """
+    from .drn import data as data_mod
+    from .drn.export import to_netlist
+    from .drn.model import outputs
+    from .drn.train import load_model
+
+    import numpy as np
+
+    net, config_text = load_model(model)
+    name, cfg_dir = _model_dataset(config_text)
+    data = data_mod.load(name, data_dir or cfg_dir)
+    if index >= len(data.test_x):
+        raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
+    image = data.test_x[index]
+    out = outputs(net, image[None, :])[0]
+    title = f"{name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
+    sys.stdout.write(to_netlist(net, image, title))
 
 
 @main.command("compare-with-ngspice", epilog=_EXIT_HELP)

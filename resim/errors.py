@@ -100,6 +100,7 @@ EXIT_CODES: dict[int, str] = {
     4: "topology error (floating nodes, voltage-source loops, current source into a cut set)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
     6: "solver did not converge",
+    7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",
     8: "ngspice missing or failed (compare-with-ngspice; the tail of its output is shown)",
     9: "resim and ngspice differ beyond the tolerance (compare-with-ngspice)",
 }

@@ -1,0 +1,1 @@
+"""Deep resistive networks trained by equilibrium propagation (``resim train``)."""

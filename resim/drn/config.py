@@ -1,0 +1,191 @@
+"""``run.toml``: the training configuration, checked key by key (``resim train --config``).
+
+Every key has a type and a default (:data:`SCHEMA`); an unknown key, a wrong type or a bad
+value is a :class:`ConfigError` naming the file, the line and the key. The resolved
+configuration (defaults filled in) is written next to the run as ``config.resolved.toml``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import NetlistError, SourceLocation
+from .model import ALGORITHMS
+
+
+class ConfigError(NetlistError):
+    """A bad ``run.toml`` (same exit code as a bad netlist: 3)."""
+
+
+_LIST_F = "list of numbers"
+SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
+    "model": {
+        "layers": ("list of integers", [784, 100, 10]),
+        "input_gain": ("number", 100.0),
+    },
+    "data": {
+        "dataset": ("string", "fashion-mnist"),
+        "data_dir": ("string", ""),
+        "train_limit": ("integer", 0),  # 0: all training images
+        "test_limit": ("integer", 0),
+    },
+    "training": {
+        "algorithm": ("string", "centered-ep"),
+        "nudging": ("number", 1.0),
+        "sweeps": ("integer", 4),
+        "batch_size": ("integer", 4),
+        "epochs": ("integer", 1),
+        "learning_rates": (_LIST_F, [0.006, 0.006]),
+        "bias_learning_rates": (_LIST_F, []),
+        "momentum": ("number", 0.0),
+        "lr_decay": ("number", 0.99),
+        "seed": ("integer", 0),
+        "dtype": ("string", "float64"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[str, dict[str, Any]]
+    path: str
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    def to_toml(self) -> str:
+        out = []
+        for section, keys in self.values.items():
+            out.append(f"[{section}]")
+            for key, value in keys.items():
+                out.append(f"{key} = {_toml_value(value)}")
+            out.append("")
+        return "\n".join(out)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return str(v)
+
+
+def load_config(path: str) -> Config:
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file '{path}': {exc.strerror}") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        loc = SourceLocation(path, int(m.group(1)), int(m.group(2))) if m else SourceLocation(path, 1)
+        raise ConfigError(f"not valid TOML: {exc}", location=loc, source_line=_line(text, loc.line)) from None
+    return check(doc, text, path)
+
+
+def check(doc: dict, text: str, path: str) -> Config:
+    values: dict[str, dict[str, Any]] = {s: {k: _copy(d) for k, (_, d) in keys.items()} for s, keys in SCHEMA.items()}
+    for section, keys in doc.items():
+        if section not in SCHEMA:
+            raise _err(path, text, section, None, f"unknown section [{section}]",
+                       f"sections: {', '.join(f'[{s}]' for s in SCHEMA)}")
+        if not isinstance(keys, dict):
+            raise _err(path, text, section, None, f"'{section}' must be a table [{section}]")
+        for key, value in keys.items():
+            if key not in SCHEMA[section]:
+                raise _err(path, text, section, key, f"unknown key '{key}' in [{section}]",
+                           f"keys of [{section}]: {', '.join(SCHEMA[section])}")
+            kind, _ = SCHEMA[section][key]
+            ok, value = _coerce(kind, value)
+            if not ok:
+                raise _err(path, text, section, key, f"[{section}] {key} must be a {kind}, got {value!r}")
+            values[section][key] = value
+    _semantics(values, path, text)
+    return Config(values, path)
+
+
+def _semantics(v: dict, path: str, text: str) -> None:
+    m, d, t = v["model"], v["data"], v["training"]
+    if len(m["layers"]) < 2 or any(n < 1 for n in m["layers"]):
+        raise _err(path, text, "model", "layers", "layers must be [pixels, hidden..., classes], all >= 1")
+    n_weights = len(m["layers"]) - 1
+    if len(t["learning_rates"]) != n_weights:
+        raise _err(path, text, "training", "learning_rates",
+                   f"learning_rates needs one rate per weight layer: {n_weights} for layers {m['layers']}")
+    if t["bias_learning_rates"] and len(t["bias_learning_rates"]) != n_weights:
+        raise _err(path, text, "training", "bias_learning_rates", f"bias_learning_rates needs {n_weights} rates")
+    if t["algorithm"] not in ALGORITHMS:
+        raise _err(path, text, "training", "algorithm", f"unknown algorithm '{t['algorithm']}'",
+                   f"choose from {', '.join(ALGORITHMS)}")
+    for key in ("sweeps", "batch_size", "epochs"):
+        if t[key] < 1:
+            raise _err(path, text, "training", key, f"{key} must be at least 1")
+    if t["dtype"] not in ("float64", "float32"):
+        raise _err(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
+    if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":
+        raise _err(path, text, "training", "nudging", "nudging must not be 0")
+    ds = d["dataset"]
+    if ds not in ("mnist", "fashion-mnist", "kmnist") and not ds.startswith("idx:"):
+        raise _err(path, text, "data", "dataset", f"unknown dataset '{ds}'",
+                   "mnist, fashion-mnist, kmnist, or idx:<folder with the four IDX files>")
+
+
+def _coerce(kind: str, value: Any) -> tuple[bool, Any]:
+    if kind == "number":
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)), float(value) if isinstance(
+            value, (int, float)) and not isinstance(value, bool) else value
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if kind == "string":
+        return isinstance(value, str), value
+    if kind == "list of integers":
+        return isinstance(value, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in value), value
+    if kind == _LIST_F:
+        ok = isinstance(value, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+        return ok, [float(x) for x in value] if ok else value
+    return False, value  # pragma: no cover
+
+
+def _copy(v):
+    return list(v) if isinstance(v, list) else v
+
+
+def _line(text: str, n: int) -> str | None:
+    lines = text.splitlines()
+    return lines[n - 1] if 0 < n <= len(lines) else None
+
+
+def _err(path: str, text: str, section: str, key: str | None, message: str, hint: str | None = None) -> ConfigError:
+    """A ConfigError at the line of ``key`` in ``[section]`` (or of the section header)."""
+    current = None
+    where = 1
+    for n, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        m = re.match(r"^\[\s*([^\]]+?)\s*\]", s)
+        if m:
+            current = m.group(1)
+            if key is None and current == section:
+                where = n
+                break
+            continue
+        if key is not None and current == section and re.match(rf"^{re.escape(key)}\s*=", s):
+            where = n
+            break
+    line = _line(text, where) or ""
+    col = (line.find(key) + 1) if key and key in line else 1
+    return ConfigError(message, location=SourceLocation(path, where, max(col, 1)), source_line=line or None, hint=hint)

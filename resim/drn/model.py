@@ -1,0 +1,229 @@
+"""The deep resistive network (science.md §3) as arrays, its relaxation, and its gradients.
+
+Layers ``0..L``: layer 0 the ``2 * pixels`` input nodes, held by voltage sources at
+``gain * (+x, -x)``; layers ``1..L-1`` hidden, the first half of each with an ideal diode
+to ground keeping ``v >= 0`` (excitatory), the second half ``v <= 0`` (inhibitory); layer
+``L`` the outputs (no diodes), read as voltages. ``W[l]`` [n_l, n_(l+1)] are the
+conductances between consecutive layers (>= 0), ``b[l]`` [n_(l+1)] the bias currents into
+layer ``l+1``.
+
+Relaxation is exact coordinate descent in its layered, 2-colour form (science.md §2): the
+odd layers, then the even layers, each node set to the conductance-weighted mean of its
+neighbours plus its bias current, clipped by its diode:
+
+    v_l = clip( (v_(l-1) W_(l-1) + v_(l+1) W_l^T + b_(l-1)) / (1^T W_(l-1) + W_l 1) )
+
+batched over images ([B, n_l] arrays). Nudged phases add ``beta (y - v_L)`` to the output
+currents (the cost C = 1/2 |v_L - y|^2 times beta); clamped phases hold ``v_L`` fixed.
+The content is E = sum_edges 1/2 g (v_i - v_j)^2 - sum_i b_i v_i, so dE/dg = 1/2 (v_i -
+v_j)^2 and dE/db = -v: every learning rule below is built from those (science.md §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ALGORITHMS = ("centered-ep", "positive-ep", "negative-ep", "contrastive", "centered-cl", "positive-cl",
+              "negative-cl", "exact")
+
+
+@dataclass
+class DRN:
+    """Parameters of a DRN (``W`` conductances, ``b`` bias currents) and its input gain."""
+
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    gain: float
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.W[0].shape[0]] + [w.shape[1] for w in self.W]
+
+    @classmethod
+    def init(cls, layers: list[int], gain: float, rng: np.random.Generator, dtype=np.float64) -> "DRN":
+        """``layers`` = [pixels, hidden..., classes]; inputs are doubled. Conductances start
+        uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) clipped at 0, biases at 0 (science.md §3)."""
+        sizes = [2 * layers[0], *layers[1:]]
+        W = [np.clip(rng.uniform(-1, 1, (a, b)) / np.sqrt(a), 0, None).astype(dtype) for a, b in zip(sizes, sizes[1:])]
+        return cls(W, [np.zeros(n, dtype) for n in sizes[1:]], gain)
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        """[B, pixels] images in [0, 1] -> [B, 2 pixels] input voltages ``gain (+x, -x)``."""
+        x = np.asarray(x, self.W[0].dtype)
+        return self.gain * np.concatenate([x, -x], axis=1)
+
+    def copy(self) -> "DRN":
+        return DRN([w.copy() for w in self.W], [b.copy() for b in self.b], self.gain)
+
+
+class Relaxer:
+    """Layered coordinate descent for one set of parameters (the denominators are fixed)."""
+
+    def __init__(self, net: DRN) -> None:
+        self.net = net
+        W = net.W
+        L = len(W)
+        self.L = L
+        # conductance to the previous layer plus to the next one, per node of layers 1..L
+        self.den = [W[l - 1].sum(axis=0) + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
+        self.half = [n // 2 for n in net.sizes[1:]]
+
+    def start(self, x: np.ndarray) -> list[np.ndarray]:
+        """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
+        v0 = self.net.inputs(x)
+        return [v0] + [np.zeros((len(v0), n), v0.dtype) for n in self.net.sizes[1:]]
+
+    def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
+              clamp: np.ndarray | None = None) -> list[np.ndarray]:
+        """``sweeps`` sweeps from ``V`` (copied): free (``beta = 0``), nudged toward ``y``,
+        or with the outputs clamped to ``clamp``."""
+        W, b, L = self.net.W, self.net.b, self.L
+        V = [v.copy() for v in V]
+        if clamp is not None:
+            V[L] = clamp.copy()
+        drive0 = V[0] @ W[0]  # the inputs' currents into layer 1: once per relaxation
+        for _ in range(sweeps):
+            for parity in (1, 0):
+                for l in range(1, L + 1):
+                    if l % 2 != parity or (l == L and clamp is not None):
+                        continue
+                    num = drive0 if l == 1 else V[l - 1] @ W[l - 1]
+                    if l < L:
+                        num = num + V[l + 1] @ W[l].T
+                    num = num + b[l - 1]
+                    den = self.den[l - 1]
+                    if l == L and beta:
+                        num = num + beta * y
+                        den = den + beta
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        v = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+                    if l < L:
+                        h = self.half[l - 1]
+                        np.maximum(v[:, :h], 0.0, out=v[:, :h])
+                        np.minimum(v[:, h:], 0.0, out=v[:, h:])
+                    V[l] = v
+        return V
+
+    def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, **kw) -> list[np.ndarray]:
+        """Sweep until the largest change is below ``tol`` (for tests and exact gradients)."""
+        for _ in range(max_sweeps):
+            nxt = self.relax(V, 1, **kw)
+            delta = max(float(np.max(np.abs(a - c))) for a, c in zip(nxt[1:], V[1:]))
+            V = nxt
+            if delta <= tol:
+                return V
+        raise RuntimeError("DRN relaxation did not converge")
+
+
+def energy_grads(V: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """dE/dW and dE/db summed over the batch, at states ``V``: for W[l],
+    sum_batch 1/2 (v_i - v_j)^2 = 1/2 (sum v_i^2 + sum v_j^2) - V_l^T V_(l+1)."""
+    gW, gb = [], []
+    for l in range(len(V) - 1):
+        a, c = V[l], V[l + 1]
+        sq_a = 0.5 * np.einsum("bi,bi->i", a, a)
+        sq_c = 0.5 * np.einsum("bj,bj->j", c, c)
+        gW.append(sq_a[:, None] + sq_c[None, :] - a.T @ c)
+        gb.append(-c.sum(axis=0))
+    return gW, gb
+
+
+def ep_difference(Va, Vb, scale: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(dE/dtheta(Va) - dE/dtheta(Vb)) / scale, averaged over the batch, computed without
+    the states' common terms: for W[l], 1/2 (a^2 - a'^2) + 1/2 (c^2 - c'^2) - (a^T c - a'^T c')."""
+    B = len(Va[0])
+    gW, gb = [], []
+    for l in range(len(Va) - 1):
+        a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
+        if l == 0:  # the inputs are the same in both states
+            dsq_a = np.zeros(a.shape[1], a.dtype)
+            cross = a.T @ (c - c2)
+        else:
+            dsq_a = 0.5 * (np.einsum("bi,bi->i", a, a) - np.einsum("bi,bi->i", a2, a2))
+            cross = a.T @ c - a2.T @ c2
+        dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
+        gW.append((dsq_a[:, None] + dsq_c[None, :] - cross) / (scale * B))
+        gb.append(-(c - c2).sum(axis=0) / (scale * B))
+    return gW, gb
+
+
+def estimate(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str, nudging: float,
+             sweeps: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The learning rule's estimate of dC/dtheta (batch mean) from the free state ``V0``."""
+    L = relaxer.L
+    beta = nudging
+    if algorithm == "centered-ep":
+        return ep_difference(relaxer.relax(V0, sweeps, beta, y), relaxer.relax(V0, sweeps, -beta, y), 2 * beta)
+    if algorithm == "positive-ep":
+        return ep_difference(relaxer.relax(V0, sweeps, beta, y), V0, beta)
+    if algorithm == "negative-ep":
+        return ep_difference(relaxer.relax(V0, sweeps, -beta, y), V0, -beta)
+    if algorithm == "contrastive":
+        return ep_difference(relaxer.relax(V0, sweeps, clamp=y), V0, 1.0)
+    out = V0[L]
+    if algorithm == "centered-cl":
+        plus = relaxer.relax(V0, sweeps, clamp=out + beta * (y - out))
+        minus = relaxer.relax(V0, sweeps, clamp=out - beta * (y - out))
+        return ep_difference(plus, minus, 2 * beta)
+    if algorithm == "positive-cl":
+        return ep_difference(relaxer.relax(V0, sweeps, clamp=out + beta * (y - out)), V0, beta)
+    if algorithm == "negative-cl":
+        return ep_difference(relaxer.relax(V0, sweeps, clamp=out - beta * (y - out)), V0, -beta)
+    if algorithm == "exact":
+        return exact_gradient(relaxer.net, V0, y)
+    raise ValueError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
+
+
+def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray, tol: float = 1e-9):
+    """dC/dtheta at the free equilibrium ``V`` by implicit differentiation on the active set
+    (batch mean). The KCL residuals R_F(v, theta) = 0 of the free nodes F (hidden nodes off
+    their diode's bound, and the outputs) define v_F(theta); with H = dR_F/dv_F (the
+    conductance matrix on F) and lambda = H^-1 dC/dv_F: dC/dg_ij = -(lambda_i - lambda_j)
+    (v_i - v_j), dC/db_i = lambda_i (lambda = 0 off F). One dense solve per image."""
+    sizes = net.sizes
+    offs = np.cumsum([0, *sizes])
+    n = offs[-1]
+    G = np.zeros((n, n))
+    for l, w in enumerate(net.W):
+        G[offs[l]:offs[l + 1], offs[l + 1]:offs[l + 2]] = w
+    G = G + G.T
+    Lap = np.diag(G.sum(axis=1)) - G
+    gW = [np.zeros_like(w) for w in net.W]
+    gb = [np.zeros_like(b) for b in net.b]
+    B = len(V[0])
+    for k in range(B):
+        v = np.concatenate([layer[k] for layer in V])
+        free = np.ones(n, bool)
+        free[: offs[1]] = False  # inputs
+        for l in range(1, len(sizes) - 1):  # hidden nodes held by their diode at 0
+            free[offs[l]:offs[l + 1]] &= np.abs(v[offs[l]:offs[l + 1]]) > tol * (1 + np.abs(v).max())
+        dC = np.zeros(n)
+        dC[offs[-2]:] = v[offs[-2]:] - y[k]
+        F = np.flatnonzero(free)
+        lam = np.zeros(n)
+        lam[F] = np.linalg.solve(Lap[np.ix_(F, F)], dC[F])
+        for l in range(len(net.W)):
+            vi, vj = v[offs[l]:offs[l + 1]], v[offs[l + 1]:offs[l + 2]]
+            li, lj = lam[offs[l]:offs[l + 1]], lam[offs[l + 1]:offs[l + 2]]
+            gW[l] -= (li[:, None] - lj[None, :]) * (vi[:, None] - vj[None, :])
+            gb[l] += lj
+    return [g / B for g in gW], [g / B for g in gb]
+
+
+def outputs(net: DRN, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """Output voltages [B, classes] at the free equilibrium (relaxed to convergence: the
+    circuit's operating point, what ``resim solve`` of the exported netlist gives)."""
+    relaxer = Relaxer(net)
+    out = []
+    for a in range(0, len(x), batch):
+        V = relaxer.start(x[a:a + batch])
+        V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain))
+        out.append(V[-1])
+    return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
+
+
+def predict(net: DRN, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """The class of each image: the arg-max of the output voltages at equilibrium."""
+    return np.argmax(outputs(net, x, batch), axis=1)

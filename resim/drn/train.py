@@ -1,0 +1,177 @@
+"""Training runs: epochs of mini-batches, metrics, checkpoints, resume, the final model.
+
+A run folder holds ``config.resolved.toml`` (every default filled in), ``metrics.jsonl`` and
+``metrics.csv`` (one row per epoch), ``checkpoint.npz`` (after every epoch) and, at the end,
+``model.npz``. Every file is written to a temporary name and renamed, so a run killed at any
+moment leaves the last complete epoch behind; ``resume=True`` continues from it and ends
+with exactly the parameters an uninterrupted run gives (shuffles come from (seed, epoch),
+the coordinate-descent warm start is reset at each epoch).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ResimError
+from .config import Config
+from .data import Dataset
+from .model import DRN, Relaxer, estimate, predict
+
+METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
+
+
+class RunError(ResimError):
+    """A run folder that cannot be resumed (no checkpoint, another configuration)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Progress:
+    """Callbacks for the caller's display: ``batch(epoch, done, total, running_error, samples_per_s)``
+    and ``epoch(row)``."""
+
+    batch: Callable[..., None] | None = None
+    epoch: Callable[[dict], None] | None = None
+
+
+def write_atomic_bytes(path: str, data: bytes) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_npz(path: str, **arrays) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic_bytes(path, buf.getvalue())
+
+
+def model_arrays(net: DRN, config: Config | None = None, **extra) -> dict:
+    out = {f"W{l}": w for l, w in enumerate(net.W)}
+    out.update({f"b{l}": b for l, b in enumerate(net.b)})
+    out["gain"] = np.array(net.gain)
+    if config is not None:
+        out["config"] = np.array(config.to_toml())
+    out.update(extra)
+    return out
+
+
+def load_model(path: str) -> tuple[DRN, str]:
+    """A ``model.npz`` (or ``checkpoint.npz``): the network and its configuration text."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            n = sum(1 for k in z.files if k.startswith("W"))
+            net = DRN([z[f"W{l}"] for l in range(n)], [z[f"b{l}"] for l in range(n)], float(z["gain"]))
+            return net, str(z["config"]) if "config" in z.files else ""
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"cannot read model '{path}': {exc}", hint="give a model.npz written by resim train") from None
+
+
+def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
+          progress: Progress | None = None) -> tuple[DRN, list[dict]]:
+    """Run (or resume) training as configured; returns the final network and the metrics."""
+    m, t = config["model"], config["training"]
+    dtype = np.float32 if t["dtype"] == "float32" else np.float64
+    os.makedirs(out, exist_ok=True)
+    resolved = config.to_toml()
+    ckpt_path = os.path.join(out, "checkpoint.npz")
+    net = DRN.init(m["layers"], m["input_gain"], np.random.default_rng(t["seed"]), dtype)
+    mom_W = [np.zeros_like(w) for w in net.W]
+    mom_b = [np.zeros_like(b) for b in net.b]
+    rows: list[dict] = []
+    first = 0
+    if resume:
+        if not os.path.exists(ckpt_path):
+            raise RunError(f"--resume: no checkpoint in '{out}'", hint="start the run without --resume")
+        with np.load(ckpt_path, allow_pickle=False) as z:
+            if str(z["config"]) != resolved:
+                raise RunError(f"--resume: '{out}' was run with another configuration",
+                               hint=f"compare {os.path.join(out, 'config.resolved.toml')} with the config given")
+            L = len(net.W)
+            net = DRN([z[f"W{l}"] for l in range(L)], [z[f"b{l}"] for l in range(L)], float(z["gain"]))
+            mom_W = [z[f"mW{l}"] for l in range(L)]
+            mom_b = [z[f"mb{l}"] for l in range(L)]
+            first = int(z["epoch"])
+            rows = json.loads(str(z["metrics"]))
+    else:
+        with open(os.path.join(out, "config.resolved.toml"), "w") as fh:
+            fh.write(resolved)
+    lr_w = np.array(t["learning_rates"])
+    lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
+    y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
+    bs = t["batch_size"]
+    for epoch in range(first, t["epochs"]):
+        t0 = time.perf_counter()
+        decay = t["lr_decay"] ** epoch
+        order = np.random.default_rng([t["seed"], epoch]).permutation(len(data.train_x))
+        relaxer = Relaxer(net)
+        warm = None
+        wrong = 0
+        cost = 0.0
+        seen = 0
+        for a in range(0, len(order), bs):
+            idx = order[a:a + bs]
+            x, y = data.train_x[idx], y_all[idx]
+            V = relaxer.start(x)
+            if warm is not None and len(warm[0]) == len(idx):
+                V = [V[0]] + [w.copy() for w in warm]
+            V0 = relaxer.relax(V, t["sweeps"])
+            out_v = V0[-1]
+            wrong += int(np.sum(np.argmax(out_v, axis=1) != data.train_y[idx]))
+            cost += float(0.5 * np.sum((out_v - y) ** 2))
+            seen += len(idx)
+            gW, gb = estimate(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"])
+            for l in range(len(net.W)):
+                mom_W[l] *= t["momentum"]
+                mom_W[l] += gW[l]
+                net.W[l] -= (lr_w[l] * decay) * mom_W[l]
+                np.maximum(net.W[l], 0.0, out=net.W[l])  # conductances stay >= 0
+                mom_b[l] *= t["momentum"]
+                mom_b[l] += gb[l]
+                net.b[l] -= (lr_b[l] * decay) * mom_b[l]
+            relaxer = Relaxer(net)
+            warm = V0[1:]
+            if progress and progress.batch:
+                progress.batch(epoch, seen, len(order), wrong / seen, seen / (time.perf_counter() - t0))
+        seconds = time.perf_counter() - t0
+        test_error = float(np.mean(predict(net, data.test_x) != data.test_y)) if len(data.test_x) else float("nan")
+        row = {"epoch": epoch + 1, "train_error": wrong / max(seen, 1), "test_error": test_error,
+               "cost": cost / max(seen, 1), "epoch_seconds": seconds, "samples_per_second": seen / seconds}
+        rows.append(row)
+        _write_metrics(out, rows)
+        save_npz(ckpt_path, **model_arrays(net, config, **{f"mW{l}": w for l, w in enumerate(mom_W)},
+                                           **{f"mb{l}": b for l, b in enumerate(mom_b)},
+                                           epoch=np.array(epoch + 1), metrics=np.array(json.dumps(rows))))
+        if progress and progress.epoch:
+            progress.epoch(row)
+    save_npz(os.path.join(out, "model.npz"), **model_arrays(net, config))
+    return net, rows
+
+
+def _write_metrics(out: str, rows: list[dict]) -> None:
+    write_atomic_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=METRICS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    write_atomic_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode())
