@@ -309,9 +309,9 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
 
 
 def _model_dataset(config_text: str) -> tuple[str, str | None]:
-    import tomllib
+    from .drn.config import parse_toml
 
-    doc = tomllib.loads(config_text) if config_text else {}
+    doc = parse_toml(config_text) if config_text else {}
     data = doc.get("data", {})
     return data.get("dataset", "fashion-mnist"), data.get("data_dir") or None
 

@@ -78,11 +78,20 @@ def _toml_value(v: Any) -> str:
     return str(v)
 
 
-def load_config(path: str) -> Config:
+def _tomllib():
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python 3.10
         import tomli as tomllib
+    return tomllib
+
+
+def parse_toml(text: str) -> dict:
+    return _tomllib().loads(text)
+
+
+def load_config(path: str) -> Config:
+    tomllib = _tomllib()
     try:
         with open(path, "rb") as fh:
             raw = fh.read()

@@ -31,7 +31,7 @@ def to_netlist(net: DRN, image: np.ndarray, title: str = "trained DRN") -> str:
     n_pix = len(x)
     out = [f"* {title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g} (resim export)"]
     volts = net.gain * np.concatenate([x, -x])
-    for i, v in enumerate(volts):
+    for i, v in enumerate(volts.tolist()):
         kind = "vp" if i < n_pix else "vn"
         out.append(f"{kind}{i % n_pix} {names[0][i]} 0 {v!r}")
     for l, w in enumerate(net.W):

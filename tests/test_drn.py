@@ -1,0 +1,376 @@
+"""Deep resistive networks: relaxation against the circuit solver, EP against the exact
+gradient, IDX data (files, lookup, download over loopback HTTP), runs, resume, export."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import resim
+from resim.drn import data as data_mod
+from resim.drn.config import ConfigError, load_config
+from resim.drn.export import to_netlist
+from resim.drn.model import ALGORITHMS, DRN, Relaxer, estimate, exact_gradient, ep_difference, outputs, predict
+
+
+def small_net(seed: int = 0, sizes=(12, 8, 3), gain: float = 3.0) -> DRN:
+    net = DRN.init(list(sizes), gain, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed + 1)
+    net.b = [rng.normal(0, 0.05, len(b)) for b in net.b]
+    return net
+
+
+def images(n: int, pixels: int, seed: int = 2) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 1, (n, pixels))
+
+
+# ---- relaxation: the layered coordinate descent is the circuit's operating point -------------
+
+
+def test_relaxation_matches_the_circuit_solver():
+    """The exported netlist solved by resim's exact solver: the same node voltages."""
+    net = small_net()
+    x = images(3, 12)
+    relaxer = Relaxer(net)
+    V = relaxer.converge(relaxer.start(x))
+    for k in range(len(x)):
+        result = resim.solve(resim.load_netlist(to_netlist(net, x[k])), method="exact")
+        for l, layer in enumerate(V[1:], start=1):
+            names = [f"h{l}_{j}" for j in range(layer.shape[1])] if l < len(V) - 1 else [f"o{j}" for j in range(3)]
+            got = np.array([result.voltage(n) for n in names])
+            np.testing.assert_allclose(layer[k], got, rtol=0, atol=1e-9)
+
+
+def test_diode_bounds_hold():
+    net = small_net(sizes=(12, 10, 3))
+    relaxer = Relaxer(net)
+    V = relaxer.relax(relaxer.start(images(5, 12)), 4)
+    assert np.all(V[1][:, :5] >= 0) and np.all(V[1][:, 5:] <= 0)
+
+
+# ---- learning rules ---------------------------------------------------------------------------
+
+
+def flat(g):
+    return np.concatenate([a.ravel() for a in g[0] + g[1]])
+
+
+def cosine(a, b) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_centred_ep_approaches_the_exact_gradient():
+    """science.md §4: as beta -> 0 centred EP tends to dC/dtheta by implicit
+    differentiation on the active set; cosine similarity >= 0.999 at beta = 1e-3."""
+    net = small_net(sizes=(12, 10, 3), gain=2.0)
+    x = images(4, 12)
+    y = np.eye(3)[[0, 2, 1, 2]]
+    relaxer = Relaxer(net)
+    V0 = relaxer.converge(relaxer.start(x), tol=1e-14)
+    exact = flat(exact_gradient(net, V0, y))
+    beta = 1e-3
+    plus = relaxer.converge(V0, tol=1e-14, beta=beta, y=y)
+    minus = relaxer.converge(V0, tol=1e-14, beta=-beta, y=y)
+    centred = flat(ep_difference(plus, minus, 2 * beta))
+    positive = flat(ep_difference(plus, V0, beta))
+    assert cosine(centred, exact) >= 0.999
+    assert np.linalg.norm(centred - exact) < np.linalg.norm(positive - exact)  # O(beta^2) against O(beta)
+
+
+def test_exact_gradient_matches_finite_differences():
+    """The implicit-differentiation gradient against central differences of the cost."""
+    net = small_net(sizes=(6, 6, 2), gain=2.0)
+    x = images(2, 6)
+    y = np.eye(2)[[1, 0]]
+
+    def cost(n: DRN) -> float:
+        r = Relaxer(n)
+        V = r.converge(r.start(x), tol=1e-14)
+        return 0.5 * float(np.sum((V[-1] - y) ** 2)) / len(x)
+
+    r = Relaxer(net)
+    gW, gb = exact_gradient(net, r.converge(r.start(x), tol=1e-14), y)
+    h = 1e-6
+    for l, (i, j) in [(0, (1, 2)), (0, (7, 4)), (1, (3, 1))]:
+        if net.W[l][i, j] <= 2 * h:
+            continue
+        up, down = net.copy(), net.copy()
+        up.W[l][i, j] += h
+        down.W[l][i, j] -= h
+        assert gW[l][i, j] == pytest.approx((cost(up) - cost(down)) / (2 * h), rel=1e-4, abs=1e-9)
+    up, down = net.copy(), net.copy()
+    up.b[1][0] += h
+    down.b[1][0] -= h
+    assert gb[1][0] == pytest.approx((cost(up) - cost(down)) / (2 * h), rel=1e-4, abs=1e-9)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_learning_rule_descends(algorithm):
+    """Each rule's estimate points downhill: cosine with the exact gradient > 0.5 here."""
+    net = small_net(sizes=(12, 10, 3), gain=2.0)
+    x = images(4, 12)
+    y = np.eye(3)[[0, 2, 1, 2]]
+    relaxer = Relaxer(net)
+    V0 = relaxer.converge(relaxer.start(x), tol=1e-14)
+    exact = flat(exact_gradient(net, V0, y))
+    got = flat(estimate(relaxer, V0, y, algorithm, 0.01, 200))
+    assert cosine(got, exact) > 0.5
+
+
+# ---- data -----------------------------------------------------------------------------------------
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> None:
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+
+
+def make_dataset(folder: Path, n_train: int = 200, n_test: int = 50, seed: int = 0, gz: bool = True) -> None:
+    """Tiny separable images: class k lights up rows 2k..2k+2 of a 28x28 image."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n)
+        imgs = rng.integers(0, 40, (n, 28, 28))
+        for k, lab in enumerate(labels):
+            imgs[k, 2 * lab:2 * lab + 3, 4:24] = 230
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", imgs, gz)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, gz)
+
+
+def test_idx_files_read_back(tmp_path):
+    make_dataset(tmp_path / "d", gz=False)
+    ds = data_mod.load(f"idx:{tmp_path / 'd'}")
+    assert ds.train_x.shape == (200, 784) and ds.test_x.shape == (50, 784)
+    assert 0 <= ds.train_x.min() and ds.train_x.max() <= 1
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(data_mod.DataError, match="not an IDX file"):
+        data_mod.read_idx(str(tmp_path / "bad"))
+
+
+def test_lookup_order(tmp_path, monkeypatch):
+    for name in ("dir", "env", "cache/resim/datasets/mnist"):
+        make_dataset(tmp_path / name)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESIM_DATA", str(tmp_path / "env"))
+    assert data_mod.locate("mnist", str(tmp_path / "dir"))[data_mod.FILES[0]].startswith(str(tmp_path / "dir"))
+    assert data_mod.locate("mnist")[data_mod.FILES[0]].startswith(str(tmp_path / "env"))
+    monkeypatch.delenv("RESIM_DATA")
+    assert data_mod.locate("mnist")[data_mod.FILES[0]].startswith(str(tmp_path / "cache"))
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A static HTTP server on the loopback interface, serving tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = lambda *a, **k: _Quiet(*a, directory=str(root), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_download_over_loopback_with_checksums(tmp_path, monkeypatch, http_server):
+    root, url = http_server
+    make_dataset(root)
+    sums = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in root.iterdir()}
+    monkeypatch.setitem(data_mod.SOURCES, "kmnist", (url, sums))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RESIM_DATA", raising=False)
+    ds = data_mod.load("kmnist")
+    assert len(ds.train_x) == 200
+    cached = tmp_path / "cache" / "resim" / "datasets" / "kmnist"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(sums)  # no .part files left
+    assert data_mod.load("kmnist").folder == str(cached)  # the second time from the cache
+
+
+def test_a_corrupted_download_is_rejected_and_deleted(tmp_path, monkeypatch, http_server):
+    root, url = http_server
+    make_dataset(root)
+    sums = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in root.iterdir()}
+    bad = root / "train-labels-idx1-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-3] + b"xyz")  # corrupted on the server
+    monkeypatch.setitem(data_mod.SOURCES, "kmnist", (url, sums))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RESIM_DATA", raising=False)
+    with pytest.raises(data_mod.DataError, match="SHA-256"):
+        data_mod.load("kmnist")
+    cached = tmp_path / "cache" / "resim" / "datasets" / "kmnist"
+    assert not (cached / "train-labels-idx1-ubyte.gz").exists()
+    assert not list(cached.glob("*.part"))
+
+
+def test_no_network_says_how_to_get_the_files(tmp_path, monkeypatch):
+    monkeypatch.setitem(data_mod.SOURCES, "mnist", ("http://127.0.0.1:9/", data_mod.SOURCES["mnist"][1]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RESIM_DATA", raising=False)
+    with pytest.raises(data_mod.DataError, match="cannot download") as info:
+        data_mod.load("mnist")
+    assert "--data-dir" in info.value.hint
+
+
+# ---- configuration ----------------------------------------------------------------------------------
+
+
+def test_config_errors_name_the_key_and_line(tmp_path):
+    p = tmp_path / "run.toml"
+    p.write_text("[model]\nlayers = [784, 10]\n\n[training]\nepochs = 2\nlearning_rate = 0.1\n")
+    with pytest.raises(ConfigError, match="unknown key 'learning_rate'") as info:
+        load_config(str(p))
+    assert info.value.location.line == 6
+    p.write_text("[training]\nsweeps = \"four\"\n")
+    with pytest.raises(ConfigError, match="sweeps must be a integer") as info:
+        load_config(str(p))
+    assert info.value.location.line == 2
+    p.write_text("[model]\nlayers = [784, 100, 10]\n[training]\nlearning_rates = [0.1]\n")
+    with pytest.raises(ConfigError, match="one rate per weight layer"):
+        load_config(str(p))
+
+
+# ---- runs ---------------------------------------------------------------------------------------------
+
+
+RUN = """[model]
+layers = [784, 24, 10]
+input_gain = 4.0
+[data]
+dataset = "idx:{data}"
+[training]
+epochs = {epochs}
+batch_size = 4
+learning_rates = [0.02, 0.02]
+seed = 3
+"""
+
+
+def cli(*args, **kw) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "RESIM_DEBUG"}
+    return subprocess.Popen([sys.executable, "-m", "resim.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+REAL = """[model]
+layers = [784, 100, 10]
+input_gain = 100.0
+[data]
+dataset = "fashion-mnist"
+train_limit = 3000
+test_limit = 500
+[training]
+epochs = 2
+"""
+
+
+def test_a_run_learns_and_writes_its_files(tmp_path):
+    """Real Fashion-MNIST IDX files (Debian's dataset-fashion-mnist, which CI installs; a
+    missing dataset fails with exit code 7 and says how to get it): 3,000 images, 2 epochs."""
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(REAL)
+    proc = cli("train", "--config", str(cfg), "--out", str(tmp_path / "run"))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    run = tmp_path / "run"
+    assert {"config.resolved.toml", "metrics.jsonl", "metrics.csv", "checkpoint.npz", "model.npz"} <= {
+        p.name for p in run.iterdir()}
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["test_error"] < 0.4  # chance is 0.9
+    assert "momentum = 0.0" in (run / "config.resolved.toml").read_text()  # defaults written out
+    assert (run / "metrics.csv").read_text().splitlines()[0].startswith("epoch,train_error,test_error")
+    ev = cli("evaluate", str(run / "model.npz"))
+    out, err = ev.communicate(timeout=120)
+    assert ev.returncode == 0, err
+    report = json.loads(out)  # the whole test set (the run's test_limit is for its metrics only)
+    assert report["test_images"] == 10_000 and report["test_error"] < 0.4
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path):
+    make_dataset(tmp_path / "d", n_train=3000, n_test=20)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(RUN.format(data=tmp_path / "d", epochs=3))
+    whole = cli("train", "--config", str(cfg), "--out", str(tmp_path / "whole"))
+    assert whole.wait(timeout=600) == 0
+    killed = cli("train", "--config", str(cfg), "--out", str(tmp_path / "cut"))
+    ckpt = tmp_path / "cut" / "checkpoint.npz"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert ckpt.exists() and not (tmp_path / "cut" / "model.npz").exists()  # stopped mid-run
+    with np.load(ckpt) as z:
+        assert int(z["epoch"]) < 3
+    resumed = cli("train", "--config", str(cfg), "--out", str(tmp_path / "cut"), "--resume")
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    with np.load(tmp_path / "whole" / "model.npz") as a, np.load(tmp_path / "cut" / "model.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    assert (tmp_path / "whole" / "metrics.jsonl").read_text().count("\n") == 3
+    assert (tmp_path / "cut" / "metrics.jsonl").read_text().count("\n") == 3
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    make_dataset(tmp_path / "d", n_train=40, n_test=10)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(RUN.format(data=tmp_path / "d", epochs=1))
+    assert cli("train", "--config", str(cfg), "--out", str(tmp_path / "r")).wait(timeout=300) == 0
+    cfg.write_text(RUN.format(data=tmp_path / "d", epochs=1).replace("seed = 3", "seed = 4"))
+    proc = cli("train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--resume")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2 and "another configuration" in err
+
+
+# ---- export ---------------------------------------------------------------------------------------------
+
+
+def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
+    """resim export MODEL --input K: resim solve's arg-max is the model's prediction, and
+    the netlist passes compare-with-ngspice."""
+    make_dataset(tmp_path / "d", n_train=400, n_test=12)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(RUN.format(data=tmp_path / "d", epochs=1))
+    assert cli("train", "--config", str(cfg), "--out", str(tmp_path / "r")).wait(timeout=300) == 0
+    from resim.drn.train import load_model
+
+    net, _ = load_model(str(tmp_path / "r" / "model.npz"))
+    ds = data_mod.load(f"idx:{tmp_path / 'd'}")
+    expected = predict(net, ds.test_x)
+    for k in (0, 5, 11):
+        proc = cli("export", str(tmp_path / "r" / "model.npz"), "--input", str(k))
+        text, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        path = tmp_path / f"net{k}.cir"
+        path.write_text(text)
+        result = resim.solve(resim.load_netlist(path))
+        volts = [result.voltage(f"o{j}") for j in range(10)]
+        assert int(np.argmax(volts)) == expected[k]
+        np.testing.assert_allclose(volts, outputs(net, ds.test_x[k:k + 1])[0], atol=1e-8)
+    cmp = cli("compare-with-ngspice", str(tmp_path / "net5.cir"))
+    out, err = cmp.communicate(timeout=300)
+    assert cmp.returncode == 0, out + err
