@@ -76,14 +76,16 @@ class Relaxer:
         return [v0] + [np.zeros((len(v0), n), v0.dtype) for n in self.net.sizes[1:]]
 
     def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
-              clamp: np.ndarray | None = None) -> list[np.ndarray]:
+              clamp: np.ndarray | None = None, drive0: np.ndarray | None = None) -> list[np.ndarray]:
         """``sweeps`` sweeps from ``V`` (copied): free (``beta = 0``), nudged toward ``y``,
-        or with the outputs clamped to ``clamp``."""
+        or with the outputs clamped to ``clamp``. ``drive0 = V[0] W[0]`` (the inputs'
+        currents into layer 1) may be passed in: every phase of a batch shares it."""
         W, b, L = self.net.W, self.net.b, self.L
         V = [v.copy() for v in V]
         if clamp is not None:
             V[L] = clamp.copy()
-        drive0 = V[0] @ W[0]  # the inputs' currents into layer 1: once per relaxation
+        if drive0 is None:
+            drive0 = V[0] @ W[0]
         for _ in range(sweeps):
             for parity in (1, 0):
                 for l in range(1, L + 1):
@@ -174,6 +176,70 @@ def estimate(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: s
     if algorithm == "exact":
         return exact_gradient(relaxer.net, V0, y)
     raise ValueError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
+
+
+def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str, nudging: float, sweeps: int,
+           drive0: np.ndarray | None = None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """The two states and the divisor of an EP-family rule: its estimate of dC/dtheta is
+    (dE/dtheta(Va) - dE/dtheta(Vb)) / scale (see :func:`estimate`)."""
+    L, beta = relaxer.L, nudging
+    kw = {"drive0": drive0}
+    if algorithm == "centered-ep":
+        return relaxer.relax(V0, sweeps, beta, y, **kw), relaxer.relax(V0, sweeps, -beta, y, **kw), 2 * beta
+    if algorithm == "positive-ep":
+        return relaxer.relax(V0, sweeps, beta, y, **kw), V0, beta
+    if algorithm == "negative-ep":
+        return relaxer.relax(V0, sweeps, -beta, y, **kw), V0, -beta
+    if algorithm == "contrastive":
+        return relaxer.relax(V0, sweeps, clamp=y, **kw), V0, 1.0
+    out = V0[L]
+    up, down = out + beta * (y - out), out - beta * (y - out)
+    if algorithm == "centered-cl":
+        return relaxer.relax(V0, sweeps, clamp=up, **kw), relaxer.relax(V0, sweeps, clamp=down, **kw), 2 * beta
+    if algorithm == "positive-cl":
+        return relaxer.relax(V0, sweeps, clamp=up, **kw), V0, beta
+    if algorithm == "negative-cl":
+        return relaxer.relax(V0, sweeps, clamp=down, **kw), V0, -beta
+    raise ValueError(f"no two-phase form for {algorithm!r}")
+
+
+def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, lr_w, lr_b, momentum: float,
+            mom_W: list[np.ndarray], mom_b: list[np.ndarray]) -> None:
+    """theta -= lr (dE/dtheta(Va) - dE/dtheta(Vb)) / (scale B), in place, conductances
+    clipped at 0; with momentum m = mu m + g, theta -= lr m.
+
+    The weight term of layer l is a product of thin matrices, so it goes into W with one
+    BLAS ``gemm`` (W += alpha P^T Q, no [n_l, n_(l+1)] temporary):
+    (dE(Va) - dE(Vb)) = 1/2 (a^2 - a'^2) 1^T + 1/2 1 (c^2 - c'^2)^T - (a^T c - a'^T c')
+    = P^T Q with P = [-a; -a'; dsq_a; 1], Q = [c; -c'; 1; dsq_c] (stacked over the batch);
+    for the inputs (a = a') P = [-a; 1], Q = [c - c'; dsq_c].
+    """
+    from scipy.linalg.blas import get_blas_funcs
+
+    B = len(Va[0])
+    for l, W in enumerate(net.W):
+        a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
+        dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
+        if l == 0:
+            P = np.vstack([-a, np.ones((1, a.shape[1]), a.dtype)])
+            Q = np.vstack([c - c2, dsq_c[None, :]])
+        else:
+            dsq_a = 0.5 * (np.einsum("bi,bi->i", a, a) - np.einsum("bi,bi->i", a2, a2))
+            P = np.vstack([-a, -a2, dsq_a[None, :], np.ones((1, a.shape[1]), a.dtype)])
+            Q = np.vstack([c, -c2, np.ones((1, c.shape[1]), c.dtype), dsq_c[None, :]])
+        gemm = get_blas_funcs("gemm", (W,))
+        g_b = -(c - c2).sum(axis=0) / (scale * B)
+        if momentum:
+            M = mom_W[l]
+            gemm(1.0 / (scale * B), Q, P, beta=momentum, c=M.T, trans_a=1, overwrite_c=1)
+            W -= lr_w[l] * M
+            mom_b[l] *= momentum
+            mom_b[l] += g_b
+            net.b[l] -= lr_b[l] * mom_b[l]
+        else:
+            gemm(-lr_w[l] / (scale * B), Q, P, beta=1.0, c=W.T, trans_a=1, overwrite_c=1)
+            net.b[l] -= lr_b[l] * g_b
+        np.maximum(W, 0.0, out=W)  # conductances stay >= 0
 
 
 def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray, tol: float = 1e-9):

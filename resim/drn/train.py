@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ResimError
 from .config import Config
 from .data import Dataset
-from .model import DRN, Relaxer, estimate, predict
+from .model import DRN, Relaxer, descend, exact_gradient, phases, predict
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 
@@ -134,20 +134,25 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
             V = relaxer.start(x)
             if warm is not None and len(warm[0]) == len(idx):
                 V = [V[0]] + [w.copy() for w in warm]
-            V0 = relaxer.relax(V, t["sweeps"])
+            drive0 = V[0] @ net.W[0]  # the inputs' currents: shared by every phase of the batch
+            V0 = relaxer.relax(V, t["sweeps"], drive0=drive0)
             out_v = V0[-1]
             wrong += int(np.sum(np.argmax(out_v, axis=1) != data.train_y[idx]))
             cost += float(0.5 * np.sum((out_v - y) ** 2))
             seen += len(idx)
-            gW, gb = estimate(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"])
-            for l in range(len(net.W)):
-                mom_W[l] *= t["momentum"]
-                mom_W[l] += gW[l]
-                net.W[l] -= (lr_w[l] * decay) * mom_W[l]
-                np.maximum(net.W[l], 0.0, out=net.W[l])  # conductances stay >= 0
-                mom_b[l] *= t["momentum"]
-                mom_b[l] += gb[l]
-                net.b[l] -= (lr_b[l] * decay) * mom_b[l]
+            if t["algorithm"] == "exact":
+                gW, gb = exact_gradient(net, V0, y)
+                for l in range(len(net.W)):
+                    mom_W[l] *= t["momentum"]
+                    mom_W[l] += gW[l]
+                    net.W[l] -= (lr_w[l] * decay) * mom_W[l]
+                    np.maximum(net.W[l], 0.0, out=net.W[l])  # conductances stay >= 0
+                    mom_b[l] *= t["momentum"]
+                    mom_b[l] += gb[l]
+                    net.b[l] -= (lr_b[l] * decay) * mom_b[l]
+            else:
+                Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
+                descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
             relaxer = Relaxer(net)
             warm = V0[1:]
             if progress and progress.batch:
