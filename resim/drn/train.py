@@ -87,8 +87,13 @@ def load_model(path: str) -> tuple[DRN, str]:
 
 
 def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
-          progress: Progress | None = None) -> tuple[DRN, list[dict]]:
-    """Run (or resume) training as configured; returns the final network and the metrics."""
+          progress: Progress | None = None, timings: dict[str, float] | None = None) -> tuple[DRN, list[dict]]:
+    """Run (or resume) training as configured; returns the final network and the metrics.
+
+    ``timings``, when given, accumulates seconds per part of the batch loop: ``data``
+    (batch and targets), ``relax`` (every phase), ``update`` (gradient and parameter
+    update), ``evaluate`` (test error), ``write`` (metrics and checkpoint)."""
+    clock = _Clock(timings)
     m, t = config["model"], config["training"]
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
     os.makedirs(out, exist_ok=True)
@@ -129,11 +134,13 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
         cost = 0.0
         seen = 0
         for a in range(0, len(order), bs):
+            clock.tick()
             idx = order[a:a + bs]
             x, y = data.train_x[idx], y_all[idx]
             V = relaxer.start(x)
             if warm is not None and len(warm[0]) == len(idx):
                 V = [V[0]] + [w.copy() for w in warm]
+            clock.tock("data")
             drive0 = V[0] @ net.W[0]  # the inputs' currents: shared by every phase of the batch
             V0 = relaxer.relax(V, t["sweeps"], drive0=drive0)
             out_v = V0[-1]
@@ -152,13 +159,17 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
                     net.b[l] -= (lr_b[l] * decay) * mom_b[l]
             else:
                 Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
+                clock.tock("relax")
                 descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
             relaxer = Relaxer(net)
+            clock.tock("update")
             warm = V0[1:]
             if progress and progress.batch:
                 progress.batch(epoch, seen, len(order), wrong / seen, seen / (time.perf_counter() - t0))
         seconds = time.perf_counter() - t0
+        clock.tick()
         test_error = float(np.mean(predict(net, data.test_x) != data.test_y)) if len(data.test_x) else float("nan")
+        clock.tock("evaluate")
         row = {"epoch": epoch + 1, "train_error": wrong / max(seen, 1), "test_error": test_error,
                "cost": cost / max(seen, 1), "epoch_seconds": seconds, "samples_per_second": seen / seconds}
         rows.append(row)
@@ -166,10 +177,29 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
         save_npz(ckpt_path, **model_arrays(net, config, **{f"mW{l}": w for l, w in enumerate(mom_W)},
                                            **{f"mb{l}": b for l, b in enumerate(mom_b)},
                                            epoch=np.array(epoch + 1), metrics=np.array(json.dumps(rows))))
+        clock.tock("write")
         if progress and progress.epoch:
             progress.epoch(row)
     save_npz(os.path.join(out, "model.npz"), **model_arrays(net, config))
     return net, rows
+
+
+class _Clock:
+    """Accumulates wall time per named part into ``timings`` (does nothing without it)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.t = 0.0
+
+    def tick(self) -> None:
+        if self.timings is not None:
+            self.t = time.perf_counter()
+
+    def tock(self, part: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[part] = self.timings.get(part, 0.0) + now - self.t
+            self.t = now
 
 
 def _write_metrics(out: str, rows: list[dict]) -> None:

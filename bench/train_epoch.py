@@ -1,0 +1,66 @@
+"""Seconds per training epoch of the paper's DRNs, and where the time goes (issue 7).
+
+    python bench/train_epoch.py xs 1h 2h 3h --images 2000          # extrapolated to 60,000 images
+    python bench/train_epoch.py 1h --images 60000 --dtype float32    # one whole epoch
+
+Fashion-MNIST (Debian's dataset-fashion-mnist, or --data-dir), the hyper-parameters of
+science.md §3 (batch 4, centred EP), ``resim.drn.train.train`` with its timing hooks:
+relaxation (all phases), update (gradient and parameter step), data (batches), and the
+test-error evaluation (on --test-images, not counted in the epoch time). Prints seconds
+per epoch (measured over --images, scaled to 60,000), images per second and the split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine  # noqa: E402
+
+MODELS = {  # science.md §3
+    "xs": ([784, 100, 10], 100.0, 4, 1.0, [0.006, 0.006], None),
+    "1h": ([784, 1024, 10], 480.0, 4, 1.0, [0.006, 0.006], None),
+    "2h": ([784, 1024, 1024, 10], 2000.0, 5, 1.0, [0.002, 0.006, 0.018], None),
+    "3h": ([784, 1024, 1024, 1024, 10], 4000.0, 6, 2.0, [0.005, 0.02, 0.08, 0.005],
+           [0.0005, 0.002, 0.008, 0.0005]),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="+", choices=sorted(MODELS))
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--test-images", type=int, default=1000)
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float32")
+    ap.add_argument("--data-dir")
+    args = ap.parse_args()
+    from resim.drn import data as data_mod
+    from resim.drn.config import check
+    from resim.drn.train import train
+
+    print(machine())
+    data = data_mod.load("fashion-mnist", args.data_dir, args.images, args.test_images)
+    for name in args.models:
+        layers, gain, sweeps, beta, lrs, blrs = MODELS[name]
+        doc = {"model": {"layers": layers, "input_gain": gain},
+               "training": {"sweeps": sweeps, "nudging": beta, "learning_rates": lrs, "epochs": 1,
+                            "bias_learning_rates": blrs or [], "dtype": args.dtype}}
+        timings: dict[str, float] = {}
+        with tempfile.TemporaryDirectory() as out:
+            _, rows = train(check(doc, "", "bench"), data, out, timings=timings)
+        row = rows[0]
+        scale = 60000 / len(data.train_x)
+        loop = sum(timings.get(k, 0.0) for k in ("data", "relax", "update"))
+        split = ", ".join(f"{k} {timings.get(k, 0.0) / loop * 100:.0f}%" for k in ("relax", "update", "data"))
+        print(f"DRN-{name.upper()} {'-'.join(map(str, [2 * layers[0], *layers[1:]]))} ({args.dtype}): "
+              f"{row['epoch_seconds'] * scale:7.1f} s per 60,000-image epoch "
+              f"({'measured' if scale == 1 else f'from {len(data.train_x):,} images'}), "
+              f"{row['samples_per_second']:.0f} images/s; {split}; "
+              f"test error {row['test_error']:.2%} on {len(data.test_x):,} after {len(data.train_x):,} images")
+
+
+if __name__ == "__main__":
+    main()
