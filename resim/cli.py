@@ -345,6 +345,30 @@ def export(model: str, index: int, data_dir: str | None) -> None:
     sys.stdout.write(to_netlist(net, image, title))
 
 
+@main.command(epilog=_EXIT_HELP)
+@click.option("--socket", "socket_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Where to listen (default: $RESIM_SERVER, else a per-user path under the runtime folder).")
+def serve(socket_path: str | None) -> None:
+    """Keep resim loaded in a background process, for fast `resim solve` in shell loops.
+
+    Python, numpy and resim's modules take ~0.3 s to load; a `resim solve` whose
+    $RESIM_SERVER names this server's socket skips that and takes ~0.05 s. Results, files
+    written and exit codes are the same as without the server; if the server is gone or
+    runs another version of resim, `resim` runs the command itself.
+
+    \b
+    Example:
+      resim serve --socket /tmp/resim.sock &
+      export RESIM_SERVER=/tmp/resim.sock
+      for f in nets/*.cir; do resim solve "$f" --format csv > "${f%.cir}.csv"; done
+    """
+    from .server import default_socket, serve as run_server
+
+    path = socket_path or os.environ.get("RESIM_SERVER") or default_socket()
+    click.echo(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}", err=True)
+    run_server(path)
+
+
 @main.command("compare-with-ngspice", epilog=_EXIT_HELP)
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
 @click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True, metavar="VOLTS",
@@ -390,32 +414,38 @@ def compare_with_ngspice(netlist: str, tol: float, fmt: str, ngspice_path: str |
         raise compare.ResultsDiffer(cmp.verdict())
 
 
-def run() -> None:
-    """Entry point with error mapping (the console script)."""
+def run_args(args: list[str] | None = None) -> int:
+    """Run the command line ``args`` (default: ``sys.argv[1:]``); the exit code, errors
+    already reported on stderr (the console script and ``resim serve`` both use this)."""
     from .errors import ResimError
 
     try:
-        main(standalone_mode=False)
+        main(args=args, standalone_mode=False)
+        return 0
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(1)
+        return 1
     except ResimError as exc:
         click.echo(f"error: {exc.render()}", err=True)
-        sys.exit(exc.exit_code)
-
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        return 130
     except Exception as exc:  # a bug: say so plainly
         if os.environ.get("RESIM_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", err=True)
-        sys.exit(1)
+        return 1
+
+
+def run() -> None:
+    """Entry point with error mapping (``python -m resim.cli``)."""
+    sys.exit(run_args())
 
 
 if __name__ == "__main__":  # pragma: no cover
