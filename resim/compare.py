@@ -164,7 +164,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
             cmp.notes.append(".dc sweep not compared: piecewise-linear diode states change along a sweep "
                              "(compare it with --diodes sidiode)")
         else:
-            _compare_dc(cmp, circuit, deck if against is None else deck, against is None, ngspice, options, keep)
+            _compare_dc(cmp, circuit, deck, against is None, ngspice, options, keep)
     return cmp
 
 

@@ -279,8 +279,7 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
             I[:, Iall.index_of(a.name)] = points[:, j]
     v, c, sweeps, converged = cd.relax(prob, E, I, cd.CDOptions(max_sweeps=20_000))
     ok = _batch_certificate(prob, E, I, c) if converged else np.zeros(len(points), bool)
-    if not all(parse_probe(base, p)[0] == "v" or base.find_element(parse_probe(base, p)[1])[0] == "r"
-               for p in task.probes):
+    if not all(_from_voltages(base, p) for p in task.probes):
         ok[:] = False  # currents other than resistors': from full per-point results
     out = np.empty((len(points), len(task.probes)))
     methods = {"cd-batch": int(ok.sum())}
@@ -300,6 +299,12 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
         for key, val in m.items():
             methods[key] = methods.get(key, 0) + val
     return out, {k: v for k, v in methods.items() if v}
+
+
+def _from_voltages(circuit: Circuit, probe: str) -> bool:
+    """Whether ``probe`` follows from node voltages alone: a voltage or a resistor's current."""
+    kind, what = parse_probe(circuit, probe)
+    return kind == "v" or circuit.find_element(what)[0] == "r"
 
 
 def _batch_certificate(prob, E: np.ndarray, I: np.ndarray, c: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
