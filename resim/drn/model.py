@@ -68,6 +68,7 @@ class Relaxer:
         self.L = L
         # conductance to the previous layer plus to the next one, per node of layers 1..L
         self.den = [W[l - 1].sum(axis=0) + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
+        self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.half = [n // 2 for n in net.sizes[1:]]
 
     def start(self, x: np.ndarray) -> list[np.ndarray]:
@@ -86,26 +87,27 @@ class Relaxer:
             V[L] = clamp.copy()
         if drive0 is None:
             drive0 = V[0] @ W[0]
+        inv = list(self.inv)
+        fixed = [b[0] + drive0] + list(b[1:])  # currents that do not change during the sweeps
+        if beta:  # the cost's pull on the outputs: beta (y - v_L)
+            inv[L - 1] = _reciprocal(self.den[L - 1] + beta)
+            fixed[L - 1] = fixed[L - 1] + beta * y
+        order = [l for parity in (1, 0) for l in range(1, L + 1)
+                 if l % 2 == parity and not (l == L and clamp is not None)]
         for _ in range(sweeps):
-            for parity in (1, 0):
-                for l in range(1, L + 1):
-                    if l % 2 != parity or (l == L and clamp is not None):
-                        continue
-                    num = drive0 if l == 1 else V[l - 1] @ W[l - 1]
-                    if l < L:
-                        num = num + V[l + 1] @ W[l].T
-                    num = num + b[l - 1]
-                    den = self.den[l - 1]
-                    if l == L and beta:
-                        num = num + beta * y
-                        den = den + beta
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        v = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-                    if l < L:
-                        h = self.half[l - 1]
-                        np.maximum(v[:, :h], 0.0, out=v[:, :h])
-                        np.minimum(v[:, h:], 0.0, out=v[:, h:])
-                    V[l] = v
+            for l in order:
+                # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
+                parts = ([V[l - 1] @ W[l - 1]] if l > 1 else []) + ([V[l + 1] @ W[l].T] if l < L else [])
+                v = parts[0] if parts else np.zeros_like(fixed[0])
+                for extra in parts[1:]:
+                    v += extra
+                v += fixed[l - 1]
+                v *= inv[l - 1]
+                if l < L:
+                    h = self.half[l - 1]
+                    np.maximum(v[:, :h], 0.0, out=v[:, :h])
+                    np.minimum(v[:, h:], 0.0, out=v[:, h:])
+                V[l] = v
         return V
 
     def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, **kw) -> list[np.ndarray]:
@@ -117,6 +119,13 @@ class Relaxer:
             if delta <= tol:
                 return V
         raise RuntimeError("DRN relaxation did not converge")
+
+
+def _reciprocal(d: np.ndarray) -> np.ndarray:
+    """1/d, and 0 where d = 0 (a node no conductance reaches stays at 0)."""
+    out = np.zeros_like(d)
+    np.divide(1.0, d, out=out, where=d > 0)
+    return out
 
 
 def energy_grads(V: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
