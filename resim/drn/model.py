@@ -61,13 +61,15 @@ class DRN:
 class Relaxer:
     """Layered coordinate descent for one set of parameters (the denominators are fixed)."""
 
-    def __init__(self, net: DRN) -> None:
+    def __init__(self, net: DRN, colsum0: np.ndarray | None = None) -> None:
+        """``colsum0``: the column sums of ``W[0]``, when the caller already has them."""
         self.net = net
         W = net.W
         L = len(W)
         self.L = L
         # conductance to the previous layer plus to the next one, per node of layers 1..L
-        self.den = [W[l - 1].sum(axis=0) + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
+        into = [W[0].sum(axis=0) if colsum0 is None else colsum0] + [W[l - 1].sum(axis=0) for l in range(2, L + 1)]
+        self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.half = [n // 2 for n in net.sizes[1:]]
 

@@ -133,6 +133,7 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
         wrong = 0
         cost = 0.0
         seen = 0
+        drive0 = None
         for a in range(0, len(order), bs):
             clock.tick()
             idx = order[a:a + bs]
@@ -140,8 +141,10 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
             V = relaxer.start(x)
             if warm is not None and len(warm[0]) == len(idx):
                 V = [V[0]] + [w.copy() for w in warm]
+            upcoming = order[a + bs:a + 2 * bs]
             clock.tock("data")
-            drive0 = V[0] @ net.W[0]  # the inputs' currents: shared by every phase of the batch
+            if drive0 is None:  # the inputs' currents: shared by every phase of the batch
+                drive0 = V[0] @ net.W[0]
             V0 = relaxer.relax(V, t["sweeps"], drive0=drive0)
             out_v = V0[-1]
             wrong += int(np.sum(np.argmax(out_v, axis=1) != data.train_y[idx]))
@@ -161,7 +164,14 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
                 Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
                 clock.tock("relax")
                 descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
-            relaxer = Relaxer(net)
+            # the next batch's input currents and the column sums of the new W[0] in one
+            # product ([inputs; 1] W[0]): one pass over the big matrix instead of two
+            drive0, colsum0 = None, None
+            if len(upcoming):
+                both = np.vstack([net.inputs(data.train_x[upcoming]), np.ones((1, net.W[0].shape[0]), dtype)])
+                both = both @ net.W[0]
+                drive0, colsum0 = both[:-1], both[-1]
+            relaxer = Relaxer(net, colsum0)
             clock.tock("update")
             warm = V0[1:]
             if progress and progress.batch:
