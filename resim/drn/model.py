@@ -91,7 +91,7 @@ class Relaxer:
             drive0 = V[0] @ W[0]
         inv = list(self.inv)
         fixed = [b[0] + drive0] + list(b[1:])  # currents that do not change during the sweeps
-        if beta:  # the cost's pull on the outputs: beta (y - v_L)
+        if np.any(beta):  # the cost's pull on the outputs: beta (y - v_L); beta may be [B, 1]
             inv[L - 1] = _reciprocal(self.den[L - 1] + beta)
             fixed[L - 1] = fixed[L - 1] + beta * y
         order = [l for parity in (1, 0) for l in range(1, L + 1)
@@ -196,7 +196,14 @@ def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str
     L, beta = relaxer.L, nudging
     kw = {"drive0": drive0}
     if algorithm == "centered-ep":
-        return relaxer.relax(V0, sweeps, beta, y, **kw), relaxer.relax(V0, sweeps, -beta, y, **kw), 2 * beta
+        # the +beta and -beta phases as one stacked batch: every weight matrix is read once
+        # per sweep for both (the relaxation is memory-bound at small batches)
+        B = len(y)
+        both = relaxer.relax([np.concatenate([v, v]) for v in V0], sweeps,
+                             np.concatenate([np.full((B, 1), beta, y.dtype), np.full((B, 1), -beta, y.dtype)]),
+                             np.concatenate([y, y]),
+                             drive0=None if drive0 is None else np.concatenate([drive0, drive0]))
+        return [v[:B] for v in both], [v[B:] for v in both], 2 * beta
     if algorithm == "positive-ep":
         return relaxer.relax(V0, sweeps, beta, y, **kw), V0, beta
     if algorithm == "negative-ep":
