@@ -374,3 +374,20 @@ def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     cmp = cli("compare-with-ngspice", str(tmp_path / "net5.cir"))
     out, err = cmp.communicate(timeout=300)
     assert cmp.returncode == 0, out + err
+
+
+def test_stacked_centred_phases_equal_separate_ones():
+    """phases() relaxes +beta and -beta as one stacked batch: the same states as two runs."""
+    from resim.drn.model import phases
+
+    net = small_net(sizes=(12, 10, 3), gain=2.0)
+    x = images(4, 12)
+    y = np.eye(3)[[0, 2, 1, 2]]
+    relaxer = Relaxer(net)
+    V0 = relaxer.relax(relaxer.start(x), 4)
+    plus, minus, scale = phases(relaxer, V0, y, "centered-ep", 0.5, 4)
+    assert scale == 1.0
+    for got, beta in ((plus, 0.5), (minus, -0.5)):
+        want = relaxer.relax(V0, 4, beta, y)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
