@@ -164,29 +164,13 @@ def ep_difference(Va, Vb, scale: float) -> tuple[list[np.ndarray], list[np.ndarr
 
 def estimate(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str, nudging: float,
              sweeps: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The learning rule's estimate of dC/dtheta (batch mean) from the free state ``V0``."""
-    L = relaxer.L
-    beta = nudging
-    if algorithm == "centered-ep":
-        return ep_difference(relaxer.relax(V0, sweeps, beta, y), relaxer.relax(V0, sweeps, -beta, y), 2 * beta)
-    if algorithm == "positive-ep":
-        return ep_difference(relaxer.relax(V0, sweeps, beta, y), V0, beta)
-    if algorithm == "negative-ep":
-        return ep_difference(relaxer.relax(V0, sweeps, -beta, y), V0, -beta)
-    if algorithm == "contrastive":
-        return ep_difference(relaxer.relax(V0, sweeps, clamp=y), V0, 1.0)
-    out = V0[L]
-    if algorithm == "centered-cl":
-        plus = relaxer.relax(V0, sweeps, clamp=out + beta * (y - out))
-        minus = relaxer.relax(V0, sweeps, clamp=out - beta * (y - out))
-        return ep_difference(plus, minus, 2 * beta)
-    if algorithm == "positive-cl":
-        return ep_difference(relaxer.relax(V0, sweeps, clamp=out + beta * (y - out)), V0, beta)
-    if algorithm == "negative-cl":
-        return ep_difference(relaxer.relax(V0, sweeps, clamp=out - beta * (y - out)), V0, -beta)
+    """The learning rule's estimate of dC/dtheta (batch mean) from the free state ``V0``
+    (as gradient arrays; training applies the same difference with :func:`descend`)."""
     if algorithm == "exact":
         return exact_gradient(relaxer.net, V0, y)
-    raise ValueError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}")
+    return ep_difference(*phases(relaxer, V0, y, algorithm, nudging, sweeps))
 
 
 def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str, nudging: float, sweeps: int,
