@@ -161,7 +161,7 @@ def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = Non
     points = grid(axes)
     batched = all(a.kind in SOURCE_KINDS for a in axes)
     chunks = _chunks(len(points), jobs, chunk_size, batched)
-    task = SweepTask(path=None if path is None else os.fspath(path), circuit=circuit if path is None else None,
+    task = SweepTask(path=None if path is None else os.fspath(path), circuit=circuit,
                      overrides=dict(overrides or {}), axes=axes, probes=probes, method=method, batched=batched)
     from .distribute import run_chunks
 
@@ -186,8 +186,8 @@ def _chunks(n: int, jobs: int, chunk_size: int | None, batched: bool) -> list[tu
 class SweepTask:
     """Everything a worker needs to solve a chunk of points (picklable)."""
 
-    path: str | None
-    circuit: Circuit | None
+    path: str | None  # the netlist, re-read per point for --param sweeps
+    circuit: Circuit | None  # the netlist as read once (every other point starts from it)
     overrides: dict[str, float]
     axes: list[Axis]
     probes: list[str]
