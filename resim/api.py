@@ -26,7 +26,6 @@ from .errors import ResimError
 from .result import Result
 
 METHODS = ("auto", "exact", "cd")
-CD_ONLY = {"sweeps", "max_sweeps", "tol", "dtype", "omega", "cluster_rounds", "newton_iterations"}
 
 
 class OverrideError(ResimError):
@@ -95,6 +94,16 @@ def _load(source, overrides, fast) -> Circuit:
     return circuit
 
 
+def _cd_option_names() -> set[str]:
+    """Options only coordinate descent takes (given with ``method="auto"``, they choose it)."""
+    from dataclasses import fields
+
+    from .solvers.cd import CDOptions
+    from .solvers.exact import ExactOptions
+
+    return {f.name for f in fields(CDOptions)} - {f.name for f in fields(ExactOptions)}
+
+
 def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: Result | np.ndarray | None = None,
           **options) -> Result:
     """The DC operating point of ``circuit``.
@@ -121,7 +130,7 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: 
     compiled = compile_circuit(circuit)
     t1 = time.perf_counter()
     reason = f"requested: {method}"
-    if method == "auto" and options and set(options) <= CD_ONLY:
+    if method == "auto" and options and set(options) <= _cd_option_names():
         method, reason = "cd", f"coordinate-descent options given ({', '.join(sorted(options))})"
     if method == "auto":
         from .solvers.auto import choose

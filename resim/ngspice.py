@@ -214,11 +214,7 @@ def run_op(
     """
     exe = find_ngspice(ngspice)
     deck = _prepare_netlist(netlist_text, options)
-    if keep_dir is not None:
-        os.makedirs(keep_dir, exist_ok=True)
-        return _run_in(exe, deck, Path(keep_dir), timeout)
-    with tempfile.TemporaryDirectory(prefix="resim-ngspice-") as tmp:
-        return _run_in(exe, deck, Path(tmp), timeout)
+    return _in_workdir(keep_dir, lambda workdir: _run_in(exe, deck, workdir, timeout))
 
 
 @dataclass(frozen=True)
@@ -264,11 +260,7 @@ def run_dc(
                 currents[name.removesuffix("#branch")] = column
         return NgspiceSweep(sweep if sweep is not None else np.zeros(0), voltages, currents, wall, log)
 
-    if keep_dir is not None:
-        os.makedirs(keep_dir, exist_ok=True)
-        return run(Path(keep_dir))
-    with tempfile.TemporaryDirectory(prefix="resim-ngspice-") as tmp:
-        return run(Path(tmp))
+    return _in_workdir(keep_dir, run)
 
 
 def read_ascii_rawfile(path_or_text: str | bytes | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -288,6 +280,15 @@ def read_ascii_rawfile(path_or_text: str | bytes | os.PathLike[str]) -> dict[str
 
 # --------------------------------------------------------------------------
 # internals
+
+
+def _in_workdir(keep_dir: str | None, run):
+    """``run(folder)`` in ``keep_dir`` (kept) or in a temporary folder (removed after)."""
+    if keep_dir is not None:
+        os.makedirs(keep_dir, exist_ok=True)
+        return run(Path(keep_dir))
+    with tempfile.TemporaryDirectory(prefix="resim-ngspice-") as tmp:
+        return run(Path(tmp))
 
 
 def _prepare_netlist(netlist_text: str, options: str | None, add_op: bool = True) -> str:

@@ -325,9 +325,9 @@ def _batch_certificate(prob, E: np.ndarray, I: np.ndarray, c: np.ndarray, rtol: 
     Lc = (prob.L_off @ c.T).T + prob.L_diag * c
     r = Lc - b
     scale = np.maximum(np.max(np.abs(b), axis=1, initial=0.0), np.max(np.abs(prob.L_diag * c), axis=1, initial=0.0))
+    v = cd._potentials(prob, o, c)
     terms = cd._Terms.of(prob)
     if len(terms.a):
-        v = cd._potentials(prob, o, c)
         u = v[:, terms.a] - v[:, terms.c]
         i, _ = terms.law(np.ones(len(terms.a), bool), u)
         for side, sign in ((terms.ka, 1.0), (terms.kc, -1.0)):
@@ -338,7 +338,6 @@ def _batch_certificate(prob, E: np.ndarray, I: np.ndarray, c: np.ndarray, rtol: 
     da, dc, vf = prob.diodes
     ka, kc = cd._coord_of(prob.coord, da), cd._coord_of(prob.coord, dc)
     free = np.ones((B, prob.m), bool)
-    v = cd._potentials(prob, o, c)
     vtol = 1e-9 * (1.0 + np.max(np.abs(v), axis=1))[:, None]
     up = ka >= 0  # anode a coordinate, cathode fixed: c <= bound, r <= 0 allowed there
     if up.any():

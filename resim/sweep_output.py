@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from .atomic import write_bytes
 from .errors import ResimError
 from .sweep import SweepResult
 
@@ -74,9 +75,7 @@ def plot(result: SweepResult, path: str) -> None:
         ax.legend(fontsize="small")
     ax.set_title(f"resim sweep ({len(result.points)} points)")
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    import os
-
-    os.replace(tmp, path)
+    write_bytes(path, buf.getvalue())

@@ -4,6 +4,7 @@ ngspice in the other test files)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +167,8 @@ def reciprocal_circuits(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("RESIM_HYPOTHESIS_EXAMPLES", 120)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(reciprocal_circuits())
 def test_random_reciprocal_circuits_agree_with_exact(text):
     note(text)

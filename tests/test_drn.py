@@ -72,14 +72,18 @@ def cosine(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+def converged_problem():
+    """A 12-10-3 network, 4 images with targets, and its converged free state."""
+    net = small_net(sizes=(12, 10, 3), gain=2.0)
+    y = np.eye(3)[[0, 2, 1, 2]]
+    relaxer = Relaxer(net)
+    return net, y, relaxer, relaxer.converge(relaxer.start(images(4, 12)), tol=1e-14)
+
+
 def test_centred_ep_approaches_the_exact_gradient():
     """science.md §4: as beta -> 0 centred EP tends to dC/dtheta by implicit
     differentiation on the active set; cosine similarity >= 0.999 at beta = 1e-3."""
-    net = small_net(sizes=(12, 10, 3), gain=2.0)
-    x = images(4, 12)
-    y = np.eye(3)[[0, 2, 1, 2]]
-    relaxer = Relaxer(net)
-    V0 = relaxer.converge(relaxer.start(x), tol=1e-14)
+    net, y, relaxer, V0 = converged_problem()
     exact = flat(exact_gradient(net, V0, y))
     beta = 1e-3
     plus = relaxer.converge(V0, tol=1e-14, beta=beta, y=y)
@@ -120,11 +124,7 @@ def test_exact_gradient_matches_finite_differences():
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_every_learning_rule_descends(algorithm):
     """Each rule's estimate points downhill: cosine with the exact gradient > 0.5 here."""
-    net = small_net(sizes=(12, 10, 3), gain=2.0)
-    x = images(4, 12)
-    y = np.eye(3)[[0, 2, 1, 2]]
-    relaxer = Relaxer(net)
-    V0 = relaxer.converge(relaxer.start(x), tol=1e-14)
+    net, y, relaxer, V0 = converged_problem()
     exact = flat(exact_gradient(net, V0, y))
     got = flat(estimate(relaxer, V0, y, algorithm, 0.01, 200))
     assert cosine(got, exact) > 0.5

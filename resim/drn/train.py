@@ -14,13 +14,13 @@ import csv
 import io
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import ResimError
 from .config import Config
 from .data import Dataset
@@ -44,25 +44,10 @@ class Progress:
     epoch: Callable[[dict], None] | None = None
 
 
-def write_atomic_bytes(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_npz(path: str, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    write_atomic_bytes(path, buf.getvalue())
+    write_bytes(path, buf.getvalue())
 
 
 def model_arrays(net: DRN, config: Config | None = None, **extra) -> dict:
@@ -213,10 +198,10 @@ class _Clock:
 
 
 def _write_metrics(out: str, rows: list[dict]) -> None:
-    write_atomic_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+    write_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=METRICS, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow(r)
-    write_atomic_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode())
+    write_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode())
