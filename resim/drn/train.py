@@ -24,7 +24,7 @@ from ..atomic import write_bytes
 from ..errors import ResimError
 from .config import Config
 from .data import Dataset
-from .model import DRN, Relaxer, descend, exact_gradient, phases, predict
+from .model import DRN, Relaxer, clip_conductances, descend, exact_gradient, phases, predict
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 
@@ -109,6 +109,7 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
     lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
     bs = t["batch_size"]
+    ones0 = np.ones(net.W[0].shape[0], dtype)
     for epoch in range(first, t["epochs"]):
         t0 = time.perf_counter()
         decay = t["lr_decay"] ** epoch
@@ -141,7 +142,7 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
                     mom_W[l] *= t["momentum"]
                     mom_W[l] += gW[l]
                     net.W[l] -= (lr_w[l] * decay) * mom_W[l]
-                    np.maximum(net.W[l], 0.0, out=net.W[l])  # conductances stay >= 0
+                    clip_conductances(net.W[l])
                     mom_b[l] *= t["momentum"]
                     mom_b[l] += gb[l]
                     net.b[l] -= (lr_b[l] * decay) * mom_b[l]
@@ -149,14 +150,10 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
                 Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
                 clock.tock("relax")
                 descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
-            # the next batch's input currents and the column sums of the new W[0] in one
-            # product ([inputs; 1] W[0]): one pass over the big matrix instead of two
-            drive0, colsum0 = None, None
-            if len(upcoming):
-                both = np.vstack([net.inputs(data.train_x[upcoming]), np.ones((1, net.W[0].shape[0]), dtype)])
-                both = both @ net.W[0]
-                drive0, colsum0 = both[:-1], both[-1]
-            relaxer = Relaxer(net, colsum0)
+            # the next batch's input currents, and the column sums of the new W[0] as a
+            # matrix-vector product (a separate gemv is cheaper than a fifth row in the gemm)
+            drive0 = net.inputs(data.train_x[upcoming]) @ net.W[0] if len(upcoming) else None
+            relaxer = Relaxer(net, ones0 @ net.W[0])
             clock.tock("update")
             warm = V0[1:]
             if progress and progress.batch:
