@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--test-images", type=int, default=1000)
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float32")
     ap.add_argument("--data-dir")
+    ap.add_argument("--threads", type=int, help="cores for the weight updates (default: resim's choice)")
     args = ap.parse_args()
     from resim.drn import data as data_mod
     from resim.drn.config import check
@@ -50,7 +51,7 @@ def main() -> None:
                             "bias_learning_rates": blrs or [], "dtype": args.dtype}}
         timings: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as out:
-            _, rows = train(check(doc, "", "bench"), data, out, timings=timings)
+            _, rows = train(check(doc, "", "bench"), data, out, timings=timings, threads=args.threads)
         row = rows[0]
         scale = 60000 / len(data.train_x)
         loop = sum(timings.get(k, 0.0) for k in ("data", "relax", "update"))

@@ -391,3 +391,82 @@ def test_stacked_centred_phases_equal_separate_ones():
         want = relaxer.relax(V0, 4, beta, y)
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+# ---- the training step: one BLAS update per layer, in column halves, on one or two cores ----------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "scipy"])
+def test_add_outer_updates_column_blocks_in_place(dtype, cblas, monkeypatch):
+    from resim.drn import blas
+
+    if not cblas:
+        monkeypatch.setattr(blas, "_cblas", lambda: None)
+    elif not blas.releases_gil():
+        pytest.fail("no cblas_?gemm found in the loaded OpenBLAS: the two-core update is off")
+    rng = np.random.default_rng(5)
+    C = np.asfortranarray(rng.random((37, 20))).astype(dtype, order="F")
+    P, Q = rng.standard_normal((3, 37)).astype(dtype), rng.standard_normal((3, 20)).astype(dtype)
+    want = C.copy()
+    want[:, 8:] = 0.25 * C[:, 8:] - 1.5 * P.T @ Q[:, 8:]
+    blas.add_outer(C[:, 8:], -1.5, P, Q[:, 8:], beta=0.25)
+    np.testing.assert_allclose(C, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    with pytest.raises(ValueError):
+        blas.add_outer(np.ascontiguousarray(C), 1.0, P, Q)  # row-major: not what it updates
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_descend_is_the_clipped_gradient_step(momentum, threads):
+    """descend() (fused BLAS update in column halves, optionally on two threads) equals the
+    explicit step theta -= lr g, W = max(W, 0), g from ep_difference; the returned input
+    currents and column sums are those of the updated W[0]."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from resim.drn.model import descend, phases
+
+    net = small_net(sizes=(300, 256, 10), gain=2.0)
+    assert net.W[0].size >= (1 << 16)  # large enough to be split in halves
+    x, upcoming = images(4, 300), net.inputs(images(4, 300, seed=9))
+    y = np.eye(10)[[1, 4, 7, 0]]
+    relaxer = Relaxer(net)
+    Va, Vb, scale = phases(relaxer, relaxer.relax(relaxer.start(x), 4), y, "centered-ep", 0.5, 4)
+    gW, gb = ep_difference(Va, Vb, scale)
+    lr_w, lr_b = np.array([0.3, 0.2]), np.array([0.1, 0.05])
+    rng = np.random.default_rng(3)
+    mom_W = [rng.random(w.shape) * 1e-3 for w in net.W]
+    mom_b = [rng.random(b.shape) * 1e-3 for b in net.b]
+    want = net.copy()
+    for l in range(2):
+        step_W = momentum * mom_W[l] + gW[l] if momentum else gW[l]
+        step_b = momentum * mom_b[l] + gb[l] if momentum else gb[l]
+        want.W[l] = np.maximum(want.W[l] - lr_w[l] * step_W, 0.0)
+        want.b[l] = want.b[l] - lr_b[l] * step_b
+    pool = ThreadPoolExecutor(1) if threads == 2 else None
+    try:
+        drive, colsum = descend(net, Va, Vb, scale, lr_w, lr_b, momentum, [np.asfortranarray(m) for m in mom_W],
+                                mom_b, upcoming, pool)
+    finally:
+        if pool:
+            pool.shutdown()
+    for got, exp in zip(net.W + net.b, want.W + want.b):
+        np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
+    assert np.sum(net.W[0] == 0) > 0.3 * net.W[0].size  # the clip did its work
+    np.testing.assert_allclose(drive, upcoming @ want.W[0], rtol=1e-10)
+    np.testing.assert_allclose(colsum, want.W[0].sum(axis=0), rtol=1e-10)
+
+
+def test_training_gives_the_same_bits_on_one_or_two_cores(tmp_path):
+    from resim.drn.config import check
+    from resim.drn.train import train
+
+    make_dataset(tmp_path / "d", n_train=120, n_test=10)
+    data = data_mod.load(f"idx:{tmp_path / 'd'}")
+    doc = {"model": {"layers": [784, 64, 10], "input_gain": 4.0},
+           "training": {"epochs": 1, "dtype": "float32", "learning_rates": [0.01, 0.01]}}
+    nets = [train(check(doc, "", "t"), data, str(tmp_path / f"t{n}"), threads=n)[0] for n in (1, 2)]
+    assert nets[0].W[0].size >= (1 << 16)
+    for a, b in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(nets[0].W[0], DRN.init([784, 64, 10], 4.0, np.random.default_rng(0), np.float32).W[0])

@@ -22,9 +22,12 @@ v_j)^2 and dE/db = -v: every learning rule below is built from those (science.md
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
+
+from .blas import add_outer
 
 ALGORITHMS = ("centered-ep", "positive-ep", "negative-ep", "contrastive", "centered-cl", "positive-cl",
               "negative-cl", "exact")
@@ -216,7 +219,8 @@ def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str
 
 
 def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, lr_w, lr_b, momentum: float,
-            mom_W: list[np.ndarray], mom_b: list[np.ndarray]) -> None:
+            mom_W: list[np.ndarray], mom_b: list[np.ndarray], upcoming: np.ndarray | None = None,
+            pool: Executor | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """theta -= lr (dE/dtheta(Va) - dE/dtheta(Vb)) / (scale B), in place, conductances
     clipped at 0; with momentum m = mu m + g, theta -= lr m.
 
@@ -225,8 +229,15 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
     (dE(Va) - dE(Vb)) = 1/2 (a^2 - a'^2) 1^T + 1/2 1 (c^2 - c'^2)^T - (a^T c - a'^T c')
     = P^T Q with P = [-a; -a'; dsq_a; 1], Q = [c; -c'; 1; dsq_c] (stacked over the batch);
     for the inputs (a = a') P = [-a; 1], Q = [c - c'; dsq_c].
+
+    Each large W is updated, clipped and (for W[0]) read in two column halves, on two
+    cores when ``pool`` (one worker thread) is given: the halves are the same either way,
+    so the result does not depend on the thread count. With ``upcoming`` (the next batch's
+    input voltages), returns that batch's input currents ``upcoming W[0]`` and the column
+    sums ``1^T W[0]`` of the updated W[0], computed on each half while it is in cache.
     """
     B = len(Va[0])
+    feed = None
     for l, W in enumerate(net.W):
         a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
         dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
@@ -239,35 +250,46 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
             Q = np.vstack([c, -c2, np.ones((1, c.shape[1]), c.dtype), dsq_c[None, :]])
         g_b = -(c - c2).sum(axis=0) / (scale * B)
         if momentum:
-            M = mom_W[l]
-            _add_outer(M, 1.0 / (scale * B), P, Q, beta=momentum)
-            W -= lr_w[l] * M
             mom_b[l] *= momentum
             mom_b[l] += g_b
             net.b[l] -= lr_b[l] * mom_b[l]
         else:
-            _add_outer(W, -lr_w[l] / (scale * B), P, Q)
             net.b[l] -= lr_b[l] * g_b
-        clip_conductances(W)
+        if l == 0 and upcoming is not None:
+            feed = (np.ascontiguousarray(upcoming, W.dtype), np.ones(W.shape[0], W.dtype),
+                    np.empty((len(upcoming), W.shape[1]), W.dtype), np.empty(W.shape[1], W.dtype))
+        step = functools.partial(_step_columns, W, mom_W[l] if momentum else None, P, Q, momentum,
+                                 lr_w[l], 1.0 / (scale * B), feed if l == 0 else None)
+        n = W.shape[1]
+        halves = [slice(0, n // 2), slice(n // 2, n)] if W.size >= _SPLIT else [slice(0, n)]
+        if pool is not None and len(halves) == 2:
+            other = pool.submit(step, halves[1])
+            step(halves[0])
+            other.result()
+        else:
+            for cols in halves:
+                step(cols)
+    return None if feed is None else (feed[2], feed[3])
 
 
-def _add_outer(C: np.ndarray, alpha: float, P: np.ndarray, Q: np.ndarray, beta: float = 1.0) -> None:
-    """C = beta C + alpha P^T Q in place, with one BLAS ``gemm`` (C contiguous)."""
-    gemm = _gemm(C.dtype.char)
-    if C.flags.f_contiguous:
-        gemm(alpha, P, Q, beta=beta, c=C, trans_a=1, overwrite_c=1)
-    elif C.flags.c_contiguous:  # the same memory read as C^T = Q^T P, column-major
-        gemm(alpha, Q, P, beta=beta, c=C.T, trans_a=1, overwrite_c=1)
-    else:  # f2py would update a copy and leave C as it was
-        raise ValueError("in-place gemm needs a contiguous array")
+_SPLIT = 1 << 16  # weight matrices at least this large are updated in two column halves
 
 
-@functools.cache
-def _gemm(dtype_char: str):
-    """The BLAS ``gemm`` for a dtype (looked up once: the look-up costs as much as a small update)."""
-    from scipy.linalg.blas import get_blas_funcs
-
-    return get_blas_funcs("gemm", dtype=np.dtype(dtype_char))
+def _step_columns(W, M, P, Q, momentum, lr, alpha, feed, cols: slice) -> None:
+    """:func:`descend` on the columns ``cols`` of one layer: W -= lr alpha P^T Q (or the
+    momentum form), clip at 0, then the upcoming batch's currents and the column sums."""
+    Wb, Qb = W[:, cols], Q[:, cols]
+    if M is not None:
+        Mb = M[:, cols]
+        add_outer(Mb, alpha, P, Qb, beta=momentum)
+        Wb -= lr * Mb
+    else:
+        add_outer(Wb, -lr * alpha, P, Qb)
+    clip_conductances(Wb)
+    if feed is not None:
+        x, ones, drive, colsum = feed
+        drive[:, cols] = x @ Wb
+        colsum[cols] = ones @ Wb
 
 
 def clip_conductances(W: np.ndarray) -> None:

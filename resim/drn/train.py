@@ -16,12 +16,14 @@ import json
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..atomic import write_bytes
 from ..errors import ResimError
+from . import blas
 from .config import Config
 from .data import Dataset
 from .model import DRN, Relaxer, clip_conductances, descend, exact_gradient, phases, predict
@@ -72,12 +74,32 @@ def load_model(path: str) -> tuple[DRN, str]:
 
 
 def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
-          progress: Progress | None = None, timings: dict[str, float] | None = None) -> tuple[DRN, list[dict]]:
+          progress: Progress | None = None, timings: dict[str, float] | None = None,
+          threads: int | None = None) -> tuple[DRN, list[dict]]:
     """Run (or resume) training as configured; returns the final network and the metrics.
 
     ``timings``, when given, accumulates seconds per part of the batch loop: ``data``
     (batch and targets), ``relax`` (every phase), ``update`` (gradient and parameter
-    update), ``evaluate`` (test error), ``write`` (metrics and checkpoint)."""
+    update), ``evaluate`` (test error), ``write`` (metrics and checkpoint).
+
+    ``threads`` (default: 2, or 1 on a one-core machine): 2 updates the two column halves
+    of each large weight matrix on two cores; the results are the same bit for bit with 1.
+    OpenBLAS's own threads are set to 1 meanwhile (they cost more than they give at
+    these batch sizes) and restored afterwards."""
+    threads = min(2, os.cpu_count() or 1) if threads is None else threads
+    previous = blas.set_threads(1)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="resim-update") if threads > 1 and blas.releases_gil() else None
+    try:
+        return _train(config, data, out, resume, progress, timings, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        if previous is not None:
+            blas.set_threads(previous)
+
+
+def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
+           timings: dict[str, float] | None, pool: ThreadPoolExecutor | None) -> tuple[DRN, list[dict]]:
     clock = _Clock(timings)
     m, t = config["model"], config["training"]
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
@@ -98,7 +120,7 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
                                hint=f"compare {os.path.join(out, 'config.resolved.toml')} with the config given")
             L = len(net.W)
             net = DRN([z[f"W{l}"] for l in range(L)], [z[f"b{l}"] for l in range(L)], float(z["gain"]))
-            mom_W = [z[f"mW{l}"] for l in range(L)]
+            mom_W = [np.asfortranarray(z[f"mW{l}"]) for l in range(L)]  # the layout of net.W
             mom_b = [z[f"mb{l}"] for l in range(L)]
             first = int(z["epoch"])
             rows = json.loads(str(z["metrics"]))
@@ -109,7 +131,6 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
     lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
     bs = t["batch_size"]
-    ones0 = np.ones(net.W[0].shape[0], dtype)
     for epoch in range(first, t["epochs"]):
         t0 = time.perf_counter()
         decay = t["lr_decay"] ** epoch
@@ -136,6 +157,7 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
             wrong += int(np.sum(np.argmax(out_v, axis=1) != data.train_y[idx]))
             cost += float(0.5 * np.sum((out_v - y) ** 2))
             seen += len(idx)
+            feed = None
             if t["algorithm"] == "exact":
                 gW, gb = exact_gradient(net, V0, y)
                 for l in range(len(net.W)):
@@ -149,11 +171,16 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
             else:
                 Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
                 clock.tock("relax")
-                descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
-            # the next batch's input currents, and the column sums of the new W[0] as a
-            # matrix-vector product (a separate gemv is cheaper than a fifth row in the gemm)
-            drive0 = net.inputs(data.train_x[upcoming]) @ net.W[0] if len(upcoming) else None
-            relaxer = Relaxer(net, ones0 @ net.W[0])
+                # the next batch's input currents and W[0]'s new column sums come from the
+                # same pass over W[0] as its update
+                feed = descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b,
+                               net.inputs(data.train_x[upcoming]) if len(upcoming) else None, pool)
+            if feed is None:
+                drive0 = net.inputs(data.train_x[upcoming]) @ net.W[0] if len(upcoming) else None
+                colsum0 = None
+            else:
+                drive0, colsum0 = feed
+            relaxer = Relaxer(net, colsum0)
             clock.tock("update")
             warm = V0[1:]
             if progress and progress.batch:
