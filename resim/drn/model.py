@@ -84,7 +84,9 @@ class Relaxer:
         into = [W[0].sum(axis=0) if colsum0 is None else colsum0] + [W[l - 1].sum(axis=0) for l in range(2, L + 1)]
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
-        self.half = [n // 2 for n in net.sizes[1:]]
+        self.low, self.high = _diode_bounds(tuple(net.sizes[1:-1]), W[0].dtype.char)
+        # odd layers, then even ones (each colour depends only on the other)
+        self.order = [l for parity in (1, 0) for l in range(1, L + 1) if l % 2 == parity]
 
     def start(self, x: np.ndarray) -> list[np.ndarray]:
         """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
@@ -93,35 +95,43 @@ class Relaxer:
 
     def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
               clamp: np.ndarray | None = None, drive0: np.ndarray | None = None) -> list[np.ndarray]:
-        """``sweeps`` sweeps from ``V`` (copied): free (``beta = 0``), nudged toward ``y``,
-        or with the outputs clamped to ``clamp``. ``drive0 = V[0] W[0]`` (the inputs'
-        currents into layer 1) may be passed in: every phase of a batch shares it."""
+        """``sweeps`` sweeps from ``V`` (not modified): free (``beta = 0``), nudged toward
+        ``y``, or with the outputs clamped to ``clamp``. ``drive0 = V[0] W[0]`` (the inputs'
+        currents into layer 1) may be passed in: every phase of a batch shares it.
+
+        At batch sizes of a few images every array here is small, and the time goes to
+        numpy's per-call overhead: each node update is a product per neighbouring layer and
+        four in-place calls (add, scale, two bounds), and nothing is copied."""
         W, b, L = self.net.W, self.net.b, self.L
-        V = [v.copy() for v in V]
+        V = list(V)
+        order = self.order
         if clamp is not None:
-            V[L] = clamp.copy()
+            V[L] = clamp
+            order = [l for l in order if l != L]
         if drive0 is None:
             drive0 = V[0] @ W[0]
-        inv = list(self.inv)
-        fixed = [b[0] + drive0] + list(b[1:])  # currents that do not change during the sweeps
-        if np.any(beta):  # the cost's pull on the outputs: beta (y - v_L); beta may be [B, 1]
-            inv[L - 1] = _reciprocal(self.den[L - 1] + beta)
-            fixed[L - 1] = fixed[L - 1] + beta * y
-        order = [l for parity in (1, 0) for l in range(1, L + 1)
-                 if l % 2 == parity and not (l == L and clamp is not None)]
+        inv = self.inv
+        fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
+        if isinstance(beta, np.ndarray) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
+            inv = [*inv[:-1], _reciprocal(self.den[-1] + beta)]  # beta may be [B, 1]
+            fixed[-1] = fixed[-1] + beta * y
         for _ in range(sweeps):
             for l in order:
                 # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
-                parts = ([V[l - 1] @ W[l - 1]] if l > 1 else []) + ([V[l + 1] @ W[l].T] if l < L else [])
-                v = parts[0] if parts else np.zeros_like(fixed[0])
-                for extra in parts[1:]:
-                    v += extra
-                v += fixed[l - 1]
-                v *= inv[l - 1]
+                v = V[l - 1] @ W[l - 1] if l > 1 else None
                 if l < L:
-                    h = self.half[l - 1]
-                    np.maximum(v[:, :h], 0.0, out=v[:, :h])
-                    np.minimum(v[:, h:], 0.0, out=v[:, h:])
+                    if v is None:
+                        v = V[l + 1] @ W[l].T
+                    else:
+                        v += V[l + 1] @ W[l].T
+                if v is None:
+                    v = fixed[0] * inv[0]
+                else:
+                    v += fixed[l - 1]
+                    v *= inv[l - 1]
+                if l < L:
+                    np.maximum(v, self.low[l - 1], out=v)
+                    np.minimum(v, self.high[l - 1], out=v)
                 V[l] = v
         return V
 
@@ -134,6 +144,20 @@ class Relaxer:
             if delta <= tol:
                 return V
         raise RuntimeError("DRN relaxation did not converge")
+
+
+@functools.cache
+def _diode_bounds(hidden: tuple[int, ...], dtype: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each hidden layer's diode bounds as [1, n] rows: v >= 0 on its first half (low 0,
+    high inf), v <= 0 on its second (low -inf, high 0). Read-only: shared by every Relaxer."""
+    low, high = [], []
+    for n in hidden:
+        h = n // 2
+        low.append(np.r_[np.zeros(h), np.full(n - h, -np.inf)].astype(dtype)[None, :])
+        high.append(np.r_[np.full(h, np.inf), np.zeros(n - h)].astype(dtype)[None, :])
+    for a in low + high:
+        a.flags.writeable = False
+    return low, high
 
 
 def _reciprocal(d: np.ndarray) -> np.ndarray:

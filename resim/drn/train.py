@@ -136,27 +136,25 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         decay = t["lr_decay"] ** epoch
         order = np.random.default_rng([t["seed"], epoch]).permutation(len(data.train_x))
         relaxer = Relaxer(net)
+        n = len(order)
+        outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
+        shown, counted, wrong = t0, 0, 0  # for the progress display
+        v0 = net.inputs(data.train_x[order[:bs]])
+        drive0 = v0 @ net.W[0]  # the inputs' currents: shared by every phase of the batch
         warm = None
-        wrong = 0
-        cost = 0.0
-        seen = 0
-        drive0 = None
-        for a in range(0, len(order), bs):
+        for a in range(0, n, bs):
             clock.tick()
             idx = order[a:a + bs]
-            x, y = data.train_x[idx], y_all[idx]
-            V = relaxer.start(x)
-            if warm is not None and len(warm[0]) == len(idx):
-                V = [V[0]] + [w.copy() for w in warm]
+            y = y_all[idx]
+            if warm is not None and len(warm[0]) == len(idx):  # start from the last batch's state
+                V = [v0, *warm]
+            else:
+                V = [v0] + [np.zeros((len(idx), k), dtype) for k in net.sizes[1:]]
             upcoming = order[a + bs:a + 2 * bs]
+            v0_next = net.inputs(data.train_x[upcoming]) if len(upcoming) else None
             clock.tock("data")
-            if drive0 is None:  # the inputs' currents: shared by every phase of the batch
-                drive0 = V[0] @ net.W[0]
             V0 = relaxer.relax(V, t["sweeps"], drive0=drive0)
-            out_v = V0[-1]
-            wrong += int(np.sum(np.argmax(out_v, axis=1) != data.train_y[idx]))
-            cost += float(0.5 * np.sum((out_v - y) ** 2))
-            seen += len(idx)
+            outs[a:a + len(idx)] = V0[-1]
             feed = None
             if t["algorithm"] == "exact":
                 gW, gb = exact_gradient(net, V0, y)
@@ -174,23 +172,28 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 # the next batch's input currents and W[0]'s new column sums come from the
                 # same pass over W[0] as its update
                 feed = descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b,
-                               net.inputs(data.train_x[upcoming]) if len(upcoming) else None, pool)
+                               v0_next, pool)
             if feed is None:
-                drive0 = net.inputs(data.train_x[upcoming]) @ net.W[0] if len(upcoming) else None
+                drive0 = None if v0_next is None else v0_next @ net.W[0]
                 colsum0 = None
             else:
                 drive0, colsum0 = feed
             relaxer = Relaxer(net, colsum0)
             clock.tock("update")
-            warm = V0[1:]
-            if progress and progress.batch:
-                progress.batch(epoch, seen, len(order), wrong / seen, seen / (time.perf_counter() - t0))
+            warm, v0 = V0[1:], v0_next
+            if progress and progress.batch and ((now := time.perf_counter()) - shown > 0.2 or v0 is None):
+                seen = a + len(idx)
+                wrong += _wrong(outs[counted:seen], data.train_y[order[counted:seen]])
+                progress.batch(epoch, seen, n, wrong / seen, seen / (now - t0))
+                shown, counted = now, seen
         seconds = time.perf_counter() - t0
         clock.tick()
         test_error = float(np.mean(predict(net, data.test_x) != data.test_y)) if len(data.test_x) else float("nan")
         clock.tock("evaluate")
-        row = {"epoch": epoch + 1, "train_error": wrong / max(seen, 1), "test_error": test_error,
-               "cost": cost / max(seen, 1), "epoch_seconds": seconds, "samples_per_second": seen / seconds}
+        miss = outs.astype(np.float64) - y_all[order]
+        row = {"epoch": epoch + 1, "train_error": _wrong(outs, data.train_y[order]) / max(n, 1),
+               "test_error": test_error, "cost": 0.5 * float(np.einsum("ij,ij->", miss, miss)) / max(n, 1),
+               "epoch_seconds": seconds, "samples_per_second": n / seconds}
         rows.append(row)
         _write_metrics(out, rows)
         save_npz(ckpt_path, **model_arrays(net, config, **{f"mW{l}": w for l, w in enumerate(mom_W)},
@@ -201,6 +204,11 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             progress.epoch(row)
     save_npz(os.path.join(out, "model.npz"), **model_arrays(net, config))
     return net, rows
+
+
+def _wrong(outputs: np.ndarray, labels: np.ndarray) -> int:
+    """How many images the outputs (arg-max) classify wrongly."""
+    return int(np.count_nonzero(np.argmax(outputs, axis=1) != labels))
 
 
 class _Clock:
