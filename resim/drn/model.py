@@ -261,7 +261,11 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
     sums ``1^T W[0]`` of the updated W[0], computed on each half while it is in cache.
     """
     B = len(Va[0])
-    feed = None
+    W0 = net.W[0]
+    feed = None if upcoming is None else (np.ascontiguousarray(upcoming, W0.dtype), np.ones(W0.shape[0], W0.dtype),
+                                          np.empty((len(upcoming), W0.shape[1]), W0.dtype),
+                                          np.empty(W0.shape[1], W0.dtype))
+    mine, jobs = [], []  # column blocks for this thread; the pool's running halves
     for l, W in enumerate(net.W):
         a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
         dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
@@ -279,20 +283,20 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
             net.b[l] -= lr_b[l] * mom_b[l]
         else:
             net.b[l] -= lr_b[l] * g_b
-        if l == 0 and upcoming is not None:
-            feed = (np.ascontiguousarray(upcoming, W.dtype), np.ones(W.shape[0], W.dtype),
-                    np.empty((len(upcoming), W.shape[1]), W.dtype), np.empty(W.shape[1], W.dtype))
         step = functools.partial(_step_columns, W, mom_W[l] if momentum else None, P, Q, momentum,
                                  lr_w[l], 1.0 / (scale * B), feed if l == 0 else None)
         n = W.shape[1]
-        halves = [slice(0, n // 2), slice(n // 2, n)] if W.size >= _SPLIT else [slice(0, n)]
-        if pool is not None and len(halves) == 2:
-            other = pool.submit(step, halves[1])
-            step(halves[0])
-            other.result()
+        if W.size < _SPLIT:
+            mine.insert(0, (step, slice(0, n)))  # small layers first, while the pool works
+        elif pool is None:
+            mine += [(step, slice(0, n // 2)), (step, slice(n // 2, n))]
         else:
-            for cols in halves:
-                step(cols)
+            mine.append((step, slice(0, n // 2)))
+            jobs.append(pool.submit(step, slice(n // 2, n)))
+    for step, cols in mine:
+        step(cols)
+    for job in jobs:
+        job.result()
     return None if feed is None else (feed[2], feed[3])
 
 
