@@ -224,13 +224,16 @@ class _progress_bar:
               help="Run folder: config.resolved.toml, metrics.jsonl/.csv, checkpoint.npz, model.npz.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the IDX files are (before $RESIM_DATA).")
-def train(config_path: str, out: str, resume: bool, data_dir: str | None) -> None:
+@click.option("--threads", type=click.IntRange(1, 2), default=None,
+              help="Cores for the weight updates: 2 (default where there are two) or 1. Same results either way.")
+def train(config_path: str, out: str, resume: bool, data_dir: str | None, threads: int | None) -> None:
     """Train a deep resistive network by equilibrium propagation (or a relative).
 
     \b
     Examples:
       resim train --config examples/drn_xs_fashion.toml --out runs/xs
       resim train --config examples/drn_xs_fashion.toml --out runs/xs --resume
+      resim train --config examples/drn_1h_fashion.toml --out runs/1h --threads 1
     """
     from .drn import data as data_mod
     from .drn.config import load_config
@@ -250,7 +253,7 @@ def train(config_path: str, out: str, resume: bool, data_dir: str | None) -> Non
                    f"cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s ({row['samples_per_second']:.0f} samples/s)",
                    err=True)
 
-    run_train(config, data, out, resume=resume, progress=Progress(batch=bar, epoch=epoch_line))
+    run_train(config, data, out, resume=resume, progress=Progress(batch=bar, epoch=epoch_line), threads=threads)
 
 
 class _epoch_bar:

@@ -424,7 +424,7 @@ def test_descend_is_the_clipped_gradient_step(momentum, threads):
     currents and column sums are those of the updated W[0]."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from resim.drn.model import descend, phases
+    from resim.drn.model import apply_gradient, descend, phases
 
     net = small_net(sizes=(300, 256, 10), gain=2.0)
     assert net.W[0].size >= (1 << 16)  # large enough to be split in halves
@@ -437,7 +437,7 @@ def test_descend_is_the_clipped_gradient_step(momentum, threads):
     rng = np.random.default_rng(3)
     mom_W = [rng.random(w.shape) * 1e-3 for w in net.W]
     mom_b = [rng.random(b.shape) * 1e-3 for b in net.b]
-    want = net.copy()
+    before, want = net.copy(), net.copy()
     for l in range(2):
         step_W = momentum * mom_W[l] + gW[l] if momentum else gW[l]
         step_b = momentum * mom_b[l] + gb[l] if momentum else gb[l]
@@ -446,12 +446,15 @@ def test_descend_is_the_clipped_gradient_step(momentum, threads):
     pool = ThreadPoolExecutor(1) if threads == 2 else None
     try:
         drive, colsum = descend(net, Va, Vb, scale, lr_w, lr_b, momentum, [np.asfortranarray(m) for m in mom_W],
-                                mom_b, upcoming, pool)
+                                [m.copy() for m in mom_b], upcoming, pool)
     finally:
         if pool:
             pool.shutdown()
-    for got, exp in zip(net.W + net.b, want.W + want.b):
+    explicit = before.copy()  # the same step from gradient arrays (the `exact` rule's path)
+    apply_gradient(explicit, gW, gb, lr_w, lr_b, momentum, [m.copy() for m in mom_W], [m.copy() for m in mom_b])
+    for got, alt, exp in zip(net.W + net.b, explicit.W + explicit.b, want.W + want.b):
         np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(alt, exp, rtol=1e-10, atol=1e-13)
     assert np.sum(net.W[0] == 0) > 0.3 * net.W[0].size  # the clip did its work
     np.testing.assert_allclose(drive, upcoming @ want.W[0], rtol=1e-10)
     np.testing.assert_allclose(colsum, want.W[0].sum(axis=0), rtol=1e-10)

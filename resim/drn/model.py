@@ -320,6 +320,18 @@ def _step_columns(W, M, P, Q, momentum, lr, alpha, feed, cols: slice) -> None:
         colsum[cols] = ones @ Wb
 
 
+def apply_gradient(net: DRN, gW: list[np.ndarray], gb: list[np.ndarray], lr_w, lr_b, momentum: float,
+                   mom_W: list[np.ndarray], mom_b: list[np.ndarray]) -> None:
+    """theta -= lr m, m = mu m + g (m = g without momentum), conductances clipped at 0:
+    :func:`descend` for a rule given as gradient arrays (``exact``)."""
+    for l in range(len(net.W)):
+        for theta, m, g, lr in ((net.W[l], mom_W[l], gW[l], lr_w[l]), (net.b[l], mom_b[l], gb[l], lr_b[l])):
+            m *= momentum
+            m += g
+            theta -= lr * m
+        clip_conductances(net.W[l])
+
+
 def clip_conductances(W: np.ndarray) -> None:
     """W = max(W, 0) in place. The zero is a vector along W's contiguous axis: numpy then
     takes its SIMD loop for two contiguous operands; with a scalar 0 (or np.clip) it takes

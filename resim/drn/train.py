@@ -26,7 +26,7 @@ from ..errors import ResimError
 from . import blas
 from .config import Config
 from .data import Dataset
-from .model import DRN, Relaxer, clip_conductances, descend, exact_gradient, phases, predict
+from .model import DRN, Relaxer, apply_gradient, descend, exact_gradient, phases, predict
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 
@@ -158,14 +158,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             feed = None
             if t["algorithm"] == "exact":
                 gW, gb = exact_gradient(net, V0, y)
-                for l in range(len(net.W)):
-                    mom_W[l] *= t["momentum"]
-                    mom_W[l] += gW[l]
-                    net.W[l] -= (lr_w[l] * decay) * mom_W[l]
-                    clip_conductances(net.W[l])
-                    mom_b[l] *= t["momentum"]
-                    mom_b[l] += gb[l]
-                    net.b[l] -= (lr_b[l] * decay) * mom_b[l]
+                apply_gradient(net, gW, gb, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
             else:
                 Va, Vb, scale = phases(relaxer, V0, y, t["algorithm"], t["nudging"], t["sweeps"], drive0)
                 clock.tock("relax")
