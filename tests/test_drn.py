@@ -466,10 +466,33 @@ def test_training_gives_the_same_bits_on_one_or_two_cores(tmp_path):
 
     make_dataset(tmp_path / "d", n_train=120, n_test=10)
     data = data_mod.load(f"idx:{tmp_path / 'd'}")
-    doc = {"model": {"layers": [784, 64, 10], "input_gain": 4.0},
-           "training": {"epochs": 1, "dtype": "float32", "learning_rates": [0.01, 0.01]}}
+    doc = {"model": {"layers": [784, 256, 256, 10], "input_gain": 4.0},
+           "training": {"epochs": 1, "dtype": "float32", "learning_rates": [0.01, 0.01, 0.01]}}
     nets = [train(check(doc, "", "t"), data, str(tmp_path / f"t{n}"), threads=n)[0] for n in (1, 2)]
-    assert nets[0].W[0].size >= (1 << 16)
+    assert min(nets[0].W[0].size, nets[0].W[1].size) >= (1 << 16)  # split updates and products
     for a, b in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b):
         np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(nets[0].W[0], DRN.init([784, 64, 10], 4.0, np.random.default_rng(0), np.float32).W[0])
+    assert not np.array_equal(nets[0].W[0], DRN.init([784, 256, 256, 10], 4.0, np.random.default_rng(0), np.float32).W[0])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_products_in_halves_equal_the_whole(threads):
+    """The relaxation's products with large matrices go in two column halves (the second
+    on a worker thread with 2 threads): the same numbers as one product."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = small_net(sizes=(150, 300, 256, 10), gain=2.0)
+    pool = ThreadPoolExecutor(1) if threads == 2 else None
+    try:
+        relaxer = Relaxer(net, pool=pool)
+        a = images(8, 300, seed=4)
+        for b in (net.W[1], net.W[1].T, net.W[0]):
+            assert b.size >= (1 << 16)
+            np.testing.assert_allclose(relaxer._product(a[:, :b.shape[0]], b), a[:, :b.shape[0]] @ b, rtol=1e-12)
+        V = relaxer.relax(relaxer.start(images(8, 150)), 3)
+        want = Relaxer(net).relax(Relaxer(net).start(images(8, 150)), 3)
+        for got, exp in zip(V, want):
+            np.testing.assert_array_equal(got, exp)
+    finally:
+        if pool:
+            pool.shutdown()

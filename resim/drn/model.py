@@ -74,9 +74,11 @@ class DRN:
 class Relaxer:
     """Layered coordinate descent for one set of parameters (the denominators are fixed)."""
 
-    def __init__(self, net: DRN, colsum0: np.ndarray | None = None) -> None:
-        """``colsum0``: the column sums of ``W[0]``, when the caller already has them."""
+    def __init__(self, net: DRN, colsum0: np.ndarray | None = None, pool: Executor | None = None) -> None:
+        """``colsum0``: the column sums of ``W[0]``, when the caller already has them;
+        ``pool``: one worker thread for the second half of every large product."""
         self.net = net
+        self.pool = pool
         W = net.W
         L = len(W)
         self.L = L
@@ -109,7 +111,7 @@ class Relaxer:
             V[L] = clamp
             order = [l for l in order if l != L]
         if drive0 is None:
-            drive0 = V[0] @ W[0]
+            drive0 = self._product(V[0], W[0])
         inv = self.inv
         fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
         if isinstance(beta, np.ndarray) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
@@ -118,12 +120,12 @@ class Relaxer:
         for _ in range(sweeps):
             for l in order:
                 # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
-                v = V[l - 1] @ W[l - 1] if l > 1 else None
+                v = self._product(V[l - 1], W[l - 1]) if l > 1 else None
                 if l < L:
                     if v is None:
-                        v = V[l + 1] @ W[l].T
+                        v = self._product(V[l + 1], W[l].T)
                     else:
-                        v += V[l + 1] @ W[l].T
+                        v += self._product(V[l + 1], W[l].T)
                 if v is None:
                     v = fixed[0] * inv[0]
                 else:
@@ -134,6 +136,23 @@ class Relaxer:
                     np.minimum(v, self.high[l - 1], out=v)
                 V[l] = v
         return V
+
+    def _product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a b; a large b in two fixed column halves, the second on the pool's thread when
+        there is one (the halves are the same without it: the same bits either way)."""
+        if b.size < _SPLIT:
+            return a @ b
+        h = b.shape[1] // 2
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        other = None
+        if self.pool is None:
+            np.matmul(a, b[:, h:], out=out[:, h:])
+        else:
+            other = self.pool.submit(np.matmul, a, b[:, h:], out=out[:, h:])
+        np.matmul(a, b[:, :h], out=out[:, :h])
+        if other is not None:
+            other.result()
+        return out
 
     def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, **kw) -> list[np.ndarray]:
         """Sweep until the largest change is below ``tol`` (for tests and exact gradients)."""

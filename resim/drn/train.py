@@ -135,7 +135,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         t0 = time.perf_counter()
         decay = t["lr_decay"] ** epoch
         order = np.random.default_rng([t["seed"], epoch]).permutation(len(data.train_x))
-        relaxer = Relaxer(net)
+        relaxer = Relaxer(net, pool=pool)
         n = len(order)
         outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
         shown, counted, wrong = t0, 0, 0  # for the progress display
@@ -171,7 +171,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 colsum0 = None
             else:
                 drive0, colsum0 = feed
-            relaxer = Relaxer(net, colsum0)
+            relaxer = Relaxer(net, colsum0, pool)
             clock.tock("update")
             warm, v0 = V0[1:], v0_next
             if progress and progress.batch and ((now := time.perf_counter()) - shown > 0.2 or v0 is None):
