@@ -20,18 +20,26 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine  # noqa: E402
 
-MODELS = {  # science.md §3
-    "xs": ([784, 100, 10], 100.0, 4, 1.0, [0.006, 0.006], None),
-    "1h": ([784, 1024, 10], 480.0, 4, 1.0, [0.006, 0.006], None),
-    "2h": ([784, 1024, 1024, 10], 2000.0, 5, 1.0, [0.002, 0.006, 0.018], None),
-    "3h": ([784, 1024, 1024, 1024, 10], 4000.0, 6, 2.0, [0.005, 0.02, 0.08, 0.005],
-           [0.0005, 0.002, 0.008, 0.0005]),
-}
+MODELS = ("xs", "1h", "2h", "3h")
+
+
+def paper_config(name: str, **training):
+    """``examples/drn_<name>_fashion.toml`` (science.md §3's setting, checked by
+    tests/test_drn.py) with the given ``[training]`` keys replaced."""
+    import tomllib
+
+    from resim.drn.config import check
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "examples", f"drn_{name}_fashion.toml")
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    doc["training"].update(training)
+    return check(doc, "", path)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("models", nargs="+", choices=sorted(MODELS))
+    ap.add_argument("models", nargs="+", choices=MODELS)
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--test-images", type=int, default=1000)
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float32")
@@ -39,19 +47,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, help="cores for the weight updates (default: resim's choice)")
     args = ap.parse_args()
     from resim.drn import data as data_mod
-    from resim.drn.config import check
     from resim.drn.train import train
 
     print(machine())
     data = data_mod.load("fashion-mnist", args.data_dir, args.images, args.test_images)
     for name in args.models:
-        layers, gain, sweeps, beta, lrs, blrs = MODELS[name]
-        doc = {"model": {"layers": layers, "input_gain": gain},
-               "training": {"sweeps": sweeps, "nudging": beta, "learning_rates": lrs, "epochs": 1,
-                            "bias_learning_rates": blrs or [], "dtype": args.dtype}}
+        config = paper_config(name, epochs=1, dtype=args.dtype)
+        layers = config["model"]["layers"]
         timings: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as out:
-            _, rows = train(check(doc, "", "bench"), data, out, timings=timings, threads=args.threads)
+            _, rows = train(config, data, out, timings=timings, threads=args.threads)
         row = rows[0]
         scale = 60000 / len(data.train_x)
         loop = sum(timings.get(k, 0.0) for k in ("data", "relax", "update"))

@@ -286,6 +286,27 @@ epochs = 2
 """
 
 
+PAPER = {  # science.md §3: layers, gain, sweeps, beta, weight rates, bias rates (None: the same)
+    "drn_xs_fashion": ([784, 100, 10], 100.0, 4, 1.0, [0.006, 0.006], None),
+    "drn_1h_fashion": ([784, 1024, 10], 480.0, 4, 1.0, [0.006, 0.006], None),
+    "drn_2h_fashion": ([784, 1024, 1024, 10], 2000.0, 5, 1.0, [0.002, 0.006, 0.018], None),
+    "drn_3h_fashion": ([784, 1024, 1024, 1024, 10], 4000.0, 6, 2.0, [0.005, 0.02, 0.08, 0.005],
+                       [0.0005, 0.002, 0.008, 0.0005]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_shipped_configs_carry_the_papers_hyper_parameters(name):
+    """examples/drn_*_fashion.toml, the commands of docs/results.md, are science.md §3's setting."""
+    cfg = load_config(str(Path(__file__).parent.parent / "examples" / f"{name}.toml"))
+    layers, gain, sweeps, beta, lrs, blrs = PAPER[name]
+    m, t = cfg["model"], cfg["training"]
+    assert (m["layers"], m["input_gain"], t["sweeps"], t["nudging"], t["learning_rates"]) == (layers, gain, sweeps, beta, lrs)
+    assert (t["bias_learning_rates"] or None) == blrs
+    assert (t["algorithm"], t["batch_size"], t["momentum"], t["lr_decay"]) == ("centered-ep", 4, 0.0, 0.99)
+    assert cfg["data"]["dataset"] == "fashion-mnist"
+
+
 def test_a_run_learns_and_writes_its_files(tmp_path):
     """Real Fashion-MNIST IDX files (Debian's dataset-fashion-mnist, which CI installs; a
     missing dataset fails with exit code 7 and says how to get it): 3,000 images, 2 epochs."""
