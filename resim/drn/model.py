@@ -140,16 +140,17 @@ class Relaxer:
     def _product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """a b; a large b in two fixed column halves, the second on the pool's thread when
         there is one (the halves are the same without it: the same bits either way)."""
-        if b.size < _SPLIT:
+        blocks = _column_blocks(b)
+        if len(blocks) == 1:
             return a @ b
-        h = b.shape[1] // 2
         out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        first, second = blocks
         other = None
         if self.pool is None:
-            np.matmul(a, b[:, h:], out=out[:, h:])
+            np.matmul(a, b[:, second], out=out[:, second])
         else:
-            other = self.pool.submit(np.matmul, a, b[:, h:], out=out[:, h:])
-        np.matmul(a, b[:, :h], out=out[:, :h])
+            other = self.pool.submit(np.matmul, a, b[:, second], out=out[:, second])
+        np.matmul(a, b[:, first], out=out[:, first])
         if other is not None:
             other.result()
         return out
@@ -304,14 +305,14 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
             net.b[l] -= lr_b[l] * g_b
         step = functools.partial(_step_columns, W, mom_W[l] if momentum else None, P, Q, momentum,
                                  lr_w[l], 1.0 / (scale * B), feed if l == 0 else None)
-        n = W.shape[1]
-        if W.size < _SPLIT:
-            mine.insert(0, (step, slice(0, n)))  # small layers first, while the pool works
+        blocks = _column_blocks(W)
+        if len(blocks) == 1:
+            mine.insert(0, (step, blocks[0]))  # small layers first, while the pool works
         elif pool is None:
-            mine += [(step, slice(0, n // 2)), (step, slice(n // 2, n))]
+            mine += [(step, cols) for cols in blocks]
         else:
-            mine.append((step, slice(0, n // 2)))
-            jobs.append(pool.submit(step, slice(n // 2, n)))
+            mine.append((step, blocks[0]))
+            jobs.append(pool.submit(step, blocks[1]))
     for step, cols in mine:
         step(cols)
     for job in jobs:
@@ -319,7 +320,14 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
     return None if feed is None else (feed[2], feed[3])
 
 
-_SPLIT = 1 << 16  # weight matrices at least this large are updated in two column halves
+_SPLIT = 1 << 16  # matrices at least this large are updated and multiplied in two column halves
+
+
+def _column_blocks(W: np.ndarray) -> list[slice]:
+    """The fixed column blocks in which W is updated or multiplied: two halves when large
+    (one per core), else one. Fixed, so that the bits do not depend on the thread count."""
+    n = W.shape[1]
+    return [slice(0, n // 2), slice(n // 2, n)] if W.size >= _SPLIT else [slice(0, n)]
 
 
 def _step_columns(W, M, P, Q, momentum, lr, alpha, feed, cols: slice) -> None:
