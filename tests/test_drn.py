@@ -23,7 +23,16 @@ import resim
 from resim.drn import data as data_mod
 from resim.drn.config import ConfigError, load_config
 from resim.drn.export import to_netlist
-from resim.drn.model import ALGORITHMS, DRN, Relaxer, estimate, exact_gradient, ep_difference, outputs, predict
+from resim.drn.model import (
+    ALGORITHMS,
+    DRN,
+    Relaxer,
+    ep_difference,
+    estimate,
+    exact_gradient,
+    outputs,
+    predict,
+)
 
 
 def small_net(seed: int = 0, sizes=(12, 8, 3), gain: float = 3.0) -> DRN:
@@ -301,7 +310,8 @@ def test_shipped_configs_carry_the_papers_hyper_parameters(name):
     cfg = load_config(str(Path(__file__).parent.parent / "examples" / f"{name}.toml"))
     layers, gain, sweeps, beta, lrs, blrs = PAPER[name]
     m, t = cfg["model"], cfg["training"]
-    assert (m["layers"], m["input_gain"], t["sweeps"], t["nudging"], t["learning_rates"]) == (layers, gain, sweeps, beta, lrs)
+    got = (m["layers"], m["input_gain"], t["sweeps"], t["nudging"], t["learning_rates"])
+    assert got == (layers, gain, sweeps, beta, lrs)
     assert (t["bias_learning_rates"] or None) == blrs
     assert (t["algorithm"], t["batch_size"], t["momentum"], t["lr_decay"]) == ("centered-ep", 4, 0.0, 0.99)
     assert cfg["data"]["dataset"] == "fashion-mnist"
@@ -493,7 +503,8 @@ def test_training_gives_the_same_bits_on_one_or_two_cores(tmp_path):
     assert min(nets[0].W[0].size, nets[0].W[1].size) >= (1 << 16)  # split updates and products
     for a, b in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b):
         np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(nets[0].W[0], DRN.init([784, 256, 256, 10], 4.0, np.random.default_rng(0), np.float32).W[0])
+    start = DRN.init([784, 256, 256, 10], 4.0, np.random.default_rng(0), np.float32)
+    assert not np.array_equal(nets[0].W[0], start.W[0])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

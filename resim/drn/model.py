@@ -404,10 +404,11 @@ def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray, tol: float = 1e
     return [g / B for g in gW], [g / B for g in gb]
 
 
-def outputs(net: DRN, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
     """Output voltages [B, classes] at the free equilibrium (relaxed to convergence: the
-    circuit's operating point, what ``resim solve`` of the exported netlist gives)."""
-    relaxer = Relaxer(net)
+    circuit's operating point, what ``resim solve`` of the exported netlist gives).
+    ``pool``: a worker thread for the second halves of the large products."""
+    relaxer = Relaxer(net, pool=pool)
     out = []
     for a in range(0, len(x), batch):
         V = relaxer.start(x[a:a + batch])
@@ -416,6 +417,6 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
 
 
-def predict(net: DRN, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
     """The class of each image: the arg-max of the output voltages at equilibrium."""
-    return np.argmax(outputs(net, x, batch), axis=1)
+    return np.argmax(outputs(net, x, batch, pool), axis=1)

@@ -26,7 +26,15 @@ from ..errors import ResimError
 from . import blas
 from .config import Config
 from .data import Dataset
-from .model import DRN, Relaxer, apply_gradient, descend, exact_gradient, phases, predict
+from .model import (
+    DRN,
+    Relaxer,
+    apply_gradient,
+    descend,
+    exact_gradient,
+    phases,
+    predict,
+)
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 
@@ -181,7 +189,9 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 shown, counted = now, seen
         seconds = time.perf_counter() - t0
         clock.tick()
-        test_error = float(np.mean(predict(net, data.test_x) != data.test_y)) if len(data.test_x) else float("nan")
+        test_error = float("nan")
+        if len(data.test_x):
+            test_error = float(np.mean(predict(net, data.test_x, pool=pool) != data.test_y))
         clock.tock("evaluate")
         miss = outs.astype(np.float64) - y_all[order]
         row = {"epoch": epoch + 1, "train_error": _wrong(outs, data.train_y[order]) / max(n, 1),
