@@ -105,6 +105,9 @@ def test_output_file(divider, tmp_path, fmt):
     else:
         assert "out" in text and "4.44444444" in text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".resim-")]  # no temp left over
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # like any new file, not mkstemp's 0600
 
 
 def test_stdin(divider):
