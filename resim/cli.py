@@ -225,7 +225,8 @@ class _progress_bar:
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the IDX files are (before $RESIM_DATA).")
 @click.option("--threads", type=click.IntRange(1, 2), default=None,
-              help="Cores for the weight updates: 2 (default where there are two) or 1. Same results either way.")
+              help="Cores for the large matrix products (updates, relaxation, test error): 2 (default where "
+                   "there are two) or 1. The results are the same bit for bit.")
 def train(config_path: str, out: str, resume: bool, data_dir: str | None, threads: int | None) -> None:
     """Train a deep resistive network by equilibrium propagation (or a relative).
 
