@@ -26,15 +26,7 @@ from ..errors import ResimError
 from . import blas
 from .config import Config
 from .data import Dataset
-from .model import (
-    DRN,
-    Relaxer,
-    apply_gradient,
-    descend,
-    exact_gradient,
-    phases,
-    predict,
-)
+from .model import DRN, Relaxer, apply_gradient, descend, exact_gradient, phases, predict
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 
@@ -90,13 +82,14 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
     (batch and targets), ``relax`` (every phase), ``update`` (gradient and parameter
     update), ``evaluate`` (test error), ``write`` (metrics and checkpoint).
 
-    ``threads`` (default: 2, or 1 on a one-core machine): 2 updates the two column halves
-    of each large weight matrix on two cores; the results are the same bit for bit with 1.
-    OpenBLAS's own threads are set to 1 meanwhile (they cost more than they give at
-    these batch sizes) and restored afterwards."""
+    ``threads`` (default: 2, or 1 on a one-core machine): with 2, the second column half of
+    every large matrix product (weight updates, relaxation, test-error evaluation) runs on
+    a worker thread; the results are the same bit for bit with 1. OpenBLAS's own threads
+    are set to 1 meanwhile (they cost more than they give at these batch sizes) and
+    restored afterwards."""
     threads = min(2, os.cpu_count() or 1) if threads is None else threads
     previous = blas.set_threads(1)
-    pool = ThreadPoolExecutor(1, thread_name_prefix="resim-update") if threads > 1 and blas.releases_gil() else None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="resim-halves") if threads > 1 and blas.releases_gil() else None
     try:
         return _train(config, data, out, resume, progress, timings, pool)
     finally:
