@@ -26,7 +26,8 @@ from train_epoch import MODELS, paper_config  # noqa: E402
 
 
 def reference(layers, gain, sweeps, beta, lrs, data, seed=0, decay=0.99):
-    from resim.drn.model import DRN, Relaxer, estimate, predict
+    """One epoch of the straightforward implementation over ``data.train_x``; returns the network."""
+    from resim.drn.model import DRN, Relaxer, estimate
 
     net = DRN.init(layers, gain, np.random.default_rng(seed))
     order = np.random.default_rng([seed, 0]).permutation(len(data.train_x))
@@ -44,7 +45,7 @@ def reference(layers, gain, sweeps, beta, lrs, data, seed=0, decay=0.99):
             np.maximum(net.W[l], 0.0, out=net.W[l])
             net.b[l] -= lrs[l] * gb[l]
         relaxer, warm = Relaxer(net), V0[1:]
-    return float(np.mean(predict(net, data.test_x) != data.test_y))
+    return net
 
 
 def main() -> None:
@@ -55,6 +56,7 @@ def main() -> None:
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float32")
     args = ap.parse_args()
     from resim.drn import data as data_mod
+    from resim.drn.model import predict
     from resim.drn.train import train
 
     print(machine())
@@ -65,7 +67,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         _, rows = train(config, data, out)
     t1 = time.perf_counter()
-    ref = reference(m["layers"], m["input_gain"], t["sweeps"], t["nudging"], t["learning_rates"], data)
+    net = reference(m["layers"], m["input_gain"], t["sweeps"], t["nudging"], t["learning_rates"], data)
+    ref = float(np.mean(predict(net, data.test_x) != data.test_y))
     t2 = time.perf_counter()
     ours = rows[0]["test_error"]
     print(f"DRN-{args.model.upper()} after {len(data.train_x):,} images, test error on {len(data.test_x):,}: "
