@@ -71,9 +71,9 @@ def main() -> None:
               f"{row['samples_per_second']:.0f} images/s; {split}; "
               f"test error {row['test_error']:.2%} on {len(data.test_x):,} after {len(data.train_x):,} images")
         if args.baseline_images:
-            ref = _baseline(config, data, args.baseline_images)
+            ref, ours = _baseline(config, data, args.baseline_images), row["epoch_seconds"] * scale
             print(f"  straightforward implementation: {ref:.0f} s per 60,000-image epoch (from "
-                  f"{args.baseline_images:,} images, float64); resim {ref / (row['epoch_seconds'] * scale):.1f}x faster")
+                  f"{args.baseline_images:,} images, float64); resim {ref / ours:.1f}x faster")
 
 
 def _baseline(config, data, images: int) -> float:
