@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from .atomic import write_text
+
 from .errors import EXIT_CODES
 
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
@@ -30,13 +32,6 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
         except ValueError:
             raise click.UsageError(f"--set {item!r}: '{value}' is not a number (SPICE suffixes like 2k, 1meg work)") from None
     return out
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (:mod:`resim.atomic`)."""
-    from .atomic import write_text
-
-    write_text(path, text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_HELP)
@@ -113,13 +108,13 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
 
             buf = io.StringIO()
             fmt_mod.to_table(result, buf)
-            write_atomic(output, buf.getvalue())
+            write_text(output, buf.getvalue())
         else:
             fmt_mod.to_table(result, sys.stdout)
         return
     text = fmt_mod.to_json(result) if fmt == "json" else fmt_mod.to_csv(result)
     if output:
-        write_atomic(output, text)
+        write_text(output, text)
     else:
         sys.stdout.write(text)
 
@@ -189,7 +184,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
 
     text = sweep_output.to_json(result, netlist) if fmt == "json" else sweep_output.to_csv(result)
     if output:
-        write_atomic(output, text)
+        write_text(output, text)
     else:
         sys.stdout.write(text)
     if plot:

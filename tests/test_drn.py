@@ -469,10 +469,12 @@ def test_descend_is_the_clipped_gradient_step(momentum, threads):
     mom_W = [rng.random(w.shape) * 1e-3 for w in net.W]
     mom_b = [rng.random(b.shape) * 1e-3 for b in net.b]
     before, want = net.copy(), net.copy()
+    unclipped = []
     for l in range(2):
         step_W = momentum * mom_W[l] + gW[l] if momentum else gW[l]
         step_b = momentum * mom_b[l] + gb[l] if momentum else gb[l]
-        want.W[l] = np.maximum(want.W[l] - lr_w[l] * step_W, 0.0)
+        unclipped.append(want.W[l] - lr_w[l] * step_W)
+        want.W[l] = np.maximum(unclipped[l], 0.0)
         want.b[l] = want.b[l] - lr_b[l] * step_b
     pool = ThreadPoolExecutor(1) if threads == 2 else None
     try:
@@ -486,7 +488,7 @@ def test_descend_is_the_clipped_gradient_step(momentum, threads):
     for got, alt, exp in zip(net.W + net.b, explicit.W + explicit.b, want.W + want.b):
         np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(alt, exp, rtol=1e-10, atol=1e-13)
-    assert np.sum(net.W[0] == 0) > 0.3 * net.W[0].size  # the clip did its work
+    assert np.sum(unclipped[0] < 0) > 0.1 * net.W[0].size  # the step pushed many below 0: the clip matters
     np.testing.assert_allclose(drive, upcoming @ want.W[0], rtol=1e-10)
     np.testing.assert_allclose(colsum, want.W[0].sum(axis=0), rtol=1e-10)
 
@@ -499,6 +501,9 @@ def test_training_gives_the_same_bits_on_one_or_two_cores(tmp_path):
     data = data_mod.load(f"idx:{tmp_path / 'd'}")
     doc = {"model": {"layers": [784, 256, 256, 10], "input_gain": 4.0},
            "training": {"epochs": 1, "dtype": "float32", "learning_rates": [0.01, 0.01, 0.01]}}
+    from resim.drn import blas
+
+    assert blas.releases_gil()  # else threads=2 would quietly run on one core, and this would prove nothing
     nets = [train(check(doc, "", "t"), data, str(tmp_path / f"t{n}"), threads=n)[0] for n in (1, 2)]
     assert min(nets[0].W[0].size, nets[0].W[1].size) >= (1 << 16)  # split updates and products
     for a, b in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b):

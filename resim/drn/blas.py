@@ -86,7 +86,7 @@ def _agrees(found: _CBlas) -> bool:
     """One small product (a column block of a column-major C, both dtypes) against numpy."""
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
-        C = np.asfortranarray(rng.random((7, 5))).astype(dtype, order="F")
+        C = rng.random((7, 5)).astype(dtype, order="F")
         P, Q = rng.random((3, 7)).astype(dtype), rng.random((3, 5)).astype(dtype)
         want = 0.5 * C + 2.0 * P.T @ Q
         want[:, :1] = C[:, :1]
@@ -115,11 +115,17 @@ def add_outer(C: np.ndarray, alpha: float, P: np.ndarray, Q: np.ndarray, beta: f
     if found is not None:
         _call(found, C, alpha, P, Q, beta)
         return
-    from scipy.linalg.blas import get_blas_funcs
-
     if not C.flags.f_contiguous:  # f2py would update a copy and leave C as it was
         raise ValueError("add_outer without cblas needs a contiguous column block")
-    get_blas_funcs("gemm", dtype=C.dtype)(alpha, P, Q, beta=beta, c=C, trans_a=1, overwrite_c=1)
+    _scipy_gemm(C.dtype)(alpha, P, Q, beta=beta, c=C, trans_a=1, overwrite_c=1)
+
+
+@functools.cache
+def _scipy_gemm(dtype: np.dtype):
+    """scipy's ``gemm`` for a dtype, looked up once (the look-up costs as much as a small update)."""
+    from scipy.linalg.blas import get_blas_funcs
+
+    return get_blas_funcs("gemm", dtype=dtype)
 
 
 def releases_gil() -> bool:

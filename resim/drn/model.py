@@ -38,10 +38,9 @@ class DRN:
     """Parameters of a DRN (``W`` conductances, ``b`` bias currents) and its input gain.
 
     The conductance matrices are kept column-major (Fortran order), whatever order they
-    are given in: the training step updates them in place with one BLAS ``gemm`` whose
-    leading dimension is then ``n_l`` (1568 for the input layer). Row-major, it would be
-    ``n_(l+1)`` = 1024 floats = 4 KiB, and every column of the update would land in the
-    same cache sets: the update measured 2.5x slower that way (``bench/train_epoch.py``)."""
+    are given in: the training step updates, clips and multiplies them in column blocks
+    (:func:`descend`), and a column block of a column-major matrix is one contiguous piece
+    of memory (which scipy's ``gemm``, the fallback of :mod:`resim.drn.blas`, requires)."""
 
     W: list[np.ndarray]
     b: list[np.ndarray]
@@ -185,19 +184,6 @@ def _reciprocal(d: np.ndarray) -> np.ndarray:
     out = np.zeros_like(d)
     np.divide(1.0, d, out=out, where=d > 0)
     return out
-
-
-def energy_grads(V: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """dE/dW and dE/db summed over the batch, at states ``V``: for W[l],
-    sum_batch 1/2 (v_i - v_j)^2 = 1/2 (sum v_i^2 + sum v_j^2) - V_l^T V_(l+1)."""
-    gW, gb = [], []
-    for l in range(len(V) - 1):
-        a, c = V[l], V[l + 1]
-        sq_a = 0.5 * np.einsum("bi,bi->i", a, a)
-        sq_c = 0.5 * np.einsum("bj,bj->j", c, c)
-        gW.append(sq_a[:, None] + sq_c[None, :] - a.T @ c)
-        gb.append(-c.sum(axis=0))
-    return gW, gb
 
 
 def ep_difference(Va, Vb, scale: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
