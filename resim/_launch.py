@@ -1,6 +1,8 @@
 """The ``resim`` console script: hand ``resim solve`` to a running ``resim serve`` when
-``$RESIM_SERVER`` names its socket (no numpy, click or resim import here: that is the
-point), else run the command in this process."""
+``$RESIM_SERVER`` names its socket (no numpy, click or resim solver import here: that is
+the point; :mod:`resim.client` checks the socket is ours), else run the command in this
+process. When the server cannot be used for a reason worth knowing (a socket that is not
+ours, no answer in time), a line on stderr says so and the command runs here."""
 
 from __future__ import annotations
 
@@ -9,14 +11,20 @@ import sys
 
 
 def main() -> None:
+    """Entry point of the ``resim`` console script."""
     server = os.environ.get("RESIM_SERVER")
-    if server and len(sys.argv) > 1 and sys.argv[1] == "solve":
-        from resim.server import forward
+    if server and len(sys.argv) > 1:
+        from resim.client import FORWARDED, NotServed, forward
 
-        code = forward(server, sys.argv[1:])
-        if code is not None:
-            sys.stdout.flush()
-            sys.exit(code)
+        if sys.argv[1] in FORWARDED:
+            try:
+                code = forward(server, sys.argv[1:])
+            except NotServed as exc:
+                if str(exc):
+                    print(f"resim: {exc}; running the command here", file=sys.stderr, flush=True)
+            else:
+                sys.stdout.flush()
+                sys.exit(code)
     from resim.cli import run
 
     run()

@@ -151,4 +151,6 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: 
         result = solve_exact(compiled, ExactOptions(**options))
     t2 = time.perf_counter()
     timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
+    if result.method_reason:  # the solver's own account, e.g. a hand-over to the exact solver
+        reason = f"{reason}; {result.method_reason}"
     return replace(result, timings=timings, method_reason=reason)

@@ -1,9 +1,30 @@
-"""Files written whole or not at all: a temporary file in the same folder, then a rename."""
+"""Output files written through the path the user named, whole or not at all.
+
+:func:`write_bytes` writes
+
+* a regular file (or a new one) through a temporary file beside it, flushed to disk, and a
+  rename: a reader, or a run killed half-way, never sees half a file. An existing file
+  keeps its mode and (where allowed, e.g. as root) its owner; a new one gets the usual
+  ``0666 & ~umask``;
+* the file a symbolic link points to, the same way: the link stays a link;
+* anything else in place, with no temporary file: a FIFO, ``/dev/null``, a terminal; and a
+  path in ``/proc`` or reached through a link into it, such as ``/dev/stdout`` or
+  ``/dev/fd/3``, which names an open file of the process (``-o /dev/stdout >> log`` appends
+  to ``log``, as the shell asked, rather than replacing it).
+
+Every failure is an :class:`~resim.errors.OutputError` naming the path the caller gave,
+never the temporary file. :func:`check_writable` finds the likely ones (a missing folder,
+a folder that is a file or not writable) before any work is done.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
+
+from .errors import OutputError
 
 
 def _read_umask() -> int:
@@ -16,22 +37,102 @@ _UMASK = _read_umask()
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, flushed to disk, and a rename:
-    a reader (or a run killed half-way) never sees half a file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=folder)
+    """Write ``data`` to ``path`` as the module docstring says; :class:`OutputError` if it
+    cannot be written (the old content, if any, is then left as it was for regular files)."""
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would make results private by accident
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        st = _stat(path)
+        if _in_place(path, st):
+            append = os.O_APPEND if stat.S_ISREG(st.st_mode) else 0  # /dev/stdout redirected to a file
+            with open(os.open(path, os.O_WRONLY | append), "wb") as fh:
+                fh.write(data)
+        else:
+            _replace(os.path.realpath(path), data, st)
+    except OSError as exc:
+        raise _error(path, exc.strerror or str(exc)) from exc
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
+    """:func:`write_bytes` of ``text`` in UTF-8."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise :class:`OutputError` if :func:`write_bytes` to ``path`` is bound to fail: its
+    folder is missing, is not a folder or is not writable, or ``path`` is a folder. Cheap,
+    and meant to run before a long computation whose result goes to ``path``."""
+    name = os.fspath(path)
+    if not os.path.basename(name):  # "" or "out/"
+        raise _error(path, "that names no file")
+    try:
+        st = _stat(path)
+    except OSError as exc:  # a link loop, a search permission missing, ...
+        raise _error(path, exc.strerror or str(exc)) from exc
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise _error(path, "it is a folder")
+    if _in_place(path, st):
+        if not os.access(path, os.W_OK):
+            raise _error(path, "permission denied")
+        return
+    folder = os.path.dirname(os.path.realpath(path))
+    shown = folder if os.path.islink(path) else os.path.dirname(name) or "."
+    if not os.path.isdir(folder):
+        why = f"'{shown}' is not a folder" if os.path.exists(folder) else f"folder '{shown}' does not exist"
+        raise _error(path, why)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _error(path, f"folder '{shown}' is not writable")
+
+
+def _error(path: str | os.PathLike, why: str) -> OutputError:
+    return OutputError(f"cannot write '{os.fspath(path)}': {why}")
+
+
+def _stat(path: str | os.PathLike) -> os.stat_result | None:
+    """``os.stat`` of what ``path`` names (links followed); None when nothing is there (its
+    folder may be missing, or be a file)."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _in_place(path: str | os.PathLike, st: os.stat_result | None) -> bool:
+    """Whether ``path`` (which ``st`` describes) is written in place: it exists and is not a
+    regular file, or it is one of the process's open files, named through /proc."""
+    return st is not None and (not stat.S_ISREG(st.st_mode) or _through_proc(path))
+
+
+def _through_proc(path: str | os.PathLike) -> bool:
+    """Whether ``path``, or a symbolic link on the way from it, is in /proc (/dev/stdout
+    links to /proc/self/fd/1, /dev/fd to /proc/self/fd)."""
+    here = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        here = os.path.join(os.path.realpath(os.path.dirname(here)), os.path.basename(here))
+        if here.startswith("/proc/"):
+            return True
+        if not os.path.islink(here):
+            return False
+        here = os.path.join(os.path.dirname(here), os.readlink(here))
+    return False
+
+
+def _replace(target: str, data: bytes, old: os.stat_result | None) -> None:
+    """Write ``target`` (no link) through a temporary file beside it and a rename, with the
+    mode and owner of the ``old`` file there."""
+    fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=os.path.dirname(target))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if old is None:
+                os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would make results private by accident
+            else:
+                if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(OSError):  # only root may give a file away
+                        os.fchown(fd, old.st_uid, old.st_gid)
+                os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which clears set-id bits
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

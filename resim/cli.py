@@ -6,15 +6,17 @@ no Python traceback is shown unless ``RESIM_DEBUG=1``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 
 import click
 
-from .atomic import write_text
+from .atomic import check_writable, write_text
 
-from .errors import EXIT_CODES
+from .errors import EXIT_CODES, Interrupted
+from .server import MAX_REQUEST, READ_TIMEOUT
 
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
 
@@ -53,7 +55,8 @@ def main() -> None:
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file (atomically) instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file instead of stdout: atomically, through a symbolic "
+                   "link to its target, in place for a FIFO or device; checked before solving.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
@@ -95,6 +98,8 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     if options and method == "exact":
         raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
                                "apply to --method cd (or auto), not exact")
+    if output:
+        check_writable(output)  # before the work, not after
     if netlist == "-":
         circuit = api.load_netlist(sys.stdin.read() + "\n", overrides=overrides)
     else:
@@ -102,21 +107,13 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     for w in circuit.warnings:
         click.echo(w, err=True)
     result = api.solve(circuit, method=method, **options)
+    for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
+        click.echo(w, err=True)
     if fmt == "table":
-        if output:
-            import io
-
-            buf = io.StringIO()
-            fmt_mod.to_table(result, buf)
-            write_text(output, buf.getvalue())
-        else:
-            fmt_mod.to_table(result, sys.stdout)
-        return
-    text = fmt_mod.to_json(result) if fmt == "json" else fmt_mod.to_csv(result)
-    if output:
-        write_text(output, text)
+        text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty())
     else:
-        sys.stdout.write(text)
+        text = fmt_mod.to_json(result) if fmt == "json" else fmt_mod.to_csv(result)
+    _emit(text, output)
 
 
 @main.command(epilog=_EXIT_HELP)
@@ -130,14 +127,15 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
 @click.option("--probe", "probes", multiple=True, metavar="v(NODE)|i(ELEMENT)",
               help="What to record at each point (repeatable; default: every node voltage).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (atomically) instead of stdout.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (as solve -o does).")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
               help="Draw the probes against the swept value (a heat map for 2-D sweeps); needs resim[plot].")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="Solver. auto: one batched coordinate-descent solve for source sweeps of reciprocal "
                    "circuits (each point certified), the exact solver point by point otherwise.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
-              help="Local worker processes.")
+              help="Local worker processes (at most one per chunk of points: 1,024 for source "
+                   "sweeps, 64 otherwise). The results are the same, bit for bit, for any N.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on a Dask cluster (tcp://host:8786); "
                                                      "needs resim[distributed].")
 def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None, plot: str | None, method: str,
@@ -155,10 +153,14 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
       resim sweep netlists/diode_clipper.cir --plot clip.png
       resim sweep big.cir --param gain=1:2:40 --jobs 2
     """
-    from . import api, sweep as sw
+    from . import api, sweep as sw, sweep_output
     from .netlist.numbers import parse_number
 
     overrides = _parse_set(sets)
+    if output:  # before the work, not after
+        check_writable(output)
+    if plot:
+        sweep_output.check_plot(plot)
     circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
         click.echo(w, err=True)
@@ -168,7 +170,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
             start, stop, step = (parse_number(x)[0] for x in rng)
         except ValueError:
             raise click.UsageError(f"--dc {source} {' '.join(rng)}: START STOP STEP must be numbers") from None
-        axes.append(sw.element_axis(circuit, source, sw.dc_values(start, stop, step)))
+        axes.append(sw.element_axis(circuit, source, sw.dc_values(start, stop, step, what=f"--dc {source}")))
     for spec in params:
         name, values = sw.param_values(spec)
         axes.append(sw.Axis(name, "param", values))
@@ -180,15 +182,41 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     finally:
         if progress is not None:
             progress.close()
-    from . import sweep_output
-
     text = sweep_output.to_json(result, netlist) if fmt == "json" else sweep_output.to_csv(result)
+    if plot:  # first: if it fails, nothing has gone to stdout
+        sweep_output.plot(result, plot)
+    _emit(text, output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    """``text`` to the file ``output`` (through :func:`resim.atomic.write_text`), else to stdout."""
     if output:
         write_text(output, text)
     else:
+        _write_stdout(text)
+
+
+class _StdoutClosed(Exception):
+    """stdout's reader went away (``resim solve big.cir | head``) before all was written."""
+
+
+def _write_stdout(text: str) -> None:
+    """Write ``text`` to stdout and flush it; :class:`_StdoutClosed` if its reader is gone."""
+    try:
         sys.stdout.write(text)
-    if plot:
-        sweep_output.plot(result, plot)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _StdoutClosed from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout's file descriptor at /dev/null, so that Python's flush at exit finds no
+    broken pipe to report ("Exception ignored ... BrokenPipeError"): the recipe of Python's
+    documentation of SIGPIPE."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor (a StringIO): nothing to do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 class _progress_bar:
@@ -216,14 +244,22 @@ class _progress_bar:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="The run's TOML file (docs/train.md lists every key).")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True,
-              help="Run folder: config.resolved.toml, metrics.jsonl/.csv, checkpoint.npz, model.npz.")
-@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where the IDX files are (before $RESIM_DATA).")
+              help="Run folder: config.resolved.toml, metrics.jsonl/.csv, checkpoint.npz, model.npz. "
+                   "One that holds a run needs --resume or --overwrite.")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint (the config may "
+                                             "raise [training] epochs; nothing else may change).")
+@click.option("--overwrite", is_flag=True, help="Delete the run in the run folder and start again.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The folder of the IDX files (or of a subfolder named after the dataset); nothing else is "
+                   "tried. Default: [data] data_dir, else $RESIM_DATA, the cache, a download.")
 @click.option("--threads", type=click.IntRange(1, 2), default=None,
               help="Cores for the large matrix products (updates, relaxation, test error): 2 (default where "
                    "there are two) or 1. The results are the same bit for bit.")
-def train(config_path: str, out: str, resume: bool, data_dir: str | None, threads: int | None) -> None:
+def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: str | None,
+          threads: int | None) -> None:
     """Train a deep resistive network by equilibrium propagation (or a relative).
+
+    Ctrl-C stops the run (exit code 130) and prints the command that resumes it.
 
     \b
     Examples:
@@ -235,21 +271,54 @@ def train(config_path: str, out: str, resume: bool, data_dir: str | None, thread
     from .drn.config import load_config
     from .drn.train import Progress, train as run_train
 
+    if resume and overwrite:
+        raise click.UsageError("--resume continues the run in --out, --overwrite starts it again: give one")
     config = load_config(config_path)
     d = config["data"]
-    data = data_mod.load(d["dataset"], data_dir or d["data_dir"] or None, d["train_limit"], d["test_limit"])
-    click.echo(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / {len(data.test_x):,} test "
-               f"images from {data.folder}); {config['training']['algorithm']}, run folder {out}", err=True)
-    bar = _epoch_bar(config["training"]["epochs"]) if sys.stderr.isatty() else None
+    bar = None
+    try:
+        data = data_mod.load(d["dataset"], data_dir or d["data_dir"] or None, d["train_limit"], d["test_limit"])
+        click.echo(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / "
+                   f"{len(data.test_x):,} test images from {data.folder}); {config['training']['algorithm']}, "
+                   f"run folder {out}", err=True)
+        bar = _epoch_bar(config["training"]["epochs"]) if sys.stderr.isatty() else None
 
-    def epoch_line(row: dict) -> None:
+        def epoch_line(row: dict) -> None:
+            if bar is not None:
+                bar.done()
+            click.echo(f"epoch {row['epoch']}: train error {row['train_error']:.2%}, test error "
+                       f"{row['test_error']:.2%}, cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s "
+                       f"({row['samples_per_second']:.0f} samples/s)", err=True)
+
+        run_train(config, data, out, resume=resume, overwrite=overwrite,
+                  progress=Progress(batch=bar, epoch=epoch_line), threads=threads)
+    except KeyboardInterrupt:
         if bar is not None:
             bar.done()
-        click.echo(f"epoch {row['epoch']}: train error {row['train_error']:.2%}, test error {row['test_error']:.2%}, "
-                   f"cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s ({row['samples_per_second']:.0f} samples/s)",
-                   err=True)
+        raise _train_interrupted(config_path, out, data_dir, threads) from None
 
-    run_train(config, data, out, resume=resume, progress=Progress(batch=bar, epoch=epoch_line), threads=threads)
+
+def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None) -> Interrupted:
+    """The Interrupted error of a stopped `resim train`, with the command that goes on from
+    its last checkpoint (or starts it again when no epoch was complete)."""
+    import shlex
+
+    from .drn.train import read_npz
+    from .errors import ResimError
+
+    args = ["resim", "train", "--config", config_path, "--out", out]
+    args += ["--data-dir", data_dir] if data_dir else []
+    args += ["--threads", str(threads)] if threads else []
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    try:
+        done = int(read_npz(checkpoint, "")["epoch"]) if os.path.exists(checkpoint) else 0
+    except (ResimError, KeyError, ValueError):
+        done = 0
+    if not done:
+        return Interrupted("interrupted before the first epoch was complete",
+                           hint=f"start again with: {shlex.join(args)}")
+    return Interrupted(f"interrupted; the run folder '{out}' keeps its last complete epoch ({done})",
+                       hint=f"continue with: {shlex.join(args + ['--resume'])}")
 
 
 class _epoch_bar:
@@ -278,8 +347,10 @@ class _epoch_bar:
 
 @main.command(epilog=_EXIT_HELP)
 @click.argument("model", type=click.Path(dir_okay=False, exists=True))
-@click.option("--data-dir", type=click.Path(file_okay=False))
-@click.option("--dataset", help="Override the dataset in the model's configuration.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
+@click.option("--dataset", help="Evaluate on this dataset instead of the model's (mnist, fashion-mnist, kmnist, "
+                                "idx:<folder>); its files come from --data-dir or the usual places.")
 def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
@@ -287,24 +358,33 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     Example:
       resim evaluate runs/xs/model.npz
     """
-    from .drn import data as data_mod
     from .drn.model import predict
-    from .drn.train import load_model
 
-    net, config_text = load_model(model)
-    name, cfg_dir = _model_dataset(config_text)
-    data = data_mod.load(dataset or name, data_dir or cfg_dir)
+    net, data = _model_and_data(model, data_dir, dataset)
     wrong = predict(net, data.test_x) != data.test_y
     click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
                            "test_error": float(wrong.mean())}))
 
 
-def _model_dataset(config_text: str) -> tuple[str, str | None]:
+def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None):
+    """The network in MODEL and the dataset to use it on: ``dataset`` (default: the one it
+    was trained on) from ``data_dir`` (default: the training's data_dir, for that dataset
+    only: the folder of one dataset must not stand in for another)."""
+    from .drn import data as data_mod
     from .drn.config import parse_toml
+    from .drn.train import RunError, check_model_data, load_model
 
-    doc = parse_toml(config_text) if config_text else {}
-    data = doc.get("data", {})
-    return data.get("dataset", "fashion-mnist"), data.get("data_dir") or None
+    net, config_text = load_model(model)
+    try:
+        trained = parse_toml(config_text).get("data", {}) if config_text else {}
+    except ValueError as exc:
+        raise RunError(f"'{model}': its stored configuration is not valid TOML ({exc})") from None
+    name = trained.get("dataset", "fashion-mnist")
+    if data_dir is None and dataset in (None, name):
+        data_dir = trained.get("data_dir") or None
+    data = data_mod.load(dataset or name, data_dir)
+    check_model_data(net, data, model)
+    return net, data
 
 
 @main.command(epilog=_EXIT_HELP)
@@ -318,52 +398,70 @@ def export(model: str, index: int, data_dir: str | None) -> None:
     Example:
       resim export runs/xs/model.npz --input 0 > net.cir && resim solve net.cir
     """
-    from .drn import data as data_mod
     from .drn.export import to_netlist
     from .drn.model import outputs
-    from .drn.train import load_model
 
     import numpy as np
 
-    net, config_text = load_model(model)
-    name, cfg_dir = _model_dataset(config_text)
-    data = data_mod.load(name, data_dir or cfg_dir)
+    net, data = _model_and_data(model, data_dir)
     if index >= len(data.test_x):
         raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
     image = data.test_x[index]
     out = outputs(net, image[None, :])[0]
-    title = f"{name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
-    sys.stdout.write(to_netlist(net, image, title))
+    title = f"{data.name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
+    _write_stdout(to_netlist(net, image, title))
 
 
 @main.command(epilog=_EXIT_HELP)
 @click.option("--socket", "socket_path", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Where to listen (default: $RESIM_SERVER, else a per-user path under the runtime folder).")
-def serve(socket_path: str | None) -> None:
+              help="Where to listen (default: $RESIM_SERVER, else server.sock in a private 0700 folder: "
+                   "$XDG_RUNTIME_DIR/resim/ or /tmp/resim-UID/). Only a stale socket is ever replaced.")
+@click.option("--read-timeout", type=click.FloatRange(0, min_open=True), default=READ_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Seconds a client may take to send its request before it is refused.")
+@click.option("--max-request", type=click.IntRange(1), default=MAX_REQUEST, show_default=True, metavar="BYTES",
+              help="Largest request read (a netlist sent on stdin counts); larger ones are refused unread.")
+def serve(socket_path: str | None, read_timeout: float, max_request: int) -> None:
     """Keep resim loaded in a background process, for fast `resim solve` in shell loops.
 
     Python, numpy and resim's modules take ~0.3 s to load; a `resim solve` whose
     $RESIM_SERVER names this server's socket skips that and takes ~0.05 s. Results, files
-    written and exit codes are the same as without the server; if the server is gone or
-    runs another version of resim, `resim` runs the command itself.
+    written and exit codes are the same as without the server; if the server is gone,
+    runs another version of resim, does not answer within $RESIM_SERVER_TIMEOUT seconds
+    (default 60) or its socket is not yours, `resim` runs the command itself. The server
+    answers only your own user; it stops on SIGTERM or Ctrl-C and removes its socket.
 
     \b
     Example:
-      resim serve --socket /tmp/resim.sock &
-      export RESIM_SERVER=/tmp/resim.sock
+      resim serve &      # prints its socket, e.g. /tmp/resim-1000/server.sock
+      export RESIM_SERVER=/tmp/resim-1000/server.sock
       for f in nets/*.cir; do resim solve "$f" --format csv > "${f%.cir}.csv"; done
     """
     from .server import default_socket, serve as run_server
 
+    def ready(path: str) -> None:
+        click.echo(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}", err=True)
+
     path = socket_path or os.environ.get("RESIM_SERVER") or default_socket()
-    click.echo(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}", err=True)
-    run_server(path)
+    run_server(path, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A number > 0 (not NaN); for --timeout also at most 1e9 seconds (what the clock can wait)."""
+    top = 1e9 if param.name == "timeout" else None
+    if value is not None and not (0 < value and (top is None or value <= top)):  # NaN fails too
+        raise click.BadParameter(f"{value} is not a number > 0" + ("" if top is None else f" and <= {top:g}"))
+    return value
 
 
 @main.command("compare-with-ngspice", epilog=_EXIT_HELP)
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
-@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True, metavar="VOLTS",
+@click.option("--tol", type=float, callback=_positive, default=1e-6, show_default=True, metavar="VOLTS",
               help="Largest node-voltage difference that still agrees.")
+@click.option("--tol-i", "tol_i", type=float, callback=_positive, metavar="REL",
+              help="Largest element-current difference that still agrees, relative to the larger of the "
+                   "current and the circuit's largest source current  [default: the number --tol is]")
+@click.option("--timeout", type=float, callback=_positive, default=600, show_default=True, metavar="SECONDS",
+              help="Stop ngspice (and everything it started) after this long: exit 8.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--ngspice", "ngspice_path", metavar="PATH", help="ngspice executable (default: $RESIM_NGSPICE, then $PATH).")
 @click.option("--keep", type=click.Path(file_okay=False), metavar="DIR",
@@ -379,14 +477,16 @@ def serve(socket_path: str | None) -> None:
               help="Run this ngspice netlist instead of translating NETLIST (names must match).")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="resim's solver.")
-def compare_with_ngspice(netlist: str, tol: float, fmt: str, ngspice_path: str | None, keep: str | None,
-                         ngspice_defaults: bool, diodes: str, against: str | None, method: str) -> None:
+def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout: float, fmt: str, ngspice_path: str | None,
+                         keep: str | None, ngspice_defaults: bool, diodes: str, against: str | None,
+                         method: str) -> None:
     """Solve NETLIST with resim and with ngspice, and compare them node by node.
 
     Prints the worst nodes first, the largest and RMS voltage difference, the largest
     current difference, both wall times and a verdict. Exits 0 when every node agrees
-    within --tol (and ngspice confirms every diode state), 9 when not, 8 when ngspice is
-    missing or fails. The translation is described in docs/ngspice.md.
+    within --tol, every element current within --tol-i (and ngspice confirms every diode
+    state), 9 when not, 8 when ngspice is missing, fails or runs past --timeout. The
+    translation is described in docs/ngspice.md.
 
     \b
     Examples:
@@ -399,7 +499,7 @@ def compare_with_ngspice(netlist: str, tol: float, fmt: str, ngspice_path: str |
 
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
-                                       method=method)
+                                       method=method, tol_i=tol_i, timeout=timeout)
     click.echo(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp), nl=False)
     if not cmp.ok:
         raise compare.ResultsDiffer(cmp.verdict())
@@ -418,20 +518,40 @@ def run_args(args: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt or EOFError in a command
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted(Interrupted("interrupted"))
+        if isinstance(exc.__cause__, EOFError):  # not from a prompt (resim has none): a bug
+            return _internal_error(exc.__cause__)
         click.echo("aborted", err=True)
         return 1
+    except _StdoutClosed:  # `| head` has all it wants: stop quietly, as success
+        _silence_stdout()
+        return 0
+    except Interrupted as exc:  # Ctrl-C, where the command says how to go on (resim train)
+        return _interrupted(exc)
     except ResimError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        return _interrupted(Interrupted("interrupted"))
     except Exception as exc:  # a bug: say so plainly
-        if os.environ.get("RESIM_DEBUG"):
-            raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", err=True)
-        return 1
+        return _internal_error(exc)
+
+
+def _interrupted(exc: Interrupted) -> int:
+    """Report a Ctrl-C (an :class:`~resim.errors.Interrupted`) on stderr: its exit code, 130."""
+    click.echo(exc.render(), err=True)
+    return exc.exit_code
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Report a bug (re-raised with its traceback under RESIM_DEBUG=1): exit code 1."""
+    if os.environ.get("RESIM_DEBUG"):
+        raise exc
+    click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)",
+               err=True)
+    return 1
 
 
 def run() -> None:

@@ -3,10 +3,14 @@
 resim solves the netlist; :mod:`resim.translate` writes the circuit as ngspice reads it;
 :func:`resim.ngspice.run_op` runs ngspice in batch mode (ASCII rawfile, tightened options
 by default); nodes and element currents are matched by name (hierarchical names as
-ngspice prints them). The verdict is on node voltages: the largest difference against
-``tol``. With the ``states`` translation of piecewise-linear diodes, ngspice's answer must
-also confirm every diode state resim found (a wrong state fails the comparison even where
-the voltages happen to agree).
+ngspice prints them; names with non-ASCII characters through the translation's ASCII
+aliases). The verdict is on node voltages, the largest difference against ``tol``, and on
+element currents, each difference against ``tol_i`` times the current's scale (its own
+size, or the circuit's largest source current when that is larger: :func:`current_scale`).
+Every node and every current resim reports must be in ngspice's output. With the
+``states`` translation of piecewise-linear diodes, ngspice's answer must also confirm every
+diode state resim found (a wrong state fails the comparison even where the voltages happen
+to agree).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ import numpy as np
 from . import api
 from .errors import ResimError
 from .ngspice import DEFAULT_OPTIONS, NgspiceResult, run_op
+from .result import Result
 from .translate import CurrentMap, Translation, to_ngspice
 
 DEFAULT_TOL = 1e-6  # volts
+CURRENT_FLOOR = 1e-15  # amperes: smaller current differences always agree (the abstol ngspice runs with)
+DEFAULT_TIMEOUT = 600.0  # seconds ngspice may run
 SAVECURRENTS_MAX = 20_000  # elements; above this ngspice is not asked for every device current
 
 
@@ -63,6 +70,10 @@ class Comparison:
     diodes: str
     missing: list[str] = field(default_factory=list)  # resim nodes ngspice did not report
     notes: list[str] = field(default_factory=list)
+    tol_i: float = DEFAULT_TOL
+    current_scale: float = 0.0  # amperes: the circuit's largest source current (resim's)
+    current_violations: list[str] = field(default_factory=list)  # currents beyond tol_i, worst first
+    missing_currents: list[str] = field(default_factory=list)  # resim elements whose current ngspice did not report
     dc_points: int = 0  # points of the netlist's .dc sweep compared (0: none)
     dc_max_dv: float = 0.0
     dc_worst: str | None = None  # "node at source=value"
@@ -70,7 +81,7 @@ class Comparison:
     @property
     def ok(self) -> bool:
         return (self.max_dv <= self.tol and self.dc_max_dv <= self.tol and not self.state_violations
-                and not self.missing)
+                and not self.missing and not self.current_violations and not self.missing_currents)
 
     @property
     def speedup(self) -> float:
@@ -79,7 +90,8 @@ class Comparison:
     def verdict(self) -> str:
         if self.ok:
             dc = f" (.dc: {self.dc_points} points, largest |dv| {self.dc_max_dv:.3g} V)" if self.dc_points else ""
-            return f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V{dc}"
+            return (f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V, {self.currents_compared} "
+                    f"currents within tol-i {self.tol_i:.3g} of their scale{dc}")
         why = []
         if self.max_dv > self.tol:
             why.append(f"largest |dv| {self.max_dv:.3g} V > tol {self.tol:.3g} V (node {self.rows[0].name})")
@@ -88,8 +100,14 @@ class Comparison:
         if self.state_violations:
             why.append(f"{len(self.state_violations)} diode state(s) contradicted by ngspice: "
                        + "; ".join(self.state_violations[:3]))
+        if self.current_violations:
+            why.append(f"{len(self.current_violations)} current(s) differ by more than tol-i {self.tol_i:.3g} of "
+                       f"their scale: " + "; ".join(self.current_violations[:3]))
         if self.missing:
             why.append(f"{len(self.missing)} node(s) missing from ngspice's output: {', '.join(self.missing[:5])}")
+        if self.missing_currents:
+            why.append(f"{len(self.missing_currents)} current(s) missing from ngspice's output: "
+                       + ", ".join(self.missing_currents[:5]))
         return "DIFFER: " + "; ".join(why)
 
     def as_dict(self, top: int = 20) -> dict:
@@ -102,6 +120,10 @@ class Comparison:
             "max_abs_di_A": self.max_di,
             "max_abs_di_element": self.max_di_element,
             "currents_compared": self.currents_compared,
+            "current_tolerance_rel": self.tol_i,
+            "current_scale_A": self.current_scale,
+            "current_violations": self.current_violations,
+            "missing_currents": self.missing_currents,
             "diode_state_violations": self.state_violations,
             "missing_nodes": self.missing,
             "worst_nodes": [{"node": r.name, "resim": r.resim, "ngspice": r.ngspice, "abs_diff": r.diff}
@@ -122,16 +144,21 @@ class Comparison:
 def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
                          options: str | None = DEFAULT_OPTIONS, keep: str | os.PathLike | None = None,
                          diodes: str = "states", against: str | os.PathLike | None = None,
-                         method: str = "auto") -> Comparison:
+                         method: str = "auto", tol_i: float | None = None,
+                         timeout: float = DEFAULT_TIMEOUT) -> Comparison:
     """Solve ``netlist`` with resim and with ngspice and compare (see the module docstring).
 
-    ``options``: ngspice ``.options`` (None: ngspice's defaults). ``keep``: a folder that
-    keeps the translated netlist, the rawfile and ngspice's log. ``against``: an ngspice
-    netlist to run instead of the translation (names must match). Raises
-    :class:`~resim.ngspice.NgspiceError` when ngspice is missing or fails, and resim's own
-    errors when resim cannot solve the netlist.
+    ``tol``: volts; ``tol_i``: relative to each current's scale (default: the number
+    ``tol`` is, so that loosening one loosens both). ``options``: ngspice
+    ``.options`` (None: ngspice's defaults). ``keep``: a folder that keeps the translated
+    netlist, the rawfile and ngspice's log. ``against``: an ngspice netlist to run instead
+    of the translation (names must match). ``timeout``: seconds each ngspice run may take.
+    Raises :class:`~resim.ngspice.NgspiceError` when ngspice is missing, fails or runs past
+    ``timeout`` (:class:`~resim.ngspice.NgspiceTimeout`), and resim's own errors when resim
+    cannot solve the netlist.
     """
     path = os.fspath(netlist)
+    tol_i = tol if tol_i is None else tol_i
     _warm_imports()
     t0 = time.perf_counter()
     circuit = api.load_netlist(path)
@@ -141,7 +168,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     savecurrents = n_elements <= SAVECURRENTS_MAX
     notes: list[str] = []
     if against is not None:
-        with open(against, encoding="utf-8") as fh:
+        with open(against, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
             deck = fh.read()
         tr = Translation(deck, currents=[CurrentMap(kind, k, ((name, 1.0),)) for kind in "ve"
                                           for k, name in enumerate(circuit[kind].names)])
@@ -154,38 +181,42 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     if savecurrents:
         deck = _with_savecurrents(deck)
     else:
-        notes.append(f"{n_elements:,} elements: currents compared for sources and diodes only "
-                     f"(no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
-    ng = run_op(deck, ngspice=ngspice, options=options, keep_dir=None if keep is None else os.fspath(keep))
-    cmp = _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes)
+        notes.append(f"{n_elements:,} elements: currents compared for V and E sources and piecewise-linear diodes "
+                     f"only (no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
+    ng = run_op(deck, ngspice=ngspice, options=options, keep_dir=None if keep is None else os.fspath(keep),
+                timeout=timeout)
+    cmp = _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes, tol_i)
     if circuit.dc:
         has_pwl = any(circuit.models[m].family == "pwl" for m in circuit["d"].model.tolist())
         if against is None and diodes == "states" and has_pwl:
             cmp.notes.append(".dc sweep not compared: piecewise-linear diode states change along a sweep "
                              "(compare it with --diodes sidiode)")
         else:
-            _compare_dc(cmp, circuit, deck, against is None, ngspice, options, keep)
+            _compare_dc(cmp, circuit, deck, tr if against is None else None, ngspice, options, keep, timeout)
     return cmp
 
 
-def _compare_dc(cmp: Comparison, circuit, deck: str, translated: bool, ngspice, options, keep) -> None:
-    """Every point of the netlist's first ``.dc`` line, resim's sweep against ngspice's."""
+def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngspice, options, keep,
+                timeout: float) -> None:
+    """Every point of the netlist's first ``.dc`` line, resim's sweep against ngspice's
+    (``tr``: the translation ``deck`` came from; None when it is the user's own netlist)."""
     from .ngspice import run_dc
     from .sweep import run_sweep
     from .translate import num
 
-    if translated:
-        line = ".dc " + " ".join(f"{s.source} {num(s.start)} {num(s.stop)} {num(s.step)}" for s in circuit.dc[0])
+    if tr is not None:
+        line = ".dc " + " ".join(f"{tr.element(s.source)} {num(s.start)} {num(s.stop)} {num(s.step)}"
+                                 for s in circuit.dc[0])
         deck = deck.replace("\n.op\n", f"\n{line}\n")
     ours = run_sweep(circuit)
     theirs = run_dc(deck, ngspice=ngspice, options=options,
-                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), "dc"))
+                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), "dc"), timeout=timeout)
     if len(theirs.sweep) != len(ours.points):
         cmp.notes.append(f".dc: ngspice ran {len(theirs.sweep)} points, resim {len(ours.points)}: not compared")
         return
     worst, where = 0.0, None
     for j, probe in enumerate(ours.probes):
-        other = theirs.voltages.get(probe[2:-1])
+        other = theirs.voltages.get(probe[2:-1] if tr is None else tr.node(probe[2:-1]))
         if other is None:
             continue
         d = np.abs(ours.values[:, j] - other)
@@ -211,10 +242,10 @@ def _with_savecurrents(deck: str) -> str:
 
 
 def _compare(path, circuit, result, tr: Translation, ng: NgspiceResult, tol, resim_seconds, options, diodes,
-             notes) -> Comparison:
+             notes, tol_i: float | None = None) -> Comparison:
     rows, missing = [], []
     for name, v in zip(circuit.nodes[1:], result.voltages[1:].tolist()):
-        other = ng.voltages.get(name)
+        other = ng.voltages.get(tr.node(name))
         if other is None:
             missing.append(name)
         else:
@@ -222,20 +253,8 @@ def _compare(path, circuit, result, tr: Translation, ng: NgspiceResult, tol, res
     rows.sort(key=lambda r: -r.diff)
     diffs = np.array([r.diff for r in rows]) if rows else np.zeros(1)
     volts = dict(ng.voltages, **{"0": 0.0, "gnd": 0.0})
-    max_di, worst, compared = 0.0, None, 0
-    for cm in tr.currents:
-        if any(name not in ng.currents for name, _ in cm.parts):
-            continue
-        theirs = sum(scale * ng.currents[name] for name, scale in cm.parts) + cm.offset
-        if cm.g:
-            if cm.anode not in volts or cm.cathode not in volts:
-                continue
-            theirs += cm.g * (volts[cm.anode] - volts[cm.cathode])
-        ours = float(result.currents[cm.kind][cm.index])
-        compared += 1
-        d = abs(ours - theirs)
-        if d > max_di:
-            max_di, worst = d, circuit[cm.kind].names[cm.index]
+    tol_i = tol if tol_i is None else tol_i
+    currents = _compare_currents(circuit, result, tr, ng, volts, tol_i)
     violations = []
     itol = 1e-9 * max(1.0, float(np.max(np.abs(np.concatenate([np.abs(x) for x in result.currents.values()]
                                                                 + [np.zeros(1)])))))
@@ -253,10 +272,49 @@ def _compare(path, circuit, result, tr: Translation, ng: NgspiceResult, tol, res
             violations.append(f"{name} off in resim, but ngspice's u = {u:.6g} V > Vfwd = {st.vfwd:g} V")
     return Comparison(
         netlist=path, tol=tol, rows=rows, max_dv=float(diffs.max()), rms_dv=float(np.sqrt(np.mean(diffs**2))),
-        max_di=max_di, max_di_element=worst, currents_compared=compared, state_violations=violations,
-        resim_seconds=resim_seconds, ngspice_seconds=ng.wall_time, resim_method=result.method,
-        ngspice_options=options, diodes=diodes, missing=missing, notes=notes,
+        state_violations=violations, resim_seconds=resim_seconds, ngspice_seconds=ng.wall_time,
+        resim_method=result.method, ngspice_options=options, diodes=diodes, missing=missing, notes=notes,
+        tol_i=tol_i, **currents,
     )
+
+
+def current_scale(result: Result) -> float:
+    """The circuit's typical current: its largest source current (V, I, E, G), in resim's
+    answer. In a resistive network driven by one source no element carries more than the
+    source (with several, no more than their sum), so this is the scale of the circuit's
+    currents, the one a small current's difference is judged at (docs/ngspice.md)."""
+    return max((float(np.max(np.abs(result.currents[k]), initial=0.0)) for k in "vieg" if k in result.currents),
+               default=0.0)
+
+
+def _compare_currents(circuit, result, tr: Translation, ng: NgspiceResult, volts: dict[str, float],
+                      tol_i: float) -> dict:
+    """Every element current the translation maps, resim's against ngspice's: a current
+    agrees when ``|di| <= max(tol_i * max(|i|, current_scale), CURRENT_FLOOR)``."""
+    scale = current_scale(result)
+    max_di, worst, compared = 0.0, None, 0
+    over: list[tuple[float, str]] = []
+    missing = []
+    for cm in tr.currents:
+        name = circuit[cm.kind].names[cm.index]
+        if any(part not in ng.currents for part, _ in cm.parts) or (
+                cm.g and (cm.anode not in volts or cm.cathode not in volts)):
+            missing.append(name)
+            continue
+        theirs = sum(k * ng.currents[part] for part, k in cm.parts) + cm.offset
+        if cm.g:
+            theirs += cm.g * (volts[cm.anode] - volts[cm.cathode])
+        ours = float(result.currents[cm.kind][cm.index])
+        compared += 1
+        d = abs(ours - theirs)
+        if d > max_di:
+            max_di, worst = d, name
+        limit = max(tol_i * max(abs(ours), scale), CURRENT_FLOOR)
+        if d > limit:
+            over.append((d / limit, f"{name}: resim {ours:.6g} A, ngspice {theirs:.6g} A, |di| {d:.3g} A "
+                                    f"> {limit:.3g} A"))
+    return {"max_di": max_di, "max_di_element": worst, "currents_compared": compared, "current_scale": scale,
+            "current_violations": [text for _, text in sorted(over, reverse=True)], "missing_currents": missing}
 
 
 def to_json(cmp: Comparison) -> str:
@@ -275,7 +333,8 @@ def to_table(cmp: Comparison, top: int = 10) -> str:
     out.append("")
     out.append(f"nodes compared     : {len(cmp.rows)}   largest |dv| {cmp.max_dv:.3g} V   rms {cmp.rms_dv:.3g} V")
     elem = f" ({cmp.max_di_element})" if cmp.max_di_element else ""
-    out.append(f"currents compared  : {cmp.currents_compared}   largest |di| {cmp.max_di:.3g} A{elem}")
+    out.append(f"currents compared  : {cmp.currents_compared}   largest |di| {cmp.max_di:.3g} A{elem}   "
+               f"(tol-i {cmp.tol_i:.3g} of max(|i|, {cmp.current_scale:.3g} A))")
     out.append(f"time               : resim {cmp.resim_seconds:.3f} s ({cmp.resim_method}, file to answer), "
                f"ngspice {cmp.ngspice_seconds:.3f} s (process): {cmp.speedup:.1f}x")
     out.append(f"ngspice options    : {cmp.ngspice_options or 'ngspice defaults'}; diodes: {cmp.diodes}")

@@ -11,6 +11,11 @@ Compilation
    disagree, or whose currents are undetermined), a group of nodes with no DC path to
    ground, and a current source into a cut set with no other path.
 
+Before all that, a circuit with no elements (a netlist of only a title and comments),
+element values that are not finite numbers (possible only through overrides: the
+netlist reader refuses them) and resistances too small to invert are refused as
+netlist errors.
+
 The currents through shorts are recovered after the solve from KCL on the short forest
 (:meth:`CompiledCircuit.short_currents`).
 """
@@ -22,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .circuit import THERMAL_VOLTAGE, Circuit
-from .errors import TopologyError
+from .errors import NetlistError, SourceLocation, TopologyError
+from .netlist.numbers import FINITE_HINT
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     """Check and compile ``circuit`` (see the module docstring); raises :class:`TopologyError`."""
     c = circuit
+    _check_values(c)
     R, V, I, D, E, G = (c[k] for k in "rvideg")
     nn = c.n_nodes
     short_r = np.flatnonzero(R.value == 0.0)
@@ -186,6 +193,31 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
 
 
 # ---- structural checks --------------------------------------------------------------------
+
+
+def _check_values(c: Circuit) -> None:
+    """There must be elements, their values finite, and a nonzero resistance's conductance finite."""
+    if not any(len(c[kind]) for kind in "rvideg"):
+        title = c.source_lines[0][0] if c.source_lines and c.source_lines[0] else ""
+        raise NetlistError(
+            "the netlist has no elements", location=SourceLocation(c.files[0] if c.files else "<text>", 1),
+            source_line=title if title.strip() else None,
+            hint="the first line of a netlist is its title, never an element; elements follow it, "
+                 "one per line (e.g. R1 in out 10k)",
+        )
+    for kind in "rvideg":
+        values = c[kind].value
+        bad = ~np.isfinite(values)
+        if kind == "r":
+            with np.errstate(divide="ignore", over="ignore"):
+                bad |= (values != 0) & np.isinf(1.0 / values)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            name, value = c[kind].names[k], float(values[k])
+            if not np.isfinite(value):
+                raise NetlistError(f"element '{name}': its value is {value}", **_at(c, kind, k), hint=FINITE_HINT)
+            raise NetlistError(f"resistor '{name}': {value:g} ohm is too small (1/R overflows)", **_at(c, kind, k),
+                               hint="write 0 for a short circuit")
 
 
 def _element_list(names, limit: int = 8) -> str:

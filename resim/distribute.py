@@ -4,7 +4,8 @@ Every chunk goes through the same :func:`resim.sweep.solve_chunk`, and the resul
 back in point order, so the answer does not depend on where it was computed.
 
 * ``jobs=1`` (default): here, chunk after chunk;
-* ``jobs=N``: a pool of N local processes (``concurrent.futures``);
+* ``jobs=N``: a pool of local processes (``concurrent.futures``), N at most and never more
+  than there are chunks; each process receives the task once;
 * ``scheduler="tcp://host:8786"``: a running Dask distributed scheduler (optional extra:
   ``pip install 'resim[distributed]'``); its workers need resim installed.
 """
@@ -24,8 +25,14 @@ class DistributedUnavailable(ResimError):
     exit_code = 2
 
 
+def workers(jobs: int, n_chunks: int) -> int:
+    """Local processes to start for ``jobs`` and ``n_chunks`` chunks: no more than can get one."""
+    return max(1, min(jobs, n_chunks))
+
+
 def run_chunks(task, points: np.ndarray, chunks: list[tuple[int, int]], *, jobs: int = 1,
                scheduler: str | None = None, progress: Callable[[int, int], None] | None = None) -> list:
+    """``solve_chunk(task, points[a:b])`` for every chunk ``(a, b)``, in chunk order."""
     from .sweep import solve_chunk
 
     pieces = [points[a:b] for a, b in chunks]
@@ -55,14 +62,30 @@ def run_chunks(task, points: np.ndarray, chunks: list[tuple[int, int]], *, jobs:
             for future in as_completed(futures):
                 finished(index[future.key], future.result())
         return results
-    if jobs > 1 and len(pieces) > 1:
+    n_workers = workers(jobs, len(pieces))
+    if n_workers > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed as done_first
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(solve_chunk, task, piece): k for k, piece in enumerate(pieces)}
+        with ProcessPoolExecutor(max_workers=n_workers, initializer=_receive, initargs=(task,)) as pool:
+            futures = {pool.submit(_solve_received, piece): k for k, piece in enumerate(pieces)}
             for future in done_first(futures):
                 finished(futures[future], future.result())
         return results
     for k, piece in enumerate(pieces):
         finished(k, solve_chunk(task, piece))
     return results
+
+
+_task = None  # in a worker process: the task :func:`_receive` was given
+
+
+def _receive(task) -> None:
+    """Worker initializer: keep the task (pickled once per worker, not once per chunk)."""
+    global _task
+    _task = task
+
+
+def _solve_received(piece: np.ndarray):
+    from .sweep import solve_chunk
+
+    return solve_chunk(_task, piece)

@@ -13,6 +13,8 @@ code   class                  meaning
 4      TopologyError          the circuit is structurally ill-posed (floating nodes, ...)
 5      NoSolutionError        the circuit equations have no solution
 6      ConvergenceError       a solver did not converge; no answer is reported
+10     OutputError            an output file cannot be written (missing folder, disk full, ...)
+130    Interrupted            stopped by Ctrl-C (SIGINT)
 =====  =====================  ==========================================================
 """
 
@@ -56,16 +58,52 @@ class ResimError(Exception):
         return self.render()
 
     def render(self) -> str:
-        """The full message: ``file:line:col: message``, the source line with a caret, a hint."""
+        """The full message: ``file:line:col: message``, the source line with a caret, a hint.
+
+        Safe to print whatever the netlist held: non-printable characters are escaped
+        (:func:`printable`), message and hint lines are cut at :data:`MESSAGE_WIDTH`
+        characters, and the source line is shown as a window of :data:`SOURCE_WINDOW`
+        characters around the caret.
+        """
         head = f"{self.location}: {self.message}" if self.location else self.message
-        parts = [head]
+        parts = [printable(line, MESSAGE_WIDTH) for line in head.split("\n")]
         if self.source_line is not None and self.location is not None:
-            text = self.source_line.rstrip("\n").expandtabs(1)
+            text, caret = _excerpt(self.source_line, self.location.column)
             parts.append("  " + text)
-            parts.append("  " + " " * max(self.location.column - 1, 0) + "^")
+            parts.append("  " + " " * caret + "^")
         if self.hint:
-            parts.append(f"hint: {self.hint}")
+            parts.extend(printable(line, MESSAGE_WIDTH) for line in f"hint: {self.hint}".split("\n"))
         return "\n".join(parts)
+
+
+MESSAGE_WIDTH = 500  # characters of one message or hint line that render() shows
+SOURCE_WINDOW = 100  # characters of the source line that render() shows around the caret
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    r"""``text`` safe for a terminal: non-printable characters other than tab (control
+    bytes, escape sequences, bidirectional overrides) written as ``\xNN``/``\uNNNN``, and,
+    past ``limit`` characters, cut with ``...``.
+
+    >>> printable("r1\x1b[2J")
+    'r1\\x1b[2J'
+    """
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in text)
+
+
+def _excerpt(line: str, column: int) -> tuple[str, int]:
+    """The printable window of ``line`` shown around 1-based ``column``, and the caret's offset in it."""
+    text = line.rstrip("\n").expandtabs(1)
+    pos = min(max(column - 1, 0), len(text))
+    start = max(0, min(pos - SOURCE_WINDOW // 2, len(text) - SOURCE_WINDOW))
+    end = min(len(text), start + SOURCE_WINDOW)
+    before = ("..." if start else "") + printable(text[start:pos])
+    after = printable(text[pos:end]) + ("..." if end < len(text) else "")
+    return before + after, len(before)
 
 
 class NetlistError(ResimError):
@@ -92,15 +130,32 @@ class ConvergenceError(ResimError):
     exit_code = 6
 
 
+class OutputError(ResimError):
+    """An output file cannot be written: its folder is missing or not writable, the disk
+    is full, ... The message names the path the user gave."""
+
+    exit_code = 10
+
+
+class Interrupted(ResimError):
+    """The user stopped the command (Ctrl-C, SIGINT): exit code 130, as a shell reports a
+    program stopped by SIGINT. Printed without the ``error:`` prefix."""
+
+    exit_code = 130
+
+
 EXIT_CODES: dict[int, str] = {
-    0: "success",
+    0: "success (also when stdout is closed early, e.g. by | head: resim then stops quietly)",
     1: "internal error (a bug in resim)",
-    2: "usage error (bad command-line option or --set)",
-    3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file)",
+    2: "usage error (bad command-line option or --set; train: a run that would be overwritten or cannot be "
+       "resumed; a damaged model; serve: a socket path that is taken or not private)",
+    3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file), or a bad run.toml",
     4: "topology error (floating nodes, voltage-source loops, current source into a cut set)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
     6: "solver did not converge",
     7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",
-    8: "ngspice missing or failed (compare-with-ngspice; the tail of its output is shown)",
-    9: "resim and ngspice differ beyond the tolerance (compare-with-ngspice)",
+    8: "ngspice missing, failed or past --timeout (compare-with-ngspice; the tail of its output is shown)",
+    9: "resim and ngspice differ beyond the tolerances (compare-with-ngspice)",
+    10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
+    130: "interrupted (Ctrl-C); resim train prints the command that resumes the run",
 }

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import math
+import shutil
+from typing import TextIO
 
 import numpy as np
 
-from .result import Result
+from .result import Certificate, Result
 
 _TYPE = {"r": "R", "v": "V", "i": "I", "d": "D", "e": "E", "g": "G"}
 
@@ -30,7 +32,7 @@ def to_dict(result: Result, *, with_maps: bool = True) -> dict:
         "power": {"dissipated_W": result.power_dissipated, "delivered_W": result.power_delivered},
         "certificate": {k: _num(v) for k, v in result.certificate.as_dict().items()},
         "timings": {f"{k}_s": v for k, v in result.timings.items()},
-        "warnings": list(c.warnings),
+        "warnings": [*c.warnings, *result.certificate.warnings()],
     }
     if not with_maps:
         return summary
@@ -115,30 +117,60 @@ def to_csv(result: Result) -> str:
     return buf.getvalue()
 
 
-def to_table(result: Result, file) -> None:
-    """Print a human-readable report with rich to the text stream ``file``."""
-    from rich.console import Console
-    from rich.table import Table
+TABLE_ROWS = 2000  # rows shown per table of the report; rich takes ~0.5 ms a row, so more are counted
 
-    console = Console(file=file, highlight=False, soft_wrap=False, width=None if file.isatty() else 120)
+
+def to_table(result: Result, file: TextIO) -> None:
+    """Print :func:`table_text` to the text stream ``file`` (for a terminal if it is one)."""
+    file.write(table_text(result, terminal=file.isatty()))
+
+
+def table_text(result: Result, *, terminal: bool = False) -> str:
+    """A human-readable report made with rich: for a terminal (its width, bold headings), or
+    plain text 120 columns wide. A table longer than :data:`TABLE_ROWS` rows shows its first
+    :data:`TABLE_ROWS` and a line saying how many more there are and where to find them.
+    Titles and names are shown as they are (``a[/b]`` is no rich markup)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    buf = io.StringIO()
+    width = shutil.get_terminal_size().columns if terminal else 120
+    # markup=False: a title or name such as "a[/b]" is text, not a (broken) rich style tag
+    console = Console(file=buf, highlight=False, soft_wrap=False, force_terminal=terminal, width=width, markup=False)
     c = result.circuit
-    console.print(f"[bold]{c.title}[/bold]  (method: {result.method}; {result.method_reason})")
-    nodes = Table(title="Node voltages", title_justify="left")
-    nodes.add_column("node")
-    nodes.add_column("voltage (V)", justify="right")
-    for name, v in result.node_voltages().items():
-        nodes.add_row(name, f"{v:.9g}")
-    console.print(nodes)
-    elems = Table(title="Elements", title_justify="left")
-    for col, just in (("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")):
-        elems.add_column(col, justify=just)
-    for name, e in to_dict(result)["elements"].items():
-        elems.add_row(name, e["type"], " ".join(e["nodes"]), f"{e['current']:.9g}", e.get("state", ""))
-    console.print(elems)
+    console.print(Text.assemble((c.title, "bold"), f"  (method: {result.method}; {result.method_reason})"))
+    nodes = [(name, f"{v:.9g}") for name, v in result.node_voltages().items()]
+    _print_table(console, "Node voltages", "nodes", [("node", "left"), ("voltage (V)", "right")], nodes)
+    elements = [(name, e["type"], " ".join(e["nodes"]), f"{e['current']:.9g}", e.get("state", ""))
+                for name, e in to_dict(result)["elements"].items()]
+    columns = [("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")]
+    _print_table(console, "Elements", "elements", columns, elements)
     cert = result.certificate
     console.print(
         f"power dissipated {result.power_dissipated:.9g} W (delivered by sources {result.power_delivered:.9g} W)\n"
-        f"certificate: KCL residual {cert.kcl:.3g} A, constraint violation {cert.constraint:.3g} V, "
+        f"certificate: KCL residual {cert.kcl:.3g} A{_relative_kcl(cert)}, constraint violation {cert.constraint:.3g} V, "
         f"complementarity {cert.complementarity:.3g} W, dual violation {cert.dual:.3g} A\n"
         "timings: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in result.timings.items())
     )
+    return buf.getvalue()
+
+
+def _relative_kcl(cert: Certificate) -> str:
+    """The certificate line's note: the largest KCL residual relative to its node's currents."""
+    where = f" at node {cert.kcl_relative_node}" if cert.kcl_relative else ""
+    return f" (relative to its node's currents {cert.kcl_relative:.3g}{where})"
+
+
+def _print_table(console, title: str, what: str, columns: list[tuple[str, str]], rows: list[tuple[str, ...]]) -> None:
+    """One rich table of at most :data:`TABLE_ROWS` ``rows``, and a line counting those left out."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
+    for row in rows[:TABLE_ROWS]:
+        table.add_row(*row)
+    console.print(table)
+    if len(rows) > TABLE_ROWS:
+        console.print(f"... {len(rows) - TABLE_ROWS:,} more {what} not shown (showing the first {TABLE_ROWS:,} of "
+                      f"{len(rows):,}); --format csv or --format json gives all of them")

@@ -53,6 +53,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -67,6 +68,7 @@ __all__ = [
     "NgspiceError",
     "NgspiceNotFound",
     "NgspiceResult",
+    "NgspiceTimeout",
     "find_ngspice",
     "read_ascii_rawfile",
     "run_dc",
@@ -121,6 +123,10 @@ class NgspiceError(ResimError):
 
 class NgspiceNotFound(NgspiceError):
     """No usable ngspice executable was found."""
+
+
+class NgspiceTimeout(NgspiceError):
+    """ngspice ran past its time limit and was killed, with every process it started."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,8 @@ def run_op(
         keep_dir: directory to run in and keep ``circuit.cir``,
             ``circuit.raw`` and ``ngspice.log``; a temporary directory that
             is removed afterwards when None.
-        timeout: seconds before ngspice is killed.
+        timeout: seconds before ngspice is killed, with every process it
+            started (:class:`NgspiceTimeout`).
 
     Raises:
         NgspiceNotFound: no ngspice executable.
@@ -328,35 +335,15 @@ def _run_plots(exe: str, deck: str, workdir: Path, timeout: float) -> tuple[list
     cir = workdir / "circuit.cir"
     raw = workdir / "circuit.raw"
     log_path = workdir / "ngspice.log"
-    cir.write_text(deck)
+    cir.write_text(deck, encoding="utf-8", errors="surrogateescape")  # bytes read that way are written back as read
     raw.unlink(missing_ok=True)
-    env = dict(os.environ, SPICE_ASCIIRAWFILE="1")
-    cmd = [exe, "-b", "-r", str(raw), str(cir)]
     start = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        log = _decode(exc.output)
-        log_path.write_text(log)
-        raise NgspiceError(_failure(f"ngspice timed out after {timeout:g} s", log), log) from exc
-    except OSError as exc:
-        raise NgspiceNotFound(f"cannot run ngspice {exe!r}: {exc}; {INSTALL_HINT}") from exc
+    returncode, log = _run_process([exe, "-b", "-r", str(raw), str(cir)], workdir, timeout, log_path)
     wall_time = time.perf_counter() - start
-    log = _decode(proc.stdout)
-    log_path.write_text(log)
 
     marker = _first_failure_line(log)
-    if proc.returncode != 0:
-        summary = f"ngspice exited with status {proc.returncode}"
+    if returncode != 0:
+        summary = f"ngspice exited with status {returncode}"
         if marker is not None:
             summary += f" ({marker})"
         raise NgspiceError(_failure(summary, log), log)
@@ -369,6 +356,50 @@ def _run_plots(exe: str, deck: str, workdir: Path, timeout: float) -> tuple[list
     except NgspiceError as exc:
         raise NgspiceError(_failure(str(exc), log), log) from None
     return plots, log, wall_time
+
+
+def _run_process(cmd: list[str], workdir: Path, timeout: float, log_path: Path) -> tuple[int, str]:
+    """Run ngspice in a session (a process group) of its own: its exit status and output.
+
+    Past ``timeout`` seconds the whole group is killed, ngspice and whatever it started
+    (``shell`` commands, a wrapper script's children), so that nothing is left running
+    and nothing holds its output open: :class:`NgspiceTimeout`.
+    """
+    env = dict(os.environ, SPICE_ASCIIRAWFILE="1")
+    try:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        raise NgspiceNotFound(f"cannot run ngspice {cmd[0]!r}: {exc}; {INSTALL_HINT}") from exc
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)  # the leader is not reaped yet, so its group id is still its own
+        try:
+            output, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:  # a process that left the group holds the output open
+            proc.stdout.close()
+            proc.wait()
+            output = b""
+        log = _decode(output)
+        log_path.write_text(log)
+        raise NgspiceTimeout(_failure(f"ngspice ran past the time limit of {timeout:g} s (--timeout) "
+                                      "and was stopped, with every process it started", log), log) from None
+    except BaseException:  # e.g. Ctrl-C: leave nothing running
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    log = _decode(output)
+    log_path.write_text(log)
+    return proc.returncode, log
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL process group ``pgid`` (gone already: nothing to do)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _normalise(plot: _Plot) -> tuple[dict[str, float], dict[str, float]]:

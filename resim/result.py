@@ -8,6 +8,8 @@ import numpy as np
 
 from .circuit import Circuit
 
+KCL_RELATIVE_WARN = 1e-6  # a node KCL residual above this fraction of the node's currents is warned about
+
 
 @dataclass(frozen=True)
 class Certificate:
@@ -16,7 +18,13 @@ class Certificate:
     * ``kcl``: largest KCL residual at any node (A), every element law included;
     * ``constraint``: largest violation of a source equation or diode bound (V);
     * ``complementarity``: largest ``|i_d (Vfwd - u)|`` over ideal diodes (W);
-    * ``dual``: largest negative excess current through an ideal diode (A).
+    * ``dual``: largest negative excess current through an ideal diode (A);
+    * ``kcl_relative``: largest KCL residual at a node divided by the sum of ``|current|``
+      of the elements meeting there (the node's own current scale, ``kcl_relative_scale``,
+      A), at the node ``kcl_relative_node``; residuals below a floor relative to the
+      circuit's largest current count as 0 (:data:`resim.solvers.exact.KCL_RELATIVE_FLOOR`).
+      Above :data:`KCL_RELATIVE_WARN` the currents at that node are not trustworthy (see
+      :meth:`warnings`), even when ``kcl`` is small against the circuit's current scale.
     """
 
     kcl: float
@@ -26,6 +34,9 @@ class Certificate:
     current_scale: float
     voltage_scale: float
     kcl_floor: float = 0.0  # the KCL residual rounding alone can leave (A); always accepted
+    kcl_relative: float = 0.0
+    kcl_relative_node: str = ""
+    kcl_relative_scale: float = 0.0
 
     def ok(self, rtol: float = 1e-8) -> bool:
         """True when every residual is small against the circuit's own scales."""
@@ -44,7 +55,22 @@ class Certificate:
             "constraint_violation_V": self.constraint,
             "complementarity_W": self.complementarity,
             "dual_violation_A": self.dual,
+            "kcl_relative": self.kcl_relative,
         }
+
+    def warnings(self) -> tuple[str, ...]:
+        """What a user must know about this solution: a node whose KCL residual is not small
+        against the currents meeting there (``kcl_relative`` > :data:`KCL_RELATIVE_WARN`)."""
+        if not self.kcl_relative > KCL_RELATIVE_WARN:
+            return ()
+        residual = self.kcl_relative * self.kcl_relative_scale
+        return (
+            f"warning: node {self.kcl_relative_node}: KCL residual {residual:.3g} A against "
+            f"{self.kcl_relative_scale:.3g} A of currents meeting there (relative {self.kcl_relative:.2g}): "
+            "the answer at this node (its currents, maybe its voltage) is not trustworthy: its "
+            "conductances differ by too many orders of magnitude for double precision; rescale the "
+            "circuit, or remove the tiny resistor (replace it by a short, 0 ohm)",
+        )
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
 """``resim serve``: resim kept loaded in one process, so that short commands start fast.
 
-Protocol (a UNIX socket, one request per connection): the client sends one JSON object
-``{"argv": [...], "cwd": "...", "stdin": "..." | null, "key": "..."}`` followed by EOF
-(``shutdown(SHUT_WR)``); the server answers ``{"code": N, "stdout": "...", "stderr": "..."}``.
-``key`` identifies the installed resim (:func:`code_key`): a server running other code
-answers ``{"code": null}`` and the client runs the command itself. Requests run one at a
-time, in the client's working directory. The socket is created with mode 0600.
+The protocol and the client are in :mod:`resim.client`. The server:
+
+* listens on a socket of mode 0600; it never removes anything at its path but a stale
+  socket of ours (one that refuses connections): a file, a folder, a link, a live server
+  or another user's socket there is a :class:`SocketPathError`;
+* by default listens in a private folder (:func:`default_socket`: ``$XDG_RUNTIME_DIR/resim/``
+  or ``/tmp/resim-<uid>/``, mode 0700, ours, not a link), never at a predictable path in a
+  folder that other users can write;
+* answers only clients of its own uid (``SO_PEERCRED``, :func:`resim.client.peer_trusted`);
+* reads each request in its own thread, for at most ``read_timeout`` seconds and
+  ``max_request`` bytes, so a stuck or huge client delays no one; a malformed request gets
+  an error answer. Commands run one at a time (they share the process's working folder,
+  stdin and stdout), in the client's working folder.
 """
 
 from __future__ import annotations
@@ -14,67 +21,233 @@ import contextlib
 import io
 import json
 import os
+import signal
 import socket
+import stat
 import sys
+import threading
+from collections.abc import Callable
 
-FORWARDED = ("solve",)  # commands the client hands to a server
+from .client import FORWARDED, RequestTooLarge, code_key, peer_trusted, peer_uid, read_all
+from .errors import ResimError
 
-
-def code_key() -> str:
-    """The newest modification time of resim's source files (a server built from other
-    code must not answer)."""
-    root = os.path.dirname(os.path.abspath(__file__))
-    newest = 0
-    for folder, _, files in os.walk(root):
-        for f in files:
-            if f.endswith((".py", ".lark")):
-                newest = max(newest, os.stat(os.path.join(folder, f)).st_mtime_ns)
-    return str(newest)
+MAX_REQUEST = 64 << 20  # bytes: a netlist sent on stdin fits many times over
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request
+MAX_CONNECTIONS = 64  # requests being read or run at once; more wait in the listen queue
 
 
-def default_socket() -> str:
-    base = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    return os.path.join(base, f"resim-{os.getuid()}.sock")
+class SocketPathError(ResimError):
+    """The server cannot listen at this path: something other than a stale socket of
+    ours is there, or the default folder is not private."""
+
+    exit_code = 2
 
 
-def serve(path: str) -> None:  # pragma: no cover - exercised in a subprocess by tests/test_server.py
-    """Listen on ``path`` until killed."""
-    from . import api, cli  # noqa: F401 - load everything once
+def runtime_folder(environ: dict[str, str] | None = None) -> str:
+    """The private folder of the default socket: ``$XDG_RUNTIME_DIR/resim``, else
+    ``/tmp/resim-<uid>``."""
+    base = (os.environ if environ is None else environ).get("XDG_RUNTIME_DIR")
+    return os.path.join(base, "resim") if base else f"/tmp/resim-{os.getuid()}"
+
+
+def private_folder(path: str) -> str:
+    """Create the folder ``path`` (mode 0700) unless it exists, and check that it is a
+    folder (not a link), ours, and closed to everyone else; ``path``."""
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        st = os.lstat(path)
+    except OSError as exc:
+        raise SocketPathError(f"cannot create the server folder {path}: {exc.strerror}",
+                              hint="choose a socket with --socket PATH") from None
+    problem = _not_private(st)
+    if problem:
+        raise SocketPathError(f"refusing the server folder {path}: {problem}",
+                              hint="remove it, or choose a socket with --socket PATH")
+    return path
+
+
+def _not_private(st: os.stat_result) -> str | None:
+    """Why the folder of ``os.lstat`` result ``st`` is not private, or None."""
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"  # a file, or a link (even to a private folder)
+    if st.st_uid != os.getuid():
+        return f"it belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+    if st.st_mode & 0o077:
+        return f"its mode is {stat.S_IMODE(st.st_mode):04o}, not 0700"
+    return None
+
+
+def default_socket(environ: dict[str, str] | None = None) -> str:
+    """The default socket path, in :func:`runtime_folder` (created, and checked to be private)."""
+    return os.path.join(private_folder(runtime_folder(environ)), "server.sock")
+
+
+def clear_stale_socket(path: str) -> None:
+    """Remove ``path`` if it is a stale socket of ours (nothing listens on it); do nothing
+    when nothing is there; else :class:`SocketPathError`."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    hint = "choose another path with --socket, or remove it yourself if it is not needed"
+    if not stat.S_ISSOCK(st.st_mode):
+        kind = "folder" if stat.S_ISDIR(st.st_mode) else "symbolic link" if stat.S_ISLNK(st.st_mode) else "file"
+        raise SocketPathError(f"{path} exists and is a {kind}, not a socket: refusing to replace it", hint=hint)
+    if st.st_uid != os.getuid():
+        raise SocketPathError(f"{path} is a socket of uid {st.st_uid}, not yours: refusing to replace it", hint=hint)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)  # stale: its server is gone
+            return
+        except OSError:
+            pass  # a server too busy to accept is still a server
+    raise SocketPathError(f"a server is already listening on {path}",
+                          hint=f"use it (export RESIM_SERVER={path}) or choose another path with --socket")
+
+
+def serve(path: str, *, read_timeout: float = READ_TIMEOUT, max_request: int = MAX_REQUEST,
+          on_ready: Callable[[str], None] | None = None) -> None:  # pragma: no cover - run in a subprocess by tests
+    """Listen on ``path`` until SIGTERM (then return) or Ctrl-C (KeyboardInterrupt), and
+    remove the socket; ``on_ready(path)`` once resim is loaded and requests are answered."""
+    listener = _bind(path)  # a path that cannot be used fails before the second of imports
+    ours = os.lstat(path).st_ino
+    restore = _stop_on_sigterm()
+    try:
+        listener.listen(16)  # early clients wait in the queue while resim loads
+        session = _Session(code_key(), _load_cli(), read_timeout, max_request)
+        slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        if on_ready:
+            on_ready(path)
+        while True:
+            conn, _ = listener.accept()
+            slots.acquire()
+            threading.Thread(target=session.answer, args=(conn, slots.release), daemon=True).start()
+    except _Stop:
+        pass
+    finally:
+        restore()
+        listener.close()
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_ino == ours:  # never remove what another server put there since
+                os.unlink(path)
+
+
+def _load_cli():  # pragma: no cover - run in a subprocess by tests
+    """Import everything a command needs, once; :mod:`resim.cli`."""
+    from . import api, cli  # noqa: F401
     from .compile import compile_circuit  # noqa: F401
     from .netlist import parser
     from .solvers import auto, cd, exact  # noqa: F401
 
     parser.grammar()
-    key = code_key()
-    if os.path.exists(path):
-        os.unlink(path)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    return cli
+
+
+def _bind(path: str) -> socket.socket:
+    """A socket bound at ``path`` (mode 0600), after :func:`clear_stale_socket`."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        server.bind(path)
+        clear_stale_socket(path)
+        listener.bind(path)
+    except OSError as exc:  # a missing or closed folder, a path too long for a socket, ...
+        listener.close()
+        raise SocketPathError(f"cannot listen on {path}: {exc.strerror or exc}",
+                              hint="choose another path with --socket") from None
+    except BaseException:
+        listener.close()
+        raise
     finally:
         os.umask(old)
-    server.listen(16)
-    try:
-        while True:
-            conn, _ = server.accept()
+    return listener
+
+
+class _Stop(Exception):
+    """SIGTERM: stop serving."""
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM raise :class:`_Stop` in the main thread (so that the socket is
+    removed); a function that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise _Stop
+
+    old = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, old)
+
+
+class _Session:
+    """What every connection of one server shares: the code key, the loaded CLI, the
+    limits, and the lock that runs commands one at a time."""
+
+    def __init__(self, key: str, cli, read_timeout: float, max_request: int) -> None:
+        self.key, self.cli = key, cli
+        self.read_timeout, self.max_request = read_timeout, max_request
+        self.lock = threading.Lock()
+
+    def answer(self, conn: socket.socket, done: Callable[[], None]) -> None:
+        """Read one request from ``conn``, answer it, close ``conn``, call ``done``."""
+        try:
             with conn:
-                try:
-                    request = json.loads(_read_all(conn))
-                    reply = _handle(request, key, cli)
-                except (ValueError, KeyError, OSError) as exc:
-                    reply = {"code": None, "error": str(exc)}
+                conn.settimeout(self.read_timeout)
+                if not peer_trusted(peer_uid(conn)):
+                    return  # another user: not a byte read, not a byte answered
+                reply = self._reply(conn)
                 with contextlib.suppress(OSError):
                     conn.sendall(json.dumps(reply).encode())
-    finally:
-        server.close()
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        except OSError:
+            pass
+        finally:
+            done()
+
+    def _reply(self, conn: socket.socket) -> dict:
+        try:
+            request = json.loads(read_all(conn, self.max_request))
+        except RequestTooLarge:
+            return _refusal(f"request larger than {self.max_request} bytes: not read")
+        except TimeoutError:
+            return _refusal(f"no complete request within {self.read_timeout:g} s")
+        except (ValueError, RecursionError) as exc:
+            return _refusal(f"request is not JSON ({exc})")
+        problem = _malformed(request)
+        if problem:
+            return _refusal(f"malformed request: {problem}")
+        if request.get("key") != self.key or not request["argv"] or request["argv"][0] not in FORWARDED:
+            return {"code": None}  # other code, or a command this server does not run
+        try:
+            with self.lock:
+                return _run(request, self.cli)
+        except Exception as exc:  # a bad cwd, or a bug with RESIM_DEBUG set: answer, stay up
+            return _refusal(f"{type(exc).__name__}: {exc}")
 
 
-def _handle(request: dict, key: str, cli) -> dict:
-    if request.get("key") != key or request["argv"][:1] != ["solve"]:
-        return {"code": None}
+def _refusal(message: str) -> dict:
+    return {"code": None, "error": message}
+
+
+def _malformed(request: object) -> str | None:
+    """What is wrong with the shape of ``request``, or None."""
+    if not isinstance(request, dict):
+        return f"expected a JSON object, got {type(request).__name__}"
+    argv = request.get("argv")
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return "'argv' must be a list of strings"
+    if not isinstance(request.get("cwd"), str):
+        return "'cwd' must be a string"
+    if not isinstance(request.get("stdin"), (str, type(None))):
+        return "'stdin' must be a string or null"
+    return None
+
+
+def _run(request: dict, cli) -> dict:
+    """Run the request's command in its working folder, with its stdin; the answer."""
     out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
     stdin = sys.stdin
@@ -88,36 +261,3 @@ def _handle(request: dict, key: str, cli) -> dict:
         sys.stdin = stdin
         os.chdir(here)
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
-
-
-def _read_all(conn: socket.socket) -> bytes:
-    chunks = []
-    while chunk := conn.recv(1 << 16):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def forward(path: str, argv: list[str]) -> int | None:
-    """Run ``argv`` on the server at ``path``; its exit code, or None when it cannot (no
-    server, another version): the caller then runs the command itself."""
-    stdin = None
-    if "-" in argv[1:]:
-        stdin = sys.stdin.read()
-    request = {"argv": argv, "cwd": os.getcwd(), "stdin": stdin, "key": code_key()}
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(path)
-            conn.sendall(json.dumps(request).encode())
-            conn.shutdown(socket.SHUT_WR)
-            reply = json.loads(_read_all(conn))
-    except (OSError, ValueError):
-        if stdin is not None:  # stdin is consumed: it cannot be read again locally
-            sys.stdin = io.StringIO(stdin)
-        return None
-    if reply.get("code") is None:
-        if stdin is not None:
-            sys.stdin = io.StringIO(stdin)
-        return None
-    sys.stdout.write(reply["stdout"])
-    sys.stderr.write(reply["stderr"])
-    return int(reply["code"])

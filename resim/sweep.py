@@ -4,17 +4,19 @@ A sweep is a list of :class:`Axis` (the first varies fastest, as in ngspice's ``
 its points are their Cartesian product. How the points are solved:
 
 * every axis a V or I source (``.dc V1 0 5 0.1``): same conductances, different sources,
-  so **one batched solve** when the circuit is reciprocal (:func:`resim.solvers.cd.relax`
-  on [points, coordinates] arrays), each point then checked by a vectorised KKT
-  certificate (:func:`_batch_certificate`); points it does not certify (and circuits
-  with E/G elements) are solved one by one;
+  so **one batched solve** per chunk of up to :data:`BATCH_POINTS` points when the circuit
+  is reciprocal (:func:`resim.solvers.cd.relax` on [points, coordinates] arrays), each
+  point then checked by a vectorised KKT certificate (:func:`_batch_certificate`); points
+  it does not certify (and circuits with E/G elements) are solved one by one;
 * an axis that changes conductances or parameters (a resistor, ``--param``): point by
   point, each from the netlist with its values set (``--param`` re-reads the netlist, so
   expressions that use the parameter follow it).
 
 Points are split into chunks that can run in this process, in ``jobs`` local processes,
 or on a Dask cluster (:mod:`resim.distribute`); each chunk is solved by the same function,
-so where it runs does not change the answer.
+and the chunk boundaries depend on the circuit and the points, never on ``jobs``, so where
+and in how many processes they run does not change the answer, bit for bit. A sweep of more
+than :data:`MAX_POINTS` points is refused before its grid is made.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ from .errors import ResimError
 
 SOURCE_KINDS = ("v", "i")
 SWEEPABLE = ("v", "i", "r")
+MAX_POINTS = 10_000_000  # points of one sweep: a larger grid is refused before it is made
+MAX_VALUES = 100_000_000  # numbers in its table, points x (swept values + probes): 800 MB as float64
+BATCH_VALUES = 2**24  # a batched chunk's [points, nodes] arrays hold at most this many numbers (128 MiB)
+BATCH_POINTS = 1024  # points per batched chunk at most (fewer, bigger batches: each chunk compiles once)
+EACH_POINTS = 64  # points per chunk solved one by one (each chunk's first point starts cold)
 
 
 class SweepError(ResimError):
@@ -52,16 +59,24 @@ class Axis:
         return self.name
 
 
-def dc_values(start: float, stop: float, step: float) -> np.ndarray:
+def dc_values(start: float, stop: float, step: float, what: str = ".dc") -> np.ndarray:
     """ngspice's ``.dc`` points: ``start, start + step, ...`` up to ``stop`` (included when
     it falls on the grid, to 1e-9 of a step). ngspice steps by accumulation, so its points
-    differ from ``start + k step`` in the last digit or two (1e-14 V here)."""
+    differ from ``start + k step`` in the last digit or two (1e-14 V here).
+
+    ``what`` names the request in errors (``--dc V1``); more than :data:`MAX_POINTS`
+    points are refused before any is made."""
     if step == 0 or not all(map(math.isfinite, (start, stop, step))):
-        raise SweepError(f".dc step must be a finite non-zero number (got start={start}, stop={stop}, step={step})")
+        raise SweepError(f"{what} step must be a finite non-zero number (got start={start}, stop={stop}, step={step})")
     if (stop - start) * step < 0:
-        raise SweepError(f".dc from {start} to {stop} never gets there with step {step}",
+        raise SweepError(f"{what} from {start} to {stop} never gets there with step {step}",
                          hint="use a negative step to sweep downwards")
-    n = int(math.floor((stop - start) / step + 1e-9)) + 1
+    steps = (stop - start) / step  # inf when the span overflows
+    if not steps < MAX_POINTS:
+        count = f"{math.floor(steps + 1e-9) + 1:,}" if math.isfinite(steps) else "too many"
+        raise SweepError(f"{what} from {start:g} to {stop:g} in steps of {step:g}: {count} points, more than "
+                         f"a sweep may have ({MAX_POINTS:,})", hint="use a larger step")
+    n = int(math.floor(steps + 1e-9)) + 1
     return start + step * np.arange(n)
 
 
@@ -80,6 +95,8 @@ def param_values(spec: str) -> tuple[str, np.ndarray]:
         raise SweepError(f"--param {spec!r}: START and STOP must be numbers, NUM an integer") from None
     if num < 1:
         raise SweepError(f"--param {spec!r}: NUM must be at least 1")
+    if num > MAX_POINTS:
+        raise SweepError(f"--param {spec!r}: {num:,} points, more than a sweep may have ({MAX_POINTS:,})")
     if len(parts) == 4 and parts[3] == "log":
         if start <= 0 or stop <= 0:
             raise SweepError(f"--param {spec!r}: a log sweep needs START and STOP > 0")
@@ -116,8 +133,25 @@ class SweepResult:
         return self.values[:, self.probes.index(probe)]
 
 
+def check_size(axes: list[Axis], n_probes: int) -> int:
+    """The number of points of the grid of ``axes``, checked before the grid is made:
+    :class:`SweepError` beyond :data:`MAX_POINTS` points or :data:`MAX_VALUES` numbers in
+    the table (a point's swept values and ``n_probes`` probes)."""
+    count = math.prod(len(a.values) for a in axes)
+    sizes = " x ".join(f"{a.name} ({len(a.values):,})" for a in axes)
+    if count > MAX_POINTS:
+        raise SweepError(f"the sweep has {count:,} points: {sizes}; more than a sweep may have ({MAX_POINTS:,})",
+                         hint="sweep fewer points (a larger --dc step, a smaller --param NUM)")
+    values = count * (len(axes) + n_probes)
+    if values > MAX_VALUES:
+        raise SweepError(f"the sweep's table would hold {values:,} numbers ({count:,} points x "
+                         f"{len(axes) + n_probes} columns), more than {MAX_VALUES:,}",
+                         hint="record fewer probes (e.g. --probe 'v(out)'), or sweep fewer points")
+    return count
+
+
 def grid(axes: list[Axis]) -> np.ndarray:
-    """[P, n_axes] points, the first axis varying fastest."""
+    """[P, n_axes] points, the first axis varying fastest (check their number first: :func:`check_size`)."""
     mesh = np.meshgrid(*[a.values for a in reversed(axes)], indexing="ij")
     return np.stack([m.ravel() for m in reversed(mesh)], axis=1) if axes else np.zeros((1, 0))
 
@@ -158,9 +192,10 @@ def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = Non
     probes = [f"v({n})" for n in circuit.nodes[1:]] if not probes else [p.strip().lower() for p in probes]
     for p in probes:
         parse_probe(circuit, p)
+    check_size(axes, len(probes))
     points = grid(axes)
     batched = all(a.kind in SOURCE_KINDS for a in axes)
-    chunks = _chunks(len(points), jobs, chunk_size, batched)
+    chunks = _chunks(len(points), chunk_size or _chunk_size(circuit, batched))
     task = SweepTask(path=None if path is None else os.fspath(path), circuit=circuit,
                      overrides=dict(overrides or {}), axes=axes, probes=probes, method=method, batched=batched)
     from .distribute import run_chunks
@@ -174,11 +209,16 @@ def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = Non
     return SweepResult(axes, points, probes, values, methods, time.perf_counter() - t0)
 
 
-def _chunks(n: int, jobs: int, chunk_size: int | None, batched: bool) -> list[tuple[int, int]]:
-    """Point ranges: one per job for batched sweeps (fewer, bigger batches), else ~4 per job."""
-    if chunk_size is None:
-        per = max(1, jobs) * (1 if batched else 4)
-        chunk_size = max(1, math.ceil(n / per))
+def _chunk_size(circuit: Circuit, batched: bool) -> int:
+    """Points per chunk, from the circuit alone: never from ``jobs``, so that every point is
+    solved in the same chunk (the same batch, the same warm start) wherever chunks run."""
+    if not batched:
+        return EACH_POINTS
+    return max(1, min(BATCH_POINTS, BATCH_VALUES // max(1, circuit.n_nodes)))
+
+
+def _chunks(n: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Point ranges ``[a, b)`` of ``chunk_size`` points (the last one shorter)."""
     return [(a, min(n, a + chunk_size)) for a in range(0, n, chunk_size)]
 
 
@@ -277,7 +317,7 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
                 return _solve_each(task, points, base)
         else:
             I[:, Iall.index_of(a.name)] = points[:, j]
-    v, c, sweeps, converged = cd.relax(prob, E, I, cd.CDOptions(max_sweeps=20_000))
+    v, c, sweeps, converged, _ = cd.relax(prob, E, I, cd.CDOptions(max_sweeps=20_000))
     ok = _batch_certificate(prob, E, I, c) if converged else np.zeros(len(points), bool)
     if not all(_from_voltages(base, p) for p in task.probes):
         ok[:] = False  # currents other than resistors': from full per-point results

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from .atomic import write_bytes
+from .atomic import check_writable, write_bytes
 from .errors import ResimError
 from .sweep import SweepResult
 
@@ -45,8 +45,15 @@ def to_json(result: SweepResult, netlist: str) -> str:
     return json.dumps(doc) + "\n"
 
 
-def plot(result: SweepResult, path: str) -> None:
-    """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps."""
+def check_plot(path: str) -> None:
+    """Raise before a sweep if :func:`plot` to ``path`` is bound to fail: no matplotlib
+    (:class:`PlotUnavailable`), or a path that cannot be written (:class:`~resim.errors.OutputError`)."""
+    _pyplot()
+    check_writable(path)
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed), or :class:`PlotUnavailable`."""
     try:
         import matplotlib
 
@@ -55,6 +62,12 @@ def plot(result: SweepResult, path: str) -> None:
     except ImportError:
         raise PlotUnavailable("--plot needs matplotlib, which is not installed",
                               hint="pip install 'resim[plot]'") from None
+    return plt
+
+
+def plot(result: SweepResult, path: str) -> None:
+    """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps."""
+    plt = _pyplot()
     axes = result.axes
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if len(axes) == 2:

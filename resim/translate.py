@@ -21,15 +21,20 @@ and expressions already evaluated). What ngspice would read differently is trans
     docs/ngspice.md), so this mode suits coarse checks only.
 
 * 0-ohm resistors (resim: shorts) become 0 V sources ``v_<name>``, whose current is the
-  resistor's.
+  resistor's;
+* names (nodes, elements, models) with non-ASCII characters get ASCII aliases
+  (``ascii0``, ``r_ascii1``, ...): ngspice writes each non-ASCII byte as ``_``, so ``ä`` would
+  come back as ``__``, and so would ``ö``. :attr:`Translation.nodes` and
+  :attr:`Translation.elements` map resim's names to ngspice's.
 
 Every translated element records how its ngspice current maps back to resim's
-(:class:`CurrentMap`).
+(:class:`CurrentMap`, in ngspice's names).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .circuit import Circuit
@@ -72,10 +77,43 @@ class StateCheck:
 
 @dataclass
 class Translation:
+    """The netlist for ngspice, how to read its answer back, and notes for the report."""
+
     text: str
     currents: list[CurrentMap] = field(default_factory=list)
     states: list[StateCheck] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    nodes: dict[str, str] = field(default_factory=dict)  # resim's node name -> ngspice's, where they differ
+    elements: dict[str, str] = field(default_factory=dict)  # the same for element names
+
+    def node(self, name: str) -> str:
+        """ngspice's name for resim's node ``name``."""
+        return self.nodes.get(name, name)
+
+    def element(self, name: str) -> str:
+        """ngspice's name for resim's element ``name`` (lower case)."""
+        return self.elements.get(name.lower(), name.lower())
+
+
+class AsciiNames:
+    """ASCII names for ngspice: a name with any other character gets a fresh alias,
+    ``prefix`` and a number, unlike every name in ``taken`` (the aliases are kept in
+    :attr:`aliases`)."""
+
+    def __init__(self, taken: Iterable[str]) -> None:
+        self.taken = set(taken)
+        self.aliases: dict[str, str] = {}
+
+    def __call__(self, name: str, prefix: str) -> str:
+        if name.isascii():
+            return name
+        if name not in self.aliases:
+            k = 0
+            while f"{prefix}{k}" in self.taken:
+                k += 1
+            self.aliases[name] = f"{prefix}{k}"
+            self.taken.add(self.aliases[name])
+        return self.aliases[name]
 
 
 def num(x: float) -> str:
@@ -88,15 +126,21 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
     """The ngspice netlist of ``circuit`` (``result``'s diode states needed for ``diodes="states"``)."""
     if diodes not in DIODE_MODES:
         raise ValueError(f"diodes: choose from {', '.join(DIODE_MODES)}")
-    nodes = circuit.nodes
     out = [f"* {circuit.title or 'circuit'} (translated for ngspice by resim)"]
     tr = Translation("")
+    node_alias = AsciiNames(circuit.nodes)
+    nodes = [node_alias(n, "ascii") for n in circuit.nodes]
+    element_alias = AsciiNames(n for group in circuit.groups.values() for n in group.names)
 
     def nd(k: int) -> str:
         return nodes[k]
 
+    def el(name: str) -> str:
+        return element_alias(name, f"{name[0]}_ascii")
+
     R = circuit["r"]
     for k, (name, (a, b), value) in enumerate(zip(R.names, R.nodes.tolist(), R.value.tolist())):
+        name = el(name)
         if value == 0.0:
             out.append(f"v_{name} {nd(a)} {nd(b)} 0")
             tr.currents.append(CurrentMap("r", k, ((f"v_{name}", 1.0),)))
@@ -106,38 +150,55 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
                 tr.currents.append(CurrentMap("r", k, ((f"@{name}[i]", 1.0),)))
     V = circuit["v"]
     for k, (name, (a, b), value) in enumerate(zip(V.names, V.nodes.tolist(), V.value.tolist())):
+        name = el(name)
         out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
         tr.currents.append(CurrentMap("v", k, ((name, 1.0),)))
     I = circuit["i"]
-    for name, (a, b), value in zip(I.names, I.nodes.tolist(), I.value.tolist()):
+    for k, (name, (a, b), value) in enumerate(zip(I.names, I.nodes.tolist(), I.value.tolist())):
+        name = el(name)
         out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
+        if savecurrents:
+            tr.currents.append(CurrentMap("i", k, ((f"@{name}[current]", 1.0),)))
     for kind in "eg":
         grp = circuit[kind]
         for k, (name, ns, value) in enumerate(zip(grp.names, grp.nodes.tolist(), grp.value.tolist())):
+            name = el(name)
             out.append(f"{name} {' '.join(map(nd, ns))} {num(value)}")
             if kind == "e":
                 tr.currents.append(CurrentMap("e", k, ((name, 1.0),)))
-    out += _diodes(circuit, result, diodes, savecurrents, tr)
+            elif savecurrents:
+                tr.currents.append(CurrentMap("g", k, ((f"@{name}[i]", 1.0),)))
+    out += _diodes(circuit, result, diodes, savecurrents, tr, nodes, el)
+    tr.nodes = dict(node_alias.aliases)
+    tr.elements = dict(element_alias.aliases)
+    if tr.nodes or tr.elements:
+        renamed = [f"{a} -> {b}" for a, b in [*tr.nodes.items(), *tr.elements.items()]]
+        tr.notes.append(f"{len(renamed)} name(s) with non-ASCII characters renamed for ngspice: "
+                        + ", ".join(renamed[:5]) + (" ..." if len(renamed) > 5 else ""))
     out += [".op", ".end"]
     tr.text = "\n".join(out) + "\n"
     return tr
 
 
-def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bool, tr: Translation) -> list[str]:
+def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bool, tr: Translation,
+            nodes: list[str], el: Callable[[str], str]) -> list[str]:
+    """The diodes' lines (``nodes``: ngspice's node names; ``el``: ngspice's element name)."""
     D = circuit["d"]
     if not len(D):
         return []
     lines: list[str] = []
     models_used: dict[str, str] = {}
     states = result.diode_states if result is not None else None
+    model_alias = AsciiNames(m.name for m in circuit.models)
     if mode == "states" and states is None and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
         raise ValueError("diodes='states' needs resim's result (its diode states)")
     for k, (name, (a, c), area, m) in enumerate(zip(D.names, D.nodes.tolist(), D.value.tolist(), D.model.tolist())):
         model = circuit.models[m]
-        an, ca = circuit.nodes[a], circuit.nodes[c]
+        name, model_name = el(name), model_alias(model.name, "ascii")
+        an, ca = nodes[a], nodes[c]
         scale = area if area > 0 else 1.0
         if model.family == "shockley":
-            mname = f"d_{model.name}"
+            mname = f"d_{model_name}"
             models_used[mname] = f".model {mname} D(IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)})"
             lines.append(f"{name} {an} {ca} {mname}" + ("" if area == 1.0 else f" {num(area)}"))
             if savecurrents:
@@ -146,7 +207,7 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
         ron, roff, vf = model.Ron / scale, model.Roff / scale, model.Vfwd
         roff_eff = roff if math.isfinite(roff) else ROFF_INFINITE
         if mode == "sidiode":
-            mname = f"sd_{name}" if area != 1.0 else f"sd_{model.name}"
+            mname = f"sd_{name}" if area != 1.0 else f"sd_{model_name}"
             models_used[mname] = (f".model {mname} sidiode(Ron={num(ron if ron > 0 else SIDIODE_IDEAL['ron'])} "
                                   f"Roff={num(roff_eff)} Vfwd={num(vf)} Vrev={num(SIDIODE_IDEAL['vrev'])} "
                                   f"epsilon={num(SIDIODE_IDEAL['epsilon'])})")

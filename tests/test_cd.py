@@ -74,7 +74,7 @@ def test_stall_example_is_detected_and_resolved():
     cc = compile_circuit(resim.load_netlist(STALL))
     prob = prepare(cc)
     start = np.full((1, prob.m), 5.0)
-    v, _, _, converged = relax(prob, cc.vsources.value[None], cc.isources.value[None], CDOptions(), start)
+    v, _, _, converged, _ = relax(prob, cc.vsources.value[None], cc.isources.value[None], CDOptions(), start)
     a, b = (cc.var[cc.circuit.nodes.index(n)] for n in "ab")
     assert converged and v[0, a] == pytest.approx(1.0) and v[0, b] == pytest.approx(1.0)  # the stall
     result = solve_cd(cc, c0=start)

@@ -349,9 +349,12 @@ def python_value(t, scope):
               "max": lambda *v: max(v), "pow": math.pow}[t[1]]
         return float(fn(*args))
     a, b = python_value(t[1], scope), python_value(t[2], scope)
-    return {"add": a + b, "sub": a - b, "mul": a * b}[tag] if tag in ("add", "sub", "mul") else (
+    value = {"add": a + b, "sub": a - b, "mul": a * b}[tag] if tag in ("add", "sub", "mul") else (
         a / b if tag == "div" else math.pow(a, b)
     )
+    if not math.isfinite(value):  # resim refuses an operation whose result overflows
+        raise OverflowError(f"{a} {tag} {b}")
+    return value
 
 
 def bits(x: float) -> bytes:

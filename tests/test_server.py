@@ -1,16 +1,33 @@
-"""``resim serve``: the same answers, files and exit codes as running the command directly."""
+"""``resim serve``: the same answers, files and exit codes as running the command directly;
+and never hang, never clobber, never trust a stranger (issue 12): the server replaces only a
+stale socket, talks only to its own user, is not blocked by stuck, huge or malformed
+requests, and the client runs the command itself when the server cannot be trusted or
+does not answer.
+
+Every server a test starts is stopped by a fixture finaliser (SIGTERM, then SIGKILL).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from resim import client
+from resim import server as server_mod
+
+OTHER_UID = 12345  # a uid that is not ours (tests run as root: os.chown can give files to it)
+GUARD_S = 60  # a bound on waits that would otherwise hang a broken build (never a speed check)
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +39,64 @@ def resim_exe() -> str:
     return found
 
 
+def _start(exe: str, sock: Path, *options: str) -> subprocess.Popen:
+    """``resim serve --socket sock options``, once it accepts connections (its log beside ``sock``)."""
+    log = sock.with_name(sock.name + ".log")
+    with open(log, "w") as err:
+        proc = subprocess.Popen([exe, "serve", "--socket", str(sock), *options], stdout=err, stderr=err,
+                                env=_env())
+    deadline = time.monotonic() + GUARD_S
+    while "listening" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if "listening" not in log.read_text():
+        _stop(proc)
+        pytest.fail(f"resim serve did not start: {log.read_text()}")
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=GUARD_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def start_server(resim_exe, tmp_path):
+    """``start_server(sock, *options)`` starts a server; all are stopped at the end of the test."""
+    procs = []
+
+    def start(sock: Path, *options: str) -> subprocess.Popen:
+        procs.append(_start(resim_exe, sock, *options))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        _stop(proc)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, resim_exe):
+    """A server that waits up to 600 s for a request: only concurrency lets a stuck client
+    not block the others."""
     sock = tmp_path_factory.mktemp("srv") / "resim.sock"
-    proc = subprocess.Popen([resim_exe, "serve", "--socket", str(sock)], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not sock.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert sock.exists(), "resim serve did not create its socket"
+    proc = _start(resim_exe, sock, "--read-timeout", "600")
     yield str(sock)
-    proc.terminate()
-    proc.wait(timeout=30)
+    _stop(proc)
 
 
-def run(exe: str, *args: str, server: str | None = None, cwd=None, stdin: str | None = None):
-    env = {k: v for k, v in os.environ.items() if k not in ("RESIM_DEBUG", "RESIM_SERVER")}
+def _env(server: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RESIM_DEBUG", "RESIM_SERVER", client.TIMEOUT_ENV)}
     if server:
         env["RESIM_SERVER"] = server
-    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, cwd=cwd, input=stdin, timeout=120)
+    return {**env, **extra}
+
+
+def run(exe: str, *args: str, server: str | None = None, cwd=None, stdin: str | None = None, **env: str):
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=_env(server, **env), cwd=cwd,
+                          input=stdin, timeout=120)
 
 
 def without_timings(text: str) -> dict:
@@ -82,11 +139,331 @@ def test_without_a_server_the_command_runs_here(resim_exe, netlists_dir, tmp_pat
 
 def test_a_server_of_other_code_is_not_used(server):
     """A request with another code key is refused: the client then runs it itself."""
-    import socket
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(server)
-        conn.sendall(json.dumps({"argv": ["solve", "x.cir"], "cwd": "/", "stdin": None, "key": "other"}).encode())
-        conn.shutdown(socket.SHUT_WR)
-        reply = json.loads(conn.recv(1 << 16))
+    reply = ask(server, json.dumps({"argv": ["solve", "x.cir"], "cwd": "/", "stdin": None, "key": "other"}).encode())
     assert reply == {"code": None}
+
+
+def ask(path: str, data: bytes, eof: bool = True) -> dict:
+    """Send ``data`` to the server at ``path`` (then EOF unless ``eof`` is false) and
+    return its JSON answer; a send cut short by the server closing is not an error."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(GUARD_S)
+        conn.connect(path)
+        try:
+            conn.sendall(data)
+            if eof:
+                conn.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server stopped reading: its answer is still there to read
+        return json.loads(_read_until_hangup(conn))
+
+
+def _read_until_hangup(conn: socket.socket) -> bytes:
+    """What ``conn`` sends until EOF, or until a reset (a server that hangs up on unread
+    data resets the connection after its answer)."""
+    chunks = []
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := conn.recv(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def out_voltage(stdout: str) -> float:
+    """v(out) in the JSON output of ``resim solve divider.cir --format json``."""
+    return json.loads(stdout)["nodes"]["out"]
+
+
+def assert_serves(path: str, netlists_dir: Path) -> None:
+    """The server at ``path`` solves divider.cir (a request as the client sends it): 40/9 V."""
+    netlist = netlists_dir / "divider.cir"
+    reply = ask(path, json.dumps({"argv": ["solve", str(netlist), "--format", "json"], "cwd": str(netlists_dir),
+                                  "stdin": None, "key": client.code_key()}).encode())
+    assert reply["code"] == 0 and out_voltage(reply["stdout"]) == pytest.approx(40 / 9), reply
+
+
+# ---- never clobber: only a stale socket of ours is replaced -----------------------------
+
+
+def _dead_socket(path: Path) -> Path:
+    """A socket file nobody listens on (its server is gone)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(path))
+    return path
+
+
+def _other_users_dead_socket(path: Path) -> Path:
+    os.chown(_dead_socket(path), OTHER_UID, OTHER_UID)
+    return path
+
+
+def _regular_file(path: Path) -> Path:
+    path.write_text("precious\n")
+    return path
+
+
+def _link_to_file(path: Path) -> Path:
+    path.symlink_to(_regular_file(path.with_name("target.txt")))
+    return path
+
+
+@pytest.mark.parametrize("make, says", [
+    (_regular_file, "is a file, not a socket"),
+    (_link_to_file, "is a symbolic link, not a socket"),
+    (Path.mkdir, "directory"),  # click's own --socket check: a folder is not a file
+    (_other_users_dead_socket, f"is a socket of uid {OTHER_UID}, not yours"),
+])
+def test_serve_never_replaces_anything_but_a_stale_socket_of_ours(resim_exe, tmp_path, make, says):
+    target = tmp_path / "taken"
+    make(target)
+    before = os.lstat(target)
+    with pytest.raises(server_mod.SocketPathError, match="refusing to replace it"):
+        server_mod.clear_stale_socket(str(target))
+    done = run(resim_exe, "serve", "--socket", str(target))  # the old server replaced it and served forever
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+    after = os.lstat(target)
+    assert (after.st_ino, after.st_mode, after.st_uid) == (before.st_ino, before.st_mode, before.st_uid)
+    if make is _regular_file:
+        assert target.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("where, says", [("gone/s.sock", "No such file or directory"), ("x" * 120, "too long")])
+def test_serve_says_why_it_cannot_listen(resim_exe, tmp_path, where, says):
+    done = run(resim_exe, "serve", "--socket", str(tmp_path / where))
+    assert done.returncode == 2 and f"cannot listen on {tmp_path / where}" in done.stderr and says in done.stderr
+
+
+def test_serve_refuses_a_socket_with_a_live_server(resim_exe, server, netlists_dir):
+    second = run(resim_exe, "serve", "--socket", server)
+    assert second.returncode == 2 and "already listening" in second.stderr
+    assert_serves(server, netlists_dir)  # the first server still answers
+
+
+def test_serve_replaces_a_stale_socket_and_removes_its_own_on_sigterm(start_server, tmp_path, netlists_dir):
+    sock = _dead_socket(tmp_path / "stale.sock")
+    proc = start_server(sock)
+    assert_serves(str(sock), netlists_dir)
+    assert stat.S_IMODE(os.lstat(sock).st_mode) == 0o600
+    _stop(proc)
+    assert proc.returncode == 0 and not sock.exists()
+
+
+# ---- never trust a stranger: a private default folder, own-uid sockets and peers --------
+
+
+def test_the_default_socket_lies_in_a_private_folder_resim_creates(tmp_path):
+    assert server_mod.runtime_folder({}) == f"/tmp/resim-{os.getuid()}"  # not a predictable socket in /tmp
+    path = server_mod.default_socket({"XDG_RUNTIME_DIR": str(tmp_path)})
+    assert path == str(tmp_path / "resim" / "server.sock")
+    st = os.lstat(tmp_path / "resim")
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid()
+    assert server_mod.default_socket({"XDG_RUNTIME_DIR": str(tmp_path)}) == path  # and accepts it again
+
+
+def _open_folder(path: Path) -> None:
+    path.mkdir(mode=0o755)
+    path.chmod(0o755)
+
+
+def _others_folder(path: Path) -> None:
+    path.mkdir(mode=0o700)
+    os.chown(path, OTHER_UID, OTHER_UID)
+
+
+def _link_to_private_folder(path: Path) -> None:
+    target = path.with_name("elsewhere")
+    target.mkdir(mode=0o700)
+    path.symlink_to(target)
+
+
+@pytest.mark.parametrize("make, says", [
+    (_open_folder, "mode is 0755"),
+    (_others_folder, f"belongs to uid {OTHER_UID}"),
+    (_link_to_private_folder, "not a folder"),
+    (_regular_file, "not a folder"),
+])
+def test_a_default_folder_that_is_not_private_is_refused(resim_exe, tmp_path, make, says):
+    make(tmp_path / "resim")
+    with pytest.raises(server_mod.SocketPathError, match=says):
+        server_mod.default_socket({"XDG_RUNTIME_DIR": str(tmp_path)})
+    done = run(resim_exe, "serve", XDG_RUNTIME_DIR=str(tmp_path))
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def _fake_server(path: Path) -> socket.socket:
+    """A listening socket that never accepts: any client connection waits in its queue."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+    return listener
+
+
+def _assert_nobody_connected(listener: socket.socket) -> None:
+    listener.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+
+
+def _give_away(sock: Path) -> Path:
+    os.chown(sock, OTHER_UID, OTHER_UID)
+    return sock
+
+
+def _link_to(sock: Path) -> Path:
+    sock.with_name("link.sock").symlink_to(sock)
+    return sock.with_name("link.sock")
+
+
+def _file_beside(sock: Path) -> Path:
+    return _regular_file(sock.with_name("file.sock"))
+
+
+@pytest.mark.parametrize("plant, why", [
+    (_give_away, f"it belongs to uid {OTHER_UID}, not to you (uid {os.getuid()})"),  # the old client sent it all
+    (_link_to, "it is not a socket"),  # a link to a socket of ours: lstat does not follow it
+    (_file_beside, "it is not a socket"),
+])
+def test_the_client_runs_locally_rather_than_trust_a_path_that_is_not_our_socket(
+        resim_exe, tmp_path, netlists_dir, plant, why):
+    with _fake_server(tmp_path / "planted.sock") as listener:
+        path = plant(tmp_path / "planted.sock")
+        done = run(resim_exe, "solve", "-", "--format", "json", server=str(path),
+                   stdin=(netlists_dir / "divider.cir").read_text())
+        _assert_nobody_connected(listener)
+    assert done.returncode == 0 and out_voltage(done.stdout) == pytest.approx(40 / 9)
+    assert f"not using the server socket {path}: {why}; running the command here" in done.stderr
+
+
+def test_peers_are_trusted_only_with_our_own_uid():
+    assert client.peer_trusted(0, own_uid=0) and client.peer_trusted(OTHER_UID, own_uid=OTHER_UID)
+    assert not client.peer_trusted(OTHER_UID, own_uid=0) and not client.peer_trusted(0, own_uid=OTHER_UID)
+    assert client.peer_trusted(os.getuid())
+    left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with left, right:
+        assert client.peer_uid(left) == os.getuid()  # SO_PEERCRED of a real connection
+
+
+class _Cli:
+    """Stands in for resim.cli in an in-process server session: records what it runs."""
+
+    def __init__(self) -> None:
+        self.ran: list[list[str]] = []
+
+    def run_args(self, argv: list[str]) -> int:
+        self.ran.append(argv)
+        print("ran", *argv)
+        return 0
+
+
+@pytest.mark.parametrize("uid, answered", [(os.getuid(), True), (OTHER_UID, False)])
+def test_the_server_answers_only_its_own_uid(monkeypatch, tmp_path, uid, answered):
+    monkeypatch.setattr(server_mod, "peer_uid", lambda conn: uid)  # what SO_PEERCRED would say
+    cli, released = _Cli(), []
+    session = server_mod._Session("k", cli, read_timeout=GUARD_S, max_request=1 << 20)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with theirs:
+        theirs.sendall(json.dumps({"argv": ["solve", "x.cir"], "cwd": str(tmp_path), "stdin": None,
+                                   "key": "k"}).encode())
+        theirs.shutdown(socket.SHUT_WR)
+        session.answer(ours, lambda: released.append(True))
+        theirs.settimeout(GUARD_S)
+        answer = _read_until_hangup(theirs)
+    assert released == [True]
+    if answered:
+        assert json.loads(answer) == {"code": 0, "stdout": "ran solve x.cir\n", "stderr": ""}
+        assert cli.ran == [["solve", "x.cir"]]
+    else:
+        assert answer == b"" and cli.ran == []  # closed unanswered, nothing run
+
+
+def test_the_client_does_not_talk_to_a_server_process_of_another_uid(monkeypatch, tmp_path):
+    monkeypatch.setattr(client, "peer_uid", lambda conn: OTHER_UID)  # what SO_PEERCRED would say
+    sock = tmp_path / "s.sock"
+    with _fake_server(sock) as listener:
+        with pytest.raises(client.NotServed, match=f"runs as uid {OTHER_UID}"):
+            client.forward(str(sock), ["solve", "x.cir"], timeout=GUARD_S)
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(GUARD_S)
+            assert client.read_all(conn) == b""  # connected, then hung up: not a byte sent
+
+
+# ---- never hang: stuck, huge and malformed requests ------------------------------------
+
+
+def test_a_stuck_client_does_not_block_the_others(server, netlists_dir):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
+        stuck.connect(server)
+        stuck.sendall(b'{"argv": ["sol')  # and never more, never EOF: the server waits 600 s for it
+        assert_serves(server, netlists_dir)
+        stuck.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            stuck.recv(1)  # still connected, still unanswered
+
+
+def test_a_stuck_client_times_out_and_an_oversized_request_is_refused_unread(start_server, tmp_path,
+                                                                            netlists_dir):
+    sock = tmp_path / "strict.sock"
+    start_server(sock, "--read-timeout", "0.5", "--max-request", "1000")
+    slow = ask(str(sock), b'{"argv": ["solve"', eof=False)
+    assert slow == {"code": None, "error": "no complete request within 0.5 s"}
+    # 1001 bytes and no EOF: only a server that stops reading at the limit answers before its
+    # read timeout, and it says so; 8 MB: the server hangs up after 1001 bytes
+    for size, eof in ((1001, False), (8 << 20, True)):
+        huge = ask(str(sock), b" " * size, eof=eof)
+        assert huge == {"code": None, "error": "request larger than 1000 bytes: not read"}
+    assert_serves(str(sock), netlists_dir)  # 200-odd bytes: fine
+
+
+@pytest.mark.parametrize("request_bytes, error", [
+    (b"[1, 2]", "malformed request: expected a JSON object, got list"),
+    (b'{"argv": 3, "cwd": "/"}', "malformed request: 'argv' must be a list of strings"),
+    (b'{"argv": ["solve", 1], "cwd": "/"}', "malformed request: 'argv' must be a list of strings"),
+    (b'{"argv": ["solve"]}', "malformed request: 'cwd' must be a string"),
+    (b'{"argv": ["solve"], "cwd": "/", "stdin": 5}', "malformed request: 'stdin' must be a string or null"),
+    (b"{not json", "request is not JSON"),
+    (b"\xff\xfe", "request is not JSON"),
+    (b"[" * 200_000, "request is not JSON"),
+    (b"", "request is not JSON"),
+])
+def test_a_malformed_request_gets_an_error_and_the_server_lives_on(server, netlists_dir, request_bytes, error):
+    reply = ask(server, request_bytes)
+    assert reply["code"] is None and reply["error"].startswith(error)
+    assert_serves(server, netlists_dir)
+
+
+def test_a_request_in_a_missing_folder_gets_an_error(server, tmp_path):
+    request = {"argv": ["solve", "x.cir"], "cwd": str(tmp_path / "gone"), "stdin": None, "key": client.code_key()}
+    reply = ask(server, json.dumps(request).encode())
+    assert reply["code"] is None and "FileNotFoundError" in reply["error"]
+
+
+# ---- the client gives up on a server that does not answer, or answers nonsense ----------
+
+
+def test_the_client_runs_the_command_itself_when_the_server_does_not_answer(resim_exe, tmp_path, netlists_dir):
+    sock = tmp_path / "silent.sock"
+    with _fake_server(sock):  # accepts nothing, answers nothing
+        done = run(resim_exe, "solve", "-", "--format", "json", server=str(sock),
+                   stdin=(netlists_dir / "divider.cir").read_text(), RESIM_SERVER_TIMEOUT="0.5")
+    assert done.returncode == 0 and out_voltage(done.stdout) == pytest.approx(40 / 9)  # stdin read again
+    assert f"the server at {sock} did not answer within 0.5 s; running the command here" in done.stderr
+
+
+@pytest.mark.parametrize("answer", [b'{"code": 0}', b'[0, "", ""]', b'{"code": "0", "stdout": "", "stderr": ""}'])
+def test_the_client_runs_the_command_itself_when_the_answer_is_malformed(resim_exe, tmp_path, netlists_dir, answer):
+    sock = tmp_path / "odd.sock"
+
+    def serve_once(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        with conn:
+            client.read_all(conn)
+            conn.sendall(answer)
+
+    with _fake_server(sock) as listener:
+        listener.settimeout(GUARD_S)
+        fake = threading.Thread(target=serve_once, args=(listener,))
+        fake.start()
+        done = run(resim_exe, "solve", str(netlists_dir / "divider.cir"), "--format", "json", server=str(sock))
+        fake.join()
+    assert done.returncode == 0 and out_voltage(done.stdout) == pytest.approx(40 / 9)
+    assert "sent a malformed answer; running the command here" in done.stderr and "Traceback" not in done.stderr

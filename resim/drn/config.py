@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NetlistError, SourceLocation
 from .model import ALGORITHMS
+
+if TYPE_CHECKING:
+    from .data import Dataset
 
 
 class ConfigError(NetlistError):
@@ -50,11 +53,23 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
 
 @dataclass(frozen=True)
 class Config:
+    """The checked values by section, and the file they came from (``text``: its contents,
+    for errors that point at a key's line)."""
+
     values: dict[str, dict[str, Any]]
     path: str
+    text: str = ""
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
+
+    def check_data(self, data: "Dataset") -> None:
+        """Refuse ``layers`` that do not fit the loaded images: a ConfigError at ``layers``."""
+        layers = self.values["model"]["layers"]
+        problem = data.misfit(layers[0], layers[-1])
+        if problem:
+            raise _err(self.path, self.text, "model", "layers", f"layers {layers} do not fit the data: {problem}",
+                       f"layers = [{data.pixels}, hidden sizes..., {data.classes}] for {data.name}")
 
     def to_toml(self) -> str:
         out = []
@@ -123,9 +138,20 @@ def check(doc: dict, text: str, path: str) -> Config:
             ok, value = _coerce(kind, value)
             if not ok:
                 raise _err(path, text, section, key, f"[{section}] {key} must be a {kind}, got {value!r}")
+            if kind in ("number", _LIST_F) and not all(math.isfinite(x) for x in _as_list(value)):
+                raise _err(path, text, section, key, f"[{section}] {key} must be finite, got {value!r}")
             values[section][key] = value
     _semantics(values, path, text)
-    return Config(values, path)
+    return Config(values, path, text)
+
+
+def same_run(resolved_a: str, resolved_b: str) -> bool:
+    """Whether two resolved configurations (:meth:`Config.to_toml`) describe the same run,
+    up to its length (``[training] epochs``): what ``--resume`` may continue."""
+    docs = [parse_toml(text) for text in (resolved_a, resolved_b)]
+    for doc in docs:
+        doc.get("training", {}).pop("epochs", None)
+    return docs[0] == docs[1]
 
 
 def _semantics(v: dict, path: str, text: str) -> None:
@@ -144,6 +170,13 @@ def _semantics(v: dict, path: str, text: str) -> None:
     for key in ("sweeps", "batch_size", "epochs"):
         if t[key] < 1:
             raise _err(path, text, "training", key, f"{key} must be at least 1")
+    for key in ("learning_rates", "bias_learning_rates"):
+        if any(rate < 0 for rate in t[key]):
+            raise _err(path, text, "training", key, f"{key} must not be negative, got {t[key]}")
+    for key in ("train_limit", "test_limit"):
+        if d[key] < 0:
+            raise _err(path, text, "data", key, f"{key} must not be negative, got {d[key]}",
+                       "0 uses every image, N the first N")
     if t["dtype"] not in ("float64", "float32"):
         raise _err(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
     if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":
@@ -168,6 +201,10 @@ def _coerce(kind: str, value: Any) -> tuple[bool, Any]:
         ok = isinstance(value, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
         return ok, [float(x) for x in value] if ok else value
     return False, value  # pragma: no cover
+
+
+def _as_list(v) -> list:
+    return v if isinstance(v, list) else [v]
 
 
 def _copy(v):

@@ -1,6 +1,9 @@
 """Image datasets as IDX files (MNIST, Fashion-MNIST, KMNIST, or any folder of IDX files).
 
-Looked up, in order, in ``--data-dir``, ``$RESIM_DATA``, the cache folder
+A folder the user names (``--data-dir`` or ``data_dir``) must hold the four files, itself
+or in a subfolder named after the dataset: nothing else is tried, so a mistyped folder is an
+error, not a silent fall-back to other files. Without one, they are looked up, in order, in
+``$RESIM_DATA`` (it, or its ``<name>`` subfolder), the cache folder
 (``$XDG_CACHE_HOME/resim/datasets/<name>``, default ``~/.cache/resim/datasets/<name>``), and
 for Fashion-MNIST the folder of Debian's ``dataset-fashion-mnist`` package; each folder may
 hold the files gzipped or not. Otherwise the four files are downloaded into the cache from
@@ -64,6 +67,25 @@ class Dataset:
     test_y: np.ndarray
     folder: str
 
+    @property
+    def pixels(self) -> int:
+        """Pixels per image."""
+        return self.train_x.shape[1]
+
+    @property
+    def classes(self) -> int:
+        """How many outputs the labels need: the largest label + 1."""
+        return int(max(self.train_y.max(initial=-1), self.test_y.max(initial=-1))) + 1
+
+    def misfit(self, pixels: int, outputs: int) -> str | None:
+        """Why a network with ``pixels`` inputs and ``outputs`` outputs cannot use these images
+        (None when it can)."""
+        if pixels != self.pixels:
+            return f"the {self.name} images have {self.pixels} pixels, not {pixels}"
+        if outputs < self.classes:
+            return f"{self.name} has labels 0..{self.classes - 1}, so it needs {self.classes} outputs, not {outputs}"
+        return None
+
 
 def read_idx(path: str) -> np.ndarray:
     """An IDX file (``.gz`` or raw): unsigned-byte data with its dimensions."""
@@ -112,16 +134,35 @@ def locate(name: str, data_dir: str | None = None, base_url: str | None = None) 
         return found
     if name not in SOURCES:
         raise DataError(f"unknown dataset '{name}'", hint=f"choose from {', '.join(SOURCES)} or idx:<folder>")
-    places = [p for p in (data_dir, os.environ.get("RESIM_DATA")) if p]
-    places = [q for p in places for q in (os.path.join(p, name), p)]
+    if data_dir:
+        return _named_folder(name, data_dir)
+    env = os.environ.get("RESIM_DATA")
+    places = [os.path.join(env, name), env] if env else []
     places.append(os.path.join(cache_root(), name))
     if name == "fashion-mnist":
         places.append(DEBIAN_FASHION)
-    for folder in places:
+    return _find_first(places) or download(name, os.path.join(cache_root(), name), base_url)
+
+
+def _find_first(folders: list[str]) -> dict[str, str] | None:
+    """The four files in the first of ``folders`` that holds them all."""
+    for folder in folders:
         found = _find(folder)
         if found is not None:
             return found
-    return download(name, os.path.join(cache_root(), name), base_url)
+    return None
+
+
+def _named_folder(name: str, folder: str) -> dict[str, str]:
+    """The four files of ``name`` in the folder the user named (or its ``name`` subfolder)."""
+    elsewhere = "or leave out --data-dir and [data] data_dir to use $RESIM_DATA, the cache or a download"
+    if not os.path.isdir(folder):
+        raise DataError(f"{name}: the data folder '{folder}' does not exist", hint=f"correct the folder, {elsewhere}")
+    found = _find_first([os.path.join(folder, name), folder])
+    if found is None:
+        raise DataError(f"{name}: the data folder '{folder}' holds neither the four IDX files nor a '{name}' "
+                        "subfolder with them", hint=f"the files: {', '.join(FILES)} (optionally .gz); {elsewhere}")
+    return found
 
 
 def download(name: str, folder: str, base_url: str | None = None) -> dict[str, str]:
@@ -167,6 +208,8 @@ def _sha256(path: str) -> str:
 
 def load(name: str, data_dir: str | None = None, train_limit: int = 0, test_limit: int = 0,
          base_url: str | None = None) -> Dataset:
+    """Dataset ``name`` (found as :func:`locate` says), its first ``train_limit`` training and
+    ``test_limit`` test images (0: all), pixels scaled to [0, 1]."""
     paths = locate(name, data_dir, base_url)
     arrays = {f: read_idx(p) for f, p in paths.items()}
     tx, ty = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]

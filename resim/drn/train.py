@@ -5,7 +5,9 @@ A run folder holds ``config.resolved.toml`` (every default filled in), ``metrics
 ``model.npz``. Every file is written to a temporary name and renamed, so a run killed at any
 moment leaves the last complete epoch behind; ``resume=True`` continues from it and ends
 with exactly the parameters an uninterrupted run gives (shuffles come from (seed, epoch),
-the coordinate-descent warm start is reset at each epoch).
+the coordinate-descent warm start is reset at each epoch). A resumed run may have more
+epochs than the first one had: the schedule does not depend on the number of epochs.
+A folder that already holds a run is refused unless it is resumed or ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import json
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,15 +27,19 @@ import numpy as np
 from ..atomic import write_bytes
 from ..errors import ResimError
 from . import blas
-from .config import Config
+from .config import Config, same_run
 from .data import Dataset
 from .model import DRN, Relaxer, apply_gradient, descend, exact_gradient, phases, predict
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
+#: what a run writes into its folder; the first two hold trained parameters
+RUN_FILES = ("checkpoint.npz", "model.npz", "config.resolved.toml", "metrics.jsonl", "metrics.csv")
 
 
 class RunError(ResimError):
-    """A run folder that cannot be resumed (no checkpoint, another configuration)."""
+    """A run folder or model that cannot be used as asked: a run folder that would be
+    overwritten, or cannot be resumed (no checkpoint, another configuration, a damaged
+    file); a model that cannot be read or does not fit the dataset (a usage error: 2)."""
 
     exit_code = 2
 
@@ -62,21 +69,59 @@ def model_arrays(net: DRN, config: Config | None = None, **extra) -> dict:
     return out
 
 
+_MODEL_HINT = ("give a model.npz written by resim train; `resim train --config RUN.toml --out DIR --resume` "
+               "writes DIR/model.npz again from an intact DIR/checkpoint.npz")
+
+
 def load_model(path: str) -> tuple[DRN, str]:
     """A ``model.npz`` (or ``checkpoint.npz``): the network and its configuration text."""
+    z = read_npz(path, _MODEL_HINT)
+    return _network(z, path, _MODEL_HINT), str(z.get("config", ""))
+
+
+def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file ``path``; a :class:`RunError` naming the file (with
+    ``hint``) when it cannot be read, is truncated or is no ``.npz`` archive."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            n = sum(1 for k in z.files if k.startswith("W"))
-            net = DRN([z[f"W{l}"] for l in range(n)], [z[f"b{l}"] for l in range(n)], float(z["gain"]))
-            return net, str(z["config"]) if "config" in z.files else ""
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"cannot read model '{path}': {exc}", hint="give a model.npz written by resim train") from None
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array")
+        with loaded as z:
+            return {k: z[k] for k in z.files}
+    except OSError as exc:
+        raise RunError(f"cannot read '{path}': {exc.strerror or exc}", hint=hint) from None
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise RunError(f"'{path}' is truncated or corrupt, not a complete .npz archive ({exc})", hint=hint) from None
 
 
-def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
+def _network(z: dict[str, np.ndarray], path: str, hint: str) -> DRN:
+    """The DRN stored in the arrays ``z`` of a model or checkpoint file."""
+    n = max(1, sum(1 for k in z if k.startswith("W")))
+    try:
+        return DRN([z[f"W{l}"] for l in range(n)], [z[f"b{l}"] for l in range(n)], float(z["gain"]))
+    except KeyError as exc:
+        problem = f"no array {exc}"
+    except (TypeError, ValueError) as exc:
+        problem = str(exc)
+    raise RunError(f"'{path}' is not a network written by resim train ({problem})", hint=hint)
+
+
+def check_model_data(net: DRN, data: Dataset, path: str) -> None:
+    """Refuse a dataset whose images or labels the model at ``path`` cannot take."""
+    problem = data.misfit(net.sizes[0] // 2, net.sizes[-1])
+    if problem:
+        raise RunError(f"the model '{path}' does not fit the data: {problem}",
+                       hint="use the dataset it was trained on (the [data] section of its configuration)")
+
+
+def train(config: Config, data: Dataset, out: str, *, resume: bool = False, overwrite: bool = False,
           progress: Progress | None = None, timings: dict[str, float] | None = None,
           threads: int | None = None) -> tuple[DRN, list[dict]]:
     """Run (or resume) training as configured; returns the final network and the metrics.
+
+    ``layers`` that do not fit ``data`` are a ConfigError. A folder ``out`` that holds a run
+    (a checkpoint or a model) is refused unless ``resume`` continues it or ``overwrite``
+    (which deletes its files first) starts it again.
 
     ``timings``, when given, accumulates seconds per part of the batch loop: ``data``
     (batch and targets), ``relax`` (every phase), ``update`` (gradient and parameter
@@ -87,6 +132,8 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
     a worker thread; the results are the same bit for bit with 1. OpenBLAS's own threads
     are set to 1 meanwhile (they cost more than they give at these batch sizes) and
     restored afterwards."""
+    config.check_data(data)
+    _prepare_folder(out, resume, overwrite)
     threads = min(2, os.cpu_count() or 1) if threads is None else threads
     previous = blas.set_threads(1)
     pool = ThreadPoolExecutor(1, thread_name_prefix="resim-halves") if threads > 1 and blas.releases_gil() else None
@@ -97,6 +144,20 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False,
             pool.shutdown()
         if previous is not None:
             blas.set_threads(previous)
+
+
+def _prepare_folder(out: str, resume: bool, overwrite: bool) -> None:
+    """Refuse to train over a run in ``out`` unless resuming; ``overwrite`` deletes its files."""
+    if resume and overwrite:
+        raise RunError("--resume continues the run in the folder, --overwrite starts it again: give one")
+    held = [f for f in RUN_FILES[:2] if os.path.exists(os.path.join(out, f))]
+    if held and not resume and not overwrite:
+        raise RunError(f"'{out}' already holds a training run ({', '.join(held)}): give --resume to continue it, "
+                       "or --overwrite to start it again from scratch (its files are deleted)")
+    if overwrite:
+        for f in RUN_FILES:
+            if os.path.exists(path := os.path.join(out, f)):
+                os.unlink(path)
 
 
 def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
@@ -113,21 +174,8 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
     rows: list[dict] = []
     first = 0
     if resume:
-        if not os.path.exists(ckpt_path):
-            raise RunError(f"--resume: no checkpoint in '{out}'", hint="start the run without --resume")
-        with np.load(ckpt_path, allow_pickle=False) as z:
-            if str(z["config"]) != resolved:
-                raise RunError(f"--resume: '{out}' was run with another configuration",
-                               hint=f"compare {os.path.join(out, 'config.resolved.toml')} with the config given")
-            L = len(net.W)
-            net = DRN([z[f"W{l}"] for l in range(L)], [z[f"b{l}"] for l in range(L)], float(z["gain"]))
-            mom_W = [np.asfortranarray(z[f"mW{l}"]) for l in range(L)]  # the layout of net.W
-            mom_b = [z[f"mb{l}"] for l in range(L)]
-            first = int(z["epoch"])
-            rows = json.loads(str(z["metrics"]))
-    else:
-        with open(os.path.join(out, "config.resolved.toml"), "w") as fh:
-            fh.write(resolved)
+        net, mom_W, mom_b, first, rows = _from_checkpoint(ckpt_path, resolved, t["epochs"])
+    write_bytes(os.path.join(out, "config.resolved.toml"), resolved.encode())
     lr_w = np.array(t["learning_rates"])
     lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
@@ -200,6 +248,34 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             progress.epoch(row)
     save_npz(os.path.join(out, "model.npz"), **model_arrays(net, config))
     return net, rows
+
+
+def _from_checkpoint(path: str, resolved: str, epochs: int) -> tuple[DRN, list, list, int, list[dict]]:
+    """The network, momenta, epochs done and metrics rows of the checkpoint ``path``, which
+    must come from the same run (:func:`~resim.drn.config.same_run`) and have no more than
+    ``epochs`` epochs."""
+    out = os.path.dirname(path)
+    if not os.path.exists(path):
+        raise RunError(f"--resume: no checkpoint in '{out}'", hint="start the run without --resume")
+    hint = ("the checkpoint is written whole after every epoch, so it was damaged later; start the run again "
+            "with --overwrite")
+    z = read_npz(path, hint)
+    if "config" not in z or not same_run(str(z["config"]), resolved):
+        raise RunError(f"--resume: '{out}' was run with another configuration",
+                       hint=f"compare {os.path.join(out, 'config.resolved.toml')} with the config given "
+                            "(only [training] epochs may change)")
+    net = _network(z, path, hint)
+    try:
+        L = len(net.W)
+        mom_W = [np.asfortranarray(z[f"mW{l}"]) for l in range(L)]  # the layout of net.W
+        mom_b = [z[f"mb{l}"] for l in range(L)]
+        done, rows = int(z["epoch"]), json.loads(str(z["metrics"]))
+    except KeyError as exc:
+        raise RunError(f"'{path}' is not a checkpoint written by resim train (no array {exc})", hint=hint) from None
+    if done > epochs:
+        raise RunError(f"--resume: '{out}' has run {done} epochs already, more than the {epochs} configured",
+                       hint=f"set [training] epochs to {done} or more (more continues the run)")
+    return net, mom_W, mom_b, done, rows
 
 
 def _wrong(outputs: np.ndarray, labels: np.ndarray) -> int:

@@ -21,7 +21,8 @@ text is a ``uint8`` array and every step is a pass over it:
 4. *values*: exact decimal scaling in integers where that is provably the correctly rounded
    result (Clinger's fast path: an integer mantissa below 2**53 and a power of ten up to
    22), ``float()`` of the token otherwise, so values are always exactly ``float(token)``;
-   a token ``float`` refuses (``1..2``, ``5e``) sends its line to the grammar.
+   a token ``float`` refuses (``1..2``, ``5e``) or reads as infinite (``1e400``) sends its
+   line to the grammar (which reports the out-of-range number).
 
 Lines the fast path must not take although they look simple (the title, a line followed
 by a ``+`` continuation) are *demoted* to the grammar. ``tests/test_parser_differential.py``

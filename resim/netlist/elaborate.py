@@ -4,7 +4,10 @@ Parameters are evaluated in order (a ``.param`` may use earlier ones); a subcirc
 instance sees the global parameters, then the ``.subckt`` defaults, then its own
 overrides (evaluated in the scope of the instance's parent), then the ``.param`` lines of
 the body. Names inside instance ``x1`` follow ngspice: node ``mid`` becomes ``x1.mid``,
-element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``).
+element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``), at most
+:data:`MAX_SUBCKT_DEPTH` deep.
+
+Every computed value must be a finite number (a netlist error otherwise).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import numpy as np
 from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
 from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Value
+from .numbers import FINITE_HINT
 from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist
 
+MAX_SUBCKT_DEPTH = 100  # subcircuit instances nested deeper than this are refused
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS"}
 _PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
 # Diode parameters with no effect on a DC operating point at the nominal temperature.
@@ -56,12 +61,17 @@ class _Elaborator:
 
     # -- parameters -----------------------------------------------------------------------
     def _eval(self, value: Value, scope: Mapping[str, float], line, what: str) -> float:
+        """``value`` evaluated in ``scope``; a located NetlistError if that fails or is not finite
+        (an overriding parameter may be infinite or NaN)."""
         if not isinstance(value, Expr):
             return value
         try:
-            return value.evaluate(scope)
+            result = value.evaluate(scope)
         except ExpressionError as exc:
             raise _value_error(exc, line, value.column, what) from None
+        if not math.isfinite(result):
+            raise _value_error(ExpressionError(f"evaluates to {result}", None, FINITE_HINT), line, value.column, what)
+        return result
 
     def global_scope(self) -> dict[str, float]:
         scope: dict[str, float] = {}
@@ -120,6 +130,12 @@ class _Elaborator:
             raise NetlistError(f"recursive subcircuit: {chain}", location=inst.location,
                                source_line=line.physical_text(inst.location.line),
                                hint="a subcircuit may not contain an instance of itself")
+        if len(path) >= MAX_SUBCKT_DEPTH:
+            chain = (*path[:2], "...", *path[-2:], inst.name)
+            raise NetlistError(f"subcircuit instances nested more than {MAX_SUBCKT_DEPTH} deep "
+                               f"({' -> '.join(chain)})", location=inst.location,
+                               source_line=line.physical_text(inst.location.line),
+                               hint=f"resim expands at most {MAX_SUBCKT_DEPTH} levels of subcircuits")
         if len(inst.nodes) != len(sub.ports):
             raise NetlistError(
                 f"subcircuit instance '{inst.name}' connects {len(inst.nodes)} node(s) but "
@@ -139,8 +155,9 @@ class _Elaborator:
         for key, value in sub.defaults.items():
             if key in inst.params:
                 scope[key] = self._eval(inst.params[key], parent_scope, line, f"parameter '{key}' of '{inst.name}'")
-            else:
-                scope[key] = self._eval(value, scope, line, f"default of parameter '{key}' of '{sub.name}'")
+            else:  # reported at the .subckt line, naming the instance that needed it
+                scope[key] = self._eval(value, scope, sub.line,
+                                        f"default of parameter '{key}' of '{sub.name}' (for instance '{inst.name}')")
         my_path = (*path, inst.name)
         prefix = ".".join(my_path) + "."
         ports = dict(zip(sub.ports, inst.nodes))

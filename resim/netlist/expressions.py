@@ -8,7 +8,8 @@ evaluated once per instance with that instance's parameters::
     | (op, left, right) for op in add sub mul div pow | ("neg", operand)
 
 Functions: sqrt exp log ln log10 abs min max pow; constants pi and e when no parameter
-of that name exists.
+of that name exists. A result that is not a finite number (``1/0``, ``1e200 * 1e200``,
+``sqrt(-1)``) is an error, never infinity or NaN.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
+
+from .numbers import FINITE_HINT
 
 Node = tuple
 
@@ -31,6 +34,7 @@ _FUNCTIONS: dict[str, tuple[Callable[..., float], int | None]] = {
     "pow": (math.pow, 2),
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
 class ExpressionError(Exception):
@@ -113,18 +117,26 @@ def evaluate(node: Node, scope: Mapping[str, float]) -> float:
     a = evaluate(node[1], scope)
     b = evaluate(node[2], scope)
     try:
-        if tag == "add":
-            return a + b
-        if tag == "sub":
-            return a - b
-        if tag == "mul":
-            return a * b
-        if tag == "div":
-            return a / b
-        if tag == "pow":
-            return float(math.pow(a, b))
+        value = _binary(tag, a, b)
     except ZeroDivisionError:
-        raise ExpressionError("division by zero", None) from None
-    except (ValueError, OverflowError) as exc:
-        raise ExpressionError(f"{a} ** {b}: {exc}", None) from None
+        raise ExpressionError("division by zero", None, "the divisor evaluates to 0") from None
+    except (ValueError, OverflowError) as exc:  # math.pow: a negative base, or overflow
+        hint = FINITE_HINT if isinstance(exc, OverflowError) else None
+        raise ExpressionError(f"{a} ** {b}: {exc}", None, hint) from None
+    if not math.isfinite(value):
+        raise ExpressionError(f"{a} {_SYMBOLS[tag]} {b} overflows", None, FINITE_HINT)
+    return value
+
+
+def _binary(tag: str, a: float, b: float) -> float:
+    if tag == "add":
+        return a + b
+    if tag == "sub":
+        return a - b
+    if tag == "mul":
+        return a * b
+    if tag == "div":
+        return a / b
+    if tag == "pow":
+        return float(math.pow(a, b))
     raise AssertionError(f"unknown expression node {tag!r}")

@@ -9,13 +9,27 @@ Where ngspice 39 surprises, we follow it and warn:
 
 * suffixes are case-insensitive, so ``1M`` is one *milli*, not mega;
 * ngspice has no atto suffix: ``1a`` is read as ``1`` (the ``a`` is an ignored letter).
+
+A number too large for a 64-bit float (``1e400``, ``1e308k``) is refused
+(:class:`NumberRangeError`) rather than read as infinity.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
+from ..errors import printable
+
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
+
+# The hint for every refused non-finite value (numbers, expressions, element values).
+FINITE_HINT = "values must be finite, at most 1.8e308 in magnitude; for an open circuit, leave the element out"
+
+
+class NumberRangeError(ValueError):
+    """A number token whose value is beyond the range of a 64-bit float."""
+
 
 _SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
 
@@ -39,6 +53,9 @@ def scale_of(letters: str) -> float:
 def parse_number(token: str) -> tuple[float, str | None]:
     """The value of a SPICE number token and a warning (or None) when ngspice's reading surprises.
 
+    Raises ValueError when ``token`` is not a number, :class:`NumberRangeError` (a
+    ValueError) when its value overflows.
+
     >>> parse_number("10kOhm")[0]
     10000.0
     >>> parse_number("1M")
@@ -48,7 +65,9 @@ def parse_number(token: str) -> tuple[float, str | None]:
     if parts is None:
         raise ValueError(f"not a number: {token!r}")
     mantissa, letters = parts
-    value = float(mantissa)
+    value = float(mantissa) * scale_of(letters)
+    if not math.isfinite(value):
+        raise NumberRangeError(f"number '{printable(token, 40)}' is out of range (beyond 1.8e308)")
     if not letters:
         return value, None
     warning = None
@@ -56,4 +75,4 @@ def parse_number(token: str) -> tuple[float, str | None]:
         warning = f"'{token}' is read as {mantissa} as ngspice 39 reads it (it has no atto suffix); write {mantissa}e-18 for atto"
     elif letters[0] == "M" and not letters.lower().startswith(("meg", "mil")):
         warning = f"'{token}' means {mantissa} milli ({mantissa}e-3) as in ngspice; write '{mantissa}Meg' for {mantissa}e6"
-    return value * scale_of(letters), warning
+    return value, warning

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ..errors import NetlistError, SourceLocation
+from ..errors import NetlistError, SourceLocation, printable
 from .expressions import Expr, Value
-from .numbers import parse_number
+from .numbers import FINITE_HINT, NumberRangeError, parse_number
 from . import bulk
 from .source import LogicalLine, join_logical
 
@@ -206,18 +207,35 @@ def parse_file(path: str | os.PathLike, *, fast: bool = True) -> ParsedNetlist:
     return reader.finish()
 
 
+MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
+
+
 def _read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
+    """The text of a netlist file (``where``: the ``.include`` that names it, if any).
+
+    Regular files, pipes (``<(cmd)``) and terminals are read, up to :data:`MAX_FILE_BYTES`;
+    anything else (``/dev/zero``, a disk) would never end and is refused.
+    """
+    hint = "check the path (relative .include paths are taken from the including file's folder)"
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or fh.isatty()):
+                problem, hint = "not a regular file", "name a netlist file (a device or special file is never read)"
+            else:
+                data = fh.read(MAX_FILE_BYTES + 1)
+                if len(data) <= MAX_FILE_BYTES:
+                    return data.decode("utf-8", errors="replace")
+                problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
     except OSError as exc:
-        loc, line = where if where else (None, None)
-        raise NetlistError(
-            f"cannot read netlist file '{path}': {exc.strerror}",
-            location=loc,
-            source_line=line.physical_text(loc.line) if line and loc else None,
-            hint="check the path (relative .include paths are taken from the including file's folder)",
-        ) from None
+        problem = exc.strerror or str(exc)
+    loc, line = where if where else (None, None)
+    raise NetlistError(
+        f"cannot read netlist file '{path}': {problem}",
+        location=loc,
+        source_line=line.physical_text(loc.line) if line and loc else None,
+        hint=hint,
+    )
 
 
 class _Reader:
@@ -317,7 +335,7 @@ class _Reader:
         if first.isalpha() and first not in SUPPORTED:
             word = text.split()[0]
             raise NetlistError(
-                f"unsupported element type '{word[0].upper()}' ('{word}')",
+                f"unsupported element type '{word[0].upper()}' ('{_shown(word)}')",
                 location=line.location(1),
                 source_line=line.physical_text(line.location(1).line),
                 hint="resim reads R, V, I, D, E, G and X elements (DC analysis only)",
@@ -512,13 +530,21 @@ def _assignment(tree, line: LogicalLine, out: ParsedNetlist) -> tuple[str, Value
 def _value(tree, line: LogicalLine, out: ParsedNetlist) -> Value:
     """A value node: a plain number (float) or a braced expression (Expr)."""
     if tree.data == "number":
-        tok = tree.children[0]
-        value, warning = parse_number(str(tok))
-        if warning:
-            out.warnings.append(f"{line.location(tok.column)}: warning: {warning}")
-        return value
+        return _number(tree.children[0], line, out)
     assert tree.data == "braced"
     return _expr(tree.children[0], line, out)
+
+
+def _number(token, line: LogicalLine, out: ParsedNetlist) -> float:
+    """The value of a number token, noting ngspice's surprising readings as warnings; a
+    NetlistError at the token when it is out of range."""
+    try:
+        value, warning = parse_number(str(token))
+    except NumberRangeError as exc:
+        raise _error(line, token.column, f"{_statement_label(line.text)}: {exc}", FINITE_HINT) from None
+    if warning:
+        out.warnings.append(f"{line.location(token.column)}: warning: {warning}")
+    return value
 
 
 def _const(value: Expr, line: LogicalLine, out: ParsedNetlist) -> float:
@@ -530,45 +556,60 @@ def _const(value: Expr, line: LogicalLine, out: ParsedNetlist) -> float:
         raise _error(line, value.column, f"model parameters must be constants here: {exc.message}", exc.hint) from None
 
 
+MAX_EXPRESSION_DEPTH = 200  # nesting of an expression's tree (keeps evaluation off Python's recursion limit)
+
+
+class _TooDeep(Exception):
+    """An expression's tree is deeper than MAX_EXPRESSION_DEPTH (raised by _ast, reported by _expr)."""
+
+
 def _expr(tree, line: LogicalLine, out: ParsedNetlist) -> Value:
     """An expression subtree as an :class:`Expr` (or a float when it is a plain number)."""
-    ast, column = _ast(tree, line, out)
+    try:
+        ast, column = _ast(tree, line, out)
+    except _TooDeep:
+        from lark import Token
+
+        while not isinstance(tree, Token):  # the expression's first token, for the caret
+            tree = tree.children[0]
+        raise _error(line, tree.column, f"{_statement_label(line.text)}: expression nested more than "
+                     f"{MAX_EXPRESSION_DEPTH} levels deep", "split it into several .param lines") from None
     if ast[0] == "num":
         return ast[1]
     return Expr(ast, column, line.text)
 
 
-def _ast(tree, line: LogicalLine, out: ParsedNetlist) -> tuple[tuple, int]:
+def _ast(tree, line: LogicalLine, out: ParsedNetlist, depth: int = 0) -> tuple[tuple, int]:
     from lark import Token
 
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise _TooDeep
+    depth += 1
     if isinstance(tree, Token):  # a bare IDENT or UNUMBER (inlined by ?rules)
         if tree.type == "IDENT":
             return ("var", str(tree).lower(), tree.column), tree.column
-        value, warning = parse_number(str(tree))
-        if warning:
-            out.warnings.append(f"{line.location(tree.column)}: warning: {warning}")
-        return ("num", value), tree.column
+        return ("num", _number(tree, line, out)), tree.column
     tag = tree.data
     if tag == "number":
-        return _ast(tree.children[0], line, out)
+        return _ast(tree.children[0], line, out, depth)
     if tag == "var":
-        return _ast(tree.children[0], line, out)
+        return _ast(tree.children[0], line, out, depth)
     if tag == "call":
         name = tree.children[0]
-        args = tuple(_ast(a, line, out)[0] for a in tree.children[1:] if a is not None)
+        args = tuple(_ast(a, line, out, depth)[0] for a in tree.children[1:] if a is not None)
         return ("call", str(name).lower(), args, name.column), name.column
     if tag == "neg":
-        inner, col = _ast(tree.children[0], line, out)
+        inner, col = _ast(tree.children[0], line, out, depth)
         if inner[0] == "num":
             return ("num", -inner[1]), col
         return ("neg", inner), col
     if tag in ("add", "sub", "mul", "div", "pow"):
         kids = [k for k in tree.children if not (isinstance(k, Token) and k.type == "POW_OP")]
-        left, col = _ast(kids[0], line, out)
-        right, _ = _ast(kids[1], line, out)
+        left, col = _ast(kids[0], line, out, depth)
+        right, _ = _ast(kids[1], line, out, depth)
         return (tag, left, right), col
     if tag in ("braced", "expr", "sum", "product", "power", "unary", "atom"):
-        return _ast(tree.children[0], line, out)
+        return _ast(tree.children[0], line, out, depth)
     raise AssertionError(f"unexpected expression node {tag}")
 
 
@@ -618,12 +659,17 @@ def _error(line: LogicalLine, column: int, message: str, hint: str | None = None
     return NetlistError(message, location=loc, source_line=line.physical_text(loc.line), hint=hint)
 
 
+def _shown(token: str) -> str:
+    """A token of the user's as a message quotes it: printable, and cut when long."""
+    return printable(token, 40)
+
+
 def _statement_label(text: str) -> str:
-    word = text.split()[0] if text.split() else ""
+    word = text.split(maxsplit=1)[0] if text.strip() else ""
     kind = word[:1].lower()
     if kind in _KIND_WORD:
-        return f"{_KIND_WORD[kind]} '{word.lower()}'"
-    return f"'{word.lower()}'"
+        return f"{_KIND_WORD[kind]} '{_shown(word.lower())}'"
+    return f"'{_shown(word.lower())}'"
 
 
 _HINTS = {
@@ -655,12 +701,12 @@ def _parse_line(line: LogicalLine):
         elif isinstance(exc, UnexpectedToken):
             column = exc.column
             expected = exc.accepts or exc.expected
-            message = f"{label}: unexpected '{exc.token}'; expected {_describe_expected(set(expected))}"
+            message = f"{label}: unexpected '{_shown(str(exc.token))}'; expected {_describe_expected(set(expected))}"
         elif isinstance(exc, UnexpectedCharacters):
             column = exc.column
             allowed = set(exc.allowed or ())
             bad = text[exc.pos_in_stream : exc.pos_in_stream + 12].split()[0] if text[exc.pos_in_stream :].strip() else text[exc.pos_in_stream]
-            message = f"{label}: unexpected '{bad}'; expected {_describe_expected(allowed)}"
+            message = f"{label}: unexpected '{_shown(bad)}'; expected {_describe_expected(allowed)}"
         else:  # pragma: no cover - lark raises only the three above
             column = 1
             message = f"{label}: syntax error"

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,9 +51,19 @@ FLOAT32_RTOL = 1e-5  # certificate tolerance for float32 sweeps (float32 eps is 
 
 
 class CDUnsupported(ResimError):
-    """The circuit has elements the coordinate-descent core does not handle."""
+    """The circuit has elements the coordinate-descent core does not handle (E and G:
+    ``--method cd`` is the wrong option for it, a usage error)."""
 
     exit_code = 2
+
+
+class Unanchored(CDUnsupported):
+    """Some free nodes have no conductance to a fixed potential: only ideal diodes (or
+    nothing) hold them, so their content has no unique minimiser unless a diode conducts.
+    Coordinate descent cannot decide that; :func:`solve_cd` hands the circuit to the exact
+    solver, which solves it or names the topology error."""
+
+    exit_code = 4
 
 
 @dataclass(frozen=True)
@@ -239,13 +250,42 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     both = (ca >= 0) & (cb >= 0) & (ca != cb)
     extra = sp.csr_matrix((np.ones(2 * both.sum()), (np.r_[ca[both], cb[both]], np.r_[cb[both], ca[both]])), shape=(m, m))
     colors = _coloring((abs(L_off) + extra).tocsr())
-    if m and np.any(L_diag <= 0):
-        bad = np.flatnonzero(L_diag <= 0)[0]
-        raise CDUnsupported(f"coordinate {bad} has no conductance (held only by diodes)", hint="use --method exact")
+    _check_anchored(cc, L, coord, free_roots, anode, sh.b)
     return CDProblem(m, coord, Q, P, G, offset_vars, K, (P.T @ J).tocsr(), J, L_off, L_diag, colors,
                      (d.a[ideal], d.b[ideal], cc.pwl_vfwd[ideal]),
                      (d.a[soft], d.b[soft], cc.pwl_vfwd[soft], cc.pwl_gon[soft] - cc.pwl_goff[soft]),
                      (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal, free_roots, tied)
+
+
+def _check_anchored(cc: CompiledCircuit, L: sp.csr_matrix, coord: np.ndarray, anchor: np.ndarray,
+                    ja: np.ndarray, jc: np.ndarray) -> None:
+    """Raise :class:`Unanchored` unless every group of coordinates joined by conductances
+    (resistors, Roff, Shockley junctions with their gmin) has a conductance to a fixed
+    potential: ``L``'s rows sum to the conductance from each coordinate to fixed nodes."""
+    from scipy.sparse.csgraph import connected_components
+
+    m = L.shape[0]
+    if m == 0:
+        return
+    ka, kc = _coord_of(coord, ja), _coord_of(coord, jc)
+    both = (ka >= 0) & (kc >= 0) & (ka != kc)
+    joined = sp.csr_matrix((np.ones(both.sum()), (ka[both], kc[both])), shape=(m, m))
+    _, label = connected_components(abs(L) + joined, directed=False)
+    grounded = np.asarray(L.sum(axis=1)).ravel() > 1e-300  # to fixed nodes through resistors
+    grounded[ka[(ka >= 0) & (kc < 0)]] = True  # a junction to a fixed node (gmin at least)
+    grounded[kc[(kc >= 0) & (ka < 0)]] = True
+    anchored = np.zeros(label.max() + 1, bool)
+    anchored[label[grounded]] = True
+    loose = np.flatnonzero(~anchored[label])
+    if len(loose):
+        var_node = np.zeros(cc.n_vars, int)
+        known = cc.var >= 0
+        var_node[cc.var[known]] = np.flatnonzero(known)
+        nodes = [cc.circuit.nodes[var_node[anchor[k]]] for k in loose[:5]]
+        more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+        raise Unanchored(f"node(s) {', '.join(nodes)}{more} have no conductance to a fixed potential "
+                         "(held only by ideal diodes, or floating)",
+                         hint="give them a resistive path to ground or a source, or use --method exact")
 
 
 @dataclass(frozen=True)
@@ -296,11 +336,49 @@ def _colour_plans(prob: CDProblem, dt) -> list[_Colour]:
     return plans
 
 
-def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np.ndarray | None = None):
+class Relaxation(NamedTuple):
+    """What :func:`relax` returns."""
+
+    v: np.ndarray  # [B, n_vars] potentials
+    c: np.ndarray  # [B, m] coordinates (a warm start for the next relaxation)
+    sweeps: int
+    converged: bool  # the tolerance stop was met
+    stalled: str | None  # why the sweeps stopped before the limit without converging, or None
+
+
+STALL_WINDOW = 50  # sweeps over which the contraction rate is measured
+STALL_MIN_SWEEPS = 100  # no stall is declared before this many sweeps
+
+
+def projected_sweeps(steps: list[float], target: float) -> tuple[float, float]:
+    """The contraction rate ``lam`` over the last ``STALL_WINDOW`` steps (their geometric
+    mean, robust to the oscillation of single steps) and the sweeps still needed at that
+    rate until a step is below ``target (1 - lam)``, which is when the distance left,
+    about ``step lam / (1 - lam)``, meets the tolerance: ``log(target (1 - lam) / step) /
+    log(lam)``. Infinite when the steps do not shrink."""
+    first, last = steps[-STALL_WINDOW], steps[-1]
+    if last <= 0.0:
+        return 0.0, 0.0
+    if not 0.0 < last < first:
+        return 1.0, np.inf
+    lam = (last / first) ** (1.0 / (STALL_WINDOW - 1))
+    goal = target * (1.0 - lam)
+    return lam, 0.0 if last <= goal else float(np.log(goal / last) / np.log(lam))
+
+
+def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
+          c0: np.ndarray | None = None) -> Relaxation:
     """Coordinate descent for a batch of source values.
 
-    ``E``: [B, nV] voltage-source values, ``I``: [B, nI] current-source values. Returns
-    ``(v, c, sweeps, converged)`` with ``v`` the [B, n_vars] potentials.
+    ``E``: [B, nV] voltage-source values, ``I``: [B, nI] current-source values, ``c0`` a
+    start [B, m] (default 0).
+
+    With a tolerance stop (``opts.sweeps`` None) the sweeps also stop early when they
+    stall: when, at the contraction measured over the last ``STALL_WINDOW`` sweeps
+    (:func:`projected_sweeps`), the tolerance would not be met within ``opts.max_sweeps``,
+    at two checks in a row. A floating Shockley bridge contracts by 1 - 1.5e-6 per sweep:
+    it would take millions of sweeps. The result then says why (``stalled``), and
+    :func:`solve_cd` hands the point to the exact solver.
     """
     dt = opts.dtype
     B = E.shape[0]
@@ -329,6 +407,8 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
     omega = 1.0 if opts.omega is None else opts.omega
     history: list[float] = []
     coupled = _has_coupled_diodes(prob)
+    stalled = None
+    hopeless = 0  # consecutive stall checks that projected more sweeps than are left
     for sweep in range(1, limit + 1):
         delta = 0.0
         for p in plans:
@@ -364,6 +444,14 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
             revised = _sor_omega(history, omega)
             if revised != omega:
                 omega, prev = revised, np.inf  # the rate changes
+        if opts.sweeps is None and sweep >= STALL_MIN_SWEEPS and sweep % (STALL_WINDOW // 2) == 0:
+            lam, needed = projected_sweeps(history, opts.tol * scale)
+            hopeless = hopeless + 1 if needed > limit - sweep else 0
+            if hopeless >= 2:
+                rate = "the steps do not shrink" if lam >= 1.0 else f"the step shrinks by {1.0 - lam:.2g} per sweep"
+                stalled = (f"coordinate descent stalled after {sweep} sweeps ({rate}, "
+                           f"{delta:.2g} V; the tolerance would need {needed:.3g} more sweeps, {limit - sweep} left)")
+                break
     v = _potentials(prob, o, c)
     ja, jc, IS, nvt, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
@@ -371,7 +459,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions, c0: np
         u = v[:, ja[k]] - v[:, jc[k]]
         i = series_junction(u, IS[k], nvt[k], RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
-    return v[:, :n], np.ascontiguousarray(c), sweep, converged
+    return Relaxation(v[:, :n], np.ascontiguousarray(c), sweep, converged, stalled)
 
 
 def _bound(bd: _Bound, base: np.ndarray, B: int, size: int, fill: float, pick, dt) -> np.ndarray:
@@ -496,7 +584,7 @@ class _Terms:
         return (self, at_a, at_c) if at_a.any() or at_c.any() else None
 
     def law(self, sel: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Current and conductance di/du of terms ``sel`` at ``u`` [B, |sel|]."""
+        """Current and conductance di/du of terms ``sel`` (a mask or indices) at ``u`` [B, |sel|]."""
         i = np.zeros_like(u)
         g = np.zeros_like(u)
         j = self.junction[sel]
@@ -517,43 +605,43 @@ def _newton_1d(c_old, rhs, diag, v, pos, touching, o, iters):
     of F bisects instead; steps into deep forward bias of a bare junction grow u only
     logarithmically (SPICE's pnjlim). Piecewise-linear terms end exactly on their segment."""
     terms, touch_a, touch_c = touching
+    # each term touching the colour, once per end in it: u = sign (o_own + x_k - v_other)
+    ia, ic = np.flatnonzero(touch_a), np.flatnonzero(touch_c)
+    idx = np.r_[ia, ic]
+    sign = np.r_[np.ones(len(ia)), -np.ones(len(ic))]
+    k = pos[np.r_[terms.ka[ia], terms.kc[ic]]]
+    base = o[:, np.r_[terms.a[ia], terms.c[ic]]] - v[:, np.r_[terms.c[ia], terms.a[ic]]]
+    nv = terms.nvt[idx]
+    bare = (terms.RS[idx] == 0) & terms.junction[idx]  # a bare junction: its current grows exponentially
     x = c_old.copy()
     lo = np.full(x.shape, -np.inf)
     hi = np.full(x.shape, np.inf)
     for _ in range(iters):
+        u = sign * (base + x[:, k])  # du/dx = sign
+        i, g = terms.law(idx, u)
         F = diag * x - rhs
         H = np.broadcast_to(diag, x.shape).copy()
-        parts = []
-        for touch, sign in ((touch_a, 1.0), (touch_c, -1.0)):
-            if not touch.any():
-                continue
-            k = pos[(terms.ka if sign > 0 else terms.kc)[touch]]
-            own = (terms.a if sign > 0 else terms.c)[touch]
-            other = (terms.c if sign > 0 else terms.a)[touch]
-            u = sign * (o[:, own] + x[:, k] - v[:, other])  # du/dx = sign
-            i, g = terms.law(touch, u)
-            np.add.at(F.T, k, (sign * i).T)
-            np.add.at(H.T, k, g.T)
-            parts.append((k, sign, u, terms.nvt[touch], terms.RS[touch] + ~terms.junction[touch]))
+        np.add.at(F.T, k, (sign * i).T)
+        np.add.at(H.T, k, g.T)
         lo = np.where(F < 0, np.maximum(lo, x), lo)
         hi = np.where(F > 0, np.minimum(hi, x), hi)
         dx = -F / H
-        # a bare junction (RS = 0) driven deep into forward bias; behind RS (or for a
-        # PWL term, marked RS = 1 here) the current grows only linearly
+        # a bare junction driven deep into forward bias grows u only logarithmically;
+        # behind RS (or for a PWL term) the current grows only linearly
+        du = sign * dx[:, k]
+        deep = bare & (u + du > 20 * nv) & (du > 4 * nv)
         lim = np.full(x.shape, np.inf)
-        for k, sign, u, nv, rs in parts:
-            du = sign * dx[:, k]
-            deep = (rs == 0) & (u + du > 20 * nv) & (du > 4 * nv)
-            allowed = np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf)
-            np.minimum.at(lim.T, k, allowed.T)
+        np.minimum.at(lim.T, k, np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf).T)
         dx = np.clip(dx, -lim, lim)
         nxt = x + dx
+        # a step at rounding level has converged: it may land on a bracket end by rounding,
+        # and must not be taken for a step out of the bracket (that bisected away from the root)
+        small = np.abs(dx) <= 1e-13 * (1.0 + np.abs(x))
         bracketed = np.isfinite(lo) & np.isfinite(hi)
         mid = 0.5 * (np.where(bracketed, lo, 0.0) + np.where(bracketed, hi, 0.0))
-        nxt = np.where(bracketed & ((nxt <= lo) | (nxt >= hi)), mid, nxt)
-        dx = nxt - x
+        nxt = np.where(bracketed & ~small & ((nxt <= lo) | (nxt >= hi)), mid, nxt)
         x = nxt
-        if np.max(np.abs(dx), initial=0.0) <= 1e-13 * (1.0 + np.max(np.abs(x), initial=0.0)):
+        if small.all():
             break
     return x
 
@@ -628,7 +716,12 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
     """
     opts = options or CDOptions()
     t0 = time.perf_counter()
-    prob = prepare(cc)
+    try:
+        prob = prepare(cc)
+    except Unanchored as exc:  # only the active set can tell whether a diode pins them
+        return replace(exact.solve_exact(cc), method="cd+exact", iterations=0,
+                       method_reason=f"{exc.message}; handed over to the exact solver",
+                       timings={"solve": time.perf_counter() - t0})
     E = cc.vsources.value[None, :]
     I = cc.isources.value[None, :]
     if v0 is not None and c0 is None:
@@ -646,7 +739,7 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
         x, on = _branch_currents(cc, sys_, v[0].astype(float), 1e-9 * vscale)
         return exact.assemble(cc, sys_, x, on, "cd", sweeps)
 
-    v, c, sweeps, converged = relax(prob, E, I, opts, c0)
+    v, c, sweeps, converged, stalled = relax(prob, E, I, opts, c0)
     result = certified(v, sweeps)
     coupled = _has_coupled_diodes(prob)
     if coupled and converged and not result.certificate.ok(rtol):
@@ -667,7 +760,7 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
             tied = nxt
             prob = prepare(cc, tied)
             o, _ = _right_hand_side(prob, E, I)
-            v, c, more, converged = relax(prob, E, I, opts, (v[:, prob.anchor] - o[:, prob.anchor]))
+            v, c, more, converged, stalled = relax(prob, E, I, opts, (v[:, prob.anchor] - o[:, prob.anchor]))
             sweeps += more
             result = certified(v, sweeps)
             if result.certificate.ok(rtol) or not converged:
@@ -675,13 +768,15 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
     if result.certificate.ok(rtol):
         method = "cd" if rtol == exact.ExactOptions().rtol else "cd-float32"
         return replace(result, method=method, timings={"solve": time.perf_counter() - t0})
-    if converged or coupled:
+    if converged or coupled or stalled:
         # A fixed point that still fails the certificate (a stall the cluster moves did
         # not resolve, or a constraint no coordinate can meet: an ideal diode
-        # forward-biased across sources): the exact solver settles it, or raises the
-        # error that names it.
+        # forward-biased across sources), or sweeps that stalled: the exact solver
+        # settles it, or raises the error that names it.
         fallback = exact.solve_exact(cc)
-        return replace(fallback, method="cd+exact", iterations=sweeps,
+        why = stalled or ("the fixed point failed the certificate" if converged else
+                          "ideal diodes between free nodes kept the sweeps from converging")
+        return replace(fallback, method="cd+exact", iterations=sweeps, method_reason=f"{why}; handed over to the exact solver",
                        timings={"solve": time.perf_counter() - t0})
     what = f"{sweeps} fixed sweeps did not reach" if opts.sweeps else f"did not converge in {sweeps} sweeps to"
     raise ConvergenceError(

@@ -35,6 +35,12 @@ from ..result import Certificate, Result
 
 GMIN = 1e-12
 KCL_ROUNDING_ULPS = 64  # KCL residual accepted as rounding noise, in eps of the largest KCL term
+# A node's KCL residual is judged against the node's own currents (Certificate.kcl_relative)
+# once it exceeds this fraction of the circuit's largest current. Below, it is rounding noise
+# (a few eps g |v| per term) on currents that are zero or negligible next to the circuit's:
+# e.g. a node left dangling next to a 1 ohm resistor at 10 V, or the pA through a reverse-
+# biased junction behind a small RS. Random test circuits leave up to ~1e-11.
+KCL_RELATIVE_FLOOR = 1e-10
 
 
 DENSE_MAX = 200  # unknowns; up to this the MNA system is solved dense
@@ -310,7 +316,14 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         try:
             x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
         except _Singular:
-            _singular(cc, on)
+            from .diagnose import outlets
+
+            nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
+            if nxt is None or nxt.tobytes() in seen:
+                _singular(cc, on)
+            seen.add(on.tobytes())
+            on = nxt
+            continue
         iterations += it
         viol = _pwl_violations(sys_, x, on)
         if not viol.any():
@@ -354,6 +367,10 @@ def _pwl_violations(sys_: _System, x: np.ndarray, on: np.ndarray) -> np.ndarray:
 
 
 def _singular(cc: CompiledCircuit, on: np.ndarray):
+    """Raise the error that says why state ``on``'s system is singular, naming elements."""
+    from .diagnose import explain_singular
+
+    explain_singular(cc, on)  # floating groups: no solution, or an undetermined voltage
     ideal_on = np.flatnonzero(cc.ideal & on)
     c = cc.circuit
     if len(ideal_on):
@@ -380,10 +397,14 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
             source_line=line,
             hint="add resistance in series with the diode (Ron > 0) or with the source",
         )
+    vcvs = cc.vcvs[0]
+    named = f" (controlled sources: {', '.join(c['e'].names[int(k)] for k in vcvs[:6])})" if len(vcvs) else ""
+    location, line = c.where("e", int(vcvs[0])) if len(vcvs) else (None, None)
     raise TopologyError(
-        "the circuit equations are singular (e.g. a loop of controlled voltage sources, "
-        "or a node held only by a diode that is off)",
-        hint="check E elements and nodes connected only through diodes",
+        f"the circuit equations are singular{named}: e.g. a loop of controlled voltage sources, "
+        "or a controlled source whose gain makes its own equation degenerate",
+        location=location, source_line=line,
+        hint="check the E elements' connections and gains",
     )
 
 
@@ -419,10 +440,12 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     # shorts from KCL on the short forest
     nn = c.n_nodes
     net = np.zeros(nn)
+    through = np.zeros(nn)  # sum of |current| of the elements meeting at each node
 
     def leave(nodes_from, nodes_to, i):
         np.add.at(net, nodes_from, i)
         np.add.at(net, nodes_to, -i)
+        through[:] += np.bincount(nodes_from, np.abs(i), nn) + np.bincount(nodes_to, np.abs(i), nn)
 
     live_r = np.ones(len(R), bool)
     live_r[cc.short_r] = False
@@ -463,12 +486,19 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     # residuals of a few eps g (|v_a| + |v_b|), however small the net currents are.
     terms = [np.abs(g.value) * (np.abs(vv[g.a]) + np.abs(vv[g.b])) for g in (r, rs)]
     term_scale = float(np.max(np.concatenate(terms + [np.zeros(1)])))
+    # The KCL residuals against each node's own currents (the trailing 0: no free node at
+    # all). Not inside diodes: their RS current is not reported, and an error in the
+    # internal node's voltage shows in the diode's current, so at its outer nodes.
+    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * all_i.max()), 0.0]
+    worst = int(np.argmax(rel))
     cert = Certificate(
         kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
         current_scale=float(all_i.max()),
         voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(V.value), initial=0.0),
                                 np.max(np.abs(cc.pwl_vfwd), initial=0.0))),
         kcl_floor=float(KCL_ROUNDING_ULPS * np.finfo(float).eps * term_scale),
+        kcl_relative=float(rel[worst]), kcl_relative_node=c.nodes[1 + worst] if rel[worst] > 0 else "",
+        kcl_relative_scale=float(through[1 + worst]) if rel[worst] > 0 else 0.0,
     )
     states = np.empty(len(D), dtype=object)
     states[sh.index] = np.where(u_j > 0, "on", "off")
@@ -477,6 +507,14 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
                       - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
     return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def _relative(residual: np.ndarray, scale: np.ndarray, floor: float) -> np.ndarray:
+    """``|residual| / scale`` per node (at most 1): a node's KCL residual against the sum of
+    ``|current|`` of the elements meeting there (``scale``). A residual at most ``floor``
+    counts as 0 (see :data:`KCL_RELATIVE_FLOOR`)."""
+    big = np.abs(residual) > floor  # so scale >= |residual| > 0
+    return np.divide(np.abs(residual), scale, out=np.zeros(len(scale)), where=big)
 
 
 def _checked(result: Result, rtol: float) -> Result:

@@ -1,0 +1,115 @@
+"""Why the MNA system of a diode state is singular, in the circuit's own terms.
+
+For a state ``on`` of the piecewise-linear diodes, the elements that conduct are: resistors,
+diode series resistors, voltage sources and the outputs of E elements (any current),
+Shockley junctions (gmin at least), soft diodes that are on or have a finite Roff, and
+ideal diodes that are on. Nodes that these do not join to ground form *floating groups*:
+
+* a floating group into which current sources drive a net current has **no solution**
+  (KCL cannot hold: the only ways out are ideal diodes that are off, i.e. that would carry
+  the current backwards), :class:`~resim.errors.NoSolutionError`;
+* a floating group with no net current has no **determined** voltage,
+  :class:`~resim.errors.TopologyError`.
+
+Both name the nodes and the elements involved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compile import CompiledCircuit
+from ..errors import NoSolutionError, TopologyError
+
+
+def _names(c, kind: str, rows: np.ndarray, limit: int = 6) -> str:
+    names = [c[kind].names[int(k)] for k in rows[:limit]]
+    return ", ".join(names) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def floating_groups(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray:
+    """Label per var of its conducting group, -1 for vars joined to ground."""
+    from ..compile import _components
+
+    n = cc.n_vars
+    d = cc.pwl
+    conducts = np.where(cc.ideal, on, on | (cc.pwl_goff > 0))
+    vcvs = cc.vcvs
+    a = np.concatenate([cc.resistors.a, cc.shockley_rs.a, cc.vsources.a, cc.shockley.a, d.a[conducts], vcvs[1]])
+    b = np.concatenate([cc.resistors.b, cc.shockley_rs.b, cc.vsources.b, cc.shockley.b, d.b[conducts], vcvs[2]])
+    a, b = np.where(a < 0, n, a).astype(int), np.where(b < 0, n, b).astype(int)
+    label = np.asarray(_components(n + 1, a, b))
+    return np.where(label[:n] == label[n], -1, label[:n])
+
+
+def _net_injection(cc: CompiledCircuit, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Net current the current sources drive into each floating group, and a mask of the
+    groups where it is not zero (relative to the largest source)."""
+    I = cc.isources
+    into = np.zeros(cc.n_vars + 1)
+    np.add.at(into, I.b, I.value)  # the source's current leaves it at b ...
+    np.add.at(into, I.a, -I.value)  # ... and is drawn from a
+    inside = group >= 0
+    net = np.bincount(group[inside], weights=into[:-1][inside], minlength=int(group.max(initial=-1)) + 1)
+    scale = float(np.max(np.abs(I.value), initial=0.0))
+    return net, np.abs(net) > 1e-12 * scale if scale > 0 else np.zeros(len(net), bool)
+
+
+def outlets(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray | None:
+    """The state with the ideal diodes turned on that could let each driven floating
+    group's net current out (anode inside for a current into the group, cathode inside
+    for one drawn from it); None if there are none to turn on. The active set tries it
+    before it calls a singular state an error: the all-off start is singular for
+    ``I1 0 a 1m`` with ``D1 a 0``, whose answer is D1 on."""
+    group = floating_groups(cc, on)
+    if not np.any(group >= 0):
+        return None
+    net, driven = _net_injection(cc, group)
+    ext = np.append(group, -1)
+    d = cc.pwl
+    ga, gc = ext[d.a], ext[d.b]
+    out = (ga >= 0) & (ga != gc) & (net[np.maximum(ga, 0)] > 0) & driven[np.maximum(ga, 0)]
+    back = (gc >= 0) & (ga != gc) & (net[np.maximum(gc, 0)] < 0) & driven[np.maximum(gc, 0)]
+    turn = cc.ideal & ~on & (out | back)
+    return on | turn if turn.any() else None
+
+
+def explain_singular(cc: CompiledCircuit, on: np.ndarray) -> None:
+    """Raise the error that says why the system of state ``on`` is singular, naming nodes
+    and elements, if a floating group explains it; return otherwise."""
+    c = cc.circuit
+    group = floating_groups(cc, on)
+    if not np.any(group >= 0):
+        return
+    var_node = np.full(cc.n_vars, -1)
+    known = cc.var >= 0
+    var_node[cc.var[known]] = np.flatnonzero(known)
+    ext = np.append(group, -1)  # ground (-1) -> -1
+    I = cc.isources
+    net, mask = _net_injection(cc, group)
+    driven = np.flatnonzero(mask)
+    g = int(driven[0]) if len(driven) else int(group[group >= 0][0])
+    members = np.flatnonzero(group == g)
+    nodes = [c.nodes[var_node[v]] for v in members if var_node[v] >= 0]
+    node_text = ", ".join(nodes[:6]) + (f" and {len(nodes) - 6} more" if len(nodes) > 6 else "")
+    d = cc.pwl
+    boundary = (ext[d.a] == g) != (ext[d.b] == g)
+    diodes = np.unique(d.index[boundary & cc.ideal & ~on])
+    through = f"ideal diode(s) {_names(c, 'd', diodes)}, which are off" if len(diodes) else "nothing"
+    if len(driven):
+        touching = np.unique(I.index[(ext[I.a] == g) | (ext[I.b] == g)])
+        location, line = c.where("i", int(touching[0]))
+        raise NoSolutionError(
+            f"no solution: current source(s) {_names(c, 'i', touching)} drive {net[g]:.4g} A into node(s) "
+            f"{node_text}, which connect to the rest of the circuit only through {through}: "
+            "no current can flow that way",
+            location=location, source_line=line,
+            hint="check the direction of the current source and of the diodes, or add a resistive path",
+        )
+    where = c.where("d", int(diodes[0])) if len(diodes) else (None, None)
+    raise TopologyError(
+        f"the voltage of node(s) {node_text} is not determined: they connect to the rest of the "
+        f"circuit only through {through}",
+        location=where[0], source_line=where[1],
+        hint="give them a resistive path to ground or a source",
+    )
