@@ -22,7 +22,7 @@ _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODE
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
-    from .netlist.numbers import parse_number
+    from .netlist.numbers import NumberRangeError, parse_number
 
     out: dict[str, float] = {}
     for item in values:
@@ -31,6 +31,8 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
             raise click.UsageError(f"--set {item!r}: expected NAME=VALUE, e.g. --set R1=2k or --set vdd=3.3")
         try:
             out[name.strip()] = parse_number(value.strip())[0]
+        except NumberRangeError as exc:
+            raise click.UsageError(f"--set {item!r}: {exc}") from None
         except ValueError:
             raise click.UsageError(f"--set {item!r}: '{value}' is not a number (SPICE suffixes like 2k, 1meg work)") from None
     return out
@@ -101,7 +103,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     if output:
         check_writable(output)  # before the work, not after
     if netlist == "-":
-        circuit = api.load_netlist(sys.stdin.read() + "\n", overrides=overrides)
+        circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
@@ -186,6 +188,23 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     if plot:  # first: if it fails, nothing has gone to stdout
         sweep_output.plot(result, plot)
     _emit(text, output)
+
+
+def _read_stdin() -> str:
+    """The netlist on stdin, as a netlist file is read: an endless device (``< /dev/zero``)
+    is refused, and so is more than the parser's file limit."""
+    from .client import endless_device
+    from .errors import NetlistError
+    from .netlist.parser import MAX_FILE_BYTES
+
+    if endless_device(sys.stdin):
+        raise NetlistError("cannot read the netlist from stdin: it is a device, not a file or a pipe",
+                           hint="redirect a netlist file (resim solve - < circuit.cir) or pipe one in")
+    text = sys.stdin.read(MAX_FILE_BYTES + 1)
+    if len(text) > MAX_FILE_BYTES:
+        raise NetlistError(f"the netlist on stdin is larger than {MAX_FILE_BYTES} characters",
+                           hint="resim reads netlists of up to 1 GiB")
+    return text
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -500,7 +519,7 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout)
-    click.echo(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp), nl=False)
+    _write_stdout(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp))
     if not cmp.ok:
         raise compare.ResultsDiffer(cmp.verdict())
 
@@ -511,8 +530,8 @@ def run_args(args: list[str] | None = None) -> int:
     from .errors import ResimError
 
     try:
-        main(args=args, standalone_mode=False)
-        return 0
+        code = main(args=args, standalone_mode=False)  # ctx.exit(n) returns n here
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

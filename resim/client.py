@@ -29,6 +29,7 @@ import sys
 FORWARDED = ("solve",)  # commands the client hands to a server
 TIMEOUT_ENV = "RESIM_SERVER_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0  # seconds the client waits on each socket operation before running the command itself
+STDIN_LIMIT = 32 << 20  # characters of a netlist on stdin sent to the server; a longer one runs here
 
 
 class NotServed(Exception):
@@ -117,13 +118,50 @@ def forward(path: str, argv: list[str], timeout: float | None = None) -> int:
     distrust = socket_distrust(path)
     if distrust:
         raise NotServed(f"not using the server socket {path}: {distrust}")
-    stdin = sys.stdin.read() if "-" in argv[1:] else None
+    stdin = _stdin_text() if "-" in argv[1:] else None
     try:
         return _exchange(path, argv, stdin, client_timeout() if timeout is None else timeout)
     except NotServed:
         if stdin is not None:  # stdin is consumed: the local run reads it from here
             sys.stdin = io.StringIO(stdin)
         raise
+
+
+def endless_device(stream) -> bool:
+    """Whether ``stream`` is a character device other than a terminal (``< /dev/zero``):
+    reading it would never end."""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a file descriptor (a StringIO)
+        return False
+    return stat.S_ISCHR(mode) and not stream.isatty()
+
+
+class _Prefixed(io.TextIOBase):
+    """A text stream that reads ``head``, then the rest of ``rest``: stdin with what the
+    client read of it put back, for the local run."""
+
+    def __init__(self, head: str, rest) -> None:
+        self._head, self._rest = head, rest
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:
+            out, self._head = self._head + self._rest.read(), ""
+            return out
+        out, self._head = self._head[:size], self._head[size:]
+        return out + (self._rest.read(size - len(out)) if len(out) < size else "")
+
+
+def _stdin_text() -> str:
+    """The netlist on stdin, for the request. :class:`NotServed` (the local run then reads
+    or refuses it) for an endless device, or past :data:`STDIN_LIMIT` characters."""
+    if endless_device(sys.stdin):
+        raise NotServed("")
+    text = sys.stdin.read(STDIN_LIMIT + 1)
+    if len(text) > STDIN_LIMIT:
+        sys.stdin = _Prefixed(text, sys.stdin)
+        raise NotServed("")
+    return text
 
 
 def _exchange(path: str, argv: list[str], stdin: str | None, timeout: float) -> int:

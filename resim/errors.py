@@ -150,7 +150,7 @@ EXIT_CODES: dict[int, str] = {
     2: "usage error (bad command-line option or --set; train: a run that would be overwritten or cannot be "
        "resumed; a damaged model; serve: a socket path that is taken or not private)",
     3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file), or a bad run.toml",
-    4: "topology error (floating nodes, voltage-source loops, current source into a cut set)",
+    4: "topology error (floating nodes, voltage-source loops, current source into a cut set, nodes held only by off diodes)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
     6: "solver did not converge",
     7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",

@@ -148,7 +148,8 @@ def table_text(result: Result, *, terminal: bool = False) -> str:
     cert = result.certificate
     console.print(
         f"power dissipated {result.power_dissipated:.9g} W (delivered by sources {result.power_delivered:.9g} W)\n"
-        f"certificate: KCL residual {cert.kcl:.3g} A{_relative_kcl(cert)}, constraint violation {cert.constraint:.3g} V, "
+        f"certificate: KCL residual {cert.kcl:.3g} A{_relative_kcl(cert)}, "
+        f"constraint violation {cert.constraint:.3g} V, "
         f"complementarity {cert.complementarity:.3g} W, dual violation {cert.dual:.3g} A\n"
         "timings: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in result.timings.items())
     )

@@ -317,3 +317,41 @@ def test_netlist_without_elements_is_a_netlist_error(tmp_path, capsys, text):
     assert code == 3 and out == ""
     assert err.startswith(f"error: {path}:1:1: the netlist has no elements\n")
     assert "the first line of a netlist is its title" in err
+
+
+def test_stdin_that_is_an_endless_device_is_refused(tmp_path):
+    """`resim solve - < /dev/zero` read without end, in the client (with $RESIM_SERVER set)
+    and in the command itself; a device node of /dev/zero's numbers in tmp_path stands
+    in for it. A pipe still works (the netlist of the other tests)."""
+    import subprocess
+    import sys
+
+    zero = tmp_path / "zero"
+    os.mknod(zero, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    for env in ({}, {"RESIM_SERVER": str(tmp_path / "no-server.sock")}):
+        with open(zero, "rb") as stdin:
+            run = subprocess.run([sys.executable, "-c", "from resim._launch import main; main()", "solve", "-"],
+                                 stdin=stdin, capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, **env})
+        assert run.returncode == 3, run.stderr
+        assert "cannot read the netlist from stdin: it is a device" in run.stderr
+
+
+def test_the_client_puts_back_what_it_read_of_a_long_stdin(monkeypatch):
+    import io
+
+    from resim import client
+
+    monkeypatch.setattr(client, "STDIN_LIMIT", 10)
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 25))
+    with pytest.raises(client.NotServed):
+        client._stdin_text()
+    import sys
+
+    assert sys.stdin.read(4) == "xxxx" and sys.stdin.read() == "x" * 21
+
+
+def test_an_out_of_range_set_value_says_so(capsys):
+    code, _, err = cli(["solve", str(Path(__file__).parent.parent / "netlists" / "divider.cir"), "--set", "R1=1e400"],
+                       capsys)
+    assert code == 2 and "out of range" in err and "not a number" not in err

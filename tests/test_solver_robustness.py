@@ -144,22 +144,23 @@ def stiff_circuits(draw):
     bridge's stiffness), so that each voltage is determined to double precision (a node
     held only by a junction's picosiemens is known only to about 1e-4 V, by any solver).
     Ideal diodes can still leave no solution: refusals are allowed, as long as every
-    method refuses or answers the same. Sources stay near a junction's knee: a few volts
-    straight across a bare junction is 1e70 A, outside any model."""
+    method refuses or answers the same. Sources stay near a junction's knee (at most
+    1 V across any junction, 640 A): a few volts straight across a bare junction is
+    1e70 A, beyond what double precision can balance against the megohms."""
     n = draw(st.integers(2, 6))
     node = st.integers(0, n).map(lambda k: f"n{k}" if k else "0")
     res = st.sampled_from([1.0, 10.0, 1e3, 1e6])
-    lines = ["random stiff circuit", f"Vs n1 0 {draw(st.sampled_from([-1.0, 0.5, 1.0]))}"]
+    lines = ["random stiff circuit", f"Vs n1 0 {draw(st.sampled_from([-0.5, 0.3, 0.5]))}"]
     for k in range(1, n + 1):
         lines.append(f"Rg{k} n{k} 0 {draw(st.sampled_from([1e3, 1e6]))}")
     for k in range(draw(st.integers(1, 5))):
         a, b = draw(node), draw(node)
         if a != b:
             lines.append(f"R{k} {a} {b} {draw(res)}")
-    for k in range(draw(st.integers(0, 2))):  # floating sources between free nodes
+    for k in range(draw(st.integers(0, 1))):  # a floating source between free nodes
         a, b = draw(st.integers(2, n)), draw(st.integers(2, n))
         if a != b:
-            lines.append(f"Vf{k} n{a} n{b} {draw(st.sampled_from([-0.8, 0.3, 0.9]))}")
+            lines.append(f"Vf{k} n{a} n{b} {draw(st.sampled_from([-0.5, 0.2, 0.5]))}")
     for k in range(draw(st.integers(1, 5))):
         a, b = draw(node), draw(node)
         if a != b:

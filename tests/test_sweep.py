@@ -101,7 +101,7 @@ def test_results_do_not_depend_on_where_points_run(clipper, netlists_dir):
         dask_batched = run_sweep(clipper, scheduler=cluster.scheduler_address, chunk_size=50)
     np.testing.assert_array_equal(serial.values, dask.values)
     np.testing.assert_array_equal(here.values, dask_batched.values)
-    local = run_sweep(clipper, params, jobs=2)
+    local = run_sweep(clipper, params, jobs=2, chunk_size=2)  # several chunks: a real pool
     np.testing.assert_array_equal(serial.values, local.values)
 
 

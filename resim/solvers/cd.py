@@ -30,6 +30,12 @@ nodes) fails it; the diodes that join free coordinates at their bound are then *
 (held at u = Vfwd like voltage sources, so their clusters move as blocks) and untied when
 their current turns negative, until the point is certified. Only what that does not
 settle goes to the exact solver (``method = "cd+exact"``); nothing uncertified is returned.
+
+Two more hand-overs, each with its reason in ``method_reason``: sweeps that *stall*
+(:func:`relax`: the contraction observed over the last sweeps would not meet the tolerance
+within ``max_sweeps``, e.g. a floating Shockley bridge whose common mode hangs on 1 Meg),
+and nodes with no conductance to a fixed potential (:class:`Unanchored`: held only by
+ideal diodes, which only the active set can decide). So no solve runs unbounded.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from ..compile import CompiledCircuit
 from ..errors import ConvergenceError, ResimError
 from ..result import Result
 from . import exact
+from .diagnose import parallel_ideal
 
 
 FLOAT32_RTOL = 1e-5  # certificate tolerance for float32 sweeps (float32 eps is 1.2e-7)
@@ -766,6 +773,10 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
             if result.certificate.ok(rtol) or not converged:
                 break
     if result.certificate.ok(rtol):
+        # voltages are unique, but not how parallel conducting ideal diodes share a current:
+        # refused as the exact solver refuses it
+        current = result.currents["d"][cc.pwl.index]
+        parallel_ideal(cc, np.abs(current) > 1e-12 * (1.0 + np.max(np.abs(current), initial=0.0)))
         method = "cd" if rtol == exact.ExactOptions().rtol else "cd-float32"
         return replace(result, method=method, timings={"solve": time.perf_counter() - t0})
     if converged or coupled or stalled:

@@ -74,6 +74,25 @@ def outlets(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray | None:
     return on | turn if turn.any() else None
 
 
+def parallel_ideal(cc: CompiledCircuit, on: np.ndarray) -> None:
+    """Raise :class:`TopologyError` if two conducting ideal diodes (``on``) join the same
+    two nodes: how the current divides between them is not determined."""
+    c = cc.circuit
+    pairs: dict[frozenset, int] = {}
+    for k in np.flatnonzero(cc.ideal & on):
+        key = frozenset((int(cc.pwl.a[k]), int(cc.pwl.b[k])))
+        if key in pairs:
+            first, second = (c["d"].names[cc.pwl.index[j]] for j in (pairs[key], k))
+            location, line = c.where("d", int(cc.pwl.index[k]))
+            raise TopologyError(
+                f"ideal diodes {first} and {second} conduct between the same two nodes: "
+                "how the current divides between them is not determined",
+                location=location, source_line=line,
+                hint="merge them into one diode, or give them a series resistance (Ron > 0)",
+            )
+        pairs[key] = k
+
+
 def explain_singular(cc: CompiledCircuit, on: np.ndarray) -> None:
     """Raise the error that says why the system of state ``on`` is singular, naming nodes
     and elements, if a floating group explains it; return otherwise."""

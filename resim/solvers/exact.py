@@ -368,27 +368,14 @@ def _pwl_violations(sys_: _System, x: np.ndarray, on: np.ndarray) -> np.ndarray:
 
 def _singular(cc: CompiledCircuit, on: np.ndarray):
     """Raise the error that says why state ``on``'s system is singular, naming elements."""
-    from .diagnose import explain_singular
+    from .diagnose import explain_singular, parallel_ideal
 
     explain_singular(cc, on)  # floating groups: no solution, or an undetermined voltage
     ideal_on = np.flatnonzero(cc.ideal & on)
     c = cc.circuit
     if len(ideal_on):
         names = [c["d"].names[cc.pwl.index[k]] for k in ideal_on]
-        pairs: dict[frozenset, int] = {}
-        for k in ideal_on:  # two conducting ideal diodes on one node pair: currents not unique
-            key = frozenset((int(cc.pwl.a[k]), int(cc.pwl.b[k])))
-            if key in pairs:
-                first = c["d"].names[cc.pwl.index[pairs[key]]]
-                second = c["d"].names[cc.pwl.index[k]]
-                location, line = c.where("d", int(cc.pwl.index[k]))
-                raise TopologyError(
-                    f"ideal diodes {first} and {second} conduct between the same two nodes: "
-                    "how the current divides between them is not determined",
-                    location=location, source_line=line,
-                    hint="merge them into one diode, or give them a series resistance (Ron > 0)",
-                )
-            pairs[key] = k
+        parallel_ideal(cc, on)
         location, line = c.where("d", int(cc.pwl.index[ideal_on[0]]))
         raise NoSolutionError(
             "no solution: ideal diode(s) " + ", ".join(names[:8]) + " must conduct but are held at a "
