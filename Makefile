@@ -29,6 +29,7 @@ bench: $(VENV)/.installed
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/drn_solve.py 1568 100 10 --gain 100
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/drn_batch.py 1568 1024 10 --gain 480 --batch 1000
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/grid_solve.py --side 100 --ngspice-repeats 1 --max-sweeps 2000
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python bench/cd_stall.py --repeats 7
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -25,7 +25,9 @@ import resim
 from resim.compare import compare_with_ngspice
 from resim.translate import to_ngspice
 
-NETLISTS = sorted((Path(__file__).parent.parent / "netlists").glob("*.cir"))
+# shockley_bridge.cir: ngspice 39 fails at the tightened options ("timestep too small" with
+# vntol=1e-12); it is compared at ngspice's defaults below
+NETLISTS = sorted(p for p in (Path(__file__).parent.parent / "netlists").glob("*.cir") if p.name != "shockley_bridge.cir")
 
 
 def resim_cli(*args: str) -> subprocess.CompletedProcess:
@@ -41,6 +43,15 @@ def test_every_shipped_example_agrees(ngspice, path):
     assert not cmp.missing and not cmp.state_violations
     assert cmp.max_dv <= 1e-8  # tightened options: linear, Shockley and PWL-by-state all to 1e-8 V
     assert cmp.currents_compared >= len(resim.load_netlist(path)["v"])
+
+
+def test_shockley_bridge_agrees_with_ngspice_at_its_defaults(ngspice, netlists_dir):
+    """The stall of issue 12: resim (cd hands it to the exact solver) against ngspice at its
+    default options, which solve it to about 1e-7 V (reltol 1e-3): at 1e-5 relative."""
+    cmp = compare_with_ngspice(netlists_dir / "shockley_bridge.cir", ngspice=ngspice, options=None, tol=1e-5,
+                               method="cd")
+    assert cmp.ok, cmp.verdict()
+    assert cmp.max_dv <= 1e-6 and cmp.currents_compared == 8
 
 
 def drn_text(n_in: int, n_hidden: int, n_out: int, diode: str, seed: int = 0) -> str:

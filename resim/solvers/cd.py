@@ -767,7 +767,10 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
             tied = nxt
             prob = prepare(cc, tied)
             o, _ = _right_hand_side(prob, E, I)
-            v, c, more, converged, stalled = relax(prob, E, I, opts, (v[:, prob.anchor] - o[:, prob.anchor]))
+            if opts.sweeps is None and sweeps >= opts.max_sweeps:
+                break  # the budget is for the whole solve, tied rounds included
+            budget = opts if opts.sweeps is not None else replace(opts, max_sweeps=opts.max_sweeps - sweeps)
+            v, c, more, converged, stalled = relax(prob, E, I, budget, (v[:, prob.anchor] - o[:, prob.anchor]))
             sweeps += more
             result = certified(v, sweeps)
             if result.certificate.ok(rtol) or not converged:

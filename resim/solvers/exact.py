@@ -316,9 +316,11 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         try:
             x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
         except _Singular:
-            from .diagnose import outlets
+            from .diagnose import looser_off, outlets
 
-            nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
+            nxt = looser_off(cc, on)  # parallel diodes that cannot all be at their bounds
+            if nxt is None:
+                nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
             if nxt is None or nxt.tobytes() in seen:
                 _singular(cc, on)
             seen.add(on.tobytes())
