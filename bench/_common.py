@@ -1,4 +1,10 @@
-"""Helpers shared by the benchmark scripts: timing medians and machine facts."""
+"""Helpers shared by the benchmark scripts: timing medians, machine facts, and the paper's
+DRN training configurations.
+
+The scripts import this module by its plain name (``sys.path`` holds ``bench/``); shared
+helpers live here rather than in one script that another imports, so the scripts' imports
+form no cycle (tests/test_structure.py).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,23 @@ def run_command(cmd: list[str], **kw) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
     return time.perf_counter() - t0
+
+
+MODELS = ("xs", "1h", "2h", "3h")  # the paper's DRNs, each with examples/drn_<name>_fashion.toml
+
+
+def paper_config(name: str, **training):
+    """``examples/drn_<name>_fashion.toml`` (science.md §3's setting, checked by
+    tests/test_drn.py) with the given ``[training]`` keys replaced."""
+    import tomllib
+
+    from resim.drn.config import check
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "examples", f"drn_{name}_fashion.toml")
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    doc["training"].update(training)
+    return check(doc, "", path)
 
 
 def machine() -> str:

@@ -16,8 +16,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
-from train_epoch import MODELS, paper_config  # noqa: E402
+from _common import MODELS, machine, paper_config  # noqa: E402
 
 
 def main() -> None:

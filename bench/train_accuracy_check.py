@@ -3,7 +3,7 @@
     python bench/train_accuracy_check.py 1h --images 10000
 
 The reference is the textbook form of centred EP: explicit [n, m] gradient matrices from
-dE/dg = 1/2 (v_i - v_j)^2 (``resim.drn.model.estimate``), every phase computing its own
+dE/dg = 1/2 (v_i - v_j)^2 (``resim.drn.rules.estimate``), every phase computing its own
 input currents, float64, then ``W -= lr g``, clip at 0. resim's trainer (``train``: fused
 BLAS update, shared input currents, float32 by default here) runs on the same images in the
 same order from the same initial conductances. Prints both test errors after the images
@@ -21,13 +21,13 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
-from train_epoch import MODELS, paper_config  # noqa: E402
+from _common import MODELS, machine, paper_config  # noqa: E402
 
 
 def reference(layers, gain, sweeps, beta, lrs, data, seed=0, decay=0.99):
     """One epoch of the straightforward implementation over ``data.train_x``; returns the network."""
-    from resim.drn.model import DRN, Relaxer, estimate
+    from resim.drn.network import DRN, Relaxer
+    from resim.drn.rules import estimate
 
     net = DRN.init(layers, gain, np.random.default_rng(seed))
     order = np.random.default_rng([seed, 0]).permutation(len(data.train_x))
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float32")
     args = ap.parse_args()
     from resim.drn import data as data_mod
-    from resim.drn.model import predict
+    from resim.drn.network import predict
     from resim.drn.train import train
 
     print(machine())

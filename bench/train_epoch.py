@@ -20,23 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
-
-MODELS = ("xs", "1h", "2h", "3h")
-
-
-def paper_config(name: str, **training):
-    """``examples/drn_<name>_fashion.toml`` (science.md §3's setting, checked by
-    tests/test_drn.py) with the given ``[training]`` keys replaced."""
-    import tomllib
-
-    from resim.drn.config import check
-
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "examples", f"drn_{name}_fashion.toml")
-    with open(path, "rb") as fh:
-        doc = tomllib.load(fh)
-    doc["training"].update(training)
-    return check(doc, "", path)
+from _common import MODELS, machine, paper_config  # noqa: E402
 
 
 def main() -> None:

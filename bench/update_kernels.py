@@ -7,7 +7,7 @@ of --repeats timings of --calls calls each, ratios printed:
 
 * the in-place rank-5 update W += alpha P^T Q (``resim.drn.blas.add_outer``), W stored
   row-major (leading dimension 1024 floats = 4 KiB: cache-set aliasing) against column-major
-  (leading dimension 1568), as ``resim.drn.model.DRN`` keeps it;
+  (leading dimension 1568), as ``resim.drn.network.DRN`` keeps it;
 * the clip at 0: ``np.maximum(W, 0.0)`` against ``clip_conductances`` (a zero vector along
   the contiguous axis);
 * ``resim train`` on --images DRN-1H images with OpenBLAS's own thread count at 2 against 1
@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
+from _common import machine, paper_config  # noqa: E402
 
 
 def timed(f, calls: int, repeats: int) -> float:
@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=800, help="images for the OpenBLAS thread comparison")
     args = ap.parse_args()
     from resim.drn import blas
-    from resim.drn.model import clip_conductances
+    from resim.drn.kernels import clip_conductances
 
     print(machine())
     rng = np.random.default_rng(0)
@@ -89,7 +89,6 @@ def train_seconds(images: int, openblas: int) -> float:
     from resim.drn import blas
     from resim.drn import data as data_mod
     from resim.drn.train import train
-    from train_epoch import paper_config
 
     data = data_mod.load("fashion-mnist", None, images, 10)
     blas.set_threads(openblas)

@@ -17,6 +17,9 @@ names, an integer array ``nodes`` of shape ``[k, t]`` (``t`` terminals) and a fl
 * ``D``  nodes ``(anode, cathode)``, value = area factor, ``model`` = model index.
 * ``E``  nodes ``(p, n, cp, cn)``, ``v_p - v_n = value * (v_cp - v_cn)``; current as ``V``.
 * ``G``  nodes ``(p, n, cp, cn)``, current ``value * (v_cp - v_cn)`` from ``p`` to ``n``.
+
+The kinds themselves (letters, terminal counts, names in messages) are listed once, in
+:mod:`resim.elements`.
 """
 
 from __future__ import annotations
@@ -27,10 +30,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import SourceLocation
-
-#: Terminals per element kind.
-TERMINALS: dict[str, int] = {"r": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4}
-KINDS: tuple[str, ...] = tuple(TERMINALS)
 
 # Physical constants as ngspice 39 uses them (const.h), and its nominal temperature.
 BOLTZMANN = 1.38064852e-23

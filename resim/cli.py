@@ -377,7 +377,7 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     Example:
       resim evaluate runs/xs/model.npz
     """
-    from .drn.model import predict
+    from .drn.network import predict
 
     net, data = _model_and_data(model, data_dir, dataset)
     wrong = predict(net, data.test_x) != data.test_y
@@ -418,7 +418,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
       resim export runs/xs/model.npz --input 0 > net.cir && resim solve net.cir
     """
     from .drn.export import to_netlist
-    from .drn.model import outputs
+    from .drn.network import outputs
 
     import numpy as np
 
@@ -461,7 +461,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
         click.echo(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}", err=True)
 
     path = socket_path or os.environ.get("RESIM_SERVER") or default_socket()
-    run_server(path, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
+    run_server(path, run_args, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

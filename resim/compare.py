@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import api
+from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import ResimError
 from .ngspice import DEFAULT_OPTIONS, NgspiceResult, run_op
 from .result import Result
-from .translate import CurrentMap, Translation, to_ngspice
+from .translate import Translation, current_maps, to_ngspice
 
 DEFAULT_TOL = 1e-6  # volts
 CURRENT_FLOOR = 1e-15  # amperes: smaller current differences always agree (the abstol ngspice runs with)
@@ -164,14 +165,15 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     circuit = api.load_netlist(path)
     result = api.solve(circuit, method=method)
     resim_seconds = time.perf_counter() - t0
-    n_elements = sum(len(circuit[k]) for k in "rvideg")
+    n_elements = circuit.n_elements
     savecurrents = n_elements <= SAVECURRENTS_MAX
     notes: list[str] = []
     if against is not None:
         with open(against, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
             deck = fh.read()
-        tr = Translation(deck, currents=[CurrentMap(kind, k, ((name, 1.0),)) for kind in "ve"
-                                          for k, name in enumerate(circuit[kind].names)])
+        branches = [kind for kind in CIRCUIT_KINDS if ELEMENTS[kind].ngspice_current is None]  # V, E
+        tr = Translation(deck, currents=[m for kind in branches for k, name in enumerate(circuit[kind].names)
+                                         for m in current_maps(kind, k, name)])
         notes.append(f"ngspice ran {os.fspath(against)} as given (no translation)")
         diodes = "as given"
     else:
@@ -283,8 +285,8 @@ def current_scale(result: Result) -> float:
     answer. In a resistive network driven by one source no element carries more than the
     source (with several, no more than their sum), so this is the scale of the circuit's
     currents, the one a small current's difference is judged at (docs/ngspice.md)."""
-    return max((float(np.max(np.abs(result.currents[k]), initial=0.0)) for k in "vieg" if k in result.currents),
-               default=0.0)
+    return max((float(np.max(np.abs(result.currents[k]), initial=0.0)) for k in CIRCUIT_KINDS
+                if ELEMENTS[k].source and k in result.currents), default=0.0)
 
 
 def _compare_currents(circuit, result, tr: Translation, ng: NgspiceResult, volts: dict[str, float],

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import THERMAL_VOLTAGE, Circuit
+from .circuit import THERMAL_VOLTAGE, Circuit, ElementGroup
+from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import NetlistError, SourceLocation, TopologyError
 from .netlist.numbers import FINITE_HINT
 
@@ -39,6 +40,31 @@ class Branches:
     a: np.ndarray
     b: np.ndarray
     value: np.ndarray
+
+
+@dataclass(frozen=True)
+class ControlledSources:
+    """E or G elements in unknown space: outputs ``p``, ``n`` and controls ``cp``, ``cn`` are
+    variable indices (-1 = ground); ``gain`` is E's voltage gain, G's transconductance (S).
+
+    E: ``v_p - v_n = gain (v_cp - v_cn)``; G: current ``gain (v_cp - v_cn)`` from ``p``
+    through the source to ``n``.
+    """
+
+    index: np.ndarray  # indices into the circuit's element group
+    p: np.ndarray
+    n: np.ndarray
+    cp: np.ndarray
+    cn: np.ndarray
+    gain: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @staticmethod
+    def of(group: ElementGroup, var: np.ndarray) -> "ControlledSources":
+        """All of ``group`` (E or G elements), its nodes mapped to unknowns by ``var``."""
+        return ControlledSources(np.arange(len(group)), *(var[group.nodes[:, k]] for k in range(4)), group.value.copy())
 
 
 @dataclass(frozen=True)
@@ -58,10 +84,16 @@ class CompiledCircuit:
     pwl_gon: np.ndarray  # 1/Ron (inf for ideal)
     pwl_goff: np.ndarray  # 1/Roff (0 for infinite Roff)
     pwl_vfwd: np.ndarray
-    vcvs: tuple[np.ndarray, ...]  # (index, p, n, cp, cn, gain)
-    vccs: tuple[np.ndarray, ...]  # (index, p, n, cp, cn, gm)
+    vcvs: ControlledSources  # E elements
+    vccs: ControlledSources  # G elements (gain = transconductance)
     short_r: np.ndarray  # indices of zero-ohm resistors
     short_v: np.ndarray  # indices of zero-volt sources
+
+    @property
+    def reciprocal(self) -> bool:
+        """True when no element is of a non-reciprocal kind (E, G: see :mod:`resim.elements`):
+        the conductance matrix is symmetric and the operating point minimises the content."""
+        return all(ELEMENTS[kind].reciprocal or not len(group) for kind, group in self.circuit.groups.items())
 
     @property
     def ideal(self) -> np.ndarray:
@@ -136,7 +168,7 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     """Check and compile ``circuit`` (see the module docstring); raises :class:`TopologyError`."""
     c = circuit
     _check_values(c)
-    R, V, I, D, E, G = (c[k] for k in "rvideg")
+    R, V, I, D = c["r"], c["v"], c["i"], c["d"]
     nn = c.n_nodes
     short_r = np.flatnonzero(R.value == 0.0)
     short_v = np.flatnonzero(V.value == 0.0)
@@ -182,11 +214,12 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     vfwd = np.array([models[D.model[k]].Vfwd for k in pw], float)
     pwl = Branches(pw, da[pw], dc[pw], np.zeros(len(pw)))
 
-    vcvs = (np.arange(len(E)), *(var[E.nodes[:, k]] for k in range(4)), E.value.copy())
-    vccs = (np.arange(len(G)), *(var[G.nodes[:, k]] for k in range(4)), G.value.copy())
     compiled = CompiledCircuit(
-        c, var, n_groups + len(has_rs), resistors, vsources, isources, shockley, nvt, shockley_rs,
-        pwl, gon, goff, vfwd, vcvs, vccs, short_r, short_v,
+        circuit=c, var=var, n_vars=n_groups + len(has_rs), resistors=resistors, vsources=vsources,
+        isources=isources, shockley=shockley, shockley_nvt=nvt, shockley_rs=shockley_rs,
+        pwl=pwl, pwl_gon=gon, pwl_goff=goff, pwl_vfwd=vfwd,
+        vcvs=ControlledSources.of(c["e"], var), vccs=ControlledSources.of(c["g"], var),
+        short_r=short_r, short_v=short_v,
     )
     _check_floating(compiled)
     return compiled
@@ -197,7 +230,7 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
 
 def _check_values(c: Circuit) -> None:
     """There must be elements, their values finite, and a nonzero resistance's conductance finite."""
-    if not any(len(c[kind]) for kind in "rvideg"):
+    if not any(len(c[kind]) for kind in CIRCUIT_KINDS):
         title = c.source_lines[0][0] if c.source_lines and c.source_lines[0] else ""
         raise NetlistError(
             "the netlist has no elements", location=SourceLocation(c.files[0] if c.files else "<text>", 1),
@@ -205,7 +238,7 @@ def _check_values(c: Circuit) -> None:
             hint="the first line of a netlist is its title, never an element; elements follow it, "
                  "one per line (e.g. R1 in out 10k)",
         )
-    for kind in "rvideg":
+    for kind in CIRCUIT_KINDS:
         values = c[kind].value
         bad = ~np.isfinite(values)
         if kind == "r":
@@ -323,7 +356,7 @@ def _check_floating(cc: CompiledCircuit) -> None:
         (cc.shockley.a, cc.shockley.b),
         (cc.shockley_rs.a, cc.shockley_rs.b),
         (cc.pwl.a, cc.pwl.b),
-        (cc.vcvs[1], cc.vcvs[2]),
+        (cc.vcvs.p, cc.vcvs.n),
     ]
     a = fix(np.concatenate([p[0] for p in pieces]).astype(np.int64))
     b = fix(np.concatenate([p[1] for p in pieces]).astype(np.int64))
@@ -365,7 +398,7 @@ def _check_floating(cc: CompiledCircuit) -> None:
 
 def _first_element_at(c: Circuit, node_mask: np.ndarray) -> tuple[str, int] | None:
     """``(kind, index)`` of the first element touching a node in ``node_mask``."""
-    for kind in "rvideg":
+    for kind in CIRCUIT_KINDS:
         g = c[kind]
         if len(g):
             hit = np.flatnonzero(node_mask[g.nodes].any(axis=1))

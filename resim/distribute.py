@@ -1,7 +1,9 @@
 """Where the chunks of a sweep run: this process, local worker processes, or a Dask cluster.
 
-Every chunk goes through the same :func:`resim.sweep.solve_chunk`, and the results are put
-back in point order, so the answer does not depend on where it was computed.
+Every chunk goes through the same function, given by the caller (:func:`resim.sweep.solve_chunk`
+for ``resim sweep``: passed in, so that this module does not import the sweep that imports
+it), and the results are put back in point order, so the answer does not depend on where it
+was computed.
 
 * ``jobs=1`` (default): here, chunk after chunk;
 * ``jobs=N``: a pool of local processes (``concurrent.futures``), N at most and never more
@@ -13,6 +15,7 @@ back in point order, so the answer does not depend on where it was computed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +33,14 @@ def workers(jobs: int, n_chunks: int) -> int:
     return max(1, min(jobs, n_chunks))
 
 
-def run_chunks(task, points: np.ndarray, chunks: list[tuple[int, int]], *, jobs: int = 1,
-               scheduler: str | None = None, progress: Callable[[int, int], None] | None = None) -> list:
-    """``solve_chunk(task, points[a:b])`` for every chunk ``(a, b)``, in chunk order."""
-    from .sweep import solve_chunk
+def run_chunks(fn: Callable[[Any, np.ndarray], Any], task, points: np.ndarray, chunks: list[tuple[int, int]], *,
+               jobs: int = 1, scheduler: str | None = None,
+               progress: Callable[[int, int], None] | None = None) -> list:
+    """``fn(task, points[a:b])`` for every chunk ``(a, b)``, in chunk order.
 
+    ``fn`` must be a module-level function and ``task`` picklable: worker processes and
+    Dask workers receive both pickled (a function pickles as its module and name).
+    ``progress(done, total)`` is called with the points finished as each chunk finishes."""
     pieces = [points[a:b] for a, b in chunks]
     total = len(points)
     done = 0
@@ -57,7 +63,7 @@ def run_chunks(task, points: np.ndarray, chunks: list[tuple[int, int]], *, jobs:
             ) from None
         with Client(scheduler) as client:
             remote_task = client.scatter(task, broadcast=True)
-            futures = [client.submit(solve_chunk, remote_task, piece, pure=False) for piece in pieces]
+            futures = [client.submit(fn, remote_task, piece, pure=False) for piece in pieces]
             index = {f.key: k for k, f in enumerate(futures)}
             for future in as_completed(futures):
                 finished(index[future.key], future.result())
@@ -66,26 +72,26 @@ def run_chunks(task, points: np.ndarray, chunks: list[tuple[int, int]], *, jobs:
     if n_workers > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed as done_first
 
-        with ProcessPoolExecutor(max_workers=n_workers, initializer=_receive, initargs=(task,)) as pool:
+        with ProcessPoolExecutor(max_workers=n_workers, initializer=_receive, initargs=(fn, task)) as pool:
             futures = {pool.submit(_solve_received, piece): k for k, piece in enumerate(pieces)}
             for future in done_first(futures):
                 finished(futures[future], future.result())
         return results
     for k, piece in enumerate(pieces):
-        finished(k, solve_chunk(task, piece))
+        finished(k, fn(task, piece))
     return results
 
 
-_task = None  # in a worker process: the task :func:`_receive` was given
+_received: tuple = (None, None)  # in a worker process: the function and task :func:`_receive` was given
 
 
-def _receive(task) -> None:
-    """Worker initializer: keep the task (pickled once per worker, not once per chunk)."""
-    global _task
-    _task = task
+def _receive(fn: Callable[[Any, np.ndarray], Any], task) -> None:
+    """Worker initializer: keep the function and the task (pickled once per worker, not
+    once per chunk)."""
+    global _received
+    _received = (fn, task)
 
 
 def _solve_received(piece: np.ndarray):
-    from .sweep import solve_chunk
-
-    return solve_chunk(_task, piece)
+    fn, task = _received
+    return fn(task, piece)

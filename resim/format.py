@@ -11,9 +11,8 @@ from typing import TextIO
 
 import numpy as np
 
+from .elements import ELEMENTS
 from .result import Certificate, Result
-
-_TYPE = {"r": "R", "v": "V", "i": "I", "d": "D", "e": "E", "g": "G"}
 
 
 def _num(x: float) -> float | None:
@@ -39,7 +38,7 @@ def to_dict(result: Result, *, with_maps: bool = True) -> dict:
     node_names = np.array(c.nodes, dtype=object)
     elements: dict[str, dict] = {}
     for kind, group in c.groups.items():
-        t = _TYPE[kind]
+        t = ELEMENTS[kind].json_type
         terminals = node_names[group.nodes].tolist()
         currents = result.currents[kind].tolist()
         if kind == "d":
@@ -69,12 +68,12 @@ def to_json(result: Result) -> str:
     parts = []
     node_names = [q(n) for n in c.nodes]
     for kind, group in c.groups.items():
-        t = _TYPE[kind]
+        t = ELEMENTS[kind].json_type
         cur = result.currents[kind].tolist()
         nd = group.nodes.tolist()
         if kind == "d":
             parts += [
-                f'{q(n)}: {{"type": "D", "nodes": [{node_names[a]}, {node_names[b]}], "current": {i!r}, "state": "{s}"}}'
+                f'{q(n)}: {{"type": "{t}", "nodes": [{node_names[a]}, {node_names[b]}], "current": {i!r}, "state": "{s}"}}'
                 for n, (a, b), i, s in zip(group.names, nd, cur, result.diode_states)
             ]
         else:

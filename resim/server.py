@@ -12,7 +12,9 @@ The protocol and the client are in :mod:`resim.client`. The server:
 * reads each request in its own thread, for at most ``read_timeout`` seconds and
   ``max_request`` bytes, so a stuck or huge client delays no one; a malformed request gets
   an error answer. Commands run one at a time (they share the process's working folder,
-  stdin and stdout), in the client's working folder.
+  stdin and stdout), in the client's working folder, by the function :func:`serve` is
+  given (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import
+  the CLI that imports it).
 """
 
 from __future__ import annotations
@@ -109,16 +111,24 @@ def clear_stale_socket(path: str) -> None:
                           hint=f"use it (export RESIM_SERVER={path}) or choose another path with --socket")
 
 
-def serve(path: str, *, read_timeout: float = READ_TIMEOUT, max_request: int = MAX_REQUEST,
+def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float = READ_TIMEOUT,
+          max_request: int = MAX_REQUEST,
           on_ready: Callable[[str], None] | None = None) -> None:  # pragma: no cover - run in a subprocess by tests
     """Listen on ``path`` until SIGTERM (then return) or Ctrl-C (KeyboardInterrupt), and
-    remove the socket; ``on_ready(path)`` once resim is loaded and requests are answered."""
+    remove the socket; ``on_ready(path)`` once resim is loaded and requests are answered.
+
+    ``handler(argv)`` runs one command (``argv`` without the program name, e.g.
+    ``["solve", "net.cir"]``) and returns its exit code, having reported errors on its
+    stderr: :func:`resim.cli.run_args`. It is called with the request's working folder,
+    stdin, stdout and stderr in place, one command at a time. Passing it in keeps this
+    module free of :mod:`resim.cli`, which imports it for ``resim serve``."""
     listener = _bind(path)  # a path that cannot be used fails before the second of imports
     ours = os.lstat(path).st_ino
     restore = _stop_on_sigterm()
     try:
         listener.listen(16)  # early clients wait in the queue while resim loads
-        session = _Session(code_key(), _load_cli(), read_timeout, max_request)
+        _warm_up()
+        session = _Session(code_key(), handler, read_timeout, max_request)
         slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         if on_ready:
             on_ready(path)
@@ -136,15 +146,14 @@ def serve(path: str, *, read_timeout: float = READ_TIMEOUT, max_request: int = M
                 os.unlink(path)
 
 
-def _load_cli():  # pragma: no cover - run in a subprocess by tests
-    """Import everything a command needs, once; :mod:`resim.cli`."""
-    from . import api, cli  # noqa: F401
+def _warm_up() -> None:  # pragma: no cover - run in a subprocess by tests
+    """Import everything a forwarded command needs, and build the grammar table, once."""
+    from . import api  # noqa: F401
     from .compile import compile_circuit  # noqa: F401
     from .netlist import parser
     from .solvers import auto, cd, exact  # noqa: F401
 
     parser.grammar()
-    return cli
 
 
 def _bind(path: str) -> socket.socket:
@@ -184,11 +193,12 @@ def _stop_on_sigterm() -> Callable[[], None]:
 
 
 class _Session:
-    """What every connection of one server shares: the code key, the loaded CLI, the
-    limits, and the lock that runs commands one at a time."""
+    """What every connection of one server shares: the code key, the command handler,
+    the limits, and the lock that runs commands one at a time."""
 
-    def __init__(self, key: str, cli, read_timeout: float, max_request: int) -> None:
-        self.key, self.cli = key, cli
+    def __init__(self, key: str, handler: Callable[[list[str]], int], read_timeout: float,
+                 max_request: int) -> None:
+        self.key, self.handler = key, handler
         self.read_timeout, self.max_request = read_timeout, max_request
         self.lock = threading.Lock()
 
@@ -223,7 +233,7 @@ class _Session:
             return {"code": None}  # other code, or a command this server does not run
         try:
             with self.lock:
-                return _run(request, self.cli)
+                return _run(request, self.handler)
         except Exception as exc:  # a bad cwd, or a bug with RESIM_DEBUG set: answer, stay up
             return _refusal(f"{type(exc).__name__}: {exc}")
 
@@ -246,8 +256,8 @@ def _malformed(request: object) -> str | None:
     return None
 
 
-def _run(request: dict, cli) -> dict:
-    """Run the request's command in its working folder, with its stdin; the answer."""
+def _run(request: dict, handler: Callable[[list[str]], int]) -> dict:
+    """Run the request's command with ``handler``, in its working folder, with its stdin; the answer."""
     out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
     stdin = sys.stdin
@@ -256,7 +266,7 @@ def _run(request: dict, cli) -> dict:
         if request.get("stdin") is not None:
             sys.stdin = io.StringIO(request["stdin"])
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.run_args(list(request["argv"]))
+            code = handler(list(request["argv"]))
     finally:
         sys.stdin = stdin
         os.chdir(here)

@@ -200,7 +200,7 @@ def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = Non
                      overrides=dict(overrides or {}), axes=axes, probes=probes, method=method, batched=batched)
     from .distribute import run_chunks
 
-    parts = run_chunks(task, points, chunks, jobs=jobs, scheduler=scheduler, progress=progress)
+    parts = run_chunks(solve_chunk, task, points, chunks, jobs=jobs, scheduler=scheduler, progress=progress)
     values = np.concatenate([p[0] for p in parts], axis=0) if parts else np.zeros((0, len(probes)))
     methods: dict[str, int] = {}
     for _, m in parts:
@@ -297,8 +297,7 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
     cc = compile_circuit(base)
     method = task.method
     if method == "auto":
-        reciprocal = not (len(cc.vcvs[0]) or len(cc.vccs[0]))
-        method = "cd" if reciprocal and len(points) > 1 else "exact"
+        method = "cd" if cc.reciprocal and len(points) > 1 else "exact"
     if method != "cd" or len(points) == 0:
         return _solve_each(task, points, base)
     try:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .circuit import Circuit
+from .elements import ELEMENTS
 from .result import Result
 
 DIODE_MODES = ("states", "sidiode")
@@ -146,28 +147,13 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
             tr.currents.append(CurrentMap("r", k, ((f"v_{name}", 1.0),)))
         else:
             out.append(f"{name} {nd(a)} {nd(b)} {num(value)}")
-            if savecurrents:
-                tr.currents.append(CurrentMap("r", k, ((f"@{name}[i]", 1.0),)))
-    V = circuit["v"]
-    for k, (name, (a, b), value) in enumerate(zip(V.names, V.nodes.tolist(), V.value.tolist())):
-        name = el(name)
-        out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
-        tr.currents.append(CurrentMap("v", k, ((name, 1.0),)))
-    I = circuit["i"]
-    for k, (name, (a, b), value) in enumerate(zip(I.names, I.nodes.tolist(), I.value.tolist())):
-        name = el(name)
-        out.append(f"{name} {nd(a)} {nd(b)} dc {num(value)}")
-        if savecurrents:
-            tr.currents.append(CurrentMap("i", k, ((f"@{name}[current]", 1.0),)))
-    for kind in "eg":
+            tr.currents += current_maps("r", k, name, savecurrents)
+    for kind, dc in (("v", " dc"), ("i", " dc"), ("e", ""), ("g", "")):
         grp = circuit[kind]
         for k, (name, ns, value) in enumerate(zip(grp.names, grp.nodes.tolist(), grp.value.tolist())):
             name = el(name)
-            out.append(f"{name} {' '.join(map(nd, ns))} {num(value)}")
-            if kind == "e":
-                tr.currents.append(CurrentMap("e", k, ((name, 1.0),)))
-            elif savecurrents:
-                tr.currents.append(CurrentMap("g", k, ((f"@{name}[i]", 1.0),)))
+            out.append(f"{name} {' '.join(map(nd, ns))}{dc} {num(value)}")
+            tr.currents += current_maps(kind, k, name, savecurrents)
     out += _diodes(circuit, result, diodes, savecurrents, tr, nodes, el)
     tr.nodes = dict(node_alias.aliases)
     tr.elements = dict(element_alias.aliases)
@@ -178,6 +164,17 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
     out += [".op", ".end"]
     tr.text = "\n".join(out) + "\n"
     return tr
+
+
+def current_maps(kind: str, k: int, name: str, savecurrents: bool = True) -> list[CurrentMap]:
+    """How element ``k`` of ``kind``, called ``name`` in ngspice, gets its current back: the
+    branch vector named after it (V, E), else its device current ``@name[param]``
+    (:attr:`~resim.elements.ElementKind.ngspice_current`), which ngspice writes only under
+    ``.options savecurrents`` (none without)."""
+    param = ELEMENTS[kind].ngspice_current
+    if param is None:
+        return [CurrentMap(kind, k, ((name, 1.0),))]
+    return [CurrentMap(kind, k, ((f"@{name}[{param}]", 1.0),))] if savecurrents else []
 
 
 def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bool, tr: Translation,
@@ -201,8 +198,7 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
             mname = f"d_{model_name}"
             models_used[mname] = f".model {mname} D(IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)})"
             lines.append(f"{name} {an} {ca} {mname}" + ("" if area == 1.0 else f" {num(area)}"))
-            if savecurrents:
-                tr.currents.append(CurrentMap("d", k, ((f"@{name}[id]", 1.0),)))
+            tr.currents += current_maps("d", k, name, savecurrents)
             continue
         ron, roff, vf = model.Ron / scale, model.Roff / scale, model.Vfwd
         roff_eff = roff if math.isfinite(roff) else ROFF_INFINITE

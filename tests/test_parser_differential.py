@@ -1,15 +1,19 @@
-"""Differential tests: the bulk fast path (``_BULK`` in resim/netlist/parser.py) against the grammar.
+"""Differential tests: the bulk fast path (resim/netlist/bulk.py) against the grammar.
 
-``load_netlist(text, fast=True)`` reads simple R/V/I lines with one regular expression and
-everything else with the Lark grammar; ``fast=False`` reads every line with the grammar.
-The two must agree on every input: the same elements (names, node names, bit-identical
-values, lines) or the same error. Hypothesis generates valid simple lines with varied
-spelling and near-miss lines that the fast path must hand to the grammar.
+``load_netlist(text, fast=True)`` reads simple R/V/I lines in whole-file numpy passes
+(:mod:`resim.netlist.bulk`) and everything else with the Lark grammar; ``fast=False`` reads
+every line with the grammar. The two must agree on every input: the same elements (names,
+node names, bit-identical values, lines) or the same error. Hypothesis generates valid
+simple lines with varied spelling and near-miss lines that the fast path must hand to the
+grammar; a sweep puts every byte value in every token position; and the scanner's reading
+of the grammar's terminals is checked against the terminals Lark builds.
 """
 
 from __future__ import annotations
 
 import os
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -17,6 +21,7 @@ from hypothesis import strategies as st
 
 import resim
 import resim.netlist.parser as parser_module
+from resim.netlist import bulk
 from resim.errors import ResimError
 
 KINDS = ("r", "v", "i", "d", "e", "g")
@@ -298,3 +303,99 @@ def test_fast_path_hands_only_special_lines_to_the_grammar(monkeypatch):
     text = "t\nR1 a b 1\nR2 b c {1+1}\nV1 a 0 DC 5\nR3 c 0\n+ 3\nI1 0 c 1m\nR4 c 0 2 ; comment\n"
     resim.load_netlist(text, fast=True)
     assert calls == ["R2 b c {1+1}", "V1 a 0 DC 5", "R3 c 0 3", "I1 0 c 1m", "R4 c 0 2"]
+
+
+# ---- every byte in every token position ------------------------------------------------------
+
+
+def char_holding(b: int) -> str | None:
+    """A character whose UTF-8 encoding holds byte ``b``; None for the bytes UTF-8 never
+    uses (0xC0, 0xC1, 0xF5..0xFF: a file holding them is decoded with U+FFFD in their place,
+    so they never reach the scanner)."""
+    if b < 0xC0:
+        return chr(b)  # ASCII, or a continuation byte: U+0080..U+00BF is C2 80..C2 BF
+    if b < 0xC2 or b > 0xF4:
+        return None
+    if b < 0xE0:
+        return chr((b - 0xC0) << 6)
+    if b < 0xF0:
+        return chr(max((b - 0xE0) << 12, 0x800))
+    return chr(max((b - 0xF0) << 18, 0x10000))
+
+
+def test_char_holding_covers_every_byte_utf8_uses():
+    for b in range(256):
+        c = char_holding(b)
+        assert (c is None) == (b in (0xC0, 0xC1) or b >= 0xF5)
+        assert c is None or bytes([b]) in c.encode("utf-8")
+
+
+NON_ASCII = {char_holding(b) for b in range(128, 256)} - {None}
+LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Characters the grammar reads in a position but the fast path may leave to it: in names,
+# NUL (the node hash pads with it), '"' (the grammar's string delimiter), and '$' and '/'
+# (comment markers elsewhere); in numbers, the scale letters and a ';' comment after them.
+NAME_DECLINES = {"\0", '"', "$", "/"} | NON_ASCII
+NUMBER_DECLINES = {";"} | LETTERS | NON_ASCII
+LINE_END = {c for c in map(chr, range(128)) if c.isspace()}  # the line reader strips white space
+# {} is the character; each line stands alone and before a simple line
+POSITIONS = {
+    "R{}1 a b 5": NAME_DECLINES,  # element names
+    "R1{} a b 5": NAME_DECLINES,
+    "V{} a b 5": NAME_DECLINES,
+    "R1 {}a b 5": NAME_DECLINES,  # first character of a node name
+    "R1 a {}b 5": NAME_DECLINES,
+    "R1 {} b 5": NAME_DECLINES,
+    "R1 a{} b 5": NAME_DECLINES,  # later characters of a node name
+    "R1 a b {}5": NUMBER_DECLINES,  # numbers
+    "R1 a b 5{}": NUMBER_DECLINES | LINE_END,
+    "R1 a b 1{}5": NUMBER_DECLINES,
+    "R1 a b 1e{}2": NUMBER_DECLINES,
+    "I1 a 0 2.{}": NUMBER_DECLINES | LINE_END,
+    "R1 a b{}5": NUMBER_DECLINES,  # separators
+    "R1{}a b 5": NAME_DECLINES,
+    "{}R1 a b 5": None,  # line start: white space, comments, continuations... are the grammar's
+}
+
+
+@pytest.mark.parametrize("template", POSITIONS)
+def test_every_byte_in_every_position(template):
+    """For every byte value in the position: where the fast path takes the line, both paths
+    read the netlist identically; it declines only characters the grammar rejects there or
+    that are listed as left to the grammar (so this is no sweep of declined lines)."""
+    declines = POSITIONS[template]
+    for b in range(256):
+        c = char_holding(b)
+        if c is None:
+            continue
+        text = netlist([template.format(c), "R99 z 0 1"])
+        if 1 not in bulk.scan(text.split("\n"), text.lower(), 1).slow:  # the fast path takes the line
+            assert_same(text)
+        elif not (declines is None or c in declines or c in "\n\r"):  # ('\n', '\r': another line)
+            assert outcome(text, False)[0] == "error", f"the fast path leaves {text!r} to the grammar"
+
+
+def test_scanner_reads_the_terminals_lark_builds():
+    """bulk.py reads grammar.lark's regular-expression terminals without importing lark."""
+    from lark.lexer import PatternRE
+
+    lark_patterns = {t.name: t.pattern.to_regexp() for t in parser_module.grammar().terminals
+                     if isinstance(t.pattern, PatternRE)}
+    ours = bulk.grammar_patterns()
+    assert {"NAME", "R_NAME", "V_NAME", "I_NAME", "NUMBER"} <= set(ours)
+    assert {name: lark_patterns.get(name) for name in ours} == ours
+
+
+def test_token_separators_are_the_grammars():
+    """Tokens are split at exactly the bytes the grammar ignores (WS_INLINE), and every ASCII
+    character str.split() splits at is a separator, a newline or a byte no simple line holds
+    (the scanner joins tokens and splits them with str.split)."""
+    grammar = parser_module.grammar()
+    assert list(grammar.lexer_conf.ignore) == ["WS_INLINE"]
+    ignored = [t for t in grammar.terminals if t.name == "WS_INLINE"]
+    ws = re.compile(ignored[0].pattern.to_regexp())
+    classes = bulk.byte_classes()
+    assert {b for b in range(256) if classes[b] == bulk._SEP} == {b for b in range(128) if ws.fullmatch(chr(b))}
+    for b in range(128):
+        if chr(b).isspace():
+            assert classes[b] in (bulk._SEP, bulk._NL, bulk._BAD), hex(b)

@@ -343,7 +343,8 @@ def test_peers_are_trusted_only_with_our_own_uid():
 
 
 class _Cli:
-    """Stands in for resim.cli in an in-process server session: records what it runs."""
+    """Its ``run_args`` stands in for resim.cli's as the handler of an in-process server
+    session: records what it runs."""
 
     def __init__(self) -> None:
         self.ran: list[list[str]] = []
@@ -358,7 +359,7 @@ class _Cli:
 def test_the_server_answers_only_its_own_uid(monkeypatch, tmp_path, uid, answered):
     monkeypatch.setattr(server_mod, "peer_uid", lambda conn: uid)  # what SO_PEERCRED would say
     cli, released = _Cli(), []
-    session = server_mod._Session("k", cli, read_timeout=GUARD_S, max_request=1 << 20)
+    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with theirs:
         theirs.sendall(json.dumps({"argv": ["solve", "x.cir"], "cwd": str(tmp_path), "stdin": None,

@@ -25,7 +25,7 @@ import pytest
 from resim.cli import run_args
 from resim.drn import data as data_mod
 from resim.drn.config import ConfigError, check, load_config
-from resim.drn.model import DRN
+from resim.drn.network import DRN
 from resim.drn.train import RunError, model_arrays, save_npz, train
 
 FASHION = data_mod.DEBIAN_FASHION

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NetlistError, SourceLocation
-from .model import ALGORITHMS
+from .rules import ALGORITHMS
 
 if TYPE_CHECKING:
     from .data import Dataset

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import DRN
+from .network import DRN
 
 
 def node_names(net: DRN) -> list[list[str]]:

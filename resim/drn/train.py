@@ -29,7 +29,8 @@ from ..errors import ResimError
 from . import blas
 from .config import Config, same_run
 from .data import Dataset
-from .model import DRN, Relaxer, apply_gradient, descend, exact_gradient, phases, predict
+from .network import DRN, Relaxer, predict
+from .rules import apply_gradient, descend, exact_gradient, phases
 
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 #: what a run writes into its folder; the first two hold trained parameters

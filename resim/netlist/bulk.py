@@ -12,53 +12,102 @@ text is a ``uint8`` array and every step is a pass over it:
 1. *tokens*: maximal runs of bytes other than space, tab and newline, as ``start``/``end``
    offsets; the line of each token is a ``searchsorted`` over the newline offsets;
 2. *classification*: a line is simple when it has four tokens, the first in column 1 and
-   starting with ``r``/``v``/``i``, and no byte of it is in a class its token may not hold
-   (a byte lookup table, :data:`_CLASS`). Lines with non-ASCII bytes are left to the grammar;
+   starting with ``r``/``v``/``i``, no byte of it is one that no token may hold, and
+   neither node name starts with a byte that no name may start with. These byte classes
+   (:func:`byte_classes`) are derived from the grammar's own ``NAME`` and ``R_NAME``/
+   ``V_NAME``/``I_NAME`` terminals, plus the bytes the line reader treats as comments and
+   the bytes this scanner cannot carry (NUL, non-ASCII). Lines with non-ASCII bytes are
+   left to the grammar;
 3. *node names* are never made into Python strings one by one: each node token is hashed
-   (a polynomial over its bytes, ``np.add.reduceat``), the hashes are factorised with
+   (its zero-padded 64-bit words, mixed: :func:`_factorise`), the hashes are factorised with
    ``np.unique``, every token is checked byte for byte against its class representative
    (so a hash collision cannot merge two nodes), and only the distinct names are decoded;
-4. *values*: exact decimal scaling in integers where that is provably the correctly rounded
-   result (Clinger's fast path: an integer mantissa below 2**53 and a power of ten up to
-   22), ``float()`` of the token otherwise, so values are always exactly ``float(token)``;
-   a token ``float`` refuses (``1..2``, ``5e``) or reads as infinite (``1e400``) sends its
+4. *values*: ``float()`` of each number token. On the tokens kept (a sign, digits with at
+   most one ``.``, an optional exponent: no scale letter, no ``_``, not ``inf``/``nan``)
+   that is exactly the grammar's ``NUMBER`` read by :func:`.numbers.parse_number`; a token
+   ``float`` refuses (``1..2``, ``5e``, ``1k``) or reads as infinite (``1e400``) sends its
    line to the grammar (which reports the out-of-range number).
 
 Lines the fast path must not take although they look simple (the title, a line followed
-by a ``+`` continuation) are *demoted* to the grammar. ``tests/test_parser_differential.py``
-checks on generated lines that both paths give identical elements and identical errors.
+by a ``+`` continuation) are *demoted* to the grammar. The fast path may decline any line
+(the grammar then reads it), but must never take one the grammar rejects or reads
+differently: ``tests/test_parser_differential.py`` checks that both paths give identical
+elements and identical errors, on generated lines and for every byte in every token position.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-# byte classes for the lookup table: 0 for bytes any token may hold
-_BAD = 1  # may appear in no token of a simple line (comment, expression and quote bytes...)
-_NOT_NODE = 2  # may not appear in a node name (but may in an element name or a number)
-_SEP = 64  # space, tab: between tokens
+# byte classes, one per byte (exclusive): 0 for bytes any token may hold
+_BAD = 1  # may appear in no token of a simple line (reserved, comment and white-space bytes...)
+_NOT_FIRST = 2  # may not start a node name (but may follow in one, and start a number)
+_SEP = 64  # space, tab: between tokens (the grammar's ``%ignore WS_INLINE``)
 _NL = 128  # newline
 
+_KIND_BYTES = {k: ord(k) for k in "rvi"}  # the element letters of simple lines
 
-def _byte_classes() -> np.ndarray:
+_GRAMMAR = os.path.join(os.path.dirname(__file__), "grammar.lark")
+# a terminal defined by one regular expression: ``NAME(.priority)?: /regex/flags``
+_REGEX_TERMINAL = re.compile(r"^(\w+)(?:\.-?\d+)?[ \t]*:[ \t]*/((?:\\.|[^/\\\n])+)/([imslux]*)[ \t]*$", re.M)
+
+
+@lru_cache(maxsize=1)
+def grammar_patterns() -> dict[str, str]:
+    """The terminals of ``grammar.lark`` that are one regular expression, as ``re`` patterns.
+
+    ``NAME: /regex/flags`` is read as Lark reads it: ``regex``, or ``(?flags:regex)``.
+    Terminals written otherwise (strings, alternatives, imports) are not listed. The
+    grammar's text is read, not Lark's parse of it, so that a netlist of simple lines never
+    imports lark; ``tests/test_parser_differential.py`` checks that these are the patterns
+    Lark builds.
+    """
+    with open(_GRAMMAR, encoding="utf-8") as fh:
+        text = fh.read()
+    return {m[1]: f"(?{m[3]}:{m[2]})" if m[3] else m[2] for m in _REGEX_TERMINAL.finditer(text)}
+
+
+@lru_cache(maxsize=1)
+def byte_classes() -> np.ndarray:
+    """The class of each byte value (``uint8[256]``): ``_BAD``, ``_NOT_FIRST``, ``_SEP``, ``_NL`` or 0.
+
+    From the grammar, for each ASCII character ``c``: ``_BAD`` when an element name
+    (``R_NAME``, ``V_NAME``, ``I_NAME``) or a node name (``NAME``) cannot hold ``c`` after its
+    first character (white space, ``=(){}',``), else ``_NOT_FIRST`` when a node name cannot
+    start with it (``+-*^``). Added by hand, as ``_BAD``:
+
+    * the bytes of inline comments, which the line reader (:mod:`.source`) removes before
+      the grammar sees a line: ``;``, ``$``, ``/``;
+    * ``"``, the grammar's ``STRING`` delimiter (an ``.include`` path);
+    * NUL (the node hash pads names with it) and every non-ASCII byte (lower-casing and
+      ``str.split`` act on characters, not bytes).
+
+    Space and tab are the separators (the grammar ignores ``WS_INLINE``), newline ends a
+    line. Every ASCII white-space character that ``str.split`` splits on is ``_BAD`` (the
+    grammar's ``\\s``), so splitting the joined tokens cannot cut one apart.
+    """
+    patterns = grammar_patterns()
+    node = re.compile(patterns["NAME"])
+    element = {kind: re.compile(patterns[kind.upper() + "_NAME"]) for kind in _KIND_BYTES}
     table = np.zeros(256, np.uint8)
-    table[[ord(" "), ord("\t")]] = _SEP
-    table[ord("\n")] = _NL
-    # NUL (it would pad node names), other white space (str.split() and the grammar's \s),
-    # reserved characters, non-ASCII
-    for ch in "\0\r\x0b\x0c\x1c\x1d\x1e\x1f;$/{}=()'\",":
+    for b in range(128):
+        c = chr(b)
+        if node.fullmatch("n" + c) is None or any(p.fullmatch(k + c) is None for k, p in element.items()):
+            table[b] = _BAD
+        elif node.fullmatch(c) is None:
+            table[b] = _NOT_FIRST
+    for ch in ';$/"\0':
         table[ord(ch)] = _BAD
     table[128:] = _BAD
-    for ch in "*+^":
-        table[ord(ch)] = _NOT_NODE
+    table[[ord(" "), ord("\t")]] = _SEP
+    table[ord("\n")] = _NL
     return table
-
-
-_CLASS = _byte_classes()
-_KIND_BYTES = {k: ord(k) for k in "rvi"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +143,7 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     a title).
     """
     buf = _buffer(low)
-    cls = _CLASS[buf]
+    cls = byte_classes()[buf]
     newline = np.flatnonzero(cls == _NL)
     n = len(newline)  # = len(text.split("\n")), thanks to the final newline
     line_start = np.r_[0, newline[:-1] + 1]
@@ -113,15 +162,10 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     simple &= t_start[np.minimum(first, len(t_start) - 1)] == line_start if len(t_start) else False
     lead = buf[line_start]
     simple &= (lead == ord("r")) | (lead == ord("v")) | (lead == ord("i"))
-    special = np.flatnonzero(cls & (_BAD | _NOT_NODE))
-    bad_lines = np.searchsorted(newline, special[cls[special] == _BAD])
+    bad_lines = np.searchsorted(newline, np.flatnonzero(cls == _BAD))
     simple[bad_lines] = False
-    # '*', '+' and '^' anywhere in a node token; a node token may not start with '-'
-    tok = np.searchsorted(t_start, special[cls[special] == _NOT_NODE], side="right") - 1
-    place = tok - first[t_line[tok]]
-    simple[t_line[tok[(place == 1) | (place == 2)]]] = False
     rows = first[simple]
-    simple[t_line[rows[(buf[t_start[rows + 1]] == ord("-")) | (buf[t_start[rows + 2]] == ord("-"))]]] = False
+    simple[t_line[rows[((cls[t_start[rows + 1]] | cls[t_start[rows + 2]]) & _NOT_FIRST) != 0]]] = False
 
     rows = first[simple]
     number_bad, values = _numbers(buf, t_start[rows + 3], t_end[rows + 3])

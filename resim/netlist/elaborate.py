@@ -18,7 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..circuit import TERMINALS, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
+from ..circuit import Circuit, DcSweep, DiodeModel, ElementGroup, source_location
+from ..elements import CIRCUIT_KINDS
 from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Value
 from .numbers import FINITE_HINT
@@ -232,11 +233,11 @@ class _Elaborator:
 
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int]):
-        arrays = {kind: self.cols[kind].arrays() for kind in TERMINALS}
-        names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in TERMINALS], self.p.node_names)
+        arrays = {kind: self.cols[kind].arrays() for kind in CIRCUIT_KINDS}
+        names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in CIRCUIT_KINDS], self.p.node_names)
         files = self.p.files
         groups: dict[str, ElementGroup] = {}
-        for (kind, t), nodes in zip(TERMINALS.items(), numbered):
+        for kind, nodes in zip(CIRCUIT_KINDS, numbered):
             col, arr = self.cols[kind], arrays[kind]
             names = col.names
             if len(set(names)) != len(names):

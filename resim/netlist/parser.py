@@ -24,22 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from ..elements import BY_RULE, CIRCUIT_KINDS, ELEMENTS, letters
 from ..errors import NetlistError, SourceLocation, printable
 from .expressions import Expr, Value
 from .numbers import FINITE_HINT, NumberRangeError, parse_number
 from . import bulk
 from .source import LogicalLine, join_logical
-
-SUPPORTED = "rvidegx"
-_KIND_WORD = {
-    "r": "resistor",
-    "v": "voltage source",
-    "i": "current source",
-    "d": "diode",
-    "e": "voltage-controlled voltage source",
-    "g": "voltage-controlled current source",
-    "x": "subcircuit instance",
-}
 
 
 @lru_cache(maxsize=1)
@@ -243,7 +233,7 @@ class _Reader:
 
     def __init__(self, fast: bool) -> None:
         self.fast = fast
-        self.out = ParsedNetlist(columns={k: Columns(t) for k, t in (("r", 2), ("v", 2), ("i", 2), ("d", 2), ("e", 4), ("g", 4))})
+        self.out = ParsedNetlist(columns={k: Columns(ELEMENTS[k].terminals) for k in CIRCUIT_KINDS})
         self.open_subckts: list[SubcktDef] = []
         self.ended = False
         self.in_control = False  # inside a .control ... .endc block
@@ -332,13 +322,13 @@ class _Reader:
     def statement(self, line: LogicalLine, file_index: int, stack: tuple[str, ...]) -> None:
         text = line.text
         first = text[:1].lower()
-        if first.isalpha() and first not in SUPPORTED:
+        if first.isalpha() and first not in ELEMENTS:
             word = text.split()[0]
             raise NetlistError(
                 f"unsupported element type '{word[0].upper()}' ('{_shown(word)}')",
                 location=line.location(1),
                 source_line=line.physical_text(line.location(1).line),
-                hint="resim reads R, V, I, D, E, G and X elements (DC analysis only)",
+                hint=f"resim reads {letters(tuple(ELEMENTS))} elements (DC analysis only)",
             )
         tree = _parse_line(line)
         handler = getattr(self, "_" + tree.data)
@@ -358,7 +348,7 @@ class _Reader:
         if params:
             bad = next(iter(params))
             raise NetlistError(
-                f"unknown instance parameter '{bad}' on {_KIND_WORD[kind]} '{name}'",
+                f"unknown instance parameter '{bad}' on {ELEMENTS[kind].word} '{name}'",
                 location=loc, source_line=line.physical_text(loc.line),
                 hint="resim reads no instance parameters on this element",
             )
@@ -370,12 +360,14 @@ class _Reader:
         if kind == "d":
             col.refs.append(ref or "")
 
+    # Each element rule's kind is BY_RULE[tree.data] (resim.elements); the handlers read the card's shape.
     def _resistor(self, tree, line, fi, stack):
         name, n1, n2, value, *assign = tree.children
         params = dict(_assignment(a, line, self.out) for a in assign)
-        self._element("r", _lower(name), (_node(n1), _node(n2)), _value(value, line, self.out), None, params, line, fi)
+        self._element(BY_RULE[tree.data].letter, _lower(name), (_node(n1), _node(n2)), _value(value, line, self.out),
+                      None, params, line, fi)
 
-    def _source(self, kind, tree, line, fi):
+    def _source(self, tree, line, fi, stack):
         name, n1, n2, spec = tree.children
         value: Value = 0.0
         for child in spec.children:
@@ -383,29 +375,22 @@ class _Reader:
                 break
             if not hasattr(child, "type"):
                 value = _value(child, line, self.out)
-        self._element(kind, _lower(name), (_node(n1), _node(n2)), value, None, {}, line, fi)
+        self._element(BY_RULE[tree.data].letter, _lower(name), (_node(n1), _node(n2)), value, None, {}, line, fi)
 
-    def _vsource(self, tree, line, fi, stack):
-        self._source("v", tree, line, fi)
-
-    def _isource(self, tree, line, fi, stack):
-        self._source("i", tree, line, fi)
+    _vsource = _isource = _source
 
     def _diode(self, tree, line, fi, stack):
         name, n1, n2, model, *area = tree.children
         value = _value(area[0], line, self.out) if area else 1.0
-        self._element("d", _lower(name), (_node(n1), _node(n2)), value, _lower(model), {}, line, fi)
+        self._element(BY_RULE[tree.data].letter, _lower(name), (_node(n1), _node(n2)), value, _lower(model), {},
+                      line, fi)
 
-    def _controlled(self, kind, tree, line, fi):
+    def _controlled(self, tree, line, fi, stack):
         name, a, b, c, d, value = tree.children
         nodes = tuple(_node(n) for n in (a, b, c, d))
-        self._element(kind, _lower(name), nodes, _value(value, line, self.out), None, {}, line, fi)
+        self._element(BY_RULE[tree.data].letter, _lower(name), nodes, _value(value, line, self.out), None, {}, line, fi)
 
-    def _vcvs(self, tree, line, fi, stack):
-        self._controlled("e", tree, line, fi)
-
-    def _vccs(self, tree, line, fi, stack):
-        self._controlled("g", tree, line, fi)
+    _vcvs = _vccs = _controlled
 
     def _instance(self, tree, line, fi, stack):
         name = _lower(tree.children[0])
@@ -667,20 +652,9 @@ def _shown(token: str) -> str:
 def _statement_label(text: str) -> str:
     word = text.split(maxsplit=1)[0] if text.strip() else ""
     kind = word[:1].lower()
-    if kind in _KIND_WORD:
-        return f"{_KIND_WORD[kind]} '{_shown(word.lower())}'"
+    if kind in ELEMENTS:
+        return f"{ELEMENTS[kind].word} '{_shown(word.lower())}'"
     return f"'{_shown(word.lower())}'"
-
-
-_HINTS = {
-    "r": "write: Rname node1 node2 value   (e.g. R1 in out 10k)",
-    "v": "write: Vname node+ node- [DC] value   (e.g. V1 in 0 DC 5)",
-    "i": "write: Iname node+ node- [DC] value   (current flows from node+ through the source to node-)",
-    "d": "write: Dname anode cathode model [area]   (and define the model with .model)",
-    "e": "write: Ename out+ out- ctrl+ ctrl- gain",
-    "g": "write: Gname out+ out- ctrl+ ctrl- transconductance",
-    "x": "write: Xname node... subckt_name [name=value ...]",
-}
 
 
 def _parse_line(line: LogicalLine):
@@ -691,7 +665,8 @@ def _parse_line(line: LogicalLine):
     except UnexpectedInput as exc:
         text = line.text
         label = _statement_label(text)
-        hint = _HINTS.get(text[:1].lower())
+        kind = ELEMENTS.get(text[:1].lower())
+        hint = kind.hint if kind else None
         if text.startswith("."):
             hint = None
         if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):

@@ -24,7 +24,7 @@ LAYERED_MAX_DEPTH = 8
 
 
 def choose(cc: CompiledCircuit) -> tuple[str, str]:
-    if len(cc.vcvs[0]) or len(cc.vccs[0]):
+    if not cc.reciprocal:
         return "exact", "auto: controlled sources (E/G) need the exact solver"
     if cc.n_vars < CD_MIN_UNKNOWNS:
         return "exact", f"auto: small circuit ({cc.n_vars} unknowns), sparse LU is fastest"

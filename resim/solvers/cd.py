@@ -207,7 +207,7 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     ``tied`` (a mask over the ideal diodes) holds those diodes at u = Vfwd, like voltage
     sources: the nodes they join move as one block (see :func:`solve_cd`).
     """
-    if len(cc.vcvs[0]) or len(cc.vccs[0]):
+    if not cc.reciprocal:
         raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
                             hint="use --method exact (or auto)")
     n = cc.n_vars

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..compile import CompiledCircuit
+from ..elements import CIRCUIT_KINDS
 from ..errors import ConvergenceError, NoSolutionError, TopologyError
 from ..result import Certificate, Result
 
@@ -115,10 +116,10 @@ class _System:
         self.cc = cc
         self.opts = opts
         nv = cc.n_vars
-        idx_e, ep, en, ecp, ecn, egain = cc.vcvs
+        e, g = cc.vcvs, cc.vccs
         self.nv = nv
         self.nV = len(cc.vsources.index)
-        self.nE = len(idx_e)
+        self.nE = len(e)
         self.ideal = np.flatnonzero(cc.ideal)
         self.soft = np.flatnonzero(~cc.ideal)
         self.nD = len(self.ideal)
@@ -132,14 +133,13 @@ class _System:
             _stamp_g(rs.a, rs.b, rs.value),
             _stamp_branch(self.colV, cc.vsources.a, cc.vsources.b),
             _row_volt(self.colV, cc.vsources.a, cc.vsources.b),
-            _stamp_branch(self.colE, ep, en),
-            _row_volt(self.colE, ep, en),
-            _row_volt(self.colE, ecp, ecn, -egain),
+            _stamp_branch(self.colE, e.p, e.n),
+            _row_volt(self.colE, e.p, e.n),
+            _row_volt(self.colE, e.cp, e.cn, -e.gain),
             _stamp_branch(self.colD, cc.pwl.a[self.ideal], cc.pwl.b[self.ideal]),
+            (np.concatenate([g.p, g.p, g.n, g.n]), np.concatenate([g.cp, g.cn, g.cp, g.cn]),
+             np.concatenate([g.gain, -g.gain, -g.gain, g.gain])),
         ]
-        _, gp, gn, gcp, gcn, gm = cc.vccs
-        parts.append((np.concatenate([gp, gp, gn, gn]), np.concatenate([gcp, gcn, gcp, gcn]),
-                      np.concatenate([gm, -gm, -gm, gm])))
         self.base = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
         # independent sources, for source stepping
         self.rhs_sources = np.zeros(self.size)
@@ -386,7 +386,7 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
             source_line=line,
             hint="add resistance in series with the diode (Ron > 0) or with the source",
         )
-    vcvs = cc.vcvs[0]
+    vcvs = cc.vcvs.index
     named = f" (controlled sources: {', '.join(c['e'].names[int(k)] for k in vcvs[:6])})" if len(vcvs) else ""
     location, line = c.where("e", int(vcvs[0])) if len(vcvs) else (None, None)
     raise TopologyError(
@@ -403,8 +403,8 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     c = cc.circuit
     vv = sys_.volts(x)
     volts = np.where(cc.var >= 0, vv[cc.var], 0.0)
-    R, V, I, D, E, G = (c[k] for k in "rvideg")
-    cur = {k: np.zeros(len(c[k])) for k in "rvideg"}
+    R, V, I, D, E, G = c["r"], c["v"], c["i"], c["d"], c["e"], c["g"]
+    cur = {k: np.zeros(len(c[k])) for k in CIRCUIT_KINDS}
     r = cc.resistors
     cur["r"][r.index] = (vv[r.a] - vv[r.b]) * r.value
     cur["v"][cc.vsources.index] = x[sys_.colV]
@@ -423,8 +423,8 @@ def assemble(cc: CompiledCircuit, sys_: _System, x: np.ndarray, on: np.ndarray, 
     i_p[sys_.ideal] = x[sys_.colD]
     cur["d"][p.index] = i_p
     cur["e"][:] = x[sys_.colE]
-    _, gp, gn, gcp, gcn, gm = cc.vccs
-    cur["g"][:] = gm * (vv[gcp] - vv[gcn])
+    vccs = cc.vccs
+    cur["g"][:] = vccs.gain * (vv[vccs.cp] - vv[vccs.cn])
 
     # shorts from KCL on the short forest
     nn = c.n_nodes

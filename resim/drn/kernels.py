@@ -1,0 +1,60 @@
+"""The in-place kernels of a training step: the fixed column blocks of a large conductance
+matrix, the update of one block, and the clip of conductances at 0.
+
+A matrix ``W`` of at least ``_SPLIT`` entries is updated, clipped and multiplied in two
+fixed column halves ``W[:, :n//2]``, ``W[:, n//2:]`` (one per core); a smaller one in one
+block. The blocks do not depend on the number of threads, so neither do the bits. With
+``W`` column-major each block is one contiguous piece of memory, and
+:func:`resim.drn.blas.add_outer` updates it where it lies:
+
+    W_cols -= lr alpha P^T Q_cols                       (no momentum)
+    M_cols  = mu M_cols + alpha P^T Q_cols,  W_cols -= lr M_cols   (momentum mu)
+    W_cols  = max(W_cols, 0)
+
+The rule that builds ``P`` and ``Q`` and schedules the blocks is
+:func:`resim.drn.rules.descend`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blas import add_outer
+
+_SPLIT = 1 << 16  # matrices at least this large are updated and multiplied in two column halves
+
+
+def column_blocks(W: np.ndarray) -> list[slice]:
+    """The fixed column blocks in which W is updated or multiplied: two halves when large
+    (one per core), else one. Fixed, so that the bits do not depend on the thread count."""
+    n = W.shape[1]
+    return [slice(0, n // 2), slice(n // 2, n)] if W.size >= _SPLIT else [slice(0, n)]
+
+
+def step_columns(W: np.ndarray, M: np.ndarray | None, P: np.ndarray, Q: np.ndarray, momentum: float, lr: float,
+                 alpha: float, feed: tuple[np.ndarray, ...] | None, cols: slice) -> None:
+    """:func:`resim.drn.rules.descend` on the columns ``cols`` of one layer: W -= lr alpha
+    P^T Q (or the momentum form, with ``M`` the momentum, else None), clip at 0, then with
+    ``feed`` = (x, ones, drive, colsum) the upcoming batch's currents ``drive = x W`` and the
+    column sums ``colsum = 1^T W`` of those columns."""
+    Wb, Qb = W[:, cols], Q[:, cols]
+    if M is not None:
+        Mb = M[:, cols]
+        add_outer(Mb, alpha, P, Qb, beta=momentum)
+        Wb -= lr * Mb
+    else:
+        add_outer(Wb, -lr * alpha, P, Qb)
+    clip_conductances(Wb)
+    if feed is not None:
+        x, ones, drive, colsum = feed
+        drive[:, cols] = x @ Wb
+        colsum[cols] = ones @ Wb
+
+
+def clip_conductances(W: np.ndarray) -> None:
+    """W = max(W, 0) in place. The zero is a vector along W's contiguous axis: numpy then
+    takes its SIMD loop for two contiguous operands; with a scalar 0 (or np.clip) it takes
+    a loop about 3x slower, and a masked copy mispredicts on the ~50% of entries that an
+    update pushes below 0."""
+    zero = np.zeros((W.shape[0], 1) if W.flags.f_contiguous else (1, W.shape[-1]), W.dtype)
+    np.maximum(W, zero, out=W)

@@ -1,0 +1,201 @@
+"""The deep resistive network (science.md §3) as arrays, and its relaxation.
+
+Layers ``0..L``: layer 0 the ``2 * pixels`` input nodes, held by voltage sources at
+``gain * (+x, -x)``; layers ``1..L-1`` hidden, the first half of each with an ideal diode
+to ground keeping ``v >= 0`` (excitatory), the second half ``v <= 0`` (inhibitory); layer
+``L`` the outputs (no diodes), read as voltages. ``W[l]`` [n_l, n_(l+1)] are the
+conductances between consecutive layers (>= 0), ``b[l]`` [n_(l+1)] the bias currents into
+layer ``l+1``.
+
+Relaxation is exact coordinate descent in its layered, 2-colour form (science.md §2): the
+odd layers, then the even layers, each node set to the conductance-weighted mean of its
+neighbours plus its bias current, clipped by its diode:
+
+    v_l = clip( (v_(l-1) W_(l-1) + v_(l+1) W_l^T + b_(l-1)) / (1^T W_(l-1) + W_l 1) )
+
+batched over images ([B, n_l] arrays). Nudged phases add ``beta (y - v_L)`` to the output
+currents (the cost C = 1/2 |v_L - y|^2 times beta); clamped phases hold ``v_L`` fixed.
+The learning rules built on these states are in :mod:`resim.drn.rules`.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kernels import column_blocks
+
+
+@dataclass
+class DRN:
+    """Parameters of a DRN (``W`` conductances, ``b`` bias currents) and its input gain.
+
+    The conductance matrices are kept column-major (Fortran order), whatever order they
+    are given in: the training step updates, clips and multiplies them in column blocks
+    (:func:`resim.drn.rules.descend`), and a column block of a column-major matrix is one
+    contiguous piece of memory (which scipy's ``gemm``, the fallback of
+    :mod:`resim.drn.blas`, requires)."""
+
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    gain: float
+
+    def __post_init__(self) -> None:
+        self.W = [np.asfortranarray(w) for w in self.W]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.W[0].shape[0]] + [w.shape[1] for w in self.W]
+
+    @classmethod
+    def init(cls, layers: list[int], gain: float, rng: np.random.Generator, dtype=np.float64) -> "DRN":
+        """``layers`` = [pixels, hidden..., classes]; inputs are doubled. Conductances start
+        uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) clipped at 0, biases at 0 (science.md §3)."""
+        sizes = [2 * layers[0], *layers[1:]]
+        W = [np.clip(rng.uniform(-1, 1, (a, b)) / np.sqrt(a), 0, None).astype(dtype) for a, b in zip(sizes, sizes[1:])]
+        return cls(W, [np.zeros(n, dtype) for n in sizes[1:]], gain)
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        """[B, pixels] images in [0, 1] -> [B, 2 pixels] input voltages ``gain (+x, -x)``."""
+        x = np.asarray(x, self.W[0].dtype)
+        return self.gain * np.concatenate([x, -x], axis=1)
+
+    def copy(self) -> "DRN":
+        return DRN([w.copy() for w in self.W], [b.copy() for b in self.b], self.gain)
+
+
+class Relaxer:
+    """Layered coordinate descent for one set of parameters (the denominators are fixed)."""
+
+    def __init__(self, net: DRN, colsum0: np.ndarray | None = None, pool: Executor | None = None) -> None:
+        """``colsum0``: the column sums of ``W[0]``, when the caller already has them;
+        ``pool``: one worker thread for the second half of every large product."""
+        self.net = net
+        self.pool = pool
+        W = net.W
+        L = len(W)
+        self.L = L
+        # conductance to the previous layer plus to the next one, per node of layers 1..L
+        into = [W[0].sum(axis=0) if colsum0 is None else colsum0] + [W[l - 1].sum(axis=0) for l in range(2, L + 1)]
+        self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
+        self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
+        self.low, self.high = _diode_bounds(tuple(net.sizes[1:-1]), W[0].dtype.char)
+        # odd layers, then even ones (each colour depends only on the other)
+        self.order = [l for parity in (1, 0) for l in range(1, L + 1) if l % 2 == parity]
+
+    def start(self, x: np.ndarray) -> list[np.ndarray]:
+        """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
+        v0 = self.net.inputs(x)
+        return [v0] + [np.zeros((len(v0), n), v0.dtype) for n in self.net.sizes[1:]]
+
+    def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
+              clamp: np.ndarray | None = None, drive0: np.ndarray | None = None) -> list[np.ndarray]:
+        """``sweeps`` sweeps from ``V`` (not modified): free (``beta = 0``), nudged toward
+        ``y``, or with the outputs clamped to ``clamp``. ``drive0 = V[0] W[0]`` (the inputs'
+        currents into layer 1) may be passed in: every phase of a batch shares it.
+
+        At batch sizes of a few images every array here is small, and the time goes to
+        numpy's per-call overhead: each node update is a product per neighbouring layer and
+        four in-place calls (add, scale, two bounds), and nothing is copied."""
+        W, b, L = self.net.W, self.net.b, self.L
+        V = list(V)
+        order = self.order
+        if clamp is not None:
+            V[L] = clamp
+            order = [l for l in order if l != L]
+        if drive0 is None:
+            drive0 = self._product(V[0], W[0])
+        inv = self.inv
+        fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
+        if isinstance(beta, np.ndarray) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
+            inv = [*inv[:-1], _reciprocal(self.den[-1] + beta)]  # beta may be [B, 1]
+            fixed[-1] = fixed[-1] + beta * y
+        for _ in range(sweeps):
+            for l in order:
+                # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
+                v = self._product(V[l - 1], W[l - 1]) if l > 1 else None
+                if l < L:
+                    if v is None:
+                        v = self._product(V[l + 1], W[l].T)
+                    else:
+                        v += self._product(V[l + 1], W[l].T)
+                if v is None:
+                    v = fixed[0] * inv[0]
+                else:
+                    v += fixed[l - 1]
+                    v *= inv[l - 1]
+                if l < L:
+                    np.maximum(v, self.low[l - 1], out=v)
+                    np.minimum(v, self.high[l - 1], out=v)
+                V[l] = v
+        return V
+
+    def _product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a b; a large b in two fixed column halves, the second on the pool's thread when
+        there is one (the halves are the same without it: the same bits either way)."""
+        blocks = column_blocks(b)
+        if len(blocks) == 1:
+            return a @ b
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        first, second = blocks
+        other = None
+        if self.pool is None:
+            np.matmul(a, b[:, second], out=out[:, second])
+        else:
+            other = self.pool.submit(np.matmul, a, b[:, second], out=out[:, second])
+        np.matmul(a, b[:, first], out=out[:, first])
+        if other is not None:
+            other.result()
+        return out
+
+    def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, **kw) -> list[np.ndarray]:
+        """Sweep until the largest change is below ``tol`` (for tests and exact gradients)."""
+        for _ in range(max_sweeps):
+            nxt = self.relax(V, 1, **kw)
+            delta = max(float(np.max(np.abs(a - c))) for a, c in zip(nxt[1:], V[1:]))
+            V = nxt
+            if delta <= tol:
+                return V
+        raise RuntimeError("DRN relaxation did not converge")
+
+
+@functools.cache
+def _diode_bounds(hidden: tuple[int, ...], dtype: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each hidden layer's diode bounds as [1, n] rows: v >= 0 on its first half (low 0,
+    high inf), v <= 0 on its second (low -inf, high 0). Read-only: shared by every Relaxer."""
+    low, high = [], []
+    for n in hidden:
+        h = n // 2
+        low.append(np.r_[np.zeros(h), np.full(n - h, -np.inf)].astype(dtype)[None, :])
+        high.append(np.r_[np.full(h, np.inf), np.zeros(n - h)].astype(dtype)[None, :])
+    for a in low + high:
+        a.flags.writeable = False
+    return low, high
+
+
+def _reciprocal(d: np.ndarray) -> np.ndarray:
+    """1/d, and 0 where d = 0 (a node no conductance reaches stays at 0)."""
+    out = np.zeros_like(d)
+    np.divide(1.0, d, out=out, where=d > 0)
+    return out
+
+
+def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
+    """Output voltages [B, classes] at the free equilibrium (relaxed to convergence: the
+    circuit's operating point, what ``resim solve`` of the exported netlist gives).
+    ``pool``: a worker thread for the second halves of the large products."""
+    relaxer = Relaxer(net, pool=pool)
+    out = []
+    for a in range(0, len(x), batch):
+        V = relaxer.start(x[a:a + batch])
+        V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain))
+        out.append(V[-1])
+    return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
+
+
+def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
+    """The class of each image: the arg-max of the output voltages at equilibrium."""
+    return np.argmax(outputs(net, x, batch, pool), axis=1)
