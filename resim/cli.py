@@ -195,7 +195,7 @@ def _read_stdin() -> str:
     is refused, and so is more than the parser's file limit."""
     from .client import endless_device
     from .errors import NetlistError
-    from .netlist.parser import MAX_FILE_BYTES
+    from .netlist.reader import MAX_FILE_BYTES
 
     if endless_device(sys.stdin):
         raise NetlistError("cannot read the netlist from stdin: it is a device, not a file or a pipe",

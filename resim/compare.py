@@ -231,10 +231,10 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
 def _warm_imports() -> None:
     """Import what a solve imports lazily, so that resim's time is the solve, not scipy's import."""
     from .compile import compile_circuit  # noqa: F401
-    from .netlist import elaborate, parser  # noqa: F401
+    from .netlist import elaborate, grammar, parser  # noqa: F401
     from .solvers import auto, cd, exact  # noqa: F401
 
-    parser.grammar()
+    grammar.grammar()
 
 
 def _with_savecurrents(deck: str) -> str:

@@ -150,10 +150,10 @@ def _warm_up() -> None:  # pragma: no cover - run in a subprocess by tests
     """Import everything a forwarded command needs, and build the grammar table, once."""
     from . import api  # noqa: F401
     from .compile import compile_circuit  # noqa: F401
-    from .netlist import parser
+    from .netlist import grammar, parser  # noqa: F401
     from .solvers import auto, cd, exact  # noqa: F401
 
-    parser.grammar()
+    grammar.grammar()
 
 
 def _bind(path: str) -> socket.socket:

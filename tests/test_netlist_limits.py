@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 import resim
-import resim.netlist.parser as parser_module
+import resim.netlist.reader as reader_module
 from resim.cli import run_args
 from resim.errors import NetlistError, ResimError, SourceLocation, printable
 from resim.netlist.elaborate import MAX_SUBCKT_DEPTH
+from resim.netlist.transform import MAX_EXPRESSION_DEPTH
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "grammar"])
@@ -189,7 +190,7 @@ def test_subcircuit_nesting_up_to_the_limit_is_read(tmp_path):
 def test_deeply_nested_expression_is_a_netlist_error(tmp_path, fast):
     err, path = error_of(tmp_path, "t\nV1 a 0 1\nR1 a 0 {" + " + ".join(["1"] * 5000) + "}\n", fast)
     at(err, path, 3, "1 + 1")
-    assert err.message == f"resistor 'r1': expression nested more than {parser_module.MAX_EXPRESSION_DEPTH} levels deep"
+    assert err.message == f"resistor 'r1': expression nested more than {MAX_EXPRESSION_DEPTH} levels deep"
 
 
 def test_expression_below_the_depth_limit_is_evaluated(tmp_path):
@@ -297,7 +298,7 @@ def test_netlist_from_a_fifo_is_read(tmp_path):
 
 def test_file_size_limit(tmp_path, monkeypatch):
     text = "t\nV1 a 0 1\nR1 a 0 1\n"
-    monkeypatch.setattr(parser_module, "MAX_FILE_BYTES", len(text))
+    monkeypatch.setattr(reader_module, "MAX_FILE_BYTES", len(text))
     (tmp_path / "ok.cir").write_text(text)
     assert resim.load_netlist(tmp_path / "ok.cir")["r"].names == ("r1",)
     err, path = error_of(tmp_path, text + "*\n")

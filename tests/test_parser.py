@@ -473,3 +473,22 @@ def test_load_netlist_from_path_or_string_path(tmp_path, load):
         c = load(source)
         assert c.title == "divider" and c.files == (str(path),)
         assert np.array_equal(c["r"].value, [1e3, 1e3])
+
+
+def test_simple_lines_never_import_lark():
+    """Lark is imported for the first line the bulk fast path leaves to the grammar, not before
+    (a fresh interpreter: this one has imported it already)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, resim\n"
+        "c = resim.load_netlist('t\\n* comment\\n\\nV1 a 0 1\\nR1 a b 2\\nI1 b 0 1e-3\\n')\n"
+        "assert c.n_elements == 3\n"
+        "print('lark' in sys.modules)\n"
+        "resim.load_netlist('t\\nV1 a 0 1\\nR1 a 0 {1}\\n')\n"
+        "print('lark' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "True"]

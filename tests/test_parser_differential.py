@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import resim
-import resim.netlist.parser as parser_module
+import resim.netlist.grammar as grammar_module
 from resim.netlist import bulk
 from resim.errors import ResimError
 
@@ -259,13 +259,13 @@ def test_fixed_near_misses(line):
 
 def _counting(monkeypatch) -> list:
     calls = []
-    real = parser_module._parse_line
+    real = grammar_module.parse_line
 
     def counted(line):
         calls.append(line.text)
         return real(line)
 
-    monkeypatch.setattr(parser_module, "_parse_line", counted)
+    monkeypatch.setattr(grammar_module, "parse_line", counted)
     return calls
 
 
@@ -379,7 +379,7 @@ def test_scanner_reads_the_terminals_lark_builds():
     """bulk.py reads grammar.lark's regular-expression terminals without importing lark."""
     from lark.lexer import PatternRE
 
-    lark_patterns = {t.name: t.pattern.to_regexp() for t in parser_module.grammar().terminals
+    lark_patterns = {t.name: t.pattern.to_regexp() for t in grammar_module.grammar().terminals
                      if isinstance(t.pattern, PatternRE)}
     ours = bulk.grammar_patterns()
     assert {"NAME", "R_NAME", "V_NAME", "I_NAME", "NUMBER"} <= set(ours)
@@ -390,7 +390,7 @@ def test_token_separators_are_the_grammars():
     """Tokens are split at exactly the bytes the grammar ignores (WS_INLINE), and every ASCII
     character str.split() splits at is a separator, a newline or a byte no simple line holds
     (the scanner joins tokens and splits them with str.split)."""
-    grammar = parser_module.grammar()
+    grammar = grammar_module.grammar()
     assert list(grammar.lexer_conf.ignore) == ["WS_INLINE"]
     ignored = [t for t in grammar.terminals if t.name == "WS_INLINE"]
     ws = re.compile(ignored[0].pattern.to_regexp())

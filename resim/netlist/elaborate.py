@@ -8,6 +8,10 @@ element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``), at mo
 :data:`MAX_SUBCKT_DEPTH` deep.
 
 Every computed value must be a finite number (a netlist error otherwise).
+
+The parsed netlist is only read: the elements and nodes that expansion adds, and the
+values of expressions, go into arrays of the circuit's own, so elaborating one parsed
+netlist again (with other parameters, or after an error) gives a circuit as if it were fresh.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ..elements import CIRCUIT_KINDS
 from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Value
 from .numbers import FINITE_HINT
-from .parser import Columns, ElementStmt, ParamStmt, ParsedNetlist
+from .statements import ColumnArrays, Columns, ElementStmt, ParamStmt, ParsedNetlist
 
 MAX_SUBCKT_DEPTH = 100  # subcircuit instances nested deeper than this are refused
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS"}
@@ -55,10 +59,21 @@ class _Elaborator:
         self.p = parsed
         self.overrides = {k.lower(): v for k, v in overrides.items()}
         self.warnings = list(parsed.warnings)
-        # per kind: the top-level columns, then appended subcircuit elements
-        self.cols: dict[str, Columns] = parsed.columns
+        # per kind: the elements of subcircuit instances, after the parsed netlist's own
+        self.added = {kind: Columns(col.terminals) for kind, col in parsed.columns.items()}
+        # the nodes of subcircuit instances that the parsed netlist does not name, numbered after its own
+        self.added_nodes: dict[str, int] = {}
         self.file_index = {f: k for k, f in enumerate(parsed.files)}
         self.scope: dict[str, float] = {}  # the global parameters, set by run()
+
+    def node_id(self, name: str) -> int:
+        """The index of node ``name`` (as :meth:`ParsedNetlist.node_id`, adding to :attr:`added_nodes`)."""
+        k = self.p.node_index.get(name)
+        if k is None:
+            k = self.added_nodes.get(name)
+            if k is None:
+                k = self.added_nodes[name] = len(self.p.node_names) + len(self.added_nodes)
+        return k
 
     # -- parameters -----------------------------------------------------------------------
     def _eval(self, value: Value, scope: Mapping[str, float], line, what: str) -> float:
@@ -87,19 +102,16 @@ class _Elaborator:
     def run(self) -> Circuit:
         p = self.p
         scope = self.scope = self.global_scope()
-        fixed = [(fix, self._eval(fix.expr, scope, fix.line, f"value of '{self.cols[fix.kind].names[fix.index]}'"))
+        fixed = [(fix, self._eval(fix.expr, scope, fix.line, f"value of '{p.columns[fix.kind].names[fix.index]}'"))
                  for fix in p.fixups]
         for inst in p.instances:
             self.expand(inst, scope, (), ())
-        for fix, value in fixed:
-            self.cols[fix.kind].arrays().values[fix.index] = value
         models, model_index = self.models()
-        groups = self.number_nodes(model_index)
+        nodes, groups = self.number_nodes(model_index, fixed)
         dc = tuple(
-            tuple(DcSweep(src, *(self._eval(v, scope, line, f".dc {src}") for v in rest)) for src, *rest in sweep)
-            for sweep, line in zip(p.dc, p.dc_lines)
+            tuple(DcSweep(src, *(self._eval(v, scope, d.line, f".dc {src}") for v in rest)) for src, *rest in d.sweeps)
+            for d in p.dc
         )
-        nodes, groups = groups
         return Circuit(
             title=p.title,
             nodes=nodes,
@@ -182,8 +194,8 @@ class _Elaborator:
                 bad = next(iter(stmt.params))
                 raise NetlistError(f"unknown instance parameter '{bad}' on '{stmt.name}'", location=stmt.location,
                                    source_line=stmt.line.physical_text(stmt.location.line))
-            col = self.cols[stmt.kind]
-            col.append(element_name(stmt.kind, my_path, stmt.name), tuple(map(p.node_id, nodes)),
+            col = self.added[stmt.kind]
+            col.append(element_name(stmt.kind, my_path, stmt.name), tuple(map(self.node_id, nodes)),
                        self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"),
                        self.file_index.get(stmt.location.file, 0), stmt.location.line)
             if stmt.kind == "d":
@@ -232,20 +244,28 @@ class _Elaborator:
         return tuple(out), index
 
     # -- numbering ------------------------------------------------------------------------
-    def number_nodes(self, model_index: dict[str, int]):
-        arrays = {kind: self.cols[kind].arrays() for kind in CIRCUIT_KINDS}
-        names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in CIRCUIT_KINDS], self.p.node_names)
-        files = self.p.files
+    def number_nodes(self, model_index: dict[str, int], fixed: list) -> tuple[tuple[str, ...], dict[str, ElementGroup]]:
+        """The node names by number and the element groups: the parsed netlist's elements,
+        then those of the subcircuit instances, in new arrays (``fixed``: the values of the
+        expressions, written there)."""
+        p = self.p
+        arrays, names_of, refs = {}, {}, {}
+        for kind in CIRCUIT_KINDS:
+            arrays[kind], names_of[kind], refs[kind] = self._joined(p.columns[kind], self.added[kind])
+        for fix, value in fixed:
+            arrays[fix.kind].values[fix.index] = value
+        node_names = p.node_names + list(self.added_nodes) if self.added_nodes else p.node_names
+        names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in CIRCUIT_KINDS], node_names)
+        files = p.files
         groups: dict[str, ElementGroup] = {}
         for kind, nodes in zip(CIRCUIT_KINDS, numbered):
-            col, arr = self.cols[kind], arrays[kind]
-            names = col.names
+            arr, names = arrays[kind], names_of[kind]
             if len(set(names)) != len(names):
-                self._duplicate(kind, col, arr)
+                self._duplicate(names, arr)
             model = None
             if kind == "d":
                 model = np.empty(len(names), np.int32)
-                for j, ref in enumerate(col.refs):
+                for j, ref in enumerate(refs[kind]):
                     m = model_index.get(ref)
                     if m is None:
                         loc, src = source_location(files, self.p.lines, arr.file[j], arr.line[j])
@@ -257,9 +277,21 @@ class _Elaborator:
             groups[kind] = ElementGroup(tuple(names), nodes, arr.values, arr.file, arr.line, model)
         return names_in_order, groups
 
-    def _duplicate(self, kind: str, col: Columns, arr) -> None:
+    @staticmethod
+    def _joined(parsed: Columns, added: Columns) -> tuple[ColumnArrays, list[str], list[str]]:
+        """The arrays, names and diode model names of ``parsed``'s rows then ``added``'s, the
+        arrays new but for the node indices when nothing is added (they are only read)."""
+        mine, more = parsed.arrays(), added.arrays()
+        if not len(added):
+            return (ColumnArrays(mine.nodes, mine.values.copy(), mine.file.copy(), mine.line.copy()),
+                    parsed.names, parsed.refs)
+        arrays = ColumnArrays(*(np.concatenate((getattr(mine, f), getattr(more, f)))
+                                for f in ("nodes", "values", "file", "line")))
+        return arrays, parsed.names + added.names, parsed.refs + added.refs
+
+    def _duplicate(self, names: list[str], arr: ColumnArrays) -> None:
         seen: dict[str, int] = {}
-        for j, name in enumerate(col.names):
+        for j, name in enumerate(names):
             if name in seen:
                 first = seen[name]
                 files = self.p.files

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SourceLocation
+from ..errors import NetlistError, SourceLocation
 
 _INLINE_COMMENT = re.compile(r";|//|(?:(?<=\s)|^)\$")
 
@@ -52,6 +52,11 @@ class LogicalLine:
         first = self.pieces[0][1]
         k = line - first
         return self.physical[k] if 0 <= k < len(self.physical) else self.physical[0]
+
+    def error(self, column: int, message: str, hint: str | None = None) -> NetlistError:
+        """A :class:`NetlistError` at 1-based logical ``column``, shown on its physical line."""
+        loc = self.location(column)
+        return NetlistError(message, location=loc, source_line=self.physical_text(loc.line), hint=hint)
 
 
 def join_logical(lines: list[str], index: int, file: str) -> tuple[LogicalLine, int]:

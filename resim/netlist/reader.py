@@ -1,0 +1,229 @@
+"""Reading a netlist file and the files it includes into a :class:`ParsedNetlist`.
+
+The reader owns everything about files and lines: reading a file (:func:`read_file`:
+regular files, pipes and terminals, at most :data:`MAX_FILE_BYTES`), the title line,
+``*`` comment lines, ``.control`` blocks, ``+`` continuation lines (:mod:`.source`),
+``.include`` (relative to the including file, cycles refused), ``.end``, and where each
+statement goes: top-level elements into the columns, the bodies of ``.subckt`` ...
+``.ends`` into their definitions.
+
+Simple element lines are taken in whole-file passes by :mod:`.bulk`; every other line is
+parsed by :func:`.grammar.parse_line` and turned into a statement by
+:func:`.transform.statement`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+
+import numpy as np
+
+from ..elements import CIRCUIT_KINDS, ELEMENTS
+from ..errors import NetlistError, SourceLocation
+from . import bulk, grammar, transform
+from .expressions import Expr
+from .source import LogicalLine, join_logical
+from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Include, ModelStmt, Op, ParsedNetlist,
+                         SubcktDef)
+
+MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
+
+
+def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
+    """The text of a netlist file (``where``: the ``.include`` that names it, if any).
+
+    Regular files, pipes (``<(cmd)``) and terminals are read, up to :data:`MAX_FILE_BYTES`;
+    anything else (``/dev/zero``, a disk) would never end and is refused.
+    """
+    hint = "check the path (relative .include paths are taken from the including file's folder)"
+    try:
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or fh.isatty()):
+                problem, hint = "not a regular file", "name a netlist file (a device or special file is never read)"
+            else:
+                data = fh.read(MAX_FILE_BYTES + 1)
+                if len(data) <= MAX_FILE_BYTES:
+                    return data.decode("utf-8", errors="replace")
+                problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    loc, line = where if where else (None, None)
+    raise NetlistError(
+        f"cannot read netlist file '{path}': {problem}",
+        location=loc,
+        source_line=line.physical_text(loc.line) if line and loc else None,
+        hint=hint,
+    )
+
+
+class Reader:
+    """Reads one netlist and its includes into a ParsedNetlist (:meth:`read`, then :meth:`finish`)."""
+
+    def __init__(self, fast: bool) -> None:
+        self.fast = fast
+        self.out = ParsedNetlist(columns={k: Columns(ELEMENTS[k].terminals) for k in CIRCUIT_KINDS})
+        self.open_subckts: list[SubcktDef] = []
+        self.ended = False
+        self.in_control = False  # inside a .control ... .endc block
+        self.node_map = None  # (scan, node ids of its node names) for the file being read
+
+    # -- driver -------------------------------------------------------------------------
+    def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...]) -> None:
+        """Read ``text``, the contents of ``file`` (its first line a title when ``title``);
+        ``stack``: the real paths of the files being read, outermost first."""
+        out = self.out
+        file_index = len(out.files)
+        out.files.append(file)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        out.lines.append(lines)
+        n = len(lines)
+        start = 0
+        if title:
+            out.title = lines[0].strip()
+            start = 1
+        if self.fast:
+            fast = bulk.scan(lines, text.lower(), start)
+            slow = fast.slow
+        else:
+            slow = [i for i in range(start, n) if lines[i].strip()]
+            fast = None
+        pos = start
+        self.in_control = False
+        for s in slow:
+            if s < pos:  # consumed as a continuation
+                continue
+            self._bulk(fast, pos, s, lines, file, file_index, stack)
+            pos = s + 1
+            stripped = lines[s].lstrip()
+            if stripped[:1] == "*" or not stripped:
+                continue
+            if self.in_control:
+                if stripped.lower().split()[:1] == [".endc"]:
+                    self.in_control = False
+                continue
+            logical, pos = join_logical(lines, s, file)
+            if not logical.text:
+                continue
+            if logical.text.lower().startswith(".control"):
+                self.in_control = True
+                out.warnings.append(f"{logical.location(1)}: warning: .control block ignored (resim runs no ngspice scripts)")
+                continue
+            self.statement(logical, file_index, stack)
+            if self.ended:
+                break
+        else:
+            self._bulk(fast, pos, n, lines, file, file_index, stack)
+        self.ended = False
+        if title and self.open_subckts:
+            sub = self.open_subckts[-1]
+            raise NetlistError(
+                f"subcircuit '{sub.name}' is never closed",
+                location=sub.location,
+                source_line=sub.line.physical_text(sub.location.line) if sub.line else None,
+                hint=f"add '.ends {sub.name}' after its last element",
+            )
+
+    def _bulk(self, fast, lo: int, hi: int, lines: list[str], file: str, file_index: int, stack) -> None:
+        """Append the simple lines in ``[lo, hi)`` (see :mod:`.bulk`; all others there are blank)."""
+        if fast is None or lo >= hi or self.in_control:
+            return
+        spans = {kind: rows.between(lo, hi) for kind, rows in fast.rows.items()}
+        if self.open_subckts:  # inside a subcircuit body: statements, through the grammar
+            inside = sorted(int(i) for kind, (a, b) in spans.items() for i in fast.rows[kind].line[a:b])
+            for i in inside:
+                self.statement(join_logical(lines, i, file)[0], file_index, stack)
+            return
+        if self.node_map is None or self.node_map[0] is not fast:
+            self.node_map = (fast, np.array([self.out.node_id(name) for name in fast.nodes], np.int64))
+        ids = self.node_map[1]
+        for kind, (a, b) in spans.items():
+            if a == b:
+                continue
+            rows = fast.rows[kind]
+            nodes = np.stack([ids[rows.node_a[a:b]], ids[rows.node_b[a:b]]], axis=1)
+            self.out.columns[kind].extend(rows.names[a:b], nodes, rows.value[a:b], file_index, rows.line[a:b] + 1)
+
+    def finish(self) -> ParsedNetlist:
+        """The parsed netlist, complete: each kind's rows joined into one set of arrays, so
+        that reading it later changes nothing in it."""
+        for columns in self.out.columns.values():
+            columns.arrays()
+        return self.out
+
+    # -- one statement through the grammar ----------------------------------------------------
+    def statement(self, line: LogicalLine, file_index: int, stack: tuple[str, ...]) -> None:
+        """Parse logical ``line`` and put its statement in its place."""
+        stmt = transform.statement(grammar.parse_line(line), line, self.out.warnings)
+        if isinstance(stmt, ElementStmt):
+            self._element(stmt, file_index)
+        elif isinstance(stmt, list):  # .param
+            (self.open_subckts[-1].body if self.open_subckts else self.out.params).extend(stmt)
+        elif isinstance(stmt, ModelStmt):
+            self._define(self.out.models, stmt, "model")
+        elif isinstance(stmt, SubcktDef):
+            self._define(self.out.subckts, stmt, "subcircuit")
+            self.open_subckts.append(stmt)
+        elif isinstance(stmt, Ends):
+            self._ends(stmt)
+        elif isinstance(stmt, Include):
+            self._include(stmt, stack)
+        elif isinstance(stmt, DcStmt):
+            self.out.dc.append(stmt)
+        elif isinstance(stmt, Op):
+            self.out.has_op = True
+        elif isinstance(stmt, End):
+            self.ended = True
+
+    def _element(self, stmt: ElementStmt, file_index: int) -> None:
+        if self.open_subckts:
+            self.open_subckts[-1].body.append(stmt)
+            return
+        kind = stmt.kind
+        if kind == "x":
+            self.out.instances.append(stmt)
+            return
+        if stmt.params:
+            raise stmt.line.error(1, f"unknown instance parameter '{next(iter(stmt.params))}' on "
+                                  f"{ELEMENTS[kind].word} '{stmt.name}'", "resim reads no instance parameters on this element")
+        col = self.out.columns[kind]
+        value = stmt.value
+        if isinstance(value, Expr):
+            self.out.fixups.append(Fixup(kind, len(col), value, stmt.line))
+            value = math.nan
+        col.append(stmt.name, tuple(map(self.out.node_id, stmt.nodes)), value, file_index, stmt.location.line)
+        if kind == "d":
+            col.refs.append(stmt.ref or "")
+
+    @staticmethod
+    def _define(table: dict, stmt: ModelStmt | SubcktDef, what: str) -> None:
+        """Add ``stmt`` to ``table`` under its name, which must be new there."""
+        prev = table.get(stmt.name)
+        if prev is not None:
+            raise stmt.line.error(1, f"{what} '{stmt.name}' is defined twice (first at {prev.location})",
+                                  "rename one of them")
+        table[stmt.name] = stmt
+
+    def _ends(self, ends: Ends) -> None:
+        if not self.open_subckts:
+            raise ends.line.error(1, ".ends without a matching .subckt", "remove it, or add the .subckt line it closes")
+        sub = self.open_subckts.pop()
+        if ends.name is not None and ends.name != sub.name:
+            raise ends.line.error(ends.column, f".ends {ends.name} closes subcircuit '{sub.name}'",
+                                  f"write '.ends {sub.name}'")
+
+    def _include(self, inc: Include, stack: tuple[str, ...]) -> None:
+        line = inc.line
+        base = os.path.dirname(line.file) if line.file not in ("<text>", "<stdin>") else os.getcwd()
+        path = os.path.normpath(os.path.join(base, os.path.expanduser(inc.path)))
+        real = os.path.realpath(path)
+        if real in stack:
+            chain = " -> ".join(os.path.basename(s) for s in (*stack, real))
+            raise line.error(inc.column, f".include cycle: {chain}",
+                             "remove the .include that leads back to a file already being read")
+        text = read_file(path, (line.location(inc.column), line))
+        self.read(text, path, title=False, stack=(*stack, real))

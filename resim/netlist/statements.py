@@ -1,0 +1,192 @@
+"""The statements a netlist is read into: what :mod:`.parser` produces and :mod:`.elaborate` reads.
+
+A :class:`ParsedNetlist` holds the top-level elements column-wise (:class:`Columns`: names,
+node indices, values; a value given as an expression is a :class:`Fixup`, evaluated later
+with the parameters), the subcircuit instances, subcircuit definitions, models,
+parameters, analyses and warnings. Subcircuit bodies keep their statements one by one
+(:class:`ElementStmt`, :class:`ParamStmt`): they are expanded once per instance.
+
+The dot commands that only steer reading (:class:`Ends`, :class:`Include`, :class:`Op`,
+:class:`End`) never reach the parsed netlist; :mod:`.reader` acts on them.
+
+Once :func:`.parser.parse_text` or :func:`.parser.parse_file` returns, a parsed netlist is
+complete and is only read: elaborating it any number of times gives the same circuit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SourceLocation
+from .expressions import Expr, Value
+from .source import LogicalLine
+
+
+@dataclass
+class ElementStmt:
+    """One element card read by the grammar (kept in subcircuit bodies, and for X lines)."""
+
+    kind: str
+    name: str
+    nodes: tuple[str, ...]
+    value: Value
+    ref: str | None  # diode model or subcircuit name
+    params: dict[str, Value]
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class ParamStmt:
+    name: str
+    value: Value
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class SubcktDef:
+    name: str
+    ports: tuple[str, ...]
+    defaults: dict[str, Value]
+    body: list = field(default_factory=list)  # ElementStmt | ParamStmt
+    location: SourceLocation | None = None
+    line: LogicalLine | None = None  # the .subckt line, for error messages
+
+
+@dataclass
+class ModelStmt:
+    name: str
+    type: str
+    params: dict[str, float]
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class DcStmt:
+    """A ``.dc`` line: one ``(source, start, stop, step)`` per swept source."""
+
+    sweeps: list[tuple[str, Value, Value, Value]]
+    line: LogicalLine
+
+
+@dataclass
+class Ends:
+    """An ``.ends [name]`` line; ``column`` is where ``name`` starts."""
+
+    name: str | None
+    column: int
+    line: LogicalLine
+
+
+@dataclass
+class Include:
+    """An ``.include path`` line (``path`` as written, without quotes); ``column`` is where it starts."""
+
+    path: str
+    column: int
+    line: LogicalLine
+
+
+@dataclass
+class Op:
+    """An ``.op`` line."""
+
+
+@dataclass
+class End:
+    """An ``.end`` line: nothing after it is read."""
+
+
+@dataclass
+class ColumnArrays:
+    """One kind's elements as arrays (see :meth:`Columns.arrays`)."""
+
+    nodes: np.ndarray  # [rows, terminals] indices into ParsedNetlist.node_names
+    values: np.ndarray
+    file: np.ndarray
+    line: np.ndarray
+
+
+@dataclass
+class Columns:
+    """Top-level elements of one kind, column-wise, in file order.
+
+    Rows come one at a time (:meth:`append`: the grammar, subcircuit expansion) or as
+    whole blocks of arrays (:meth:`extend`: the bulk fast path); :meth:`arrays` joins them.
+    """
+
+    terminals: int
+    names: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)  # diode model names
+    blocks: list[ColumnArrays] = field(default_factory=list)
+    _rows: list[tuple] = field(default_factory=list)  # (node ids, value, file, line) not yet in a block
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def append(self, name: str, nodes: tuple[int, ...], value: float, file: int, line: int) -> None:
+        self.names.append(name)
+        self._rows.append((nodes, value, file, line))
+
+    def extend(self, names: list[str], nodes: np.ndarray, values: np.ndarray, file: int, line: np.ndarray) -> None:
+        self._flush()
+        self.names.extend(names)
+        self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32), line.astype(np.int32)))
+
+    def _flush(self) -> None:
+        if self._rows:
+            nodes, values, file, line = zip(*self._rows)
+            self.blocks.append(ColumnArrays(np.array(nodes, np.int64).reshape(-1, self.terminals),
+                                            np.array(values, float), np.array(file, np.int32), np.array(line, np.int32)))
+            self._rows.clear()
+
+    def arrays(self) -> ColumnArrays:
+        """All rows, in order, as one set of arrays (joined on the first call after a change)."""
+        self._flush()
+        if len(self.blocks) != 1:
+            parts = self.blocks or [ColumnArrays(np.zeros((0, self.terminals), np.int64), np.zeros(0),
+                                                 np.zeros(0, np.int32), np.zeros(0, np.int32))]
+            self.blocks = [ColumnArrays(*(np.concatenate([getattr(b, f) for b in parts])
+                                          for f in ("nodes", "values", "file", "line")))]
+        return self.blocks[0]
+
+
+@dataclass
+class Fixup:
+    """A top-level element value given as an expression, evaluated after the parameters."""
+
+    kind: str
+    index: int
+    expr: Expr
+    line: LogicalLine
+
+
+@dataclass
+class ParsedNetlist:
+    title: str = ""
+    files: list[str] = field(default_factory=list)
+    lines: list[list[str]] = field(default_factory=list)  # physical lines of each file, for messages
+    columns: dict[str, Columns] = field(default_factory=dict)
+    fixups: list[Fixup] = field(default_factory=list)
+    instances: list[ElementStmt] = field(default_factory=list)
+    subckts: dict[str, SubcktDef] = field(default_factory=dict)
+    models: dict[str, ModelStmt] = field(default_factory=dict)
+    params: list[ParamStmt] = field(default_factory=list)
+    dc: list[DcStmt] = field(default_factory=list)
+    has_op: bool = False
+    warnings: list[str] = field(default_factory=list)
+    # node names as the columns refer to them; ground ("0", alias "gnd") is 0
+    node_names: list[str] = field(default_factory=lambda: ["0"])
+    node_index: dict[str, int] = field(default_factory=lambda: {"0": 0, "gnd": 0})
+
+    def node_id(self, name: str) -> int:
+        """The index of node ``name`` in :attr:`node_names`, adding it when new (while reading)."""
+        k = self.node_index.get(name)
+        if k is None:
+            k = self.node_index[name] = len(self.node_names)
+            self.node_names.append(name)
+        return k
