@@ -72,14 +72,30 @@ def run_chunks(fn: Callable[[Any, np.ndarray], Any], task, points: np.ndarray, c
     if n_workers > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed as done_first
 
-        with ProcessPoolExecutor(max_workers=n_workers, initializer=_receive, initargs=(fn, task)) as pool:
+        pool = ProcessPoolExecutor(max_workers=n_workers, initializer=_receive, initargs=(fn, task))
+        try:
             futures = {pool.submit(_solve_received, piece): k for k, piece in enumerate(pieces)}
             for future in done_first(futures):
                 finished(futures[future], future.result())
+        except BaseException:  # Ctrl-C or a failed chunk: drop what is queued, stop the workers
+            _stop(pool)
+            raise
+        pool.shutdown()
         return results
     for k, piece in enumerate(pieces):
         finished(k, fn(task, piece))
     return results
+
+
+def _stop(pool) -> None:
+    """Cancel ``pool``'s queued chunks and end its worker processes now (leaving the
+    ``with`` block would wait for every queued chunk: Ctrl-C took as long as the sweep)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(timeout=10)
 
 
 _received: tuple = (None, None)  # in a worker process: the function and task :func:`_receive` was given

@@ -274,6 +274,15 @@ def test_include_of_a_character_device_is_refused(tmp_path, device):
     assert err.message == f"cannot read netlist file '{tmp_path / 'dev'}': not a regular file"
 
 
+def test_include_of_a_fifo_is_refused_without_opening_it(tmp_path):
+    """Opening a FIFO that no one writes waits forever: an `.include` of one used to hang.
+    The netlist itself may still be a pipe (`resim solve <(cat x.cir)`)."""
+    os.mkfifo(tmp_path / "pipe")
+    err, path = error_of(tmp_path, "t\nV1 a 0 1\nR1 a 0 1\n.include pipe\n")
+    at(err, path, 4, "pipe")
+    assert err.message.endswith("not a regular file")
+
+
 def test_netlist_argument_that_is_a_character_device_is_refused(tmp_path, capsys):
     os.mknod(tmp_path / "zero", stat.S_IFCHR | 0o666, os.makedev(1, 5))
     code, out, err = cli(["solve", str(tmp_path / "zero")], capsys)

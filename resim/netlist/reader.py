@@ -31,18 +31,28 @@ from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Include
 MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
 
 
+class _Refused(Exception):
+    """A file refused before it is opened (the reason is already set)."""
+
+
 def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
     """The text of a netlist file (``where``: the ``.include`` that names it, if any).
 
     Regular files, pipes (``<(cmd)``) and terminals are read, up to :data:`MAX_FILE_BYTES`;
-    anything else (``/dev/zero``, a disk) would never end and is refused.
+    anything else (``/dev/zero``, a disk) would never end and is refused. An ``.include``
+    must name a regular file: it is checked before it is opened, since opening a FIFO that
+    no one writes would wait forever.
     """
     hint = "check the path (relative .include paths are taken from the including file's folder)"
+    special = "not a regular file", "name a netlist file (a device or special file is never read)"
     try:
+        if where is not None and not stat.S_ISREG(os.stat(path).st_mode):
+            problem, hint = special
+            raise _Refused
         with open(path, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
             if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or fh.isatty()):
-                problem, hint = "not a regular file", "name a netlist file (a device or special file is never read)"
+                problem, hint = special
             else:
                 data = fh.read(MAX_FILE_BYTES + 1)
                 if len(data) <= MAX_FILE_BYTES:
@@ -50,6 +60,8 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> st
                 problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
     except OSError as exc:
         problem = exc.strerror or str(exc)
+    except _Refused:
+        pass
     loc, line = where if where else (None, None)
     raise NetlistError(
         f"cannot read netlist file '{path}': {problem}",
