@@ -27,13 +27,16 @@ import tempfile
 from .errors import OutputError
 
 
-def _read_umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it is to set it; done once, at import
+def _umask() -> int:
+    """The umask now (read at each write: ``resim serve`` sets each client's own)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as fh:  # Linux: read without setting it (no race with threads)
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it
     os.umask(mask)
     return mask
-
-
-_UMASK = _read_umask()
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -122,7 +125,7 @@ def _replace(target: str, data: bytes, old: os.stat_result | None) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             if old is None:
-                os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would make results private by accident
+                os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make results private by accident
             else:
                 if (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
                     with contextlib.suppress(OSError):  # only root may give a file away

@@ -436,7 +436,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
               help="Where to listen (default: $RESIM_SERVER, else server.sock in a private 0700 folder: "
                    "$XDG_RUNTIME_DIR/resim/ or /tmp/resim-UID/). Only a stale socket is ever replaced.")
 @click.option("--read-timeout", type=click.FloatRange(0, min_open=True), default=READ_TIMEOUT, show_default=True,
-              metavar="SECONDS", help="Seconds a client may take to send its request before it is refused.")
+              metavar="SECONDS", help="Seconds a client may take to send its whole request before it is refused.")
 @click.option("--max-request", type=click.IntRange(1), default=MAX_REQUEST, show_default=True, metavar="BYTES",
               help="Largest request read (a netlist sent on stdin counts); larger ones are refused unread.")
 def serve(socket_path: str | None, read_timeout: float, max_request: int) -> None:
@@ -444,10 +444,16 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
 
     Python, numpy and resim's modules take ~0.3 s to load; a `resim solve` whose
     $RESIM_SERVER names this server's socket skips that and takes ~0.05 s. Results, files
-    written and exit codes are the same as without the server; if the server is gone,
-    runs another version of resim, does not answer within $RESIM_SERVER_TIMEOUT seconds
-    (default 60) or its socket is not yours, `resim` runs the command itself. The server
-    answers only your own user; it stops on SIGTERM or Ctrl-C and removes its socket.
+    written (with your umask) and exit codes are the same as without the server; if the
+    server is gone, runs another version of resim, is busy, does not answer within
+    $RESIM_SERVER_TIMEOUT seconds (default 60) or its socket is not yours, `resim` runs
+    the command itself. So it does when your RESIM_* variables (but RESIM_SERVER*),
+    numpy's (NPY_*) or the BLAS ones (OMP_*, OPENBLAS_*, GOTO_*, MKL_*, VECLIB_*)
+    differ from the server's, when RESIM_DEBUG is set, when the table goes to a
+    terminal (it is drawn for it: -o, --format csv or json, or a pipe are served), and
+    when an argument names /dev/stdin, /dev/stdout, /dev/fd/N, /proc/... or /dev/tty.
+    The server answers only your own user; it stops on SIGTERM or Ctrl-C and removes
+    its socket.
 
     \b
     Example:

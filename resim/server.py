@@ -9,12 +9,16 @@ The protocol and the client are in :mod:`resim.client`. The server:
   or ``/tmp/resim-<uid>/``, mode 0700, ours, not a link), never at a predictable path in a
   folder that other users can write;
 * answers only clients of its own uid (``SO_PEERCRED``, :func:`resim.client.peer_trusted`);
-* reads each request in its own thread, for at most ``read_timeout`` seconds and
-  ``max_request`` bytes, so a stuck or huge client delays no one; a malformed request gets
-  an error answer. Commands run one at a time (they share the process's working folder,
-  stdin and stdout), in the client's working folder, by the function :func:`serve` is
-  given (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import
-  the CLI that imports it).
+* reads each request in its own thread, for at most ``read_timeout`` seconds in all (one
+  deadline, however slowly the bytes come) and ``max_request`` bytes, so a stuck, slow or
+  huge client delays no one; a malformed request gets an error answer. At most
+  :data:`MAX_CONNECTIONS` requests are read or run at once: the accept loop never waits,
+  and answers one more at once with a "busy" refusal (its client runs the command itself);
+* runs a command only when the client's :func:`resim.client.behaviour_env` is its own.
+  Commands run one at a time (they share the process's working folder, umask, stdin and
+  stdout), in the client's working folder, with its umask, by the function :func:`serve`
+  is given (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import
+  the CLI that imports it). The server's own stdin is ``/dev/null``.
 """
 
 from __future__ import annotations
@@ -28,14 +32,15 @@ import socket
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 
-from .client import FORWARDED, RequestTooLarge, code_key, peer_trusted, peer_uid, read_all
+from .client import FORWARDED, RequestTooLarge, behaviour_env, code_key, peer_trusted, peer_uid, read_all
 from .errors import ResimError
 
 MAX_REQUEST = 64 << 20  # bytes: a netlist sent on stdin fits many times over
-READ_TIMEOUT = 10.0  # seconds a client may take to send its request
-MAX_CONNECTIONS = 64  # requests being read or run at once; more wait in the listen queue
+READ_TIMEOUT = 10.0  # seconds a client may take to send its whole request
+MAX_CONNECTIONS = 64  # requests being read or run at once; one more is refused at once ("busy")
 
 
 class SocketPathError(ResimError):
@@ -127,6 +132,7 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
     restore = _stop_on_sigterm()
     try:
         listener.listen(16)  # early clients wait in the queue while resim loads
+        _stdin_from_devnull()
         _warm_up()
         session = _Session(code_key(), handler, read_timeout, max_request)
         slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
@@ -134,8 +140,10 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
             on_ready(path)
         while True:
             conn, _ = listener.accept()
-            slots.acquire()
-            threading.Thread(target=session.answer, args=(conn, slots.release), daemon=True).start()
+            if slots.acquire(blocking=False):
+                threading.Thread(target=session.answer, args=(conn, slots.release), daemon=True).start()
+            else:  # never wait here: that would block every client behind slow ones
+                _busy(conn)
     except _Stop:
         pass
     finally:
@@ -144,6 +152,24 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
         with contextlib.suppress(OSError):
             if os.lstat(path).st_ino == ours:  # never remove what another server put there since
                 os.unlink(path)
+
+
+def _stdin_from_devnull() -> None:  # pragma: no cover - run in a subprocess by tests
+    """Point file descriptor 0 at /dev/null: a command never reads the terminal or pipe the
+    server was started from (its client's stdin is sent as text, or the client runs it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd != 0:
+            os.dup2(fd, 0)
+            os.close(fd)
+
+
+def _busy(conn: socket.socket) -> None:
+    """Refuse ``conn`` at once, without reading it: every slot is taken."""
+    with conn, contextlib.suppress(OSError):
+        conn.setblocking(False)  # a small answer fits a fresh socket's buffer; never wait on it
+        if peer_trusted(peer_uid(conn)):
+            conn.sendall(json.dumps(_refusal(f"busy: {MAX_CONNECTIONS} requests are being read or run")).encode())
 
 
 def _warm_up() -> None:  # pragma: no cover - run in a subprocess by tests
@@ -197,29 +223,32 @@ class _Session:
     the limits, and the lock that runs commands one at a time."""
 
     def __init__(self, key: str, handler: Callable[[list[str]], int], read_timeout: float,
-                 max_request: int) -> None:
+                 max_request: int, env: dict[str, str] | None = None) -> None:
         self.key, self.handler = key, handler
         self.read_timeout, self.max_request = read_timeout, max_request
+        self.env = behaviour_env() if env is None else env  # a client with others runs its command itself
         self.lock = threading.Lock()
 
     def answer(self, conn: socket.socket, done: Callable[[], None]) -> None:
-        """Read one request from ``conn``, answer it, close ``conn``, call ``done``."""
+        """Read one request from ``conn`` (within ``read_timeout`` seconds of now, in all),
+        answer it, close ``conn``, call ``done``."""
+        deadline = time.monotonic() + self.read_timeout
         try:
             with conn:
-                conn.settimeout(self.read_timeout)
                 if not peer_trusted(peer_uid(conn)):
                     return  # another user: not a byte read, not a byte answered
-                reply = self._reply(conn)
+                reply = self._reply(conn, deadline)
                 with contextlib.suppress(OSError):
+                    conn.settimeout(self.read_timeout)  # a client that reads no answer
                     conn.sendall(json.dumps(reply).encode())
         except OSError:
             pass
         finally:
             done()
 
-    def _reply(self, conn: socket.socket) -> dict:
+    def _reply(self, conn: socket.socket, deadline: float) -> dict:
         try:
-            request = json.loads(read_all(conn, self.max_request))
+            request = json.loads(read_all(conn, self.max_request, deadline))
         except RequestTooLarge:
             return _refusal(f"request larger than {self.max_request} bytes: not read")
         except TimeoutError:
@@ -229,8 +258,9 @@ class _Session:
         problem = _malformed(request)
         if problem:
             return _refusal(f"malformed request: {problem}")
-        if request.get("key") != self.key or not request["argv"] or request["argv"][0] not in FORWARDED:
-            return {"code": None}  # other code, or a command this server does not run
+        if (request.get("key") != self.key or request["env"] != self.env or not request["argv"]
+                or request["argv"][0] not in FORWARDED):
+            return {"code": None}  # other code or settings, or a command this server does not run
         try:
             with self.lock:
                 return _run(request, self.handler)
@@ -253,14 +283,22 @@ def _malformed(request: object) -> str | None:
         return "'cwd' must be a string"
     if not isinstance(request.get("stdin"), (str, type(None))):
         return "'stdin' must be a string or null"
+    umask = request.get("umask")
+    if not (isinstance(umask, int) and not isinstance(umask, bool) and 0 <= umask <= 0o777):
+        return "'umask' must be an integer from 0 to 511 (0o777)"
+    env = request.get("env")
+    if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+        return "'env' must be an object of strings"
     return None
 
 
 def _run(request: dict, handler: Callable[[list[str]], int]) -> dict:
-    """Run the request's command with ``handler``, in its working folder, with its stdin; the answer."""
+    """Run the request's command with ``handler``, in its working folder, with its stdin and
+    umask (process-wide: commands run one at a time); the answer."""
     out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
     stdin = sys.stdin
+    umask = os.umask(request["umask"])
     try:
         os.chdir(request["cwd"])
         if request.get("stdin") is not None:
@@ -269,5 +307,6 @@ def _run(request: dict, handler: Callable[[list[str]], int]) -> dict:
             code = handler(list(request["argv"]))
     finally:
         sys.stdin = stdin
+        os.umask(umask)
         os.chdir(here)
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}

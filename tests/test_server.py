@@ -10,8 +10,10 @@ Every server a test starts is stopped by a fixture finaliser (SIGTERM, then SIGK
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import select
 import shutil
 import socket
 import stat
@@ -139,16 +141,22 @@ def test_without_a_server_the_command_runs_here(resim_exe, netlists_dir, tmp_pat
 
 def test_a_server_of_other_code_is_not_used(server):
     """A request with another code key is refused: the client then runs it itself."""
-    reply = ask(server, json.dumps({"argv": ["solve", "x.cir"], "cwd": "/", "stdin": None, "key": "other"}).encode())
+    reply = ask(server, json.dumps(request(["solve", "x.cir"], "/", key="other")).encode())
     assert reply == {"code": None}
+
+
+def request(argv: list[str], cwd: str, stdin: str | None = None, **fields) -> dict:
+    """A request as the client sends it (``fields`` replace its parts): this process's
+    code key, settings and umask."""
+    return {"argv": argv, "cwd": cwd, "stdin": stdin, "key": client.code_key(), "umask": client.current_umask(),
+            "env": client.behaviour_env(_env()), **fields}
 
 
 def ask(path: str, data: bytes, eof: bool = True) -> dict:
     """Send ``data`` to the server at ``path`` (then EOF unless ``eof`` is false) and
     return its JSON answer; a send cut short by the server closing is not an error."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(GUARD_S)
-        conn.connect(path)
+        _connect(conn, path)
         try:
             conn.sendall(data)
             if eof:
@@ -156,6 +164,20 @@ def ask(path: str, data: bytes, eof: bool = True) -> dict:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server stopped reading: its answer is still there to read
         return json.loads(_read_until_hangup(conn))
+
+
+def _connect(conn: socket.socket, path: str) -> None:
+    """Connect ``conn`` (then give it a :data:`GUARD_S` timeout), waiting while the
+    server's listen queue is full (a UNIX socket with a timeout says EAGAIN at once)."""
+    conn.settimeout(GUARD_S)
+    deadline = time.monotonic() + GUARD_S
+    while True:
+        try:
+            return conn.connect(path)
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _read_until_hangup(conn: socket.socket) -> bytes:
@@ -176,8 +198,7 @@ def out_voltage(stdout: str) -> float:
 def assert_serves(path: str, netlists_dir: Path) -> None:
     """The server at ``path`` solves divider.cir (a request as the client sends it): 40/9 V."""
     netlist = netlists_dir / "divider.cir"
-    reply = ask(path, json.dumps({"argv": ["solve", str(netlist), "--format", "json"], "cwd": str(netlists_dir),
-                                  "stdin": None, "key": client.code_key()}).encode())
+    reply = ask(path, json.dumps(request(["solve", str(netlist), "--format", "json"], str(netlists_dir))).encode())
     assert reply["code"] == 0 and out_voltage(reply["stdout"]) == pytest.approx(40 / 9), reply
 
 
@@ -355,19 +376,25 @@ class _Cli:
         return 0
 
 
-@pytest.mark.parametrize("uid, answered", [(os.getuid(), True), (OTHER_UID, False)])
-def test_the_server_answers_only_its_own_uid(monkeypatch, tmp_path, uid, answered):
-    monkeypatch.setattr(server_mod, "peer_uid", lambda conn: uid)  # what SO_PEERCRED would say
-    cli, released = _Cli(), []
-    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20)
+def _answer(session: server_mod._Session, req: dict) -> tuple[bytes, list[bool]]:
+    """What ``session`` answers ``req`` (sent through a socket pair), and whether it
+    released its slot."""
+    released = []
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with theirs:
-        theirs.sendall(json.dumps({"argv": ["solve", "x.cir"], "cwd": str(tmp_path), "stdin": None,
-                                   "key": "k"}).encode())
+        theirs.sendall(json.dumps(req).encode())
         theirs.shutdown(socket.SHUT_WR)
         session.answer(ours, lambda: released.append(True))
         theirs.settimeout(GUARD_S)
-        answer = _read_until_hangup(theirs)
+        return _read_until_hangup(theirs), released
+
+
+@pytest.mark.parametrize("uid, answered", [(os.getuid(), True), (OTHER_UID, False)])
+def test_the_server_answers_only_its_own_uid(monkeypatch, tmp_path, uid, answered):
+    monkeypatch.setattr(server_mod, "peer_uid", lambda conn: uid)  # what SO_PEERCRED would say
+    cli = _Cli()
+    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20, env={})
+    answer, released = _answer(session, request(["solve", "x.cir"], str(tmp_path), key="k", env={}))
     assert released == [True]
     if answered:
         assert json.loads(answer) == {"code": 0, "stdout": "ran solve x.cir\n", "stderr": ""}
@@ -421,6 +448,12 @@ def test_a_stuck_client_times_out_and_an_oversized_request_is_refused_unread(sta
     (b'{"argv": ["solve", 1], "cwd": "/"}', "malformed request: 'argv' must be a list of strings"),
     (b'{"argv": ["solve"]}', "malformed request: 'cwd' must be a string"),
     (b'{"argv": ["solve"], "cwd": "/", "stdin": 5}', "malformed request: 'stdin' must be a string or null"),
+    (b'{"argv": ["solve"], "cwd": "/", "stdin": null}', "malformed request: 'umask' must be an integer"),
+    (b'{"argv": ["solve"], "cwd": "/", "umask": 512}', "malformed request: 'umask' must be an integer"),
+    (b'{"argv": ["solve"], "cwd": "/", "umask": true}', "malformed request: 'umask' must be an integer"),
+    (b'{"argv": ["solve"], "cwd": "/", "umask": 18}', "malformed request: 'env' must be an object of strings"),
+    (b'{"argv": ["solve"], "cwd": "/", "umask": 18, "env": {"A": 1}}',
+     "malformed request: 'env' must be an object of strings"),
     (b"{not json", "request is not JSON"),
     (b"\xff\xfe", "request is not JSON"),
     (b"[" * 200_000, "request is not JSON"),
@@ -433,8 +466,7 @@ def test_a_malformed_request_gets_an_error_and_the_server_lives_on(server, netli
 
 
 def test_a_request_in_a_missing_folder_gets_an_error(server, tmp_path):
-    request = {"argv": ["solve", "x.cir"], "cwd": str(tmp_path / "gone"), "stdin": None, "key": client.code_key()}
-    reply = ask(server, json.dumps(request).encode())
+    reply = ask(server, json.dumps(request(["solve", "x.cir"], str(tmp_path / "gone"))).encode())
     assert reply["code"] is None and "FileNotFoundError" in reply["error"]
 
 
@@ -468,3 +500,248 @@ def test_the_client_runs_the_command_itself_when_the_answer_is_malformed(resim_e
         fake.join()
     assert done.returncode == 0 and out_voltage(done.stdout) == pytest.approx(40 / 9)
     assert "sent a malformed answer; running the command here" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- one deadline per request, and an accept loop that never waits (issue 12, item 5) ---
+
+
+def test_the_read_timeout_is_one_deadline_for_the_whole_request(start_server, tmp_path, netlists_dir):
+    """A client that sends a byte every 0.25 s (each recv is quick) is still refused once
+    --read-timeout has passed since it connected, while it is still sending; a normal
+    client is served meanwhile."""
+    sock = tmp_path / "deadline.sock"
+    start_server(sock, "--read-timeout", "1")
+    payload = b'{"argv": ' + b" " * 100  # 100 bytes x 0.25 s: 25 s of trickling, 25 times the deadline
+    connected, outcome = threading.Event(), {}
+
+    def trickle() -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(sock))
+            connected.set()
+            sent = 0
+            try:
+                for byte in payload:
+                    if select.select([conn], [], [], 0.25)[0]:  # an answer (or a hang-up) arrived
+                        break
+                    conn.sendall(bytes([byte]))
+                    sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server hung up: its answer is still there to read
+            conn.settimeout(GUARD_S)
+            outcome.update(sent=sent, reply=_read_until_hangup(conn))
+
+    slow = threading.Thread(target=trickle)
+    slow.start()
+    try:
+        assert connected.wait(GUARD_S)
+        assert_serves(str(sock), netlists_dir)  # while the slow one trickles
+    finally:
+        slow.join(GUARD_S)
+    assert not slow.is_alive()
+    assert json.loads(outcome["reply"]) == {"code": None, "error": "no complete request within 1 s"}
+    assert outcome["sent"] < len(payload)  # refused while it was still sending, not after
+
+
+def test_a_full_server_refuses_one_more_connection_at_once(start_server, tmp_path, netlists_dir):
+    """With every slot taken by stuck clients, one more connection is answered "busy" at
+    once (its client runs the command itself) rather than left waiting behind them; the
+    slots come back when the stuck clients go."""
+    sock = tmp_path / "full.sock"
+    start_server(sock, "--read-timeout", str(GUARD_S))
+    busy = {"code": None, "error": f"busy: {server_mod.MAX_CONNECTIONS} requests are being read or run"}
+    with contextlib.ExitStack() as stuck:
+        for _ in range(server_mod.MAX_CONNECTIONS):
+            conn = stuck.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+            _connect(conn, str(sock))
+            conn.sendall(b'{"argv": ["sol')  # and never more, never EOF
+        assert ask(str(sock), json.dumps(request(["solve", "x.cir"], str(tmp_path))).encode()) == busy
+    deadline = time.monotonic() + GUARD_S  # the stuck ones hung up: their threads end, their slots return
+    reply = busy
+    while reply == busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+        reply = ask(str(sock), json.dumps(request(["solve", str(netlists_dir / "divider.cir"), "--format", "json"],
+                                                  str(netlists_dir))).encode())
+    assert reply["code"] == 0 and out_voltage(reply["stdout"]) == pytest.approx(40 / 9), reply
+
+
+# ---- the same output and files as a local run ------------------------------------------
+
+
+def _link_to_stdout(tmp_path: Path) -> str:
+    (tmp_path / "out.link").symlink_to("/dev/stdout")
+    return str(tmp_path / "out.link")
+
+
+@pytest.mark.parametrize("args, on_stdin", [
+    (["{net}", "-o", "/dev/stdout"], False),  # the old server wrote the result into its own log
+    (["{net}", "--output=/dev/fd/1"], False),
+    (["{net}", "-o/proc/self/fd/1"], False),
+    (["{net}", "-o", "{link}"], False),  # a link of ours to /dev/stdout
+    (["/dev/stdin"], True),  # the old server read its own stdin
+    (["/dev/fd/0"], True),
+])
+def test_arguments_naming_the_clients_own_files_mean_the_same_through_the_server(
+        resim_exe, server, netlists_dir, tmp_path, args, on_stdin):
+    net = netlists_dir / "divider.cir"
+    argv = ["solve", *(a.format(net=net, link=_link_to_stdout(tmp_path) if a == "{link}" else "") for a in args),
+            "--format", "json"]
+    stdin = net.read_text() if on_stdin else None
+    direct = run(resim_exe, *argv, stdin=stdin)
+    served = run(resim_exe, *argv, server=server, stdin=stdin)
+    assert direct.returncode == served.returncode == 0, (direct.stderr, served.stderr)
+    assert out_voltage(direct.stdout) == pytest.approx(40 / 9)
+    assert without_timings(served.stdout) == without_timings(direct.stdout) and served.stderr == direct.stderr
+
+
+@pytest.mark.parametrize("value, own", [
+    ("/dev/stdout", True), ("/dev/stdin", True), ("/dev/stderr", True), ("/dev/tty", True), ("/dev/fd/3", True),
+    ("/proc/self/fd/1", True), ("/proc/cpuinfo", True), ("/dev/../dev/stdout", True),
+    ("op.json", False), ("/dev/null", False), ("x\0y", False), ("y" * 5000, False),
+])
+def test_names_of_the_clients_own_files_are_recognised(tmp_path, monkeypatch, value, own):
+    monkeypatch.chdir(tmp_path)
+    assert client.names_own_file(value) is own
+    if "\0" not in value and len(value) < 4000:
+        (tmp_path / "link").symlink_to(value)
+        assert client.names_own_file(str(tmp_path / "link")) is own  # through a link of ours too
+
+
+@pytest.mark.parametrize("argv, here", [
+    (["solve", "n.cir", "-o", "/dev/stdout"], True),
+    (["solve", "n.cir", "-o/dev/stdout"], True),
+    (["solve", "n.cir", "--output=/dev/stderr"], True),
+    (["solve", "/dev/stdin"], True),
+    (["solve", "-", "-o", "op.json", "--format", "json"], False),  # `-` is sent as stdin's text
+    (["solve", "n.cir", "--set", "R1=2k"], False),
+])
+def test_the_client_keeps_commands_naming_its_own_files(monkeypatch, tmp_path, argv, here):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RESIM_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal
+    assert client.runs_here(argv) is here
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("argv, here", [
+    (["solve", "n.cir"], True),  # the table is drawn for the terminal: its width, bold headings
+    (["solve", "n.cir", "--format", "json", "--format", "table"], True),
+    (["solve", "n.cir", "--format", "csv"], False),
+    (["solve", "n.cir", "--format=json"], False),
+    (["solve", "n.cir", "-o", "op.txt"], False),
+    (["solve", "n.cir", "--output=op.txt"], False),
+])
+def test_on_a_terminal_the_client_keeps_only_commands_that_draw_a_table_there(monkeypatch, tmp_path, argv, here):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RESIM_DEBUG", raising=False)
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    assert client.runs_here(argv) is here
+
+
+def _drain(fd: int, into: list[bytes]) -> None:
+    """Read the pseudo-terminal master ``fd`` until its slave side is closed."""
+    with contextlib.suppress(OSError):  # EIO: every slave closed
+        while chunk := os.read(fd, 1 << 16):
+            into.append(chunk)
+
+
+@pytest.mark.parametrize("how", ["RESIM_DEBUG=1", "stdout is a terminal"])
+def test_the_client_runs_here_under_resim_debug_or_for_a_table_on_a_terminal(resim_exe, tmp_path, netlists_dir,
+                                                                              how):
+    """A traceback, or a table drawn for the terminal, belong to this process: the client
+    does not even connect."""
+    sock = tmp_path / "unused.sock"
+    argv = [resim_exe, "solve", str(netlists_dir / "divider.cir")]
+    env = _env(str(sock), RESIM_SERVER_TIMEOUT="2")  # the old client waited 2 s on it, then ran here
+    with _fake_server(sock) as listener:
+        if how == "RESIM_DEBUG=1":
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**env, "RESIM_DEBUG": "1"})
+            shown = done.stdout
+        else:
+            master, slave = os.openpty()
+            got: list[bytes] = []
+            reader = threading.Thread(target=_drain, args=(master, got))
+            reader.start()
+            try:
+                done = subprocess.run(argv, stdout=slave, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+            finally:
+                os.close(slave)
+                reader.join(GUARD_S)
+                os.close(master)
+            shown = b"".join(got).decode()
+        _assert_nobody_connected(listener)
+    assert done.returncode == 0 and "out" in shown and done.stderr == "", done.stderr
+
+
+@pytest.mark.parametrize("mask", [0o077, 0o027, 0o002])
+def test_files_written_through_the_server_get_the_clients_umask(resim_exe, server, netlists_dir, tmp_path, mask):
+    modes = {}
+    for where, via in (("direct", None), ("served", server)):
+        out = tmp_path / f"{where}.json"
+        done = subprocess.run(["sh", "-c", f'umask {mask:03o} && exec "$0" "$@"', resim_exe, "solve",
+                               str(netlists_dir / "divider.cir"), "--format", "json", "-o", str(out)],
+                              capture_output=True, text=True, env=_env(via), timeout=120)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        modes[where] = stat.S_IMODE(out.stat().st_mode)
+    assert modes == {"direct": 0o666 & ~mask, "served": 0o666 & ~mask}
+
+
+def test_the_server_applies_the_umask_for_the_command_only(tmp_path):
+    seen = []
+
+    def handler(argv: list[str]) -> int:
+        seen.append(client.current_umask())
+        return 0
+
+    before = client.current_umask()
+    reply = server_mod._run(request(["solve", "x.cir"], str(tmp_path), umask=0o077), handler)
+    assert reply["code"] == 0 and seen == [0o077] and client.current_umask() == before
+
+
+def test_the_client_sends_its_umask_and_the_settings_that_change_results(resim_exe, tmp_path, netlists_dir):
+    sock, got = tmp_path / "recording.sock", []
+
+    def serve_once(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        with conn:
+            got.append(json.loads(client.read_all(conn)))
+            conn.sendall(b'{"code": 0, "stdout": "served\\n", "stderr": ""}')
+
+    extra = {"RESIM_DATA": str(tmp_path), "OPENBLAS_NUM_THREADS": "1", "RESIM_SERVER_TIMEOUT": str(GUARD_S)}
+    with _fake_server(sock) as listener:
+        listener.settimeout(GUARD_S)
+        fake = threading.Thread(target=serve_once, args=(listener,))
+        fake.start()
+        done = subprocess.run(["sh", "-c", 'umask 027 && exec "$0" "$@"', resim_exe, "solve", "n.cir"],
+                              capture_output=True, text=True, env=_env(str(sock), **extra), timeout=120)
+        fake.join(GUARD_S)
+    assert done.returncode == 0 and done.stdout == "served\n", done.stderr
+    (sent,) = got
+    assert sent["umask"] == 0o027
+    assert sent["env"] == client.behaviour_env(_env(str(sock), **extra))
+    assert sent["env"]["RESIM_DATA"] == str(tmp_path) and sent["env"]["OPENBLAS_NUM_THREADS"] == "1"
+    assert not any(k.startswith("RESIM_SERVER") for k in sent["env"])  # the client's own settings
+
+
+@pytest.mark.parametrize("env, runs", [
+    ({"RESIM_DATA": "/d"}, True),
+    ({}, False),  # the server has RESIM_DATA, the client not
+    ({"RESIM_DATA": "/e"}, False),
+    ({"RESIM_DATA": "/d", "OMP_NUM_THREADS": "1"}, False),  # numpy's threads are set at import
+])
+def test_the_server_runs_only_requests_with_its_own_settings(tmp_path, env, runs):
+    cli = _Cli()
+    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20,
+                                  env={"RESIM_DATA": "/d"})
+    answer, _ = _answer(session, request(["solve", "x.cir"], str(tmp_path), key="k", env=env))
+    assert json.loads(answer) == ({"code": 0, "stdout": "ran solve x.cir\n", "stderr": ""} if runs else {"code": None})
+    assert cli.ran == ([["solve", "x.cir"]] if runs else [])
+
+
+def test_behaviour_env_leaves_out_the_clients_own_settings():
+    env = {"RESIM_DATA": "a", "RESIM_SERVER": "s", "RESIM_SERVER_TIMEOUT": "3", "OMP_NUM_THREADS": "2",
+           "NPY_X": "1", "HOME": "/root", "PATH": "/bin"}
+    assert client.behaviour_env(env) == {"RESIM_DATA": "a", "OMP_NUM_THREADS": "2", "NPY_X": "1"}
