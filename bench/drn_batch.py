@@ -37,7 +37,8 @@ def main() -> None:
     args = ap.parse_args()
     import resim
     from resim.compile import compile_circuit
-    from resim.solvers.cd import CDOptions, _right_hand_side, prepare, relax
+    from resim.solvers.cd import CDOptions, prepare, relax
+    from resim.solvers.cd.problem import right_hand_side
 
     print(machine())
     circuit = resim.load_netlist(drn_netlist(args.layers, gain=args.gain))
@@ -55,10 +56,10 @@ def main() -> None:
     runs = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        v, c, sweeps, converged = relax(prob, E, I, CDOptions())
+        v, c, sweeps, converged, _ = relax(prob, E, I, CDOptions())
         runs.append(time.perf_counter() - t0)
     t = float(np.median(runs))
-    t_rhs, _ = median_time(lambda: _right_hand_side(prob, E, I), args.repeats)
+    t_rhs, _ = median_time(lambda: right_hand_side(prob, E, I), args.repeats)
     worst = 0.0
     for k in rng.choice(args.batch, size=min(args.check, args.batch), replace=False):
         values = {("v", int(j)): float(e) for j, e in zip(cc.vsources.index, E[k])}

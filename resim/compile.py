@@ -122,7 +122,7 @@ class CompiledCircuit:
 
         k = np.arange(m)
         A = sp.csr_matrix((np.r_[np.ones(m), -np.ones(m)], (np.r_[la, lb], np.r_[k, k])), shape=(len(touched), m))
-        labels = _components(len(touched), la, lb)
+        labels = components(len(touched), la, lb)
         # root of each component: ground if present, else the lowest-numbered node
         order = np.lexsort((touched != 0, labels))
         first = np.ones(len(order), bool)
@@ -139,7 +139,7 @@ class CompiledCircuit:
 SMALL_GRAPH = 2000  # edges; below this, components without importing scipy (fast start-up)
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected-component label of each of ``n`` vertices joined by edges ``a[k]-b[k]``
     (labels are the smallest vertex of each component when computed here; any labelling
     when scipy's csgraph does it)."""
@@ -174,7 +174,7 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     short_v = np.flatnonzero(V.value == 0.0)
     sa = np.r_[R.nodes[short_r, 0], V.nodes[short_v, 0]]
     sb = np.r_[R.nodes[short_r, 1], V.nodes[short_v, 1]]
-    group = _components(nn, sa, sb)
+    group = components(nn, sa, sb)
     _check_short_loops(c, group, sa, short_r, short_v)
     ground_group = group[0]
     groups, inverse = np.unique(group, return_inverse=True)
@@ -360,7 +360,7 @@ def _check_floating(cc: CompiledCircuit) -> None:
     ]
     a = fix(np.concatenate([p[0] for p in pieces]).astype(np.int64))
     b = fix(np.concatenate([p[1] for p in pieces]).astype(np.int64))
-    labels = _components(n, a, b)
+    labels = components(n, a, b)
     floating = labels != labels[gnd]
     if not floating.any():
         return

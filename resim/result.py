@@ -22,7 +22,7 @@ class Certificate:
     * ``kcl_relative``: largest KCL residual at a node divided by the sum of ``|current|``
       of the elements meeting there (the node's own current scale, ``kcl_relative_scale``,
       A), at the node ``kcl_relative_node``; residuals below a floor relative to the
-      circuit's largest current count as 0 (:data:`resim.solvers.exact.KCL_RELATIVE_FLOOR`).
+      circuit's largest current count as 0 (:data:`resim.solvers.certificate.KCL_RELATIVE_FLOOR`).
       Above :data:`KCL_RELATIVE_WARN` the currents at that node are not trustworthy (see
       :meth:`warnings`), even when ``kcl`` is small against the circuit's current scale.
     """

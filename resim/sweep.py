@@ -5,8 +5,8 @@ its points are their Cartesian product. How the points are solved:
 
 * every axis a V or I source (``.dc V1 0 5 0.1``): same conductances, different sources,
   so **one batched solve** per chunk of up to :data:`BATCH_POINTS` points when the circuit
-  is reciprocal (:func:`resim.solvers.cd.relax` on [points, coordinates] arrays), each
-  point then checked by a vectorised KKT certificate (:func:`_batch_certificate`); points
+  is reciprocal (:func:`resim.solvers.cd.solve_batch`: one relaxation on [points,
+  coordinates] arrays, each point then checked by a vectorised KKT certificate); points
   it does not certify (and circuits with E/G elements) are solved one by one;
 * an axis that changes conductances or parameters (a resistor, ``--param``): point by
   point, each from the netlist with its values set (``--param`` re-reads the netlist, so
@@ -316,8 +316,8 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
                 return _solve_each(task, points, base)
         else:
             I[:, Iall.index_of(a.name)] = points[:, j]
-    v, c, sweeps, converged, _ = cd.relax(prob, E, I, cd.CDOptions(max_sweeps=20_000))
-    ok = _batch_certificate(prob, E, I, c) if converged else np.zeros(len(points), bool)
+    batch = cd.solve_batch(prob, E, I, cd.CDOptions(max_sweeps=20_000))
+    v, ok = batch.v, batch.ok
     if not all(_from_voltages(base, p) for p in task.probes):
         ok[:] = False  # currents other than resistors': from full per-point results
     out = np.empty((len(points), len(task.probes)))
@@ -344,53 +344,3 @@ def _from_voltages(circuit: Circuit, probe: str) -> bool:
     """Whether ``probe`` follows from node voltages alone: a voltage or a resistor's current."""
     kind, what = parse_probe(circuit, probe)
     return kind == "v" or circuit.find_element(what)[0] == "r"
-
-
-def _batch_certificate(prob, E: np.ndarray, I: np.ndarray, c: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
-    """Per point: does ``c`` satisfy the coordinate problem's KKT conditions?
-
-    The content's gradient ``r = L c - b + sum_k s_k i_k(u_k)`` must vanish at every
-    coordinate, except where an ideal diode to a fixed potential holds it at its bound:
-    there ``r <= 0`` at an upper bound (anode side) and ``r >= 0`` at a lower one. Judged
-    at ``rtol`` times the point's current scale. Points with ideal diodes between two
-    coordinates are not judged here (False: they get the full per-point certificate).
-    """
-    from .solvers import cd
-
-    B = len(c)
-    if cd._has_coupled_diodes(prob):
-        return np.zeros(B, bool)
-    o, b = cd._right_hand_side(prob, E, I)
-    Lc = (prob.L_off @ c.T).T + prob.L_diag * c
-    r = Lc - b
-    scale = np.maximum(np.max(np.abs(b), axis=1, initial=0.0), np.max(np.abs(prob.L_diag * c), axis=1, initial=0.0))
-    v = cd._potentials(prob, o, c)
-    terms = cd._Terms.of(prob)
-    if len(terms.a):
-        u = v[:, terms.a] - v[:, terms.c]
-        i, _ = terms.law(np.ones(len(terms.a), bool), u)
-        for side, sign in ((terms.ka, 1.0), (terms.kc, -1.0)):
-            sel = (side >= 0) & (terms.ka != terms.kc)
-            np.add.at(r.T, side[sel], (sign * i[:, sel]).T)
-        scale = np.maximum(scale, np.max(np.abs(i), axis=1, initial=0.0))
-    tol = rtol * np.maximum(scale, 1e-15)[:, None]
-    da, dc, vf = prob.diodes
-    ka, kc = cd._coord_of(prob.coord, da), cd._coord_of(prob.coord, dc)
-    free = np.ones((B, prob.m), bool)
-    vtol = 1e-9 * (1.0 + np.max(np.abs(v), axis=1))[:, None]
-    up = ka >= 0  # anode a coordinate, cathode fixed: c <= bound, r <= 0 allowed there
-    if up.any():
-        at = np.abs(v[:, da[up]] - v[:, dc[up]] - vf[up]) <= vtol
-        free[:, ka[up]] &= ~at
-        bad_up = at & (r[:, ka[up]] > tol)
-    else:
-        bad_up = np.zeros((B, 0), bool)
-    down = kc >= 0
-    if down.any():
-        at = np.abs(v[:, da[down]] - v[:, dc[down]] - vf[down]) <= vtol
-        free[:, kc[down]] &= ~at
-        bad_down = at & (r[:, kc[down]] < -tol)
-    else:
-        bad_down = np.zeros((B, 0), bool)
-    kcl_ok = np.all(~free | (np.abs(r) <= tol), axis=1)
-    return kcl_ok & ~bad_up.any(axis=1) & ~bad_down.any(axis=1)

@@ -23,6 +23,7 @@ import resim
 from resim.compile import compile_circuit
 from resim.errors import NoSolutionError, ResimError, TopologyError
 from resim.solvers import cd
+from resim.solvers.cd import kernel, laws
 from resim.solvers.exact import solve_exact
 from resim.sweep import Axis, run_sweep
 
@@ -97,20 +98,20 @@ def test_one_dimensional_newton_converges_in_a_few_steps(monkeypatch):
     E, I = cc.vsources.value[None], cc.isources.value[None]
     warm = cd.relax(prob, E, I, cd.CDOptions(sweeps=200))
     calls: list[int] = []
-    law = cd._Terms.law
+    law = laws.Terms.law
 
     def counting(self, sel, u):
         calls[-1] += 1
         return law(self, sel, u)
 
-    newton = cd._newton_1d
+    newton = laws.newton_1d
 
     def per_solve(*args):
         calls.append(0)
         return newton(*args)
 
-    monkeypatch.setattr(cd._Terms, "law", counting)
-    monkeypatch.setattr(cd, "_newton_1d", per_solve)
+    monkeypatch.setattr(laws.Terms, "law", counting)
+    monkeypatch.setattr(kernel, "newton_1d", per_solve)  # where relax looks it up
     cd.relax(prob, E, I, cd.CDOptions(sweeps=5), warm.c)
     assert calls and max(calls) <= 5, calls
 

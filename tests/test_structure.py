@@ -283,7 +283,6 @@ def test_imports_form_a_dag(tree):
     assert not cycles, f"import cycles in {tree}/:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
-@pytest.mark.xfail(reason="enabled when the solver boundary lands", strict=False)
 def test_no_module_uses_another_modules_private_names():
     """resim's modules and bench's scripts use only each other's public names (tests/ may not)."""
     source = _project()

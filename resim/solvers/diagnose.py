@@ -29,7 +29,7 @@ def _names(c, kind: str, rows: np.ndarray, limit: int = 6) -> str:
 
 def floating_groups(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray:
     """Label per var of its conducting group, -1 for vars joined to ground."""
-    from ..compile import _components
+    from ..compile import components
 
     n = cc.n_vars
     d = cc.pwl
@@ -38,7 +38,7 @@ def floating_groups(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray:
     a = np.concatenate([cc.resistors.a, cc.shockley_rs.a, cc.vsources.a, cc.shockley.a, d.a[conducts], e.p])
     b = np.concatenate([cc.resistors.b, cc.shockley_rs.b, cc.vsources.b, cc.shockley.b, d.b[conducts], e.n])
     a, b = np.where(a < 0, n, a).astype(int), np.where(b < 0, n, b).astype(int)
-    label = np.asarray(_components(n + 1, a, b))
+    label = np.asarray(components(n + 1, a, b))
     return np.where(label[:n] == label[n], -1, label[:n])
 
 

@@ -1,0 +1,156 @@
+"""The 1-D element laws of coordinate descent: the nonlinear two-terminal elements a
+coordinate's update sees (:class:`Terms`), their current laws (a Shockley junction behind
+its series RS, :func:`series_junction`; a soft diode's excess ``(gon - goff) max(u -
+Vfwd, 0)``), and the exact minimiser of one coordinate's convex content with them
+(:func:`newton_1d`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..shockley import GMIN, junction
+from .problem import CDProblem, coord_of
+
+
+def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current and conductance of a Shockley junction (with its gmin) behind a series RS.
+
+    The junction voltage ``w`` solves ``w + RS f(w) = u`` (``f`` the junction law of
+    :func:`~resim.solvers.shockley.junction` plus gmin), an increasing function of ``w``
+    bracketed by 0 and ``u``; Newton steps are kept inside the bracket.
+    ``di/du = f'(w) / (1 + RS f'(w))``.
+    """
+    gmin = GMIN
+    w = u.copy()  # exact where RS = 0
+    if np.any(RS > 0):
+        lo = np.minimum(u, 0.0)
+        hi = np.maximum(u, 0.0)
+        w = np.clip(np.minimum(u, 30 * nvt), lo, hi)
+        for _ in range(200):
+            f, g = junction(w, IS, nvt)
+            h = w + RS * (f + gmin * w) - u
+            lo = np.where(h < 0, w, lo)
+            hi = np.where(h > 0, w, hi)
+            nxt = w - h / (1.0 + RS * (g + gmin))
+            nxt = np.where((nxt < lo) | (nxt > hi), 0.5 * (lo + hi), nxt)  # stay in the bracket
+            done = np.max(np.abs(nxt - w), initial=0.0) <= 1e-16 * (1.0 + np.max(np.abs(w), initial=0.0))
+            w = nxt
+            if done:
+                break
+    f, g = junction(w, IS, nvt)
+    f, g = f + gmin * w, g + gmin
+    return f, g / (1.0 + RS * g)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The nonlinear two-terminal elements of the 1-D problems, in one list: each has an
+    anode ``a`` and cathode ``c`` (vars), their coordinates, and a current law i(u), u = v_a - v_c:
+
+    * Shockley junctions (with their series RS): ``series_junction``;
+    * soft PWL diodes: i = (gon - goff) max(u - Vfwd, 0) (their ``goff u`` is in ``G``).
+    """
+
+    a: np.ndarray
+    c: np.ndarray
+    ka: np.ndarray
+    kc: np.ndarray
+    junction: np.ndarray  # bool: Shockley (else soft PWL)
+    IS: np.ndarray
+    nvt: np.ndarray
+    RS: np.ndarray
+    vfwd: np.ndarray
+    gx: np.ndarray
+
+    @classmethod
+    def of(cls, prob: CDProblem) -> "Terms":
+        ja, jc, IS, nvt, RS = prob.junctions
+        sa, sc, vf, gx = prob.soft
+        nj, ns = len(ja), len(sa)
+        a, c = np.r_[ja, sa], np.r_[jc, sc]
+        return cls(a, c, coord_of(prob.coord, a), coord_of(prob.coord, c), np.r_[np.ones(nj, bool), np.zeros(ns, bool)],
+                   np.r_[IS, np.ones(ns)], np.r_[nvt, np.ones(ns)], np.r_[RS, np.zeros(ns)],
+                   np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
+
+    def touching(self, inS: np.ndarray) -> tuple[Terms, np.ndarray, np.ndarray] | None:
+        """``(self, anode side, cathode side)``: masks of the terms with an end in the
+        coordinates ``inS`` (a mask [m]; not both ends in one coordinate), or None."""
+        split = self.ka != self.kc
+        at_a = (self.ka >= 0) & inS[np.maximum(self.ka, 0)] & split
+        at_c = (self.kc >= 0) & inS[np.maximum(self.kc, 0)] & split
+        return (self, at_a, at_c) if at_a.any() or at_c.any() else None
+
+    def law(self, sel: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current and conductance di/du of terms ``sel`` (a mask or indices) at ``u`` [B, |sel|]."""
+        i = np.zeros_like(u)
+        g = np.zeros_like(u)
+        j = self.junction[sel]
+        if j.any():
+            i[:, j], g[:, j] = series_junction(u[:, j], self.IS[sel][j], self.nvt[sel][j], self.RS[sel][j])
+        if (~j).any():
+            over = u[:, ~j] - self.vfwd[sel][~j]
+            gx = self.gx[sel][~j]
+            i[:, ~j] = gx * np.maximum(over, 0.0)
+            g[:, ~j] = np.where(over > 0, gx, 0.0)
+        return i, g
+
+
+def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarray, pos: np.ndarray,
+              touching: tuple[Terms, np.ndarray, np.ndarray], o: np.ndarray, iters: int) -> np.ndarray:
+    """Minimise each coordinate's convex 1-D content with its nonlinear terms: Newton on
+
+        F(x) = diag x - rhs + sum_k s_k i_k(u_k),    u_k = s_k x + const,
+
+    an increasing function, from the current value. A step that leaves the bracket
+    [lo, hi] known from the signs of F bisects instead; steps into deep forward bias of a
+    bare junction grow u only logarithmically (SPICE's pnjlim). Piecewise-linear terms end
+    exactly on their segment.
+
+    ``c_old``, ``rhs``: [B, |S|] the colour's coordinates and right-hand sides;
+    ``diag``: [|S|]; ``v``: [B, n_vars + 1] potentials (the last column ground); ``o``:
+    [B, n_vars] offsets; ``pos``: [m] position of each coordinate in the colour;
+    ``touching``: from :meth:`Terms.touching`; ``iters``: Newton steps at most. Returns
+    the new coordinates [B, |S|]."""
+    terms, touch_a, touch_c = touching
+    # each term touching the colour, once per end in it: u = sign (o_own + x_k - v_other)
+    ia, ic = np.flatnonzero(touch_a), np.flatnonzero(touch_c)
+    idx = np.r_[ia, ic]
+    sign = np.r_[np.ones(len(ia)), -np.ones(len(ic))]
+    k = pos[np.r_[terms.ka[ia], terms.kc[ic]]]
+    base = o[:, np.r_[terms.a[ia], terms.c[ic]]] - v[:, np.r_[terms.c[ia], terms.a[ic]]]
+    nv = terms.nvt[idx]
+    bare = (terms.RS[idx] == 0) & terms.junction[idx]  # a bare junction: its current grows exponentially
+    x = c_old.copy()
+    lo = np.full(x.shape, -np.inf)
+    hi = np.full(x.shape, np.inf)
+    for _ in range(iters):
+        u = sign * (base + x[:, k])  # du/dx = sign
+        i, g = terms.law(idx, u)
+        F = diag * x - rhs
+        H = np.broadcast_to(diag, x.shape).copy()
+        np.add.at(F.T, k, (sign * i).T)
+        np.add.at(H.T, k, g.T)
+        lo = np.where(F < 0, np.maximum(lo, x), lo)
+        hi = np.where(F > 0, np.minimum(hi, x), hi)
+        dx = -F / H
+        # a bare junction driven deep into forward bias grows u only logarithmically;
+        # behind RS (or for a PWL term) the current grows only linearly
+        du = sign * dx[:, k]
+        deep = bare & (u + du > 20 * nv) & (du > 4 * nv)
+        lim = np.full(x.shape, np.inf)
+        np.minimum.at(lim.T, k, np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf).T)
+        dx = np.clip(dx, -lim, lim)
+        nxt = x + dx
+        # a step at rounding level has converged: it may land on a bracket end by rounding,
+        # and must not be taken for a step out of the bracket (that bisected away from the root)
+        small = np.abs(dx) <= 1e-13 * (1.0 + np.abs(x))
+        bracketed = np.isfinite(lo) & np.isfinite(hi)
+        mid = 0.5 * (np.where(bracketed, lo, 0.0) + np.where(bracketed, hi, 0.0))
+        nxt = np.where(bracketed & ~small & ((nxt <= lo) | (nxt >= hi)), mid, nxt)
+        x = nxt
+        if small.all():
+            break
+    return x

@@ -1,0 +1,286 @@
+"""The circuit in coordinate form (:class:`CDProblem`, :func:`prepare`): what coordinate
+descent minimises over, independent of the source values.
+
+A coordinate is a node, or a *supernode*: nodes tied together by voltage sources with no
+path to ground move as one, ``v = P c + o``, ``o = Q E`` holding the sources' offsets
+(:func:`_forest_offsets`). ``L = P^T G P`` is the conductance matrix the coordinates see
+(its off-diagonal part ``L_off`` and diagonal ``L_diag``), and for source values ``E``,
+``I`` (:func:`right_hand_side`)
+
+.. math::
+
+    b = P^T (J I - G o)
+
+the currents injected into them. Coordinates that share no element get one colour
+(:func:`_coloring`: 2 colours when the coupling graph is bipartite). A circuit with E or G
+elements raises :class:`CDUnsupported`; free nodes with no conductance to a fixed potential
+raise :class:`Unanchored` (:func:`_check_anchored`).
+
+Arrays: ``E`` [B, nV], ``I`` [B, nI], ``o`` [B, n_vars], ``b`` and ``c`` [B, m].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...compile import CompiledCircuit
+from ...errors import ResimError
+from ..mna import stamp_g
+
+
+class CDUnsupported(ResimError):
+    """The circuit has elements the coordinate-descent core does not handle (E and G:
+    ``--method cd`` is the wrong option for it, a usage error)."""
+
+    exit_code = 2
+
+
+class Unanchored(CDUnsupported):
+    """Some free nodes have no conductance to a fixed potential: only ideal diodes (or
+    nothing) hold them, so their content has no unique minimiser unless a diode conducts.
+    Coordinate descent cannot decide that; :func:`~resim.solvers.cd.solve.solve_cd` hands
+    the circuit to the exact solver, which solves it or names the topology error."""
+
+    exit_code = 4
+
+
+DENSE_FILL = 0.05  # K is stored dense above this fill ...
+DENSE_MAX = 50_000_000  # ... unless it would hold more entries than this
+
+
+@dataclass(frozen=True)
+class CDProblem:
+    """The circuit in coordinate form (independent of source values)."""
+
+    m: int  # coordinates
+    coord: np.ndarray  # [n_vars] var -> coordinate or -1 (fixed)
+    Q: sp.csr_matrix  # [n_vars, nV]: offsets o = Q E (+ 0 for ground-tied)
+    P: sp.csr_matrix  # [n_vars, m]
+    G: sp.csr_matrix  # [n_vars, n_vars] conductances (resistors, RS, ideal-diode Roff)
+    offset_vars: np.ndarray  # vars with a source offset (rows of Q that are not empty)
+    K: sp.csr_matrix | np.ndarray  # [m, |offset_vars|] P^T G restricted to them; dense when dense
+    PJ: sp.csr_matrix  # [m, nI] P^T J
+    J: sp.csr_matrix  # [n_vars, nI] current-source incidence (+1 where the current enters)
+    L_off: sp.csr_matrix  # [m, m] off-diagonal of P^T G P
+    L_diag: np.ndarray  # [m]
+    colors: tuple[np.ndarray, ...]
+    diodes: tuple[np.ndarray, ...]  # (a, c, vfwd) ideal diodes in var space
+    soft: tuple[np.ndarray, ...]  # (a, c, vfwd, gon - goff) soft PWL diodes (goff is in G)
+    junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt, RS) Shockley diodes between external vars
+    internal: np.ndarray  # [n_sh] var of each diode's internal (RS) node, -1 if RS = 0
+    anchor: np.ndarray  # [m] a var of each coordinate (c_k = v[anchor_k] - o[anchor_k])
+    tied: np.ndarray  # [n_ideal] bool: ideal diodes held at u = Vfwd, like voltage sources
+
+
+def _forest_offsets(n: int, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Components of the voltage-source forest (sources k from ``va[k]`` to ``vb[k]``): a
+    root per var and ``Q`` with v = v_root + Q E.
+
+    Ground is node ``n``. Roots are ground where the component holds it.
+    """
+    adj: dict[int, list[tuple[int, int, float]]] = {}
+    for k, (a, b) in enumerate(zip(va.tolist(), vb.tolist())):
+        a = n if a < 0 else a
+        b = n if b < 0 else b
+        adj.setdefault(a, []).append((b, k, -1.0))  # v_b = v_a - E
+        adj.setdefault(b, []).append((a, k, +1.0))  # v_a = v_b + E
+    root = np.arange(n + 1)
+    rows: dict[int, dict[int, float]] = {}
+    seen: set[int] = set()
+    starts = ([n] if n in adj else []) + [x for x in adj if x != n]
+    for s in starts:
+        if s in seen:
+            continue
+        seen.add(s)
+        rows[s] = {}
+        stack = [s]
+        while stack:
+            x = stack.pop()
+            for y, k, sign in adj.get(x, ()):
+                if y in seen:
+                    continue
+                seen.add(y)
+                root[y] = s
+                row = dict(rows[x])
+                row[k] = row.get(k, 0.0) + sign
+                rows[y] = row
+                stack.append(y)
+    r, c, v = [], [], []
+    for x, row in rows.items():
+        if x < n:
+            for k, s in row.items():
+                r.append(x), c.append(k), v.append(s)
+    Q = sp.csr_matrix((v, (r, c)), shape=(n, len(va)))
+    return root[:n], Q
+
+
+def coord_of(coord: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Coordinate of each var (-1 for ground, fixed vars and eliminated internal nodes)."""
+    return np.where(var >= 0, coord[np.maximum(var, 0)], -1)
+
+
+def _laplacian(n: int, a: np.ndarray, b: np.ndarray, g: np.ndarray) -> sp.csr_matrix:
+    rows, cols, vals = stamp_g(a, b, g)
+    keep = (rows >= 0) & (cols >= 0)
+    return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n))
+
+
+def _coloring(adjacency: sp.csr_matrix) -> tuple[np.ndarray, ...]:
+    """Colour classes: 2 when the graph is bipartite (by BFS), else greedy largest-first."""
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    m = adjacency.shape[0]
+    if m == 0:
+        return ()
+    A = adjacency.tocsr()
+    A.setdiag(0)
+    A.eliminate_zeros()
+    side = np.full(m, -1)
+    _, labels = connected_components(A, directed=False)
+    bipartite = True
+    for comp in np.unique(labels):
+        start = int(np.flatnonzero(labels == comp)[0])
+        order, pred = breadth_first_order(A, start, directed=False, return_predecessors=True)
+        side[start] = 0
+        for x in order[1:]:
+            side[x] = 1 - side[pred[x]]
+    rows, cols = A.nonzero()
+    if np.any(side[rows] == side[cols]):
+        bipartite = False
+    if bipartite:
+        return tuple(c for c in (np.flatnonzero(side == 0), np.flatnonzero(side == 1)) if len(c))
+    degree = np.diff(A.indptr)
+    color = np.full(m, -1)
+    for x in np.argsort(-degree, kind="stable"):
+        used = set(color[A.indices[A.indptr[x] : A.indptr[x + 1]]].tolist())
+        c = 0
+        while c in used:
+            c += 1
+        color[x] = c
+    return tuple(np.flatnonzero(color == c) for c in range(color.max() + 1))
+
+
+def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
+    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E and G elements.
+
+    ``tied`` (a mask over the ideal diodes) holds those diodes at u = Vfwd, like voltage
+    sources: the nodes they join move as one block (see :mod:`resim.solvers.cd.stall`).
+    """
+    if not cc.reciprocal:
+        raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
+                            hint="use --method exact (or auto)")
+    n = cc.n_vars
+    sh, rs = cc.shockley, cc.shockley_rs
+    # A diode's series resistance is folded into its law (laws.series_junction): its internal
+    # node is no coordinate (it would couple tightly to the anode and make sweeps crawl).
+    internal = np.full(len(sh.index), -1)
+    anode = sh.a.copy()
+    RS = np.zeros(len(sh.index))
+    with_rs = np.searchsorted(sh.index, rs.index)
+    internal[with_rs] = rs.b
+    anode[with_rs] = rs.a
+    RS[with_rs] = 1.0 / rs.value
+    ideal, soft = cc.ideal, ~cc.ideal
+    d = cc.pwl
+    tied = np.zeros(int(ideal.sum()), bool) if tied is None else tied
+    ta, tb = d.a[ideal][tied], d.b[ideal][tied]
+    root, Q = _forest_offsets(n, np.r_[cc.vsources.a, ta], np.r_[cc.vsources.b, tb])
+    eliminated = np.zeros(n + 1, bool)
+    eliminated[internal[internal >= 0]] = True
+    free_roots = np.unique(root[(root < n) & ~eliminated[root]])
+    coord_of_root = np.full(n + 1, -1)
+    coord_of_root[free_roots] = np.arange(len(free_roots))
+    coord = coord_of_root[root]
+    m = len(free_roots)
+    member = np.flatnonzero(coord >= 0)
+    P = sp.csr_matrix((np.ones(len(member)), (member, coord[member])), shape=(n, m))
+    r = cc.resistors
+    G = _laplacian(n, np.r_[r.a, d.a], np.r_[r.b, d.b], np.r_[r.value, cc.pwl_goff])
+    i = cc.isources
+    jr = np.r_[i.b, i.a]
+    jc = np.r_[np.arange(len(i.a)), np.arange(len(i.a))]
+    jv = np.r_[np.ones(len(i.a)), -np.ones(len(i.a))]
+    keep = jr >= 0
+    J = sp.csr_matrix((jv[keep], (jr[keep], jc[keep])), shape=(n, len(i.a)))
+    offset_vars = np.flatnonzero(np.diff(Q.indptr))
+    K = (P.T @ G[:, offset_vars]).tocsr()
+    if K.nnz > DENSE_FILL * max(K.shape[0] * K.shape[1], 1) and K.shape[0] * K.shape[1] <= DENSE_MAX:
+        K = K.toarray()  # one BLAS product per batch (DRN input layers are half full)
+    L = (P.T @ G @ P).tocsr()
+    L_diag = L.diagonal().copy()
+    L_off = (L - sp.diags(L_diag)).tocsr()
+    L_off.eliminate_zeros()
+    # coupling graph: L's pattern plus diodes and junctions between two coordinates
+    ca = coord_of(coord, np.r_[d.a, anode])
+    cb = coord_of(coord, np.r_[d.b, sh.b])
+    both = (ca >= 0) & (cb >= 0) & (ca != cb)
+    extra = sp.csr_matrix((np.ones(2 * both.sum()), (np.r_[ca[both], cb[both]], np.r_[cb[both], ca[both]])), shape=(m, m))
+    colors = _coloring((abs(L_off) + extra).tocsr())
+    _check_anchored(cc, L, coord, free_roots, anode, sh.b)
+    return CDProblem(m, coord, Q, P, G, offset_vars, K, (P.T @ J).tocsr(), J, L_off, L_diag, colors,
+                     (d.a[ideal], d.b[ideal], cc.pwl_vfwd[ideal]),
+                     (d.a[soft], d.b[soft], cc.pwl_vfwd[soft], cc.pwl_gon[soft] - cc.pwl_goff[soft]),
+                     (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal, free_roots, tied)
+
+
+def _check_anchored(cc: CompiledCircuit, L: sp.csr_matrix, coord: np.ndarray, anchor: np.ndarray,
+                    ja: np.ndarray, jc: np.ndarray) -> None:
+    """Raise :class:`Unanchored` unless every group of coordinates joined by conductances
+    (resistors, Roff, Shockley junctions with their gmin) has a conductance to a fixed
+    potential: ``L``'s rows sum to the conductance from each coordinate to fixed nodes."""
+    from scipy.sparse.csgraph import connected_components
+
+    m = L.shape[0]
+    if m == 0:
+        return
+    ka, kc = coord_of(coord, ja), coord_of(coord, jc)
+    both = (ka >= 0) & (kc >= 0) & (ka != kc)
+    joined = sp.csr_matrix((np.ones(both.sum()), (ka[both], kc[both])), shape=(m, m))
+    _, label = connected_components(abs(L) + joined, directed=False)
+    grounded = np.asarray(L.sum(axis=1)).ravel() > 1e-300  # to fixed nodes through resistors
+    grounded[ka[(ka >= 0) & (kc < 0)]] = True  # a junction to a fixed node (gmin at least)
+    grounded[kc[(kc >= 0) & (ka < 0)]] = True
+    anchored = np.zeros(label.max() + 1, bool)
+    anchored[label[grounded]] = True
+    loose = np.flatnonzero(~anchored[label])
+    if len(loose):
+        var_node = np.zeros(cc.n_vars, int)
+        known = cc.var >= 0
+        var_node[cc.var[known]] = np.flatnonzero(known)
+        nodes = [cc.circuit.nodes[var_node[anchor[k]]] for k in loose[:5]]
+        more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+        raise Unanchored(f"node(s) {', '.join(nodes)}{more} have no conductance to a fixed potential "
+                         "(held only by ideal diodes, or floating)",
+                         hint="give them a resistive path to ground or a source, or use --method exact")
+
+
+def right_hand_side(prob: CDProblem, E: np.ndarray, I: np.ndarray, dt=np.float64):
+    """Offsets ``o = Q E`` [B, n] (the absolute potential of fixed vars) and the injected
+    currents ``b = P^T (J I - G o)`` [B, m] seen by the coordinates.
+
+    ``o`` is zero outside ``offset_vars``, so ``P^T G o = K o[:, offset_vars]`` with ``K``
+    precomputed: for a DRN the input layer, a dense product (BLAS) for the whole batch."""
+    if prob.tied.any():  # tied diodes are sources of Vfwd
+        E = np.concatenate([E, np.broadcast_to(prob.diodes[2][prob.tied], (len(E), int(prob.tied.sum())))], axis=1)
+    o = np.asarray((prob.Q @ E.T).T, dt)
+    b = np.asarray((prob.PJ @ I.T - prob.K @ o[:, prob.offset_vars].T).T, dt)
+    return o, b
+
+
+def potentials(prob: CDProblem, o: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """v = P c + o, with a last column 0 for ground (var index -1)."""
+    v = o.copy()
+    if prob.m:
+        v += c[:, np.maximum(prob.coord, 0)] * (prob.coord >= 0)
+    return np.concatenate([v, np.zeros((len(v), 1), v.dtype)], axis=1)
+
+
+def coupled_diodes(prob: CDProblem) -> np.ndarray:
+    """Mask of the ideal diodes between two different coordinates (a bound on each that
+    moves with the other: the sweeps can stall on them, see :mod:`resim.solvers.cd.stall`)."""
+    a, c, _ = prob.diodes
+    ka, kc = coord_of(prob.coord, a), coord_of(prob.coord, c)
+    return (ka >= 0) & (kc >= 0) & (ka != kc)

@@ -1,0 +1,162 @@
+"""A solution vector turned into a :class:`~resim.result.Result` with its certificate: the
+one gate every solver's answer passes.
+
+:func:`assemble` takes the unknowns of an :class:`~resim.solvers.mna.MNASystem` (node
+potentials and the branch currents of sources and ideal diodes; the exact solver solves for
+them, coordinate descent computes them from its potentials) and the diode state, and
+derives every element current, the diode states, the power balance, and the certificate
+(:class:`~resim.result.Certificate`) of how well the circuit laws hold:
+
+* ``kcl``: the largest KCL residual ``|sum of currents leaving|`` over the nodes (shorts'
+  currents from KCL on their forest, internal nodes of diodes with RS included), with
+  ``kcl_floor`` the rounding noise of its terms, ``KCL_ROUNDING_ULPS eps g (|v_a| + |v_b|)``;
+* ``kcl_relative``: the worst node's residual over the sum of ``|current|`` meeting there;
+* ``constraint``: ``|v_p - v_n - E|`` of sources and VCVS, ``max(u - Vfwd, 0)`` of ideal
+  diodes; ``complementarity`` ``|lambda (Vfwd - u)|`` and ``dual`` ``max(-lambda, 0)`` of
+  ideal diodes (``lambda = j - goff u``).
+
+:func:`checked` raises :class:`~resim.errors.ConvergenceError` for a result whose
+certificate fails: no solver returns one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compile import CompiledCircuit
+from ..elements import CIRCUIT_KINDS
+from ..errors import ConvergenceError
+from ..result import Certificate, Result
+from .mna import MNASystem
+from .shockley import junction
+
+KCL_ROUNDING_ULPS = 64  # KCL residual accepted as rounding noise, in eps of the largest KCL term
+# A node's KCL residual is judged against the node's own currents (Certificate.kcl_relative)
+# once it exceeds this fraction of the circuit's largest current. Below, it is rounding noise
+# (a few eps g |v| per term) on currents that are zero or negligible next to the circuit's:
+# e.g. a node left dangling next to a 1 ohm resistor at 10 V, or the pA through a reverse-
+# biased junction behind a small RS. Random test circuits leave up to ~1e-11.
+KCL_RELATIVE_FLOOR = 1e-10
+
+
+def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarray, method: str,
+             iterations: int) -> Result:
+    """Element currents, states, power and certificate of a solution vector ``x`` of
+    ``system`` with the piecewise-linear diodes in state ``on`` (see the module docstring)."""
+    c = cc.circuit
+    vv = system.volts(x)
+    volts = np.where(cc.var >= 0, vv[cc.var], 0.0)
+    R, V, I, D, E, G = c["r"], c["v"], c["i"], c["d"], c["e"], c["g"]
+    cur = {k: np.zeros(len(c[k])) for k in CIRCUIT_KINDS}
+    r = cc.resistors
+    cur["r"][r.index] = (vv[r.a] - vv[r.b]) * r.value
+    cur["v"][cc.vsources.index] = x[system.colV]
+    cur["i"][:] = I.value
+    # diodes
+    sh = cc.shockley
+    u_j = vv[sh.a] - vv[sh.b]
+    i_sh = junction(u_j, sh.value, cc.shockley_nvt)[0] + system.gmin * u_j
+    cur["d"][sh.index] = i_sh
+    p = cc.pwl
+    u_p = vv[p.a] - vv[p.b]
+    soft = ~cc.ideal
+    i_p = np.zeros(len(p.index))
+    i_p[soft] = cc.pwl_goff[soft] * u_p[soft] + (cc.pwl_gon[soft] - cc.pwl_goff[soft]) * np.maximum(
+        u_p[soft] - cc.pwl_vfwd[soft], 0.0)
+    i_p[system.ideal] = x[system.colD]
+    cur["d"][p.index] = i_p
+    cur["e"][:] = x[system.colE]
+    vccs = cc.vccs
+    cur["g"][:] = vccs.gain * (vv[vccs.cp] - vv[vccs.cn])
+
+    # shorts from KCL on the short forest
+    nn = c.n_nodes
+    net = np.zeros(nn)
+    through = np.zeros(nn)  # sum of |current| of the elements meeting at each node
+
+    def leave(nodes_from, nodes_to, i):
+        np.add.at(net, nodes_from, i)
+        np.add.at(net, nodes_to, -i)
+        through[:] += np.bincount(nodes_from, np.abs(i), nn) + np.bincount(nodes_to, np.abs(i), nn)
+
+    live_r = np.ones(len(R), bool)
+    live_r[cc.short_r] = False
+    live_v = np.ones(len(V), bool)
+    live_v[cc.short_v] = False
+    leave(R.nodes[live_r, 0], R.nodes[live_r, 1], cur["r"][live_r])
+    leave(V.nodes[live_v, 0], V.nodes[live_v, 1], cur["v"][live_v])
+    for k in "idge":
+        g = c[k]
+        leave(g.nodes[:, 0], g.nodes[:, 1], cur[k])
+    jr, jv = cc.short_currents(net)
+    cur["r"][cc.short_r] = jr
+    cur["v"][cc.short_v] = jv
+    leave(R.nodes[cc.short_r, 0], R.nodes[cc.short_r, 1], jr)
+    leave(V.nodes[cc.short_v, 0], V.nodes[cc.short_v, 1], jv)
+    kcl_nodes = net[1:]
+    # internal nodes of diodes with RS: series current in = junction current out
+    rs = cc.shockley_rs
+    i_rs = (vv[rs.a] - vv[rs.b]) * rs.value
+    has_rs = np.isin(sh.index, rs.index)
+    kcl_internal = i_rs - i_sh[has_rs]
+    kcl = float(np.max(np.abs(np.r_[kcl_nodes, kcl_internal, 0.0])))
+
+    # constraints
+    vdiff = lambda g, a=0, b=1: volts[g.nodes[:, a]] - volts[g.nodes[:, b]]  # noqa: E731
+    cons = [np.abs(vdiff(V) - V.value)]
+    if len(E):
+        cons.append(np.abs(vdiff(E) - E.value * vdiff(E, 2, 3)))
+    u_ideal = u_p[system.ideal]
+    vf = cc.pwl_vfwd[system.ideal]
+    lam = x[system.colD] - cc.pwl_goff[system.ideal] * u_ideal
+    cons.append(np.maximum(u_ideal - vf, 0.0))
+    constraint = float(np.max(np.concatenate(cons + [np.zeros(1)])))
+    compl = float(np.max(np.abs(lam * (vf - u_ideal)), initial=0.0))
+    dual = float(np.max(-lam, initial=0.0))
+    all_i = np.concatenate([np.abs(v) for v in cur.values()] + [np.zeros(1)])
+    # KCL sums terms g (v_a - v_b) computed from node potentials: rounding alone leaves
+    # residuals of a few eps g (|v_a| + |v_b|), however small the net currents are.
+    terms = [np.abs(g.value) * (np.abs(vv[g.a]) + np.abs(vv[g.b])) for g in (r, rs)]
+    term_scale = float(np.max(np.concatenate(terms + [np.zeros(1)])))
+    # The KCL residuals against each node's own currents (the trailing 0: no free node at
+    # all). Not inside diodes: their RS current is not reported, and an error in the
+    # internal node's voltage shows in the diode's current, so at its outer nodes.
+    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * all_i.max()), 0.0]
+    worst = int(np.argmax(rel))
+    cert = Certificate(
+        kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
+        current_scale=float(all_i.max()),
+        voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(V.value), initial=0.0),
+                                np.max(np.abs(cc.pwl_vfwd), initial=0.0))),
+        kcl_floor=float(KCL_ROUNDING_ULPS * np.finfo(float).eps * term_scale),
+        kcl_relative=float(rel[worst]), kcl_relative_node=c.nodes[1 + worst] if rel[worst] > 0 else "",
+        kcl_relative_scale=float(through[1 + worst]) if rel[worst] > 0 else 0.0,
+    )
+    states = np.empty(len(D), dtype=object)
+    states[sh.index] = np.where(u_j > 0, "on", "off")
+    states[p.index] = np.where(on, "on", "off")
+    dissipated = float(np.sum(cur["r"] * vdiff(R)) + np.sum(cur["d"] * vdiff(D)))
+    delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
+                      - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
+    return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def _relative(residual: np.ndarray, scale: np.ndarray, floor: float) -> np.ndarray:
+    """``|residual| / scale`` per node (at most 1): a node's KCL residual against the sum of
+    ``|current|`` of the elements meeting there (``scale``). A residual at most ``floor``
+    counts as 0 (see :data:`KCL_RELATIVE_FLOOR`)."""
+    big = np.abs(residual) > floor  # so scale >= |residual| > 0
+    return np.divide(np.abs(residual), scale, out=np.zeros(len(scale)), where=big)
+
+
+def checked(result: Result, rtol: float) -> Result:
+    """``result``, if its certificate holds at ``rtol``; else :class:`ConvergenceError`."""
+    cert = result.certificate
+    if not cert.ok(rtol):
+        raise ConvergenceError(
+            "the solution fails its certificate: "
+            + ", ".join(f"{k}={v:.3g}" for k, v in cert.as_dict().items())
+            + f" (current scale {cert.current_scale:.3g} A, voltage scale {cert.voltage_scale:.3g} V)",
+            hint="the circuit may be extremely ill-conditioned (conductances spanning many decades)",
+        )
+    return result

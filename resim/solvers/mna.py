@@ -1,0 +1,179 @@
+"""Modified nodal analysis: the linear system of a compiled circuit, one diode state at a time.
+
+Unknowns ``x = [v (n_vars), j_V, j_E, j_D]``: node potentials (ground removed, shorts
+merged, Shockley internal nodes appended), branch currents of voltage sources, of VCVS,
+and of ideal diodes (``Ron = 0``). Row ``k < n_vars`` is KCL at unknown node ``k``
+(sum of currents leaving = 0); the other rows are the branch equations. For a state
+``on`` of the piecewise-linear diodes and a linearisation point ``u`` of the Shockley
+junctions the system is linear, :meth:`MNASystem.solve`:
+
+* a conductance ``g`` between ``a`` and ``b`` stamps ``+g`` at ``(a, a), (b, b)`` and
+  ``-g`` at ``(a, b), (b, a)`` (:func:`stamp_g`);
+* a branch current ``j`` from ``p`` to ``n`` enters KCL rows ``p`` (+1) and ``n`` (-1)
+  (:func:`stamp_branch`); its own row (:func:`row_volt`) says ``v_p - v_n = E`` for a
+  voltage source, ``v_p - v_n - gain (v_cp - v_cn) = 0`` for a VCVS, ``v_p - v_n = Vfwd``
+  for an ideal diode that is on and ``j - goff (v_p - v_n) = 0`` for one that is off;
+* a VCCS adds ``gain (v_cp - v_cn)`` to KCL row ``p`` and takes it from row ``n``;
+* a soft diode is ``gon`` (on, with an offset current ``Vfwd (goff - gon)``) or ``goff``;
+* a Shockley junction is its conductance ``g(u) + gmin`` and the current
+  ``i(u) - g(u) u`` (Newton's linearisation, :func:`~resim.solvers.shockley.junction`).
+
+Both solvers use the system: the exact solver solves it, coordinate descent lays its
+answer out in the same unknowns for the certificate (:mod:`resim.solvers.certificate`).
+Index -1 is ground in every stamp; its entries are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..compile import CompiledCircuit
+from .shockley import GMIN, junction
+
+DENSE_MAX = 200  # unknowns; up to this the MNA system is solved dense
+
+
+class Singular(Exception):
+    """The system of this diode state is singular (or its solution is not finite)."""
+
+
+def stamp_g(a: np.ndarray, b: np.ndarray, g: np.ndarray):
+    """COO entries of conductances ``g`` between unknowns ``a`` and ``b`` (-1 = ground)."""
+    return (np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a]), np.concatenate([g, g, -g, -g]))
+
+
+def stamp_branch(col: np.ndarray, p: np.ndarray, n: np.ndarray):
+    """A branch current ``col`` leaving ``p`` and entering ``n``: its KCL entries."""
+    ones = np.ones(len(col))
+    return (np.concatenate([p, n]), np.concatenate([col, col]), np.concatenate([ones, -ones]))
+
+
+def row_volt(row: np.ndarray, p: np.ndarray, n: np.ndarray, scale: np.ndarray | float = 1.0):
+    """Branch row entries ``scale (v_p - v_n)``."""
+    s = np.broadcast_to(np.asarray(scale, float), row.shape)
+    return (np.concatenate([row, row]), np.concatenate([p, n]), np.concatenate([s, -s]))
+
+
+class MNASystem:
+    """The MNA system of one compiled circuit; stamps depend on diode state/linearization.
+
+    ``gmin`` is the conductance across each Shockley junction. The unknowns' layout:
+    ``nv`` potentials, then the columns ``colV``, ``colE``, ``colD`` (voltage sources,
+    VCVS, ideal diodes ``ideal``); ``size`` unknowns in all.
+    """
+
+    def __init__(self, cc: CompiledCircuit, gmin: float = GMIN) -> None:
+        self.cc = cc
+        self.gmin = gmin
+        nv = cc.n_vars
+        e, g = cc.vcvs, cc.vccs
+        self.nv = nv
+        self.nV = len(cc.vsources.index)
+        self.nE = len(e)
+        self.ideal = np.flatnonzero(cc.ideal)
+        self.soft = np.flatnonzero(~cc.ideal)
+        self.nD = len(self.ideal)
+        self.size = nv + self.nV + self.nE + self.nD
+        self.colV = nv + np.arange(self.nV)
+        self.colE = nv + self.nV + np.arange(self.nE)
+        self.colD = nv + self.nV + self.nE + np.arange(self.nD)
+        r, rs = cc.resistors, cc.shockley_rs
+        parts = [
+            stamp_g(r.a, r.b, r.value),
+            stamp_g(rs.a, rs.b, rs.value),
+            stamp_branch(self.colV, cc.vsources.a, cc.vsources.b),
+            row_volt(self.colV, cc.vsources.a, cc.vsources.b),
+            stamp_branch(self.colE, e.p, e.n),
+            row_volt(self.colE, e.p, e.n),
+            row_volt(self.colE, e.cp, e.cn, -e.gain),
+            stamp_branch(self.colD, cc.pwl.a[self.ideal], cc.pwl.b[self.ideal]),
+            (np.concatenate([g.p, g.p, g.n, g.n]), np.concatenate([g.cp, g.cn, g.cp, g.cn]),
+             np.concatenate([g.gain, -g.gain, -g.gain, g.gain])),
+        ]
+        self.base = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+        # independent sources, for source stepping
+        self.rhs_sources = np.zeros(self.size)
+        i = cc.isources
+        np.add.at(self.rhs_sources, i.a[i.a >= 0], -i.value[i.a >= 0])
+        np.add.at(self.rhs_sources, i.b[i.b >= 0], i.value[i.b >= 0])
+        self.rhs_sources[self.colV] = cc.vsources.value
+        sh = cc.shockley
+        self.nvt = cc.shockley_nvt
+        self.vcrit = self.nvt * np.log(self.nvt / (math.sqrt(2) * np.maximum(sh.value, 1e-300)))
+
+    # -- assembly -----------------------------------------------------------------------
+    def solve(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float, alpha: float) -> np.ndarray:
+        """Solve the linear system for PWL state ``on`` and Shockley linearization at ``u_sh``
+        (junctions shunted by a further ``gshunt``, independent sources scaled by ``alpha``);
+        raises :class:`Singular`."""
+        cc = self.cc
+        rows, cols, vals = [self.base[0]], [self.base[1]], [self.base[2]]
+        rhs = alpha * self.rhs_sources
+        # soft PWL diodes: conductance by state, offset current when on
+        s = self.soft
+        a, b = cc.pwl.a[s], cc.pwl.b[s]
+        gon, goff, vf = cc.pwl_gon[s], cc.pwl_goff[s], cc.pwl_vfwd[s]
+        st = on[s]
+        g = np.where(st, gon, goff)
+        i0 = np.where(st, vf * (goff - gon), 0.0)
+        for rr, cc_, vv in (stamp_g(a, b, g),):
+            rows.append(rr), cols.append(cc_), vals.append(vv)
+        np.add.at(rhs, a[a >= 0], -i0[a >= 0])
+        np.add.at(rhs, b[b >= 0], i0[b >= 0])
+        # ideal diodes: on -> u = Vfwd ; off -> j - goff u = 0
+        d = self.ideal
+        a, b = cc.pwl.a[d], cc.pwl.b[d]
+        st = on[d]
+        row = self.colD
+        jr = row[~st]
+        rows.append(jr), cols.append(jr), vals.append(np.ones(len(jr)))
+        rr, cc_, vv = row_volt(row, a, b, np.where(st, 1.0, -cc.pwl_goff[d]))
+        rows.append(rr), cols.append(cc_), vals.append(vv)
+        rhs[row] = np.where(st, cc.pwl_vfwd[d], 0.0)
+        # Shockley junctions, linearized at u_sh
+        sh = cc.shockley
+        if len(sh.index):
+            cur, gd = junction(u_sh, sh.value, self.nvt)
+            cur = cur + (self.gmin + gshunt) * u_sh
+            gd = gd + self.gmin + gshunt
+            ieq = cur - gd * u_sh
+            rr, cc_, vv = stamp_g(sh.a, sh.b, gd)
+            rows.append(rr), cols.append(cc_), vals.append(vv)
+            np.add.at(rhs, sh.a[sh.a >= 0], -ieq[sh.a >= 0])
+            np.add.at(rhs, sh.b[sh.b >= 0], ieq[sh.b >= 0])
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        v = np.concatenate(vals)
+        keep = (r >= 0) & (c >= 0)
+        if self.size == 0:
+            return np.zeros(0)
+        if self.size <= DENSE_MAX and not self.nD and not len(self.soft):
+            # small, and no active set to settle (its state tests need the sparse LU's exact
+            # zeros): dense LAPACK, and no scipy import (fast start-up)
+            A = np.zeros((self.size, self.size))
+            np.add.at(A, (r[keep], c[keep]), v[keep])
+            try:
+                x = np.linalg.solve(A, rhs)
+                x += np.linalg.solve(A, rhs - A @ x)  # one step of iterative refinement
+            except np.linalg.LinAlgError as exc:
+                raise Singular(str(exc)) from None
+        else:
+            import scipy.sparse as sp
+            import scipy.sparse.linalg as spla
+
+            A = sp.csc_matrix((v[keep], (r[keep], c[keep])), shape=(self.size, self.size))
+            try:
+                lu = spla.splu(A)
+            except RuntimeError as exc:
+                raise Singular(str(exc)) from None
+            x = lu.solve(rhs)
+            x += lu.solve(rhs - A @ x)  # one step of iterative refinement
+        if not np.all(np.isfinite(x)):
+            raise Singular("non-finite solution")
+        return x
+
+    def volts(self, x: np.ndarray) -> np.ndarray:
+        """Node potentials with a trailing 0 so that index -1 (ground) reads 0."""
+        return np.append(x[: self.nv], 0.0)
