@@ -104,6 +104,13 @@ def _cd_option_names() -> set[str]:
     return {f.name for f in fields(CDOptions)} - {f.name for f in fields(ExactOptions)}
 
 
+def _quiet_floats():
+    """numpy's overflow and invalid-value warnings off during a solve: a solver that meets
+    them fails its certificate or its range check and says so as a typed error, instead of
+    numpy printing RuntimeWarnings between resim's own lines."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: Result | np.ndarray | None = None,
           **options) -> Result:
     """The DC operating point of ``circuit``.
@@ -144,11 +151,13 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: 
             v0 = np.asarray(start.voltages if isinstance(start, Result) else start, float)
             if v0.shape != (circuit.n_nodes,):
                 raise ValueError(f"start: expected {circuit.n_nodes} node voltages, got shape {v0.shape}")
-        result = solve_cd(compiled, CDOptions(**options), v0=v0)
+        with _quiet_floats():
+            result = solve_cd(compiled, CDOptions(**options), v0=v0)
     else:
         from .solvers.exact import ExactOptions, solve_exact
 
-        result = solve_exact(compiled, ExactOptions(**options))
+        with _quiet_floats():
+            result = solve_exact(compiled, ExactOptions(**options))
     t2 = time.perf_counter()
     timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
     if result.method_reason:  # the solver's own account, e.g. a hand-over to the exact solver

@@ -152,7 +152,7 @@ EXIT_CODES: dict[int, str] = {
     3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file), or a bad run.toml",
     4: "topology error (floating nodes, voltage-source loops, current source into a cut set, nodes held only by off diodes)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
-    6: "solver did not converge",
+    6: "solver did not converge, or the operating point overflows double precision",
     7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",
     8: "ngspice missing, failed or past --timeout (compare-with-ngspice; the tail of its output is shown)",
     9: "resim and ngspice differ beyond the tolerances (compare-with-ngspice)",

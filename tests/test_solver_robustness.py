@@ -283,3 +283,21 @@ def test_parallel_conducting_ideal_diodes_are_refused_by_every_method():
     for method in ("exact", "cd"):
         with pytest.raises(TopologyError, match="d0 and d1 conduct between the same two nodes"):
             resim.solve(resim.load_netlist(text), method=method)
+
+
+@pytest.mark.parametrize("text", ["V1 a 0 1e300\nR1 a 0 1e-10\n", "I1 0 a 1e300\nR1 a 0 1e100\n",
+                                  "V1 a 0 1e200\nR1 a b 1\nR2 b 0 1\n"],
+                         ids=["current-overflows", "voltage-overflows", "power-overflows"])
+def test_an_operating_point_beyond_double_precision_is_refused_plainly(text):
+    """These used to be reported as "singular ... check the E elements" (there are none),
+    with numpy's RuntimeWarnings on stderr, or printed as JSON with `Infinity` and exit 0."""
+    import warnings
+
+    from resim.errors import ConvergenceError
+
+    circuit = resim.load_netlist("t\n" + text)
+    for method in ("exact", "cd"):
+        with warnings.catch_warnings(), pytest.raises(ConvergenceError, match="does not fit in double") as err:
+            warnings.simplefilter("error")  # a RuntimeWarning would surface as an error here
+            resim.solve(circuit, method=method)
+        assert err.value.exit_code == 6 and "largest source value" in err.value.message

@@ -135,10 +135,38 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     states = np.empty(len(D), dtype=object)
     states[sh.index] = np.where(u_j > 0, "on", "off")
     states[p.index] = np.where(on, "on", "off")
-    dissipated = float(np.sum(cur["r"] * vdiff(R)) + np.sum(cur["d"] * vdiff(D)))
-    delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
-                      - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
+    with np.errstate(over="ignore", invalid="ignore"):  # judged just below
+        dissipated = float(np.sum(cur["r"] * vdiff(R)) + np.sum(cur["d"] * vdiff(D)))
+        delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
+                          - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
+    _in_range(cc, volts, cur, dissipated, delivered)
     return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def _in_range(cc: CompiledCircuit, volts: np.ndarray, cur: dict, *power: float) -> None:
+    """Raise :class:`ConvergenceError` unless every voltage, current and the power are
+    finite: an answer of ``inf`` or ``nan`` (``V1 a 0 1e200`` across 1 ohm: 1e400 W) is
+    never printed as a result."""
+    values = [volts, *cur.values(), np.asarray(power)]
+    if all(np.all(np.isfinite(v)) for v in values):
+        return
+    raise out_of_range(cc)
+
+
+def out_of_range(cc: CompiledCircuit) -> ConvergenceError:
+    """The error for an operating point of ``cc`` that does not fit in double precision."""
+    c = cc.circuit
+    sources = np.abs(np.r_[c["v"].value, c["i"].value])
+    ohms = np.abs(c["r"].value)
+    parts = []
+    if len(sources):
+        parts.append(f"largest source value {np.max(sources):.3g}")
+    if len(ohms):
+        parts.append(f"resistances from {np.min(ohms):.3g} to {np.max(ohms):.3g} ohm")
+    return ConvergenceError(
+        "the operating point does not fit in double precision (a voltage, current or power beyond "
+        f"1.8e308, or lost to rounding): {', '.join(parts) or 'extreme element values'}",
+        hint="rescale the circuit's values (volts, amperes and ohms within about 1e-150 .. 1e150 of each other)")
 
 
 def _relative(residual: np.ndarray, scale: np.ndarray, floor: float) -> np.ndarray:

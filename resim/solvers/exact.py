@@ -218,6 +218,10 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
             hint="add resistance in series with the diode (Ron > 0) or with the source",
         )
     vcvs = cc.vcvs.index
+    if not len(vcvs):  # no floating group, no conducting diode, no E: the numbers, not the topology
+        from .certificate import out_of_range
+
+        raise out_of_range(cc)
     named = f" (controlled sources: {', '.join(c['e'].names[int(k)] for k in vcvs[:6])})" if len(vcvs) else ""
     location, line = c.where("e", int(vcvs[0])) if len(vcvs) else (None, None)
     raise TopologyError(
