@@ -292,8 +292,9 @@ def read_ascii_rawfile(path_or_text: str | bytes | os.PathLike[str]) -> dict[str
 def _in_workdir(keep_dir: str | None, run):
     """``run(folder)`` in ``keep_dir`` (kept) or in a temporary folder (removed after)."""
     if keep_dir is not None:
-        os.makedirs(keep_dir, exist_ok=True)
-        return run(Path(keep_dir))
+        folder = Path(keep_dir).absolute()  # ngspice runs in it: a relative path would not resolve there
+        os.makedirs(folder, exist_ok=True)
+        return run(folder)
     with tempfile.TemporaryDirectory(prefix="resim-ngspice-") as tmp:
         return run(Path(tmp))
 

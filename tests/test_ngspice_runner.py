@@ -99,6 +99,14 @@ def test_keep_dir_and_injection(tmp_path: Path) -> None:
     assert "Circuit: voltage divider" in (keep / "ngspice.log").read_text()
 
 
+def test_a_relative_keep_dir_works(tmp_path: Path, monkeypatch) -> None:
+    """`compare-with-ngspice --keep ng/` (the help's own example) failed: ngspice ran in the
+    folder but was given folder-relative paths."""
+    monkeypatch.chdir(tmp_path)
+    result = run_op(DIVIDER, keep_dir="ng/", options="reltol=1e-6")
+    assert result.voltages and (tmp_path / "ng" / "circuit.raw").exists()
+
+
 def test_no_options_no_end(tmp_path: Path) -> None:
     netlist = "t\nV1 a 0 2\nR1 a b 1\nR2 b 0 1\n.op\n"
     result = run_op(netlist, options=None, keep_dir=str(tmp_path))
