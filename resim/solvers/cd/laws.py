@@ -18,17 +18,26 @@ from .problem import CDProblem, coord_of
 def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Current and conductance of a Shockley junction (with its gmin) behind a series RS.
 
-    The junction voltage ``w`` solves ``w + RS f(w) = u`` (``f`` the junction law of
-    :func:`~resim.solvers.shockley.junction` plus gmin), an increasing function of ``w``
+    The junction voltage ``w`` solves ``h(w) = w + RS f(w) - u = 0`` (``f`` the junction law
+    of :func:`~resim.solvers.shockley.junction` plus gmin), an increasing function of ``w``
     bracketed by 0 and ``u``; Newton steps are kept inside the bracket.
     ``di/du = f'(w) / (1 + RS f'(w))``.
+
+    In forward bias Newton starts from ``w0 = N Vt log(1 + u / (RS IS))``, where the whole of
+    ``u`` would drop across RS: ``h(w0) >= w0 > 0``, and ``h`` is convex there, so the steps
+    fall monotonically onto the root in a few iterations. (From ``min(u, 30 N Vt)`` they
+    left the bracket again and again and bisected a bracket of ``u`` volts: 118 steps at
+    10 V, and a wrong answer after 200 steps above 17 V.) The iteration stops at a step
+    of two units in the last place, which rounding cannot always get below.
     """
     gmin = GMIN
     w = u.copy()  # exact where RS = 0
     if np.any(RS > 0):
         lo = np.minimum(u, 0.0)
         hi = np.maximum(u, 0.0)
-        w = np.clip(np.minimum(u, 30 * nvt), lo, hi)
+        with np.errstate(divide="ignore"):  # RS = 0: log1p(inf) = inf, and w0 = u
+            w0 = nvt * np.log1p(np.maximum(u, 0.0) / (RS * IS))
+        w = np.where(u > 0, np.minimum(u, w0), np.clip(np.minimum(u, 30 * nvt), lo, hi))
         for _ in range(200):
             f, g = junction(w, IS, nvt)
             h = w + RS * (f + gmin * w) - u
@@ -36,7 +45,8 @@ def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarr
             hi = np.where(h > 0, w, hi)
             nxt = w - h / (1.0 + RS * (g + gmin))
             nxt = np.where((nxt < lo) | (nxt > hi), 0.5 * (lo + hi), nxt)  # stay in the bracket
-            done = np.max(np.abs(nxt - w), initial=0.0) <= 1e-16 * (1.0 + np.max(np.abs(w), initial=0.0))
+            step = np.abs(nxt - w)
+            done = np.all(step <= np.maximum(1e-16 * (1.0 + np.abs(w)), 2 * np.spacing(np.abs(w))))
             w = nxt
             if done:
                 break
