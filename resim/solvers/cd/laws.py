@@ -35,7 +35,7 @@ def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarr
     if np.any(RS > 0):
         lo = np.minimum(u, 0.0)
         hi = np.maximum(u, 0.0)
-        with np.errstate(divide="ignore"):  # RS = 0: log1p(inf) = inf, and w0 = u
+        with np.errstate(divide="ignore", invalid="ignore"):  # RS = 0: log1p(inf) = inf, w0 = u; 0/0 unused
             w0 = nvt * np.log1p(np.maximum(u, 0.0) / (RS * IS))
         w = np.where(u > 0, np.minimum(u, w0), np.clip(np.minimum(u, 30 * nvt), lo, hi))
         for _ in range(200):
