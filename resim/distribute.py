@@ -92,6 +92,7 @@ def _stop(pool) -> None:
     ``with`` block would wait for every queued chunk: Ctrl-C took as long as the sweep)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
+    processes += [p for p in (getattr(pool, "_processes", None) or {}).values() if p not in processes]
     for proc in processes:
         proc.terminate()
     for proc in processes:

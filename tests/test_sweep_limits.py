@@ -122,9 +122,10 @@ def test_an_interrupted_pool_stops_its_workers_at_once(tmp_path):
         raise KeyboardInterrupt
 
     points = np.arange(40.0)[:, None]
+    before = set(multiprocessing.active_children())  # other tests' pools may still be winding down
     with pytest.raises(KeyboardInterrupt):
         run_chunks(_slow_chunk, (str(tmp_path), 0.3), points, [(k, k + 1) for k in range(40)], jobs=2,
                    progress=interrupt)
     ran = len(list(tmp_path.glob("chunk*")))
     assert 1 <= ran <= 8, ran
-    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert not [p for p in multiprocessing.active_children() if p.is_alive() and p not in before]
