@@ -96,7 +96,10 @@ def _stop(pool) -> None:
     for proc in processes:
         proc.terminate()
     for proc in processes:
-        proc.join(timeout=10)
+        proc.join(timeout=5)
+        if proc.is_alive():  # SIGTERM handled or ignored in the worker (an inherited handler)
+            proc.kill()
+            proc.join(timeout=5)
 
 
 _received: tuple = (None, None)  # in a worker process: the function and task :func:`_receive` was given
