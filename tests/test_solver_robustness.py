@@ -318,3 +318,15 @@ def test_junction_behind_series_resistance_is_solved_at_any_forward_voltage():
     f = junction(w, IS, nvt)[0] + GMIN * w
     assert np.all(np.abs(f - i) <= 1e-9 * np.abs(i) + 1e-25)
     assert np.all(np.diff(i[0]) > 0)  # the law is increasing
+
+
+def test_diodes_turned_on_together_that_contradict_each_other_are_sorted_out():
+    """Found by the campaign: D0 (n4 -> 0) and D1 (n4 -> n1, v(n1) = -0.5 V) both turn on
+    from the all-off start, pinning n4 to 0 V and -0.5 V at once. The exact solver called
+    that "no solution"; the answer (closed form) is D1 on carrying I0 + Rg4's 0.5 mA =
+    1.5 mA, v(n4) = -0.5 V, D0 off."""
+    text = "Vs n1 0 -0.5\nRg1 n1 0 1k\nRg4 n4 0 1k\nD0 n4 0 ideal\nD1 n4 n1 ideal\nI0 0 n4 1m\n"
+    for result in _solve_both(text):
+        assert result.voltage("n4") == pytest.approx(-0.5, abs=1e-12)
+        assert result.current("D1") == pytest.approx(1.5e-3, rel=1e-12)
+        assert result.current("D0") == pytest.approx(0.0, abs=1e-15)

@@ -147,14 +147,17 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         try:
             x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
         except Singular:
-            from .diagnose import looser_off, outlets
+            from .diagnose import looser_off, outlets, parallel_ideal
 
+            seen.add(on.tobytes())
             nxt = looser_off(cc, on)  # parallel diodes that cannot all be at their bounds
             if nxt is None:
                 nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
             if nxt is None or nxt.tobytes() in seen:
+                parallel_ideal(cc, on)  # the same threshold on one node pair: the split is not determined
+                nxt = _one_off(cc, on, seen)  # conducting diodes that contradict each other
+            if nxt is None:
                 _singular(cc, on)
-            seen.add(on.tobytes())
             on = nxt
             continue
         iterations += it
@@ -197,6 +200,21 @@ def _pwl_violations(sys_: MNASystem, x: np.ndarray, on: np.ndarray) -> np.ndarra
         iscale = 1e-12 * max(1e-12, float(np.max(np.abs(x[sys_.nv:]))) if len(x) > sys_.nv else 1e-12)
         viol[d] |= on[d] & (lam < -iscale)
     return viol
+
+
+def _one_off(cc: CompiledCircuit, on: np.ndarray, seen: set[bytes]) -> np.ndarray | None:
+    """A state not tried yet with one conducting ideal diode of ``on`` turned off, or None.
+
+    All violated diodes flip at once; two that turned on together can pin one node to two
+    potentials (``D0 n4 0`` and ``D1 n4 n1`` with ``v(n1) = -0.5``): a singular state, though
+    turning one of them off again solves the circuit. Only when every such state has been
+    tried is the circuit without a solution."""
+    for k in np.flatnonzero(cc.ideal & on)[::-1]:  # the most recently numbered first
+        nxt = on.copy()
+        nxt[k] = False
+        if nxt.tobytes() not in seen:
+            return nxt
+    return None
 
 
 def _singular(cc: CompiledCircuit, on: np.ndarray):
