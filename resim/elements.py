@@ -41,10 +41,15 @@ class ElementKind:
     hint: str  # the card's syntax, for messages about a malformed card
     reciprocal: bool = True  # keeps the conductance matrix symmetric (see the module docstring)
     source: bool = False  # drives the circuit: an independent or controlled source
-    solvers: tuple[str, ...] = ()  # the solvers that accept it ("exact", "cd")
     ngspice_current: str | None = None  # ngspice's device parameter for its current (@name[param],
     #                                     under .options savecurrents); None: ngspice's branch
     #                                     vector named after the element (an MNA unknown)
+
+    @property
+    def solvers(self) -> tuple[str, ...]:
+        """The solvers that accept it: coordinate descent needs a content to minimise, so
+        only reciprocal kinds; the exact solver takes every kind."""
+        return ("exact", "cd") if self.reciprocal else ("exact",)
 
     @property
     def in_circuit(self) -> bool:
@@ -54,20 +59,19 @@ class ElementKind:
 
 _TABLE = (
     ElementKind("r", "resistor", "resistor", 2, "R", "write: Rname node1 node2 value   (e.g. R1 in out 10k)",
-                solvers=("exact", "cd"), ngspice_current="i"),
+                ngspice_current="i"),
     ElementKind("v", "vsource", "voltage source", 2, "V", "write: Vname node+ node- [DC] value   (e.g. V1 in 0 DC 5)",
-                source=True, solvers=("exact", "cd")),
+                source=True),
     ElementKind("i", "isource", "current source", 2, "I",
                 "write: Iname node+ node- [DC] value   (current flows from node+ through the source to node-)",
-                source=True, solvers=("exact", "cd"), ngspice_current="current"),
+                source=True, ngspice_current="current"),
     ElementKind("d", "diode", "diode", 2, "D",
-                "write: Dname anode cathode model [area]   (and define the model with .model)",
-                solvers=("exact", "cd"), ngspice_current="id"),
+                "write: Dname anode cathode model [area]   (and define the model with .model)", ngspice_current="id"),
     ElementKind("e", "vcvs", "voltage-controlled voltage source", 4, "E", "write: Ename out+ out- ctrl+ ctrl- gain",
-                reciprocal=False, source=True, solvers=("exact",)),
+                reciprocal=False, source=True),
     ElementKind("g", "vccs", "voltage-controlled current source", 4, "G",
                 "write: Gname out+ out- ctrl+ ctrl- transconductance",
-                reciprocal=False, source=True, solvers=("exact",), ngspice_current="i"),
+                reciprocal=False, source=True, ngspice_current="i"),
     ElementKind("x", "instance", "subcircuit instance", None, None,
                 "write: Xname node... subckt_name [name=value ...]"),
 )

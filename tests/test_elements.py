@@ -90,12 +90,6 @@ def test_json_types_are_docs_json():
     assert re.findall(r"`([A-Z])`", row) == [ELEMENTS[k].json_type for k in CIRCUIT_KINDS]
 
 
-def test_cd_accepts_exactly_the_reciprocal_kinds():
-    for k in CIRCUIT_KINDS:
-        assert "exact" in ELEMENTS[k].solvers
-        assert ("cd" in ELEMENTS[k].solvers) == ELEMENTS[k].reciprocal
-
-
 BASE = "reciprocity\nV1 in 0 1\nR1 in a 1k\nR2 a 0 2k\nD1 a 0 dm\n.model dm D(Ron=1 Vfwd=0.5)\n"
 
 

@@ -264,12 +264,14 @@ def test_cd_hands_unanchored_nodes_to_the_exact_solver_instead_of_a_usage_error(
     assert err.value.exit_code == 2
 
 
-def test_parallel_ideal_diodes_with_different_thresholds_are_solved():
+@pytest.mark.parametrize("order", [1, -1], ids=["tighter-first", "tighter-last"])
+def test_parallel_ideal_diodes_with_different_thresholds_are_solved(order):
     """Found by the campaign: D2 (Vfwd 0) and D3 (Vfwd 0.6) from ground to n3, I0 drawing
     1 mA from n3. Only D2 can conduct (closed form: v(n3) = 0, i(D2) = 1 mA, i(D3) = 0);
     the exact solver's state with both on is singular, and it used to call the circuit
     ill-posed while cd answered."""
-    text = "I0 0 n3 -1m\nRg3 n3 0 1k\nD2 0 n3 ideal\nD3 0 n3 vf\n.model vf D(Ron=0 Vfwd=0.6)\n"
+    diodes = ["D2 0 n3 ideal", "D3 0 n3 vf"][::order]  # the active set must not depend on the order
+    text = "I0 0 n3 -1m\nRg3 n3 0 1k\n" + "\n".join(diodes) + "\n.model vf D(Ron=0 Vfwd=0.6)\n"
     for result in _solve_both(text):
         assert result.voltage("n3") == pytest.approx(0.0, abs=1e-12)
         assert result.current("D2") == pytest.approx(1e-3, rel=1e-12)

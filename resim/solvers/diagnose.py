@@ -74,32 +74,16 @@ def outlets(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray | None:
     return on | turn if turn.any() else None
 
 
-def looser_off(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray | None:
-    """The state with conducting ideal diodes turned off where a parallel one (same anode
-    and cathode) has a smaller Vfwd: both cannot sit at their bounds, and only the smaller
-    one binds. None if there are none. (D2 ``0 n3`` with Vfwd 0 beside D3 ``0 n3`` with
-    Vfwd 0.6: a state with both on is singular, yet the answer is unique.)"""
-    k = np.flatnonzero(cc.ideal & on)
-    if len(k) < 2:
-        return None
-    a, b, vf = cc.pwl.a[k], cc.pwl.b[k], cc.pwl_vfwd[k]
-    order = np.lexsort((vf, b, a))
-    same = (a[order][1:] == a[order][:-1]) & (b[order][1:] == b[order][:-1])
-    looser = same & (vf[order][1:] > vf[order][:-1])
-    if not looser.any():
-        return None
-    out = on.copy()
-    out[k[order][1:][looser]] = False
-    return out
-
-
 def parallel_ideal(cc: CompiledCircuit, on: np.ndarray) -> None:
-    """Raise :class:`TopologyError` if two conducting ideal diodes (``on``) join the same
-    two nodes: how the current divides between them is not determined."""
+    """Raise :class:`TopologyError` if two conducting ideal diodes (``on``) hold the same
+    two nodes at the same voltage (same pair and threshold, either way round): how the
+    current divides between them is not determined. (Two with different thresholds cannot
+    both be at their bounds; the active set turns one off, :func:`resim.solvers.exact`.)"""
     c = cc.circuit
-    pairs: dict[frozenset, int] = {}
+    pairs: dict[tuple, int] = {}
     for k in np.flatnonzero(cc.ideal & on):
-        key = frozenset((int(cc.pwl.a[k]), int(cc.pwl.b[k])))
+        a, b, vf = int(cc.pwl.a[k]), int(cc.pwl.b[k]), float(cc.pwl_vfwd[k])
+        key = (a, b, vf) if a < b else (b, a, -vf)  # v_low - v_high is held at the key's last entry
         if key in pairs:
             first, second = (c["d"].names[cc.pwl.index[j]] for j in (pairs[key], k))
             location, line = c.where("d", int(cc.pwl.index[k]))

@@ -147,14 +147,12 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
         try:
             x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
         except Singular:
-            from .diagnose import looser_off, outlets, parallel_ideal
+            from .diagnose import outlets, parallel_ideal
 
             seen.add(on.tobytes())
-            nxt = looser_off(cc, on)  # parallel diodes that cannot all be at their bounds
-            if nxt is None:
-                nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
+            nxt = outlets(cc, on)  # ideal diodes that could carry a floating group's current
             if nxt is None or nxt.tobytes() in seen:
-                parallel_ideal(cc, on)  # the same threshold on one node pair: the split is not determined
+                parallel_ideal(cc, on)  # one node pair held at one voltage twice: the split is not determined
                 nxt = _one_off(cc, on, seen)  # conducting diodes that contradict each other
             if nxt is None:
                 _singular(cc, on)
