@@ -100,6 +100,12 @@ def _stop(pool) -> None:
         if proc.is_alive():  # SIGTERM handled or ignored in the worker (an inherited handler)
             proc.kill()
             proc.join(timeout=5)
+    # The pool's manager thread sees the workers die and joins them too. Two threads waiting
+    # on one child race in waitpid: the loser gets ECHILD and reports the child alive until
+    # the winner records its exit. Wait for that thread, so that no worker looks alive after.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 _received: tuple = (None, None)  # in a worker process: the function and task :func:`_receive` was given

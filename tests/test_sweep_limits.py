@@ -128,4 +128,5 @@ def test_an_interrupted_pool_stops_its_workers_at_once(tmp_path):
                    progress=interrupt)
     ran = len(list(tmp_path.glob("chunk*")))
     assert 1 <= ran <= 8, ran
-    assert not [p for p in multiprocessing.active_children() if p.is_alive() and p not in before]
+    left = [p for p in multiprocessing.active_children() if p not in before]
+    assert not [p for p in left if p.is_alive()], left
