@@ -36,6 +36,7 @@ BOLTZMANN = 1.38064852e-23
 CHARGE = 1.6021766208e-19
 NOMINAL_TEMPERATURE = 300.15
 THERMAL_VOLTAGE = BOLTZMANN * NOMINAL_TEMPERATURE / CHARGE
+DEFAULT_GMIN = 1e-12  # S across each Shockley junction, as ngspice (`.options gmin=` changes it)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ class DiodeModel:
     Ron: float = 0.0
     Roff: float = math.inf
     Vfwd: float = 0.0
+    # Reverse breakdown (Shockley family, ngspice's level-1 diode): BV = inf means none.
+    # IBV is the current at -BV, NBV the emission coefficient of the breakdown branch
+    # (None: N). IS, RS, BV are the values at the circuit's temperature (resim.netlist.elaborate
+    # applies EG, XTI, TNOM, TCV), so no solver needs the temperature laws.
+    BV: float = math.inf
+    IBV: float = 1e-3
+    NBV: float | None = None
     location: SourceLocation | None = None
 
     @property
@@ -127,6 +135,12 @@ class Circuit:
     source_lines: tuple[list[str], ...] = ()  # physical lines of each file (for error carets)
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    temperature: float = NOMINAL_TEMPERATURE  # K (`.temp`, `.options temp`): sets Vt = k T / q
+    gmin: float = DEFAULT_GMIN  # S across each Shockley junction (`.options gmin`)
+    # Names of the nodes and elements resim made that the netlist does not name (the parts of
+    # POLY and VALUE sources, an inductor's 0 V source, .options rshunt's resistors): an
+    # ngspice run of the original netlist has no such names (resim.compare skips them).
+    synthesized: frozenset[str] = frozenset()
 
     def __getitem__(self, kind: str) -> ElementGroup:
         return self.groups[kind]

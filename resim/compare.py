@@ -173,7 +173,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
             deck = fh.read()
         branches = [kind for kind in CIRCUIT_KINDS if ELEMENTS[kind].ngspice_current is None]  # V, E
         tr = Translation(deck, currents=[m for kind in branches for k, name in enumerate(circuit[kind].names)
-                                         for m in current_maps(kind, k, name)])
+                                         if name not in circuit.synthesized for m in current_maps(kind, k, name)])
         notes.append(f"ngspice ran {os.fspath(against)} as given (no translation)")
         diodes = "as given"
     else:
@@ -248,6 +248,8 @@ def _compare(path, circuit, result, tr: Translation, ng: NgspiceResult, tol, res
     rows, missing = [], []
     for name, v in zip(circuit.nodes[1:], result.voltages[1:].tolist()):
         other = ng.voltages.get(tr.node(name))
+        if other is None and name in circuit.synthesized:  # resim's own node: not in ngspice's run of the netlist
+            continue
         if other is None:
             missing.append(name)
         else:

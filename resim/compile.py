@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import THERMAL_VOLTAGE, Circuit, ElementGroup
+from .circuit import BOLTZMANN, CHARGE, Circuit, ElementGroup
 from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import NetlistError, SourceLocation, TopologyError
 from .netlist.numbers import FINITE_HINT
+from .solvers.shockley import JunctionLaw, breakdown_knee
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class CompiledCircuit:
     vsources: Branches  # value = E (non-short sources only)
     isources: Branches  # value = I from a to b through the source
     shockley: Branches  # junction a -> b (a may be an internal node); value = IS (area applied)
-    shockley_nvt: np.ndarray  # N * Vt per Shockley diode
+    shockley_law: JunctionLaw  # per Shockley diode: IS, N Vt, breakdown knee, NBV Vt; the circuit's gmin
     shockley_rs: Branches  # series resistors of Shockley diodes (value = conductance)
     pwl: Branches  # value unused; see pwl_* arrays
     pwl_gon: np.ndarray  # 1/Ron (inf for ideal)
@@ -94,6 +95,11 @@ class CompiledCircuit:
         """True when no element is of a non-reciprocal kind (E, G: see :mod:`resim.elements`):
         the conductance matrix is symmetric and the operating point minimises the content."""
         return all(ELEMENTS[kind].reciprocal or not len(group) for kind, group in self.circuit.groups.items())
+
+    @property
+    def shockley_nvt(self) -> np.ndarray:
+        """``N Vt`` per Shockley diode."""
+        return self.shockley_law.nvt
 
     @property
     def ideal(self) -> np.ndarray:
@@ -196,15 +202,14 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     sh = np.flatnonzero(fam)
     pw = np.flatnonzero(~fam)
     area = D.value
-    IS = np.array([models[D.model[k]].IS for k in sh]) * area[sh]
-    nvt = np.array([models[D.model[k]].N for k in sh]) * THERMAL_VOLTAGE
+    law = _junction_law(c, sh)
     RS = np.array([models[D.model[k]].RS for k in sh]) / np.where(area[sh] > 0, area[sh], 1.0)
     da, dc = var[D.nodes[:, 0]], var[D.nodes[:, 1]]
     has_rs = np.flatnonzero(RS > 0)
     internal = n_groups + np.arange(len(has_rs))
     junction_a = da[sh].copy()
     junction_a[has_rs] = internal
-    shockley = Branches(sh, junction_a, dc[sh], IS)
+    shockley = Branches(sh, junction_a, dc[sh], law.IS)
     shockley_rs = Branches(sh[has_rs], da[sh][has_rs], internal, 1.0 / RS[has_rs])
     ron = np.array([models[D.model[k]].Ron for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
     roff = np.array([models[D.model[k]].Roff for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
@@ -216,13 +221,42 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
 
     compiled = CompiledCircuit(
         circuit=c, var=var, n_vars=n_groups + len(has_rs), resistors=resistors, vsources=vsources,
-        isources=isources, shockley=shockley, shockley_nvt=nvt, shockley_rs=shockley_rs,
+        isources=isources, shockley=shockley, shockley_law=law, shockley_rs=shockley_rs,
         pwl=pwl, pwl_gon=gon, pwl_goff=goff, pwl_vfwd=vfwd,
         vcvs=ControlledSources.of(c["e"], var), vccs=ControlledSources.of(c["g"], var),
         short_r=short_r, short_v=short_v,
     )
     _check_floating(compiled)
     return compiled
+
+
+def _junction_law(c: Circuit, sh: np.ndarray) -> JunctionLaw:
+    """The DC law of the Shockley diodes ``sh`` (indices into ``c["d"]``) at the circuit's
+    temperature and gmin. The element value (area, times M) scales ``IS`` (RS is divided by
+    it, by the caller), not ``IBV``: ngspice scales the breakdown current by M only, and the
+    elaborator gives an instance with M a model of its own. The breakdown knee is ngspice's
+    (:func:`breakdown_knee`)."""
+    D, models = c["d"], c.models
+    vt = BOLTZMANN * c.temperature / CHARGE
+    area = D.value[sh]
+    model = D.model[sh] if len(sh) else np.zeros(0, np.int64)
+
+    def per_diode(values) -> np.ndarray:
+        return np.array(list(values) + [0.0])[model]  # (a trailing entry: no models at all)
+
+    IS = per_diode(m.IS for m in models) * area
+    nvt = per_diode(m.N for m in models) * vt
+    nbvt = per_diode(m.N if m.NBV is None else m.NBV for m in models) * vt
+    bv = per_diode(m.BV for m in models)
+    for j in np.flatnonzero(np.isfinite(bv) & (IS > 0)):  # (IS = 0: no current to break down)
+        m = models[model[j]]
+        bv[j] = breakdown_knee(m.BV, m.IBV, IS[j], nbvt[j] / vt, vt)
+        if not np.isfinite(bv[j]):
+            raise NetlistError(
+                f"diode '{D.names[sh[j]]}': model '{m.name}' has no breakdown knee that gives IBV={m.IBV:g} A "
+                f"at BV={m.BV:g} V (IS={m.IS:g} A, NBV={nbvt[j] / vt:g})",
+                **_at(c, "d", int(sh[j])), hint="check BV, IBV, IS and NBV (IBV well above IS)")
+    return JunctionLaw(IS, nvt, bv, nbvt, c.gmin)
 
 
 # ---- structural checks --------------------------------------------------------------------

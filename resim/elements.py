@@ -15,9 +15,15 @@ d  diode     diode                              2      yes         exact cd  ``@
 e  vcvs      voltage-controlled voltage source  4      no          exact     branch ``e1``
 g  vccs      voltage-controlled current source  4      no          exact     ``@g1[i]``
 x  instance  subcircuit instance                any    n/a         n/a       n/a
+c  capacitor capacitor                          2      n/a         n/a       n/a
+l  inductor  inductor                           2      n/a         n/a       n/a
 =  ========  =================================  =====  ==========  ========  ================
 
 A subcircuit instance (``x``) is expanded into its elements before anything else sees it.
+In a DC operating point, as in SPICE, a capacitor is open (it is dropped, with a warning)
+and an inductor is a short (a 0 V source named ``v.<name>``, with a warning).
+
+Kinds resim refuses by name (:data:`REFUSED`) get a message that names the construct.
 
 *Reciprocal*: the kind's elements keep the conductance matrix symmetric, so the operating
 point minimises the circuit's content (science.md); a controlled source couples a branch to
@@ -51,10 +57,7 @@ class ElementKind:
         only reciprocal kinds; the exact solver takes every kind."""
         return ("exact", "cd") if self.reciprocal else ("exact",)
 
-    @property
-    def in_circuit(self) -> bool:
-        """True for kinds a flat :class:`~resim.circuit.Circuit` holds (all but ``x``)."""
-        return self.terminals is not None
+    in_circuit: bool = True  # a flat Circuit holds elements of this kind (not x, c, l)
 
 
 _TABLE = (
@@ -73,7 +76,9 @@ _TABLE = (
                 "write: Gname out+ out- ctrl+ ctrl- transconductance",
                 reciprocal=False, source=True, ngspice_current="i"),
     ElementKind("x", "instance", "subcircuit instance", None, None,
-                "write: Xname node... subckt_name [name=value ...]"),
+                "write: Xname node... subckt_name [name=value ...]", in_circuit=False),
+    ElementKind("c", "capacitor", "capacitor", 2, None, "write: Cname node1 node2 value", in_circuit=False),
+    ElementKind("l", "inductor", "inductor", 2, None, "write: Lname node1 node2 value", in_circuit=False),
 )
 
 #: Every kind the netlist reader takes, by letter, in the order above.
@@ -82,6 +87,31 @@ ELEMENTS: dict[str, ElementKind] = {k.letter: k for k in _TABLE}
 CIRCUIT_KINDS: tuple[str, ...] = tuple(k.letter for k in _TABLE if k.in_circuit)
 #: The kind of each element rule of the grammar.
 BY_RULE: dict[str, ElementKind] = {k.rule: k for k in _TABLE}
+
+
+#: Element letters of SPICE that resim does not simulate, with what they are (for messages).
+REFUSED: dict[str, str] = {
+    "b": "behavioural source (B)",
+    "f": "current-controlled current source (F)",
+    "h": "current-controlled voltage source (H)",
+    "q": "bipolar transistor (Q)",
+    "m": "MOSFET (M)",
+    "j": "JFET (J)",
+    "z": "MESFET (Z)",
+    "k": "inductor coupling (K)",
+    "t": "transmission line (T)",
+    "o": "lossy transmission line (O)",
+    "u": "distributed RC line (U)",
+    "s": "voltage-controlled switch (S)",
+    "w": "current-controlled switch (W)",
+    "a": "XSPICE code model (A)",
+    "p": "coupled transmission line (P)",
+    "y": "transmission line (Y)",
+    "n": "Verilog-A / OSDI device (N)",
+}
+#: What resim simulates, for the messages that refuse something else.
+SIMULATES = ("resim simulates DC networks of resistors, independent and linear voltage-controlled sources, "
+             "diodes and subcircuits (R, V, I, E, G, D, X; C is read as open, L as a short)")
 
 
 def letters(kinds: tuple[str, ...] | str) -> str:

@@ -5,7 +5,13 @@ subcircuit elements and nodes keep the names ngspice gives them (``r.x1.r1``,
 ``x1.mid``), and every value is a number written with 17 significant digits (parameters
 and expressions already evaluated). What ngspice would read differently is translated:
 
-* Shockley diodes: a ``D`` model of their own (``IS``, ``N``, ``RS``), the area factor kept;
+* Shockley diodes: a ``D`` model of their own (``IS``, ``N``, ``RS``, and ``BV``, ``IBV``,
+  ``NBV`` with breakdown), the element value written as ``area=``: it scales ``IS`` and
+  divides ``RS``, not ``IBV``, as resim's (ngspice 39 reads no area after the model name:
+  it takes it for a model name);
+* the circuit's temperature and gmin, where they are not ngspice's defaults: ``.options
+  temp= tnom= gmin=``, with ``tnom`` equal to ``temp`` because resim's model values are
+  already those at the circuit's temperature;
 * piecewise-linear diodes (``Ron``/``Roff``/``Vfwd``, ideal when ``Ron = 0``), which
   ngspice's ``D`` does not have, in one of two ways:
 
@@ -37,7 +43,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .circuit import Circuit
+from .circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE, Circuit, DiodeModel
 from .elements import ELEMENTS
 from .result import Result
 
@@ -161,9 +167,31 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
         renamed = [f"{a} -> {b}" for a, b in [*tr.nodes.items(), *tr.elements.items()]]
         tr.notes.append(f"{len(renamed)} name(s) with non-ASCII characters renamed for ngspice: "
                         + ", ".join(renamed[:5]) + (" ..." if len(renamed) > 5 else ""))
-    out += [".op", ".end"]
+    out += _options(circuit) + [".op", ".end"]
     tr.text = "\n".join(out) + "\n"
     return tr
+
+
+CELSIUS_ZERO = 273.15  # K (ngspice's CONSTCtoK)
+
+
+def _options(circuit: Circuit) -> list[str]:
+    """The ``.options`` line of the circuit's temperature and gmin (none at ngspice's defaults)."""
+    options = []
+    if circuit.temperature != NOMINAL_TEMPERATURE:
+        celsius = num(circuit.temperature - CELSIUS_ZERO)
+        options += [f"temp={celsius}", f"tnom={celsius}"]
+    if circuit.gmin != DEFAULT_GMIN:
+        options.append(f"gmin={num(circuit.gmin)}")
+    return [".options " + " ".join(options)] if options else []
+
+
+def shockley_model(name: str, model: DiodeModel) -> str:
+    """ngspice's ``.model`` card of a Shockley diode model."""
+    card = f"IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)}"
+    if math.isfinite(model.BV):
+        card += f" BV={num(model.BV)} IBV={num(model.IBV)}" + ("" if model.NBV is None else f" NBV={num(model.NBV)}")
+    return f".model {name} D({card})"
 
 
 def current_maps(kind: str, k: int, name: str, savecurrents: bool = True) -> list[CurrentMap]:
@@ -196,8 +224,8 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
         scale = area if area > 0 else 1.0
         if model.family == "shockley":
             mname = f"d_{model_name}"
-            models_used[mname] = f".model {mname} D(IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)})"
-            lines.append(f"{name} {an} {ca} {mname}" + ("" if area == 1.0 else f" {num(area)}"))
+            models_used[mname] = shockley_model(mname, model)
+            lines.append(f"{name} {an} {ca} {mname}" + ("" if area == 1.0 else f" area={num(area)}"))
             tr.currents += current_maps("d", k, name, savecurrents)
             continue
         ron, roff, vf = model.Ron / scale, model.Roff / scale, model.Vfwd

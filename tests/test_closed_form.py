@@ -232,7 +232,8 @@ R1 a b {r}
 
 
 def test_zero_volt_source_as_ammeter_and_zero_ohm_resistor():
-    r = solve("ammeter\nV1 in 0 10\nVsense in a 0\nR1 a b 1k\nR0 b c 0\nR2 c 0 1k\n")
+    """A resistor set to 0 ohm (--set: a netlist's `0` is ngspice's 1 milliohm) is an ideal short."""
+    r = solve("ammeter\nV1 in 0 10\nVsense in a 0\nR1 a b 1k\nR0 b c 1\nR2 c 0 1k\n", r0=0)
     assert r.voltage("a") == pytest.approx(10.0, rel=1e-14)
     assert r.voltage("b") == pytest.approx(5.0, rel=1e-14)
     assert r.voltage("c") == pytest.approx(5.0, rel=1e-14)
@@ -246,15 +247,15 @@ def test_short_tree_splits_current():
     text = """short tree
 V1 in 0 6
 R1 in x 1k
-R0a x y 0
+R0a x y 1
 V0 z x 0
 R2 y 0 2k
 R3 x 0 2k
 R4 z 0 4k
-Rg w 0 0
+Rg w 0 1
 I1 w 0 1m
 """
-    r = solve(text)
+    r = solve(text, r0a=0, rg=0)  # shorts: set to 0 ohm (a netlist's 0 is 1 milliohm, as ngspice)
     load = par(2e3, 2e3, 4e3)
     vx = 6 * load / (1e3 + load)
     for node in "xyz":

@@ -18,7 +18,7 @@ import pytest
 
 import resim
 from resim.compile import compile_circuit
-from resim.elements import BY_RULE, CIRCUIT_KINDS, ELEMENTS
+from resim.elements import BY_RULE, CIRCUIT_KINDS, ELEMENTS, REFUSED, SIMULATES
 from resim.errors import NetlistError
 from resim.netlist.parser import parse_text
 from resim.solvers import cd
@@ -55,10 +55,11 @@ def test_every_element_letter_of_the_grammar_has_an_entry():
 
 @pytest.mark.parametrize("kind", CIRCUIT_KINDS)
 def test_terminals_in_the_grammar(kind):
-    """A card's rule reads ``terminals`` node names (NAME) before its value."""
+    """A card's rule reads its node names (NAME) before its items; E and G read their two
+    output nodes so, and their controlling nodes as items (POLY(n) has 2n of them)."""
     words = _rule(ELEMENTS[kind].rule).split("//")[0].split()
-    nodes = words[1:1 + ELEMENTS[kind].terminals]
-    assert nodes == ["NAME"] * ELEMENTS[kind].terminals
+    count = 2 if kind in "eg" else ELEMENTS[kind].terminals
+    assert words[1:1 + count] == ["NAME"] * count
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["grammar", "fast"])
@@ -71,16 +72,22 @@ def test_terminal_count_is_what_the_parser_reads(kind, fast):
     arrays = columns.arrays()
     assert arrays.nodes.shape == (1, ELEMENTS[kind].terminals)
     assert [parsed.node_names[k] for k in arrays.nodes[0]] == list(nodes)
-    with pytest.raises(NetlistError) as err:
-        parse_text("title\n" + card.format(nodes=" ".join((*nodes, "extra"))) + "\n", fast=fast)
-    assert err.value.message.startswith(f"{ELEMENTS[kind].word} '{card.split()[0]}': unexpected")
-    assert err.value.hint == ELEMENTS[kind].hint
+    with pytest.raises(NetlistError) as err:  # one node too many
+        resim.load_netlist("title\n" + card.format(nodes=" ".join((*nodes, "extra"))) + "\n", fast=fast)
+    if kind == "r":  # a word after the nodes is a resistor's model
+        assert err.value.message == f"resistor '{card.split()[0]}': undefined resistor model 'extra'"
+    else:
+        assert err.value.message.startswith(f"{ELEMENTS[kind].word} '{card.split()[0]}': unexpected")
+        assert err.value.hint == ELEMENTS[kind].hint
 
 
-def test_unsupported_letter_names_the_registry():
+def test_every_letter_is_read_or_refused_by_name():
+    """Each letter is an element kind or a construct refused by name (resim.elements.REFUSED)."""
+    assert set(ELEMENTS) | set(REFUSED) == set("abcdefghijklmnopqrstuvwxyz")
     with pytest.raises(NetlistError) as err:
         parse_text("title\nq1 a b c qmod\n")
-    assert err.value.hint == "resim reads R, V, I, D, E, G and X elements (DC analysis only)"
+    assert err.value.message == "'q1': a bipolar transistor (Q) is not supported"
+    assert err.value.hint == SIMULATES
 
 
 def test_json_types_are_docs_json():

@@ -339,7 +339,8 @@ LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # NUL (the node hash pads with it), '"' (the grammar's string delimiter), and '$' and '/'
 # (comment markers elsewhere); in numbers, the scale letters and a ';' comment after them.
 NAME_DECLINES = {"\0", '"', "$", "/"} | NON_ASCII
-NUMBER_DECLINES = {";"} | LETTERS | NON_ASCII
+# ',': the grammar reads commas between a card's items (R1 a b ,5 is 5 ohm); the fast path leaves them to it
+NUMBER_DECLINES = {";", ","} | LETTERS | NON_ASCII
 LINE_END = {c for c in map(chr, range(128)) if c.isspace()}  # the line reader strips white space
 # {} is the character; each line stands alone and before a simple line
 POSITIONS = {
@@ -348,15 +349,17 @@ POSITIONS = {
     "V{} a b 5": NAME_DECLINES,
     "R1 {}a b 5": NAME_DECLINES,  # first character of a node name
     "R1 a {}b 5": NAME_DECLINES,
-    "R1 {} b 5": NAME_DECLINES,
+    "R1 {} b 5": NAME_DECLINES | LINE_END,  # white space: three tokens (a resistor without a value)
     "R1 a{} b 5": NAME_DECLINES,  # later characters of a node name
-    "R1 a b {}5": NUMBER_DECLINES,  # numbers
+    "R1 a b {}5": NUMBER_DECLINES | {"$"},  # numbers ('$': a comment, then no value: 1 milliohm)
     "R1 a b 5{}": NUMBER_DECLINES | LINE_END,
     "R1 a b 1{}5": NUMBER_DECLINES,
     "R1 a b 1e{}2": NUMBER_DECLINES,
     "I1 a 0 2.{}": NUMBER_DECLINES | LINE_END,
-    "R1 a b{}5": NUMBER_DECLINES,  # separators
-    "R1{}a b 5": NAME_DECLINES,
+    # separators: any other character joins two tokens, and a card of three tokens is a
+    # resistor without a value (ngspice's 1 milliohm), which the grammar reads
+    "R1 a b{}5": None,
+    "R1{}a b 5": None,
     "{}R1 a b 5": None,  # line start: white space, comments, continuations... are the grammar's
 }
 

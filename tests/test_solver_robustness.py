@@ -310,12 +310,12 @@ def test_junction_behind_series_resistance_is_solved_at_any_forward_voltage():
     Above about 17 V across IS=1e-14, RS=0.5 the old start left the bracket every step
     and 200 steps of bisection ended far from the root (|h| up to 1e17)."""
     from resim.solvers.cd.laws import series_junction
-    from resim.solvers.shockley import GMIN, junction
+    from resim.solvers.shockley import GMIN, JunctionLaw, junction
 
     u = np.linspace(-5.0, 25.0, 301)[None, :]
     n = u.shape[1]
     IS, nvt, RS = np.full(n, 1e-14), np.full(n, 0.025852), np.full(n, 0.5)
-    i, g = series_junction(u, IS, nvt, RS)
+    i, g = series_junction(u, JunctionLaw(IS, nvt, np.full(n, np.inf), nvt), RS)
     w = u - i * RS
     f = junction(w, IS, nvt)[0] + GMIN * w
     assert np.all(np.abs(f - i) <= 1e-9 * np.abs(i) + 1e-25)

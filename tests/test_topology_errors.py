@@ -117,12 +117,12 @@ R2 b 0 1k
 """,
         TopologyError, {4, 5, 6}, ["loop"],
     ),
-    "zero_ohm_and_zero_volt_loop": (
-        """a zero-ohm resistor in parallel with a zero-volt source
+    "zero_volt_source_and_inductor_loop": (
+        """a zero-volt source in parallel with an inductor (a short at DC)
 V1 in 0 1
 R1 in a 1k
 Vs a b 0
-R0 a b 0
+L0 a b 1m
 R2 b 0 1k
 .end
 """,

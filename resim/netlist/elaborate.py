@@ -17,25 +17,25 @@ netlist again (with other parameters, or after an error) gives a circuit as if i
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from operator import itemgetter
 from typing import Mapping
 
 import numpy as np
 
-from ..circuit import Circuit, DcSweep, DiodeModel, ElementGroup, source_location
-from ..elements import CIRCUIT_KINDS
+from ..circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
+from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError
-from .expressions import Expr, ExpressionError, Value
+from .expressions import Expr, ExpressionError, Function, NotAffine, Value, affine
+from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
-from .statements import ColumnArrays, Columns, ElementStmt, ParamStmt, ParsedNetlist
+from .options import Options, read_options
+from .syntax_errors import shown
+from .statements import (Behaviour, ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist,
+                         Poly)
 
 MAX_SUBCKT_DEPTH = 100  # subcircuit instances nested deeper than this are refused
-_SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS"}
-_PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
-# Diode parameters with no effect on a DC operating point at the nominal temperature.
-_NO_DC_EFFECT = {"cjo", "cj0", "cj", "vj", "pb", "m", "mj", "tt", "fc", "eg", "xti", "kf", "af",
-                 "tnom", "cjsw", "mjsw", "vjsw", "fcs", "trs", "tt1", "tt2", "tm1", "tm2", "tcv",
-                 "iss", "ns", "level", "area", "pj", "ik", "ikf", "ikr", "jsw", "cp"}
+ZERO_OHM = 1e-3  # ngspice's resistance for a resistor of exactly 0 ohm
 
 
 def element_name(kind: str, path: tuple[str, ...], name: str) -> str:
@@ -65,6 +65,8 @@ class _Elaborator:
         self.added_nodes: dict[str, int] = {}
         self.file_index = {f: k for k, f in enumerate(parsed.files)}
         self.scope: dict[str, float] = {}  # the global parameters, set by run()
+        self.notes: dict[str, list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
+        self.synthesized: set[str] = set()  # see Circuit.synthesized
 
     def node_id(self, name: str) -> int:
         """The index of node ``name`` (as :meth:`ParsedNetlist.node_id`, adding to :attr:`added_nodes`)."""
@@ -89,25 +91,50 @@ class _Elaborator:
             raise _value_error(ExpressionError(f"evaluates to {result}", None, FINITE_HINT), line, value.column, what)
         return result
 
+    def define(self, stmt: ParamStmt | FuncStmt, scope: dict) -> None:
+        """Add a ``.param`` (its value) or a user function to ``scope``."""
+        if isinstance(stmt, FuncStmt):
+            body = stmt.body.tree if isinstance(stmt.body, Expr) else ("num", stmt.body)
+            scope[stmt.name + "()"] = Function(stmt.name, stmt.args, body)
+        elif stmt.name in self.overrides and scope is self.scope:
+            scope[stmt.name] = self.overrides[stmt.name]
+        else:
+            scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
+
     def global_scope(self) -> dict[str, float]:
-        scope: dict[str, float] = {}
+        scope = self.scope = {}
         for stmt in self.p.params:
-            if stmt.name in self.overrides:
-                scope[stmt.name] = self.overrides[stmt.name]
-            else:
-                scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
+            self.define(stmt, scope)
         return scope
+
+    def _model_value(self, m, value: Value, key: str) -> float:
+        return self._eval(value, self.scope, m.line, f"parameter '{key}' of model '{m.name}'")
+
+    def _option_value(self, stmt, value: Value, key: str) -> float:
+        return self._eval(value, self.scope, stmt.line, f"option '{key}'")
 
     # -- main -----------------------------------------------------------------------------
     def run(self) -> Circuit:
         p = self.p
-        scope = self.scope = self.global_scope()
+        scope = self.global_scope()
+        self.options = read_options(p.options, self._option_value, self.warnings)
+        self.diodes = DiodeModels(p.models, self._model_value, self.options.temperature, self.options.tnom,
+                                  self.warnings)
+        self.resistors = ResistorModels(p.models, self._model_value)
+        for name, m in p.models.items():
+            if m.type not in ("d", "r", "res"):
+                self.warnings.append(f"{m.location}: warning: model '{name}' of type '{m.type.upper()}' ignored "
+                                     "(resim uses D and R models only)")
         fixed = [(fix, self._eval(fix.expr, scope, fix.line, f"value of '{p.columns[fix.kind].names[fix.index]}'"))
                  for fix in p.fixups]
+        for card in p.cards:
+            self.emit(card, scope, (), card.nodes, 1.0)
         for inst in p.instances:
-            self.expand(inst, scope, (), ())
-        models, model_index = self.models()
-        nodes, groups = self.number_nodes(model_index, fixed)
+            self.expand(inst, scope, (), (), 1.0)
+        if self.options.rshunt is not None:
+            self.shunt(self.options.rshunt)
+        nodes, groups = self.number_nodes(self.diodes.index, fixed)
+        models = tuple(self.diodes.models)
         dc = tuple(
             tuple(DcSweep(src, *(self._eval(v, scope, d.line, f".dc {src}") for v in rest)) for src, *rest in d.sweeps)
             for d in p.dc
@@ -122,12 +149,15 @@ class _Elaborator:
             has_op=p.has_op,
             files=tuple(p.files),
             source_lines=tuple(p.lines),
-            warnings=tuple(self.warnings),
+            warnings=tuple(self.warnings + self._notes()),
+            temperature=self.options.temperature,
+            gmin=self.options.gmin,
+            synthesized=frozenset(self.synthesized),
         )
 
     # -- subcircuits ----------------------------------------------------------------------
     def expand(self, inst: ElementStmt, parent_scope: Mapping[str, float], path: tuple[str, ...],
-               subckt_stack: tuple) -> None:
+               subckt_stack: tuple, m: float, local: dict[str, str] | None = None) -> None:
         p = self.p
         sub = p.subckts.get(inst.ref or "")
         line = inst.line
@@ -156,21 +186,8 @@ class _Elaborator:
                 location=inst.location, source_line=line.physical_text(inst.location.line),
                 hint=f"give exactly {len(sub.ports)} nodes before the subcircuit name",
             )
-        unknown = set(inst.params) - set(sub.defaults)
-        if unknown:
-            bad = sorted(unknown)[0]
-            raise NetlistError(
-                f"subcircuit instance '{inst.name}': '{sub.name}' has no parameter '{bad}'",
-                location=inst.location, source_line=line.physical_text(inst.location.line),
-                hint="declared parameters: " + (" ".join(sub.defaults) or "none") + " (after params: on the .subckt line)",
-            )
-        scope = dict(self.scope)  # an instance sees the global parameters, then its own
-        for key, value in sub.defaults.items():
-            if key in inst.params:
-                scope[key] = self._eval(inst.params[key], parent_scope, line, f"parameter '{key}' of '{inst.name}'")
-            else:  # reported at the .subckt line, naming the instance that needed it
-                scope[key] = self._eval(value, scope, sub.line,
-                                        f"default of parameter '{key}' of '{sub.name}' (for instance '{inst.name}')")
+        scope, m = self.instance_scope(inst, sub, parent_scope, m)
+        local = dict(local or {})  # model names: the subcircuit's own models shadow outer ones
         my_path = (*path, inst.name)
         prefix = ".".join(my_path) + "."
         ports = dict(zip(sub.ports, inst.nodes))
@@ -181,67 +198,209 @@ class _Elaborator:
             mapped = ports.get(name)
             return mapped if mapped is not None else prefix + name
 
+        for stmt in sub.body:  # parameters first, then models: elements may come before either
+            if isinstance(stmt, (ParamStmt, FuncStmt)):
+                self.define(stmt, scope)
         for stmt in sub.body:
-            if isinstance(stmt, ParamStmt):
-                scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
+            if isinstance(stmt, ModelStmt):
+                self.local_model(stmt, scope, prefix, local)
+        for stmt in sub.body:
+            if isinstance(stmt, (ParamStmt, FuncStmt, ModelStmt)):
                 continue
-            nodes = tuple(node(n) for n in stmt.nodes)
             if stmt.kind == "x":
-                child = ElementStmt("x", stmt.name, nodes, 0.0, stmt.ref, stmt.params, stmt.location, stmt.line)
-                self.expand(child, scope, my_path, (*subckt_stack, sub.name))
-                continue
-            if stmt.params:
-                bad = next(iter(stmt.params))
-                raise NetlistError(f"unknown instance parameter '{bad}' on '{stmt.name}'", location=stmt.location,
-                                   source_line=stmt.line.physical_text(stmt.location.line))
-            col = self.added[stmt.kind]
-            col.append(element_name(stmt.kind, my_path, stmt.name), tuple(map(self.node_id, nodes)),
-                       self._eval(stmt.value, scope, stmt.line, f"value of '{stmt.name}' in '{inst.name}'"),
-                       self.file_index.get(stmt.location.file, 0), stmt.location.line)
-            if stmt.kind == "d":
-                col.refs.append(stmt.ref or "")
+                child = replace(stmt, nodes=tuple(node(n) for n in stmt.nodes))
+                self.expand(child, scope, my_path, (*subckt_stack, sub.name), m, local)
+            else:
+                self.emit(stmt, scope, my_path, tuple(node(n) for n in stmt.nodes), m, node, local)
 
-    # -- models ---------------------------------------------------------------------------
-    def models(self) -> tuple[tuple[DiodeModel, ...], dict[str, int]]:
-        out: list[DiodeModel] = []
-        index: dict[str, int] = {}
-        for name, m in self.p.models.items():
-            loc = m.location
-            src = m.line.physical_text(loc.line)
-            if m.type != "d":
-                self.warnings.append(f"{loc}: warning: model '{name}' of type '{m.type.upper()}' ignored (resim uses D models only)")
-                continue
-            shockley: dict[str, float] = {}
-            pwl: dict[str, float] = {}
-            for key, value in m.params.items():
-                if key in _SHOCKLEY:
-                    shockley[_SHOCKLEY[key]] = value
-                elif key in _PWL:
-                    pwl[_PWL[key]] = value
-                elif key in ("bv", "ibv"):
-                    self.warnings.append(f"{loc}: warning: model '{name}': reverse breakdown ({key.upper()}) is not modelled")
-                elif key in ("vrev", "rrev", "revepsilon", "epsilon", "ilimit", "revilimit"):
-                    raise NetlistError(f"model '{name}': parameter '{key}' (reverse breakdown/smoothing) is not supported",
-                                       location=loc, source_line=src, hint="resim's piecewise-linear diode takes Ron, Roff and Vfwd")
-                elif key in _NO_DC_EFFECT:
-                    continue
-                else:
-                    raise NetlistError(f"model '{name}': unknown diode parameter '{key}'", location=loc, source_line=src,
-                                       hint="Shockley diodes take IS, N, RS; piecewise-linear diodes take Ron, Roff, Vfwd")
-            if pwl and shockley:
-                raise NetlistError(f"model '{name}' mixes Shockley ({', '.join(shockley)}) and piecewise-linear "
-                                   f"({', '.join(pwl)}) parameters", location=loc, source_line=src,
-                                   hint="use IS/N/RS or Ron/Roff/Vfwd, not both")
+    def local_model(self, stmt: ModelStmt, scope: Mapping[str, float], prefix: str, local: dict[str, str]) -> None:
+        """A ``.model`` inside a subcircuit: made for this instance (its parameters may use
+        the instance's), named ``<instance path>.<name>``, seen only inside the instance."""
+        def evaluate(m, value, key):
+            return self._eval(value, scope, m.line, f"parameter '{key}' of model '{m.name}'")
+
+        name = prefix + stmt.name
+        local[stmt.name] = name
+        if stmt.type == "d":
+            self.diodes.add(name, stmt, evaluate)
+        elif stmt.type in ("r", "res"):
+            self.resistors.add(name, stmt, evaluate)
+
+    def instance_scope(self, inst: ElementStmt, sub, parent_scope: Mapping[str, float],
+                       m: float) -> tuple[dict, float]:
+        """The parameters inside instance ``inst`` of ``sub`` and its multiplier.
+
+        As in ngspice, the subcircuit's parameters are its defaults, overridden by the
+        instance's; both may refer to each other (``w=2 l={w*2}``), to the instance's
+        surroundings (``parent_scope``) and to the global parameters. ``m=`` on an instance of
+        a subcircuit that does not declare ``m`` is a multiplier: the instance is ``m``
+        copies in parallel (``m`` times every current-carrying element inside)."""
+        line = inst.line
+        given = dict(inst.params)
+        if "m" in given and "m" not in sub.defaults:
+            m *= self._eval(given.pop("m"), parent_scope, line, f"multiplier 'm' of '{inst.name}'")
+            if not m > 0:
+                raise line.error(inst.columns.get("m", 1), f"subcircuit instance '{inst.name}': m must be positive",
+                                 "m is the number of copies in parallel")
+        for bad in sorted(set(given) - set(sub.defaults)):  # ngspice ignores them, silently
+            self.warnings.append(f"{line.location(inst.columns.get(bad, 1))}: warning: subcircuit instance "
+                                 f"'{inst.name}': '{sub.name}' has no parameter '{bad}'; it was ignored")
+            del given[bad]
+        definitions = {key: (given[key], line, f"parameter '{key}' of '{inst.name}'") if key in given else
+                       (value, sub.line, f"default of parameter '{key}' of '{sub.name}' (for instance '{inst.name}')")
+                       for key, value in sub.defaults.items()}
+        scope = dict(parent_scope)
+        todo = list(definitions)
+        while todo:  # in dependency order: each definition once the others it names are known
+            ready = [k for k in todo if not (_names(definitions[k][0]) - {k}) & set(todo) - {k}] or todo[:1]
+            for key in ready:
+                value, where, what = definitions[key]
+                scope[key] = self._eval(value, scope, where, what)
+                todo.remove(key)
+        return scope, m
+
+    def emit(self, stmt: ElementStmt, scope: Mapping[str, float], path: tuple[str, ...], nodes: tuple[str, ...],
+             m: float, node=None, local: dict[str, str] | None = None) -> None:
+        """Add element card ``stmt`` (of instance ``path``, with ``nodes`` already mapped and
+        the instances' multiplier ``m``, ``local``: the names of the instance's own models) to the circuit: its values evaluated in ``scope``,
+        models and instance parameters applied, POLY and VALUE forms made of linear E/G
+        elements, a capacitor dropped and an inductor made a 0 V source."""
+        kind, line = stmt.kind, stmt.line
+        where = f" in '{path[-1]}'" if path else ""
+        params = {k: self._eval(v, scope, line, f"parameter '{k}' of '{stmt.name}'{where}")
+                  for k, v in stmt.params.items()}
+        name = element_name(kind, path, stmt.name)
+        if kind == "c":
+            self._note("c", name)
+            return
+        if kind == "l":
+            self._add("v", element_name("v", path, "v." + stmt.name), nodes, 0.0, stmt, synthesized=True)
+            self._note("l", name)
+            return
+        if stmt.control is not None:
+            self._controlled(stmt, scope, path, nodes, m, node or (lambda n: n))
+            return
+        value = None if stmt.value is None else self._eval(stmt.value, scope, line, f"value of '{stmt.name}'{where}")
+        if kind == "r":
+            model = None
+            if stmt.ref is not None:
+                model = self.resistors.params.get((local or {}).get(stmt.ref, stmt.ref))
+                if model is None:
+                    known = ", ".join(sorted(self.resistors.params)) or "none defined"
+                    ref = shown(stmt.ref)
+                    raise line.error(stmt.columns.get("model", 1), f"resistor '{stmt.name}': undefined resistor model "
+                                     f"'{ref}'", f"define it with .model {ref} R(...) (known: {known}), or give "
+                                     "a resistance")
+            if value == 0.0:
+                self._note("r0", name)
+            value, defaulted = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
+                                          self.options.temperature, self.options.tnom)
+            if defaulted:
+                self._note("r-", name)
+            if "m" in params and m != 1.0:
+                self._note("m", name)
+        elif kind == "d":
+            if "m" in params and m != 1.0:
+                self._note("m", name)
             try:
-                model = DiodeModel(name, "pwl", location=loc, **pwl) if pwl else DiodeModel(name, "shockley", location=loc, **shockley)
-            except TypeError as exc:  # pragma: no cover
-                raise NetlistError(str(exc), location=loc, source_line=src) from None
-            bad = _check_model(model)
-            if bad:
-                raise NetlistError(f"model '{name}': {bad}", location=loc, source_line=src)
-            index[name] = len(out)
-            out.append(model)
-        return tuple(out), index
+                ref, value = self.diodes.ref((local or {}).get(stmt.ref or "", stmt.ref or ""),
+                                             params.get("area", value), params.get("pj"), params.get("m", 1.0) * m)
+            except ModelError as exc:
+                raise line.error(1, f"diode '{stmt.name}': {exc.message}", exc.hint) from None
+            self._add(kind, name, nodes, value, stmt, ref)
+            return
+        elif kind in ("i", "g"):
+            value *= m
+        self._add(kind, name, nodes, value, stmt)
+
+    def _add(self, kind: str, name: str, nodes: tuple[str, ...], value: float, stmt: ElementStmt,
+             ref: str | None = None, synthesized: bool = False) -> None:
+        if synthesized:
+            self.synthesized.add(name)
+        col = self.added[kind]
+        col.append(name, tuple(map(self.node_id, nodes)), value, self.file_index.get(stmt.location.file, 0),
+                   stmt.location.line)
+        if kind == "d":
+            col.refs.append(ref or "")
+
+    def _controlled(self, stmt: ElementStmt, scope, path, nodes, m: float, node) -> None:
+        """A POLY or VALUE controlled source as linear elements: ``out = c + sum(k_j v_j)``.
+
+        E: a chain of E elements in series between the outputs, one per control pair (the
+        first keeps the card's name; the others are ``<name>.2``, ``<name>.3``, ... joined
+        at nodes ``<name>.n1``, ...), and a source ``v.<name>`` of ``c`` volts. G: G
+        elements in parallel, and a current source ``i.<name>`` of ``c`` amperes."""
+        line, ctrl = stmt.line, stmt.control
+        what = f"{ELEMENTS[stmt.kind].word} '{stmt.name}'"
+        if isinstance(ctrl, Poly):
+            coefficients = [self._eval(c, scope, line, f"POLY coefficient of '{stmt.name}'") for c in ctrl.coefficients]
+            n = len(ctrl.controls)
+            nonlinear = [k for k, c in enumerate(coefficients) if k > n and c != 0.0]
+            if nonlinear:
+                raise line.error(ctrl.column, f"{what}: POLY({n}) with nonlinear terms (coefficient "
+                                 f"{nonlinear[0] + 1} is {coefficients[nonlinear[0]]:g}) is not supported",
+                                 "resim simulates linear controlled sources: keep the constant and the "
+                                 f"first {n} coefficient(s)")
+            constant = coefficients[0] if coefficients else 0.0
+            terms = [(pair, coefficients[k + 1]) for k, pair in enumerate(ctrl.controls) if k + 1 < len(coefficients)]
+        else:
+            expr = ctrl.expr
+            try:
+                constant, by_pair = affine(expr.tree, scope) if isinstance(expr, Expr) else (expr, {})
+            except ExpressionError as exc:
+                raise _value_error(exc, line, ctrl.column, f"{what}: VALUE") from None
+            terms = list(by_pair.items())
+        terms = [(tuple(node(n) for n in pair), k) for pair, k in terms if k != 0.0]
+        kind = stmt.kind
+        scale = m if kind == "g" else 1.0
+        base = element_name(kind, path, stmt.name)
+        out_p, out_n = nodes
+        parts = terms or [(("0", "0"), 0.0)]
+        if kind == "g":
+            for j, ((cp, cn), k) in enumerate(parts):
+                self._add("g", base if j == 0 else f"{base}.{j + 1}", (out_p, out_n, cp, cn), k * scale, stmt,
+                          synthesized=True)
+            if constant != 0.0:
+                self._add("i", element_name("i", path, "i." + stmt.name), (out_p, out_n), constant * scale, stmt,
+                          synthesized=True)
+            return
+        prefix = ".".join(path) + "." if path else ""
+        chain = [out_p] + [f"{prefix}{stmt.name}.n{j + 1}" for j in range(len(parts) - (constant == 0.0))] + [out_n]
+        self.synthesized.update(chain[1:-1])
+        for j, ((cp, cn), k) in enumerate(parts):
+            self._add("e", base if j == 0 else f"{base}.{j + 1}", (chain[j], chain[j + 1], cp, cn), k, stmt,
+                      synthesized=True)
+        if constant != 0.0:
+            self._add("v", element_name("v", path, "v." + stmt.name), (chain[-2], chain[-1]), constant, stmt,
+                      synthesized=True)
+
+    def shunt(self, ohm: float) -> None:
+        """``.options rshunt``: a resistor ``r.rshunt.<node>`` from every node to ground."""
+        names = [n for n in self.p.node_names[1:]] + list(self.added_nodes)
+        col = self.added["r"]
+        for name in names:
+            col.append(f"r.rshunt.{name}", (self.node_id(name), 0), ohm, 0, 0)
+            self.synthesized.add(f"r.rshunt.{name}")
+
+    def _note(self, topic: str, name: str) -> None:
+        self.notes.setdefault(topic, []).append(name)
+
+    def _notes(self) -> list[str]:
+        """One warning per kind of change elaboration made, naming the elements (see :meth:`emit`)."""
+        texts = {
+            "c": ("capacitor", "read as open (a DC operating point, as in SPICE)"),
+            "l": ("inductor", "read as a short, a 0 V source 'v.<name>' (a DC operating point, as in SPICE)"),
+            "r0": ("resistor", "of 0 ohm: read as 1 milliohm, as ngspice does"),
+            "r-": ("resistor", "without a resistance or a model that gives one: 1 milliohm is used, as ngspice does"),
+            "m": ("element", "inside a subcircuit instance with m= has an m of its own: resim multiplies the two "
+                             "(ngspice 39 keeps only the instance's)"),
+        }
+        out = []
+        for topic, names in self.notes.items():
+            word, text = texts[topic]
+            shown = ", ".join(f"'{n}'" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            out.append(f"warning: {word}{'s' if len(names) > 1 else ''} {shown}: {text}")
+        return out
 
     # -- numbering ------------------------------------------------------------------------
     def number_nodes(self, model_index: dict[str, int], fixed: list) -> tuple[tuple[str, ...], dict[str, ElementGroup]]:
@@ -254,6 +413,10 @@ class _Elaborator:
             arrays[kind], names_of[kind], refs[kind] = self._joined(p.columns[kind], self.added[kind])
         for fix, value in fixed:
             arrays[fix.kind].values[fix.index] = value
+        zero = np.flatnonzero(arrays["r"].values[: len(p.columns["r"])] == 0.0)  # cards' are done in emit
+        if len(zero):
+            arrays["r"].values[zero] = ZERO_OHM
+            self.notes.setdefault("r0", []).extend(names_of["r"][k] for k in zero.tolist())
         node_names = p.node_names + list(self.added_nodes) if self.added_nodes else p.node_names
         names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in CIRCUIT_KINDS], node_names)
         files = p.files
@@ -303,6 +466,11 @@ class _Elaborator:
             seen[name] = j
 
 
+def _names(value: Value) -> set[str]:
+    """The parameter names a value refers to."""
+    return value.names() if isinstance(value, Expr) else set()
+
+
 def number_node_ids(blocks: list[np.ndarray], names: list[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
     """Number the nodes in order of first appearance (ground = 0), reading each block of
     node indices column by column, block after block.
@@ -326,21 +494,3 @@ def _gather(seq: list, ids: list[int]) -> tuple:
     if len(ids) < 2:
         return tuple(seq[i] for i in ids)
     return itemgetter(*ids)(seq)
-
-
-def _check_model(m: DiodeModel) -> str | None:
-    if m.family == "shockley":
-        if not (m.IS > 0 and math.isfinite(m.IS)):
-            return f"IS must be positive, got {m.IS}"
-        if not m.N > 0:
-            return f"N must be positive, got {m.N}"
-        if m.RS < 0:
-            return f"RS must be >= 0, got {m.RS}"
-    else:
-        if m.Ron < 0:
-            return f"Ron must be >= 0, got {m.Ron}"
-        if not m.Roff > 0:
-            return f"Roff must be positive, got {m.Roff}"
-        if m.Roff <= m.Ron:
-            return f"Roff ({m.Roff}) must exceed Ron ({m.Ron})"
-    return None

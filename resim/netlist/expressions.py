@@ -7,9 +7,14 @@ evaluated once per instance with that instance's parameters::
     ("num", value) | ("var", name, column) | ("call", name, (args...), column)
     | (op, left, right) for op in add sub mul div pow | ("neg", operand)
 
-Functions: sqrt exp log ln log10 abs min max pow; constants pi and e when no parameter
-of that name exists. A result that is not a finite number (``1/0``, ``1e200 * 1e200``,
-``sqrt(-1)``) is an error, never infinity or NaN.
+Functions: those of :data:`FUNCTIONS` (ngspice's numparam set for DC: ``log`` is the natural
+logarithm), user functions (``.func f(x) {...}``, kept in the scope under ``"f()"`` as a
+:class:`Function`), and constants pi and e when no parameter of that name exists. A result
+that is not a finite number (``1/0``, ``1e200 * 1e200``, ``sqrt(-1)``) is an error, never
+infinity or NaN.
+
+``v(a)`` and ``v(a, b)`` (``("node", name, column)`` arguments) are node voltages: only a
+controlled source's ``VALUE`` may use them, and only affinely (:func:`affine`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ from .numbers import FINITE_HINT
 
 Node = tuple
 
-_FUNCTIONS: dict[str, tuple[Callable[..., float], int | None]] = {
+def _sign(x: float) -> float:
+    return float((x > 0) - (x < 0))
+
+
+FUNCTIONS: dict[str, tuple[Callable[..., float], int | None]] = {
     "sqrt": (math.sqrt, 1),
     "exp": (math.exp, 1),
     "log": (math.log, 1),
@@ -32,7 +41,35 @@ _FUNCTIONS: dict[str, tuple[Callable[..., float], int | None]] = {
     "min": (lambda *v: min(v), None),  # min(x) of one float would raise TypeError
     "max": (lambda *v: max(v), None),
     "pow": (math.pow, 2),
+    "pwr": (lambda x, y: abs(x) ** y, 2),  # ngspice 39: |x|^y (pwr(-2, 3) = 8)
+    "sqr": (lambda x: x * x, 1),
+    "sgn": (_sign, 1),
+    "sin": (math.sin, 1), "cos": (math.cos, 1), "tan": (math.tan, 1),
+    "asin": (math.asin, 1), "acos": (math.acos, 1), "atan": (math.atan, 1), "arctan": (math.atan, 1),
+    "sinh": (math.sinh, 1), "cosh": (math.cosh, 1), "tanh": (math.tanh, 1),
+    "asinh": (math.asinh, 1), "acosh": (math.acosh, 1), "atanh": (math.atanh, 1),
+    "floor": (math.floor, 1), "ceil": (math.ceil, 1), "int": (math.trunc, 1),
+    "nint": (lambda x: float(round(x)), 1),  # halves to even, as ngspice 39
 }
+
+
+def pwl_at_zero(*points: float) -> float:
+    """The value at t = 0 of a PWL waveform ``t1 v1 t2 v2 ...``: ``v1`` before ``t1``, linear
+    between points, the last value after the last point (as ngspice)."""
+    times, values = points[0::2], points[1::2]
+    if not values:
+        raise ValueError("PWL needs a time and a value")
+    if times[0] >= 0.0:
+        return values[0]
+    for t0, v0, t1, v1 in zip(times, values, times[1:], values[1:]):
+        if t0 <= 0.0 <= t1:
+            return v0 if t1 == t0 else v0 + (v1 - v0) * (0.0 - t0) / (t1 - t0)
+    return values[-1]
+
+
+PWL_AT_ZERO = "pwl(t=0)"  # the function a PWL source's value is when its points are expressions (no user can call it)
+FUNCTIONS[PWL_AT_ZERO] = (pwl_at_zero, None)
+_FUNCTIONS = FUNCTIONS
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
@@ -68,13 +105,26 @@ class Expr:
 Value = Union[float, Expr]
 
 
+@dataclass(frozen=True)
+class Function:
+    """A user function: its argument names and body, evaluated with the arguments bound."""
+
+    name: str
+    args: tuple[str, ...]
+    body: Node
+
+
+MAX_CALL_DEPTH = 50  # user functions calling each other deeper than this are refused (recursion)
+
+
 def _collect(node: Node, out: set[str]) -> None:
     tag = node[0]
     if tag == "var":
         out.add(node[1])
     elif tag == "call":
         for a in node[2]:
-            _collect(a, out)
+            if a[0] != "node":
+                _collect(a, out)
     elif tag == "neg":
         _collect(node[1], out)
     elif tag != "num":
@@ -82,7 +132,7 @@ def _collect(node: Node, out: set[str]) -> None:
         _collect(node[2], out)
 
 
-def evaluate(node: Node, scope: Mapping[str, float]) -> float:
+def evaluate(node: Node, scope: Mapping[str, float], depth: int = 0) -> float:
     """The value of an expression tree; raises :class:`ExpressionError`."""
     tag = node[0]
     if tag == "num":
@@ -97,25 +147,31 @@ def evaluate(node: Node, scope: Mapping[str, float]) -> float:
             f"undefined parameter '{name}'", node[2], "define it with .param before it is used"
         )
     if tag == "neg":
-        return -evaluate(node[1], scope)
+        return -evaluate(node[1], scope, depth)
     if tag == "call":
         name, args, column = node[1], node[2], node[3]
+        user = scope.get(name + "()")
+        if isinstance(user, Function):
+            return _call(user, args, column, scope, depth)
+        if args and args[0][0] == "node":
+            raise ExpressionError(f"{name}() of a node is allowed only in a controlled source's VALUE", column,
+                                  "use node voltages in E/G VALUE={...} expressions")
         fn = _FUNCTIONS.get(name)
         if fn is None:
             raise ExpressionError(
-                f"unknown function '{name}'", column, "available: " + " ".join(sorted(_FUNCTIONS))
+                f"unknown function '{name}'", column, "available: " + " ".join(sorted(f for f in _FUNCTIONS if "(" not in f))
             )
         func, arity = fn
         if (arity is not None and len(args) != arity) or (arity is None and not args):
             want = f"{arity} argument(s)" if arity else "at least one argument"
             raise ExpressionError(f"{name}() takes {want}, got {len(args)}", column)
-        values = [evaluate(a, scope) for a in args]
+        values = [evaluate(a, scope, depth) for a in args]
         try:
             return float(func(*values))
         except (ValueError, OverflowError) as exc:
             raise ExpressionError(f"{name}({', '.join(map(repr, values))}): {exc}", column) from None
-    a = evaluate(node[1], scope)
-    b = evaluate(node[2], scope)
+    a = evaluate(node[1], scope, depth)
+    b = evaluate(node[2], scope, depth)
     try:
         value = _binary(tag, a, b)
     except ZeroDivisionError:
@@ -140,3 +196,77 @@ def _binary(tag: str, a: float, b: float) -> float:
     if tag == "pow":
         return float(math.pow(a, b))
     raise AssertionError(f"unknown expression node {tag!r}")
+
+
+def _call(fn: Function, args: tuple, column: int, scope: Mapping[str, float], depth: int) -> float:
+    """A user function's value: its body with the arguments (evaluated here) bound."""
+    if len(args) != len(fn.args):
+        raise ExpressionError(f"{fn.name}() takes {len(fn.args)} argument(s), got {len(args)}", column)
+    if depth >= MAX_CALL_DEPTH:
+        raise ExpressionError(f"{fn.name}(): user functions nested more than {MAX_CALL_DEPTH} deep (recursion?)",
+                              column, "a function may not call itself")
+    inner = dict(scope)
+    inner.update(zip(fn.args, (evaluate(a, scope, depth) for a in args)))
+    return evaluate(fn.body, inner, depth + 1)
+
+
+class NotAffine(ExpressionError):
+    """An expression of node voltages that is not affine in them (``v(a) * v(b)``)."""
+
+
+Affine = tuple[float, dict[tuple[str, str], float]]  # constant, {(node+, node-): coefficient}
+
+
+def affine(node: Node, scope: Mapping[str, float]) -> Affine:
+    """``node`` as ``c + sum(k * (v(p) - v(n)))``: an expression of parameters and node
+    voltages ``v(p)``, ``v(p, n)`` that must be affine in the voltages (sums, differences,
+    products and quotients by constants, user functions of constants); raises
+    :class:`NotAffine` at the operation that is not, and :class:`ExpressionError` as
+    :func:`evaluate` does."""
+    tag = node[0]
+    if tag == "call" and node[1] == "v" and node[2] and all(a[0] == "node" for a in node[2]):
+        args = node[2]
+        if len(args) > 2:
+            raise ExpressionError(f"v() takes one or two nodes, got {len(args)}", node[3])
+        pair = (args[0][1], args[1][1] if len(args) == 2 else "0")
+        return 0.0, {pair: 1.0}
+    if tag == "call" and node[1] == "i" and node[2] and node[2][0][0] == "node":
+        raise NotAffine("i(...): a current-controlled source is not supported", node[3],
+                        "resim reads controlled sources of node voltages")
+    if not _uses_nodes(node):
+        return evaluate(node, scope), {}
+    if tag == "neg":
+        c, terms = affine(node[1], scope)
+        return -c, {k: -v for k, v in terms.items()}
+    if tag in ("add", "sub"):
+        (ca, ta), (cb, tb) = affine(node[1], scope), affine(node[2], scope)
+        sign = 1.0 if tag == "add" else -1.0
+        terms = dict(ta)
+        for k, v in tb.items():
+            terms[k] = terms.get(k, 0.0) + sign * v
+        return ca + sign * cb, terms
+    if tag == "mul" and not (_uses_nodes(node[1]) and _uses_nodes(node[2])):
+        (ca, ta), (cb, tb) = affine(node[1], scope), affine(node[2], scope)
+        k, (c, terms) = (ca, (cb, tb)) if not ta else (cb, (ca, ta))
+        return k * c, {p: k * v for p, v in terms.items()}
+    if tag == "div" and not _uses_nodes(node[2]):
+        c, terms = affine(node[1], scope)
+        d = evaluate(node[2], scope)
+        if d == 0.0:
+            raise ExpressionError("division by zero", None, "the divisor evaluates to 0")
+        return c / d, {p: v / d for p, v in terms.items()}
+    what = {"mul": "a product of node voltages", "div": "a division by a node voltage",
+            "pow": "a power of a node voltage"}.get(tag, f"{node[1]}() of a node voltage" if tag == "call" else tag)
+    raise NotAffine(f"nonlinear expression: {what}", node[3] if tag == "call" else None,
+                    "resim simulates controlled sources that are linear in node voltages")
+
+
+def _uses_nodes(node: Node) -> bool:
+    tag = node[0]
+    if tag == "call":
+        return any(a[0] == "node" or _uses_nodes(a) for a in node[2])
+    if tag in ("num", "var", "node"):
+        return False
+    if tag == "neg":
+        return _uses_nodes(node[1])
+    return _uses_nodes(node[1]) or _uses_nodes(node[2])

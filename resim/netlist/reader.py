@@ -25,8 +25,8 @@ from ..errors import NetlistError, SourceLocation
 from . import bulk, grammar, transform
 from .expressions import Expr
 from .source import LogicalLine, join_logical
-from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Include, ModelStmt, Op, ParsedNetlist,
-                         SubcktDef)
+from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Include, ModelStmt, Op, OptionsStmt,
+                         ParsedNetlist, SubcktDef)
 
 MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
 
@@ -173,10 +173,15 @@ class Reader:
         stmt = transform.statement(grammar.parse_line(line), line, self.out.warnings)
         if isinstance(stmt, ElementStmt):
             self._element(stmt, file_index)
-        elif isinstance(stmt, list):  # .param
+        elif isinstance(stmt, list):  # .param, .func
             (self.open_subckts[-1].body if self.open_subckts else self.out.params).extend(stmt)
-        elif isinstance(stmt, ModelStmt):
-            self._define(self.out.models, stmt, "model")
+        elif isinstance(stmt, OptionsStmt):  # .options, .temp: global, wherever written
+            self.out.options.append(stmt)
+        elif isinstance(stmt, ModelStmt):  # inside a subcircuit: its own, made per instance
+            if self.open_subckts:
+                self.open_subckts[-1].body.append(stmt)
+            else:
+                self._define(self.out.models, stmt, "model")
         elif isinstance(stmt, SubcktDef):
             self._define(self.out.subckts, stmt, "subcircuit")
             self.open_subckts.append(stmt)
@@ -199,9 +204,10 @@ class Reader:
         if kind == "x":
             self.out.instances.append(stmt)
             return
-        if stmt.params:
-            raise stmt.line.error(1, f"unknown instance parameter '{next(iter(stmt.params))}' on "
-                                  f"{ELEMENTS[kind].word} '{stmt.name}'", "resim reads no instance parameters on this element")
+        if (stmt.params or stmt.control is not None or stmt.value is None or not ELEMENTS[kind].in_circuit
+                or (kind == "r" and stmt.ref)):
+            self.out.cards.append(stmt)  # elaborated one by one, as in a subcircuit body
+            return
         col = self.out.columns[kind]
         value = stmt.value
         if isinstance(value, Expr):

@@ -1,7 +1,8 @@
 """Physical lines to logical lines: continuations, comments, and source positions.
 
 A *logical line* is one statement: a physical line plus the ``+`` continuation lines that
-follow it, joined by single spaces, with inline comments removed. It remembers where each
+follow it (comment and blank lines may sit between them, as ngspice allows), joined by
+single spaces, with inline comments removed. It remembers where each
 of its pieces came from, so that an error at logical column ``c`` can be reported at the
 physical ``file:line:column`` the user wrote.
 
@@ -74,11 +75,14 @@ def join_logical(lines: list[str], index: int, file: str) -> tuple[LogicalLine, 
     while j < len(lines):
         nxt = lines[j]
         stripped = nxt.lstrip()
-        if stripped[:1] == "*" and not stripped.startswith("*+"):
-            # ngspice lets comment lines sit between a line and its continuations
-            if j + 1 < len(lines) and lines[j + 1].lstrip()[:1] == "+":
-                physical.append(nxt)
-                j += 1
+        if not stripped or stripped[:1] == "*":
+            # ngspice lets comment and blank lines sit between a line and its continuations
+            k = j
+            while k < len(lines) and (not lines[k].strip() or lines[k].lstrip()[:1] == "*"):
+                k += 1
+            if k < len(lines) and lines[k].lstrip()[:1] == "+":
+                physical.extend(lines[j:k])
+                j = k
                 continue
             break
         if stripped[:1] != "+":

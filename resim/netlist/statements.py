@@ -24,18 +24,41 @@ from .expressions import Expr, Value
 from .source import LogicalLine
 
 
+@dataclass(frozen=True)
+class Poly:
+    """A controlled source's output as a polynomial of control voltages (``POLY(n)``):
+    ``c0 + c1 v1 + ... + cn vn + c(n+1) v1^2 + c(n+2) v1 v2 + ...`` in SPICE's order, where
+    ``vk = v(controls[k][0]) - v(controls[k][1])``. Only the linear part is simulated."""
+
+    controls: tuple[tuple[str, str], ...]
+    coefficients: tuple[Value, ...]
+    column: int  # of the POLY keyword
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A controlled source's output as an expression of node voltages
+    (``VALUE={...}``, ``vol='...'``, ``cur='...'``); it must be affine in them."""
+
+    expr: Value
+    column: int
+
+
 @dataclass
 class ElementStmt:
-    """One element card read by the grammar (kept in subcircuit bodies, and for X lines)."""
+    """One element card read by the grammar (kept in subcircuit bodies, for X lines, and for
+    cards whose values depend on parameters, models or instance parameters)."""
 
     kind: str
     name: str
     nodes: tuple[str, ...]
-    value: Value
-    ref: str | None  # diode model or subcircuit name
+    value: Value | None  # None: not given on the card (a resistor with a model or r=)
+    ref: str | None  # diode or resistor model, or subcircuit name
     params: dict[str, Value]
     location: SourceLocation
     line: LogicalLine
+    control: Poly | Behaviour | None = None  # an E or G card's POLY or VALUE form
+    columns: dict[str, int] = field(default_factory=dict)  # where each of params was written
 
 
 @dataclass
@@ -47,11 +70,30 @@ class ParamStmt:
 
 
 @dataclass
+class FuncStmt:
+    """A user function: ``.func name(args) {body}`` or ``.param name(args) = body``."""
+
+    name: str
+    args: tuple[str, ...]
+    body: Value
+    location: SourceLocation
+    line: LogicalLine
+
+
+@dataclass
+class OptionsStmt:
+    """An ``.options`` (or ``.temp``) line: ``(key, value or None, column)`` per option."""
+
+    options: list[tuple[str, Value | str | None, int]]
+    line: LogicalLine
+
+
+@dataclass
 class SubcktDef:
     name: str
     ports: tuple[str, ...]
     defaults: dict[str, Value]
-    body: list = field(default_factory=list)  # ElementStmt | ParamStmt
+    body: list = field(default_factory=list)  # ElementStmt | ParamStmt | FuncStmt
     location: SourceLocation | None = None
     line: LogicalLine | None = None  # the .subckt line, for error messages
 
@@ -60,7 +102,7 @@ class SubcktDef:
 class ModelStmt:
     name: str
     type: str
-    params: dict[str, float]
+    params: dict[str, Value]  # expressions are evaluated with the global parameters
     location: SourceLocation
     line: LogicalLine
 
@@ -173,9 +215,11 @@ class ParsedNetlist:
     columns: dict[str, Columns] = field(default_factory=dict)
     fixups: list[Fixup] = field(default_factory=list)
     instances: list[ElementStmt] = field(default_factory=list)
+    cards: list[ElementStmt] = field(default_factory=list)  # top-level cards elaborated one by one
     subckts: dict[str, SubcktDef] = field(default_factory=dict)
     models: dict[str, ModelStmt] = field(default_factory=dict)
-    params: list[ParamStmt] = field(default_factory=list)
+    params: list[ParamStmt | FuncStmt] = field(default_factory=list)
+    options: list[OptionsStmt] = field(default_factory=list)
     dc: list[DcStmt] = field(default_factory=list)
     has_op: bool = False
     warnings: list[str] = field(default_factory=list)

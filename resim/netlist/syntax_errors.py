@@ -12,7 +12,7 @@ Lark is imported only when a line has already failed to parse.
 
 from __future__ import annotations
 
-from ..elements import ELEMENTS, letters
+from ..elements import ELEMENTS, REFUSED, SIMULATES, letters
 from ..errors import NetlistError, printable
 from .source import LogicalLine
 
@@ -77,6 +77,9 @@ def unsupported_element(line: LogicalLine) -> NetlistError | None:
     if not first.isalpha() or first in ELEMENTS:
         return None
     word = text.split()[0]
+    what = REFUSED.get(first)
+    if what is not None:
+        return line.error(1, f"'{shown(word)}': a {what} is not supported", SIMULATES)
     return line.error(1, f"unsupported element type '{word[0].upper()}' ('{shown(word)}')",
                       f"resim reads {letters(tuple(ELEMENTS))} elements (DC analysis only)")
 

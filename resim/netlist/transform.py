@@ -19,16 +19,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..elements import BY_RULE
-from .expressions import Expr, ExpressionError, Value
-from .numbers import FINITE_HINT, NumberRangeError, parse_number
+from .cards import column_of as first_column, element_card
 from .source import LogicalLine
-from .statements import DcStmt, ElementStmt, End, Ends, Include, ModelStmt, Op, ParamStmt, SubcktDef
-from .syntax_errors import statement_label
+from .statements import (DcStmt, ElementStmt, End, Ends, FuncStmt, Include, ModelStmt, Op, OptionsStmt, ParamStmt,
+                         SubcktDef)
+from .values import assignment, expression, lower, node, value
 
-MAX_EXPRESSION_DEPTH = 200  # nesting of an expression's tree (keeps evaluation off Python's recursion limit)
-
-Statement = ElementStmt | ModelStmt | SubcktDef | DcStmt | Ends | Include | Op | End | list[ParamStmt] | None
+Statement = (ElementStmt | ModelStmt | SubcktDef | DcStmt | Ends | Include | Op | End | OptionsStmt
+             | list[ParamStmt | FuncStmt] | None)
 
 
 def statement(tree: Any, line: LogicalLine, warnings: list[str]) -> Statement:
@@ -43,51 +41,24 @@ def statement(tree: Any, line: LogicalLine, warnings: list[str]) -> Statement:
 
 
 # ---- elements -------------------------------------------------------------------------------
-# Each element rule's kind is BY_RULE[tree.data] (resim.elements); the functions read the card's shape.
-
-
-def _card(tree, line: LogicalLine, nodes: tuple[str, ...], value: Value, ref: str | None = None,
-          params: dict[str, Value] | None = None) -> ElementStmt:
-    return ElementStmt(BY_RULE[tree.data].letter, _lower(tree.children[0]), nodes, value, ref, params or {},
-                       line.location(1), line)
-
-
-def _resistor(tree, line, warnings):
-    name, n1, n2, value, *assign = tree.children
-    params = dict(_assignment(a, line, warnings) for a in assign)
-    return _card(tree, line, (_node(n1), _node(n2)), _value(value, line, warnings), None, params)
-
-
-def _source(tree, line, warnings):
-    name, n1, n2, spec = tree.children
-    value: Value = 0.0
-    for child in spec.children:
-        if getattr(child, "type", None) == "AC_KW":
-            break
-        if not hasattr(child, "type"):
-            value = _value(child, line, warnings)
-    return _card(tree, line, (_node(n1), _node(n2)), value)
-
-
-def _diode(tree, line, warnings):
-    name, n1, n2, model, *area = tree.children
-    value = _value(area[0], line, warnings) if area else 1.0
-    return _card(tree, line, (_node(n1), _node(n2)), value, _lower(model))
-
-
-def _controlled(tree, line, warnings):
-    name, a, b, c, d, value = tree.children
-    return _card(tree, line, tuple(_node(n) for n in (a, b, c, d)), _value(value, line, warnings))
+# Every card but X is read item by item in .cards (resim.elements names the kinds).
 
 
 def _instance(tree, line, warnings):
-    name = _lower(tree.children[0])
+    name = lower(tree.children[0])
     words = [c for c in tree.children[1:] if getattr(c, "type", None) == "NAME"]
     assigns = [c for c in tree.children[1:] if getattr(c, "data", None) == "assignment"]
-    params = dict(_assignment(a, line, warnings) for a in assigns)
+    params, columns = {}, {}
+    for a in assigns:
+        key, val = assignment(a, line, warnings)
+        if key in params:
+            raise line.error(a.children[0].column, f"subcircuit instance '{name}': parameter '{key}' given twice",
+                             "give each parameter once")
+        params[key], columns[key] = val, a.children[0].column
     if len(words) < 1:
         raise line.error(1, f"subcircuit instance '{name}' names no subcircuit", "write: Xname node... subckt_name [params]")
-    return _card(tree, line, tuple(_node(w) for w in words[:-1]), 0.0, _lower(words[-1]), params)
+    return ElementStmt("x", name, tuple(node(w) for w in words[:-1]), 0.0, lower(words[-1]), params,
+                       line.location(1), line, columns=columns)
 
 
 # ---- dot commands ---------------------------------------------------------------------------
@@ -95,40 +66,67 @@ def _instance(tree, line, warnings):
 
 def _model(tree, line, warnings):
     _, name, mtype, *rest = tree.children
-    params: dict[str, float] = {}
-    for mp in rest:
-        if getattr(mp, "data", None) != "model_param":
-            continue
-        key, value = _assignment(mp.children[0], line, warnings)
-        if isinstance(value, Expr):
-            value = _const(value, line)
-        params[key] = value
-    return ModelStmt(_lower(name), _lower(mtype), params, line.location(1), line)
+    params = dict(assignment(mp.children[0], line, warnings) for mp in rest
+                  if getattr(mp, "data", None) == "model_param")
+    return ModelStmt(lower(name), lower(mtype), params, line.location(1), line)
 
 
 def _param(tree, line, warnings):
-    out = []
+    out: list[ParamStmt | FuncStmt] = []
     for pa in tree.children[1:]:
-        if getattr(pa, "data", None) != "param_assign":
-            continue
-        key_tok, expr_tree = pa.children
-        key = _lower(key_tok)
-        out.append(ParamStmt(key, _expr(expr_tree, line, warnings), line.location(key_tok.column), line))
+        kind = getattr(pa, "data", None)
+        if kind == "param_assign":
+            key_tok, expr_tree = pa.children
+            out.append(ParamStmt(lower(key_tok), expression(expr_tree, line, warnings), line.location(key_tok.column),
+                                 line))
+        elif kind == "param_func":  # .param f(x, y) = body
+            out.append(_function(pa.children, line, warnings))
     return out
 
 
+def _func(tree, line, warnings):
+    return [_function(tree.children[1:], line, warnings)]
+
+
+def _function(children, line: LogicalLine, warnings: list[str]) -> FuncStmt:
+    """A user function from ``name arg... body`` (its argument tokens, then the body's tree)."""
+    name, *args, body = children
+    names = tuple(lower(a) for a in args if a is not None)
+    if len(set(names)) != len(names):
+        raise line.error(name.column, f"function '{lower(name)}': an argument is named twice", "name each argument once")
+    return FuncStmt(lower(name), names, expression(body, line, warnings), line.location(name.column), line)
+
+
+def _options(tree, line, warnings):
+    out = []
+    for opt in tree.children[1:]:
+        if getattr(opt, "data", None) != "option":
+            continue
+        key, *rest = opt.children
+        val = None
+        if rest:
+            val = lower(rest[0]) if hasattr(rest[0], "type") else value(rest[0], line, warnings)
+        out.append((lower(key), val, key.column))
+    return OptionsStmt(out, line)
+
+
+def _temp(tree, line, warnings):
+    first = tree.children[1]
+    return OptionsStmt([(".temp", value(first, line, warnings), first_column(first))], line)
+
+
 def _subckt(tree, line, warnings):
-    name = _lower(tree.children[1])
-    ports = tuple(_lower(c) for c in tree.children[2:] if getattr(c, "type", None) == "NAME")
+    name = lower(tree.children[1])
+    ports = tuple(lower(c) for c in tree.children[2:] if getattr(c, "type", None) == "NAME")
     defaults = dict(
-        _assignment(a, line, warnings) for a in tree.children[2:] if getattr(a, "data", None) == "assignment"
+        assignment(a, line, warnings) for a in tree.children[2:] if getattr(a, "data", None) == "assignment"
     )
     return SubcktDef(name, ports, defaults, [], line.location(1), line)
 
 
 def _ends(tree, line, warnings):
     if len(tree.children) > 1:
-        return Ends(_lower(tree.children[1]), tree.children[1].column, line)
+        return Ends(lower(tree.children[1]), tree.children[1].column, line)
     return Ends(None, 1, line)
 
 
@@ -146,8 +144,8 @@ def _dc(tree, line, warnings):
     kids = tree.children[1:]
     sweeps = []
     for k in range(0, len(kids), 4):
-        src = _lower(kids[k])
-        sweeps.append((src, *(_value(v, line, warnings) for v in kids[k + 1 : k + 4])))
+        src = lower(kids[k])
+        sweeps.append((src, *(value(v, line, warnings) for v in kids[k + 1 : k + 4])))
     return DcStmt(sweeps, line)
 
 
@@ -163,109 +161,11 @@ def _other_dot(tree, line, warnings):
 
 
 _RULES: dict[str, Callable[[Any, LogicalLine, list[str]], Statement]] = {
-    "resistor": _resistor, "vsource": _source, "isource": _source, "diode": _diode, "vcvs": _controlled,
-    "vccs": _controlled, "instance": _instance, "model": _model, "param": _param, "subckt": _subckt,
-    "ends": _ends, "include": _include, "op": _op, "dc": _dc, "end": _end, "other_dot": _other_dot,
+    **{rule: element_card for rule in ("resistor", "vsource", "isource", "diode", "vcvs", "vccs", "capacitor",
+                                       "inductor")},
+    "instance": _instance, "model": _model, "param": _param, "func": _func, "subckt": _subckt, "ends": _ends,
+    "include": _include, "op": _op, "dc": _dc, "options": _options, "temp": _temp, "end": _end,
+    "other_dot": _other_dot,
 }
 
 
-# ---- values ---------------------------------------------------------------------------------
-
-
-def _lower(token: Any) -> str:
-    return str(token).lower()
-
-
-def _node(token) -> str:
-    name = str(token).lower()
-    return "0" if name == "gnd" else name
-
-
-def _assignment(tree, line: LogicalLine, warnings: list[str]) -> tuple[str, Value]:
-    key, value = tree.children
-    return _lower(key), _value(value, line, warnings)
-
-
-def _value(tree, line: LogicalLine, warnings: list[str]) -> Value:
-    """A value node: a plain number (float) or a braced expression (Expr)."""
-    if tree.data == "number":
-        return _number(tree.children[0], line, warnings)
-    assert tree.data == "braced"
-    return _expr(tree.children[0], line, warnings)
-
-
-def _number(token, line: LogicalLine, warnings: list[str]) -> float:
-    """The value of a number token, noting ngspice's surprising readings as warnings; a
-    NetlistError at the token when it is out of range."""
-    try:
-        value, warning = parse_number(str(token))
-    except NumberRangeError as exc:
-        raise line.error(token.column, f"{statement_label(line.text)}: {exc}", FINITE_HINT) from None
-    if warning:
-        warnings.append(f"{line.location(token.column)}: warning: {warning}")
-    return value
-
-
-def _const(value: Expr, line: LogicalLine) -> float:
-    try:
-        return value.evaluate({})
-    except ExpressionError as exc:
-        raise line.error(value.column, f"model parameters must be constants here: {exc.message}", exc.hint) from None
-
-
-# ---- expressions ----------------------------------------------------------------------------
-
-
-class _TooDeep(Exception):
-    """An expression's tree is deeper than MAX_EXPRESSION_DEPTH (raised by _ast, reported by _expr)."""
-
-
-def _expr(tree, line: LogicalLine, warnings: list[str]) -> Value:
-    """An expression subtree as an :class:`Expr` (or a float when it is a plain number)."""
-    try:
-        ast, column = _ast(tree, line, warnings)
-    except _TooDeep:
-        from lark import Token
-
-        while not isinstance(tree, Token):  # the expression's first token, for the caret
-            tree = tree.children[0]
-        raise line.error(tree.column, f"{statement_label(line.text)}: expression nested more than "
-                         f"{MAX_EXPRESSION_DEPTH} levels deep", "split it into several .param lines") from None
-    if ast[0] == "num":
-        return ast[1]
-    return Expr(ast, column, line.text)
-
-
-def _ast(tree, line: LogicalLine, warnings: list[str], depth: int = 0) -> tuple[tuple, int]:
-    """The expression tree of :mod:`.expressions` for ``tree``, and the column where it starts."""
-    from lark import Token
-
-    if depth > MAX_EXPRESSION_DEPTH:
-        raise _TooDeep
-    depth += 1
-    if isinstance(tree, Token):  # a bare IDENT or UNUMBER (inlined by ?rules)
-        if tree.type == "IDENT":
-            return ("var", str(tree).lower(), tree.column), tree.column
-        return ("num", _number(tree, line, warnings)), tree.column
-    tag = tree.data
-    if tag == "number":
-        return _ast(tree.children[0], line, warnings, depth)
-    if tag == "var":
-        return _ast(tree.children[0], line, warnings, depth)
-    if tag == "call":
-        name = tree.children[0]
-        args = tuple(_ast(a, line, warnings, depth)[0] for a in tree.children[1:] if a is not None)
-        return ("call", str(name).lower(), args, name.column), name.column
-    if tag == "neg":
-        inner, col = _ast(tree.children[0], line, warnings, depth)
-        if inner[0] == "num":
-            return ("num", -inner[1]), col
-        return ("neg", inner), col
-    if tag in ("add", "sub", "mul", "div", "pow"):
-        kids = [k for k in tree.children if not (isinstance(k, Token) and k.type == "POW_OP")]
-        left, col = _ast(kids[0], line, warnings, depth)
-        right, _ = _ast(kids[1], line, warnings, depth)
-        return (tag, left, right), col
-    if tag in ("braced", "expr", "sum", "product", "power", "unary", "atom"):
-        return _ast(tree.children[0], line, warnings, depth)
-    raise AssertionError(f"unexpected expression node {tag}")

@@ -28,7 +28,6 @@ from ..elements import CIRCUIT_KINDS
 from ..errors import ConvergenceError
 from ..result import Certificate, Result
 from .mna import MNASystem
-from .shockley import junction
 
 KCL_ROUNDING_ULPS = 64  # KCL residual accepted as rounding noise, in eps of the largest KCL term
 # A node's KCL residual is judged against the node's own currents (Certificate.kcl_relative)
@@ -55,7 +54,7 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     # diodes
     sh = cc.shockley
     u_j = vv[sh.a] - vv[sh.b]
-    i_sh = junction(u_j, sh.value, cc.shockley_nvt)[0] + system.gmin * u_j
+    i_sh = cc.shockley_law(u_j)[0]
     cur["d"][sh.index] = i_sh
     p = cc.pwl
     u_p = vv[p.a] - vv[p.b]

@@ -11,10 +11,11 @@ Nonlinear elements:
   repeats, one diode flips at a time, lowest index first (Murty's rule, finite for the
   P-matrix complementarity problems of reciprocal circuits). A solution ends with
   verified complementarity: ``0 <= i - u/Roff``, ``u <= Vfwd``, and their product 0.
-* Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (``gmin = 1e-12 S``; below
-  ``-3 N Vt`` ngspice's cubic reverse branch, see :func:`~resim.solvers.shockley.junction`):
-  damped Newton with SPICE's junction-voltage limiting (pnjlim); on failure gmin stepping,
-  then source stepping.
+* Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (the circuit's gmin, 1e-12 S
+  unless ``.options gmin``; below ``-3 N Vt`` ngspice's cubic reverse branch, below the
+  breakdown knee its reverse exponential, see :func:`~resim.solvers.shockley.junction`):
+  damped Newton with SPICE's junction-voltage limiting (pnjlim, mirrored at the knee in
+  breakdown); on failure gmin stepping, then source stepping.
 
 The result carries a :class:`~resim.result.Certificate` (:mod:`resim.solvers.certificate`);
 a result whose certificate fails is never returned (:class:`~resim.errors.ConvergenceError`).
@@ -33,22 +34,36 @@ from ..errors import ConvergenceError, NoSolutionError, TopologyError
 from ..result import Result
 from .certificate import assemble, checked
 from .mna import MNASystem, Singular
-from .shockley import GMIN
 
 
 @dataclass(frozen=True)
 class ExactOptions:
-    gmin: float = GMIN  # conductance across each Shockley junction, as ngspice
     max_newton: int = 200
     max_active_set: int = 1000
     rtol: float = 1e-8  # certificate tolerance, relative to the circuit's current/voltage scales
 
 
-def _pnjlim(vnew: np.ndarray, vold: np.ndarray, vt: np.ndarray, vcrit: np.ndarray) -> tuple[np.ndarray, bool]:
-    """SPICE3's junction-voltage limiting: tame exponential overshoot of a Newton step."""
+def _limit(sys_: MNASystem, vnew: np.ndarray, vold: np.ndarray) -> tuple[np.ndarray, bool]:
+    """ngspice's junction-voltage limiting (dioload.c): :func:`_pnjlim` of the forward
+    exponential, or, for a junction headed below its breakdown knee ``bv`` (past
+    ``-bv + 10 NBV Vt``), of the breakdown exponential in the mirrored voltage ``-(u + bv)``."""
+    law = sys_.law
+    out, limited = _pnjlim(vnew, vold, law.nvt, sys_.vcrit)
+    brk = vnew < np.minimum(0.0, -law.bv + 10 * law.nbvt)  # never for bv = inf
+    if brk.any():
+        bv = np.where(brk, law.bv, 0.0)
+        mirrored, limited_brk = _pnjlim(-(vnew + bv), -(vold + bv), law.nbvt, sys_.vcrit)
+        out = np.where(brk & limited_brk, -(mirrored + bv), np.where(brk, vnew, out))
+        limited = (limited & ~brk) | (limited_brk & brk)
+    return out, bool(limited.any())
+
+
+def _pnjlim(vnew: np.ndarray, vold: np.ndarray, vt: np.ndarray, vcrit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SPICE3's junction-voltage limiting: tame exponential overshoot of a Newton step.
+    Returns the limited voltages and the mask of those limited."""
     big = (vnew > vcrit) & (np.abs(vnew - vold) > 2 * vt)
     if not big.any():
-        return vnew, False
+        return vnew, big
     out = vnew.copy()
     pos = big & (vold > 0)
     arg = 1 + (vnew - vold) / vt
@@ -57,7 +72,7 @@ def _pnjlim(vnew: np.ndarray, vold: np.ndarray, vt: np.ndarray, vcrit: np.ndarra
         out = np.where(pos & (arg <= 0), vcrit, out)
         neg = big & ~(vold > 0)
         out = np.where(neg, vt * np.log(np.maximum(vnew / vt, 1e-300)), out)
-    return out, True
+    return out, big
 
 
 def _newton(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, gshunt: float, alpha: float,
@@ -71,7 +86,7 @@ def _newton(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, gshunt: float, alph
     # halve the previous one is rounding noise: ill-conditioned systems (a tiny junction
     # conductance behind a series RS) never get below 1e-12 relative. The certificate
     # still checks the answer.
-    floor = 1e-3 * float(np.min(sys_.nvt))
+    floor = 1e-3 * float(np.min(np.minimum(sys_.law.nvt, sys_.law.nbvt)))
     prev = math.inf
     for it in range(1, max_iter + 1):
         x = sys_.solve(on, u, gshunt, alpha)
@@ -79,7 +94,7 @@ def _newton(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, gshunt: float, alph
         unew = vv[sh.a] - vv[sh.b]
         if not np.all(np.isfinite(unew)):
             return None
-        ulim, limited = _pnjlim(unew, u, sys_.nvt, sys_.vcrit)
+        ulim, limited = _limit(sys_, unew, u)
         step = np.max(np.abs(ulim - u)) if len(u) else 0.0
         u = ulim
         stalled = step <= floor and step >= 0.5 * prev
@@ -136,7 +151,7 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
     """The DC operating point of ``cc`` by sparse MNA (see the module docstring)."""
     opts = options or ExactOptions()
     t0 = time.perf_counter()
-    sys_ = MNASystem(cc, opts.gmin)
+    sys_ = MNASystem(cc)
     nd = len(cc.pwl.index)
     u_sh = np.zeros(len(cc.shockley.index))
     on = np.zeros(nd, bool)

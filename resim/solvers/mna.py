@@ -16,7 +16,8 @@ junctions the system is linear, :meth:`MNASystem.solve`:
 * a VCCS adds ``gain (v_cp - v_cn)`` to KCL row ``p`` and takes it from row ``n``;
 * a soft diode is ``gon`` (on, with an offset current ``Vfwd (goff - gon)``) or ``goff``;
 * a Shockley junction is its conductance ``g(u) + gmin`` and the current
-  ``i(u) - g(u) u`` (Newton's linearisation, :func:`~resim.solvers.shockley.junction`).
+  ``i(u) - g(u) u`` (Newton's linearisation of its law,
+  :class:`~resim.solvers.shockley.JunctionLaw`, with the circuit's gmin).
 
 Both solvers use the system: the exact solver solves it, coordinate descent lays its
 answer out in the same unknowns for the certificate (:mod:`resim.solvers.certificate`).
@@ -25,12 +26,9 @@ Index -1 is ground in every stamp; its entries are dropped.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..compile import CompiledCircuit
-from .shockley import GMIN, junction
 
 DENSE_MAX = 200  # unknowns; up to this the MNA system is solved dense
 
@@ -59,14 +57,15 @@ def row_volt(row: np.ndarray, p: np.ndarray, n: np.ndarray, scale: np.ndarray | 
 class MNASystem:
     """The MNA system of one compiled circuit; stamps depend on diode state/linearization.
 
-    ``gmin`` is the conductance across each Shockley junction. The unknowns' layout:
+    ``law`` is the Shockley junctions' law (``cc.shockley_law``, with the circuit's gmin
+    across each junction). The unknowns' layout:
     ``nv`` potentials, then the columns ``colV``, ``colE``, ``colD`` (voltage sources,
     VCVS, ideal diodes ``ideal``); ``size`` unknowns in all.
     """
 
-    def __init__(self, cc: CompiledCircuit, gmin: float = GMIN) -> None:
+    def __init__(self, cc: CompiledCircuit) -> None:
         self.cc = cc
-        self.gmin = gmin
+        self.law = cc.shockley_law
         nv = cc.n_vars
         e, g = cc.vcvs, cc.vccs
         self.nv = nv
@@ -99,9 +98,7 @@ class MNASystem:
         np.add.at(self.rhs_sources, i.a[i.a >= 0], -i.value[i.a >= 0])
         np.add.at(self.rhs_sources, i.b[i.b >= 0], i.value[i.b >= 0])
         self.rhs_sources[self.colV] = cc.vsources.value
-        sh = cc.shockley
-        self.nvt = cc.shockley_nvt
-        self.vcrit = self.nvt * np.log(self.nvt / (math.sqrt(2) * np.maximum(sh.value, 1e-300)))
+        self.vcrit = self.law.vcrit
 
     # -- assembly -----------------------------------------------------------------------
     def solve(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float, alpha: float) -> np.ndarray:
@@ -135,9 +132,9 @@ class MNASystem:
         # Shockley junctions, linearized at u_sh
         sh = cc.shockley
         if len(sh.index):
-            cur, gd = junction(u_sh, sh.value, self.nvt)
-            cur = cur + (self.gmin + gshunt) * u_sh
-            gd = gd + self.gmin + gshunt
+            cur, gd = self.law(u_sh)
+            cur = cur + gshunt * u_sh
+            gd = gd + gshunt
             ieq = cur - gd * u_sh
             rr, cc_, vv = stamp_g(sh.a, sh.b, gd)
             rows.append(rr), cols.append(cc_), vals.append(vv)

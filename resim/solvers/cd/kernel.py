@@ -171,11 +171,11 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
             if stalled is not None:
                 break
     v = potentials(prob, o, c)
-    ja, jc, IS, nvt, RS = prob.junctions
+    ja, jc, law, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
     if len(k):  # internal nodes of diodes with RS: v_int = v_a - i RS
         u = v[:, ja[k]] - v[:, jc[k]]
-        i = series_junction(u, IS[k], nvt[k], RS[k])[0]
+        i = series_junction(u, law.take(k), RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
     return Relaxation(v[:, :n], np.ascontiguousarray(c), sweep, converged, stalled)
 

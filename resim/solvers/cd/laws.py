@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..shockley import GMIN, junction
+from ..shockley import JunctionLaw
 from .problem import CDProblem, coord_of
 
 
-def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Current and conductance of a Shockley junction (with its gmin) behind a series RS.
+def series_junction(u: np.ndarray, law: JunctionLaw, RS: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current and conductance of Shockley junctions (with their gmin) behind a series RS.
 
-    The junction voltage ``w`` solves ``h(w) = w + RS f(w) - u = 0`` (``f`` the junction law
-    of :func:`~resim.solvers.shockley.junction` plus gmin), an increasing function of ``w``
+    The junction voltage ``w`` solves ``h(w) = w + RS f(w) - u = 0`` (``f`` the junction
+    law, :class:`~resim.solvers.shockley.JunctionLaw`), an increasing function of ``w``
     bracketed by 0 and ``u``; Newton steps are kept inside the bracket.
     ``di/du = f'(w) / (1 + RS f'(w))``.
 
@@ -27,31 +27,34 @@ def series_junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, RS: np.ndarr
     ``u`` would drop across RS: ``h(w0) >= w0 > 0``, and ``h`` is convex there, so the steps
     fall monotonically onto the root in a few iterations. (From ``min(u, 30 N Vt)`` they
     left the bracket again and again and bisected a bracket of ``u`` volts: 118 steps at
-    10 V, and a wrong answer after 200 steps above 17 V.) The iteration stops at a step
-    of two units in the last place, which rounding cannot always get below.
+    10 V, and a wrong answer after 200 steps above 17 V.) Past the breakdown knee ``-bv``
+    the mirror image: from ``-(bv + NBV Vt log(1 + (-u - bv) / (RS IS)))`` (or ``u``,
+    whichever is higher), where ``h < 0`` and ``h`` is concave, the steps rise onto the
+    root. The iteration stops at a step of two units in the last place, which rounding
+    cannot always get below.
     """
-    gmin = GMIN
     w = u.copy()  # exact where RS = 0
     if np.any(RS > 0):
+        IS, nvt, bv, nbvt = law.IS, law.nvt, law.bv, law.nbvt
         lo = np.minimum(u, 0.0)
         hi = np.maximum(u, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):  # RS = 0: log1p(inf) = inf, w0 = u; 0/0 unused
             w0 = nvt * np.log1p(np.maximum(u, 0.0) / (RS * IS))
-        w = np.where(u > 0, np.minimum(u, w0), np.clip(np.minimum(u, 30 * nvt), lo, hi))
+            wb = -(bv + nbvt * np.log1p(np.maximum(-u - bv, 0.0) / (RS * IS)))  # -inf without breakdown
+        w = np.where(u > 0, np.minimum(u, w0), np.clip(np.maximum(u, np.where(u < -bv, wb, u)), lo, hi))
         for _ in range(200):
-            f, g = junction(w, IS, nvt)
-            h = w + RS * (f + gmin * w) - u
+            f, g = law(w)
+            h = w + RS * f - u
             lo = np.where(h < 0, w, lo)
             hi = np.where(h > 0, w, hi)
-            nxt = w - h / (1.0 + RS * (g + gmin))
+            nxt = w - h / (1.0 + RS * g)
             nxt = np.where((nxt < lo) | (nxt > hi), 0.5 * (lo + hi), nxt)  # stay in the bracket
             step = np.abs(nxt - w)
             done = np.all(step <= np.maximum(1e-16 * (1.0 + np.abs(w)), 2 * np.spacing(np.abs(w))))
             w = nxt
             if done:
                 break
-    f, g = junction(w, IS, nvt)
-    f, g = f + gmin * w, g + gmin
+    f, g = law(w)
     return f, g / (1.0 + RS * g)
 
 
@@ -69,21 +72,22 @@ class Terms:
     ka: np.ndarray
     kc: np.ndarray
     junction: np.ndarray  # bool: Shockley (else soft PWL)
-    IS: np.ndarray
-    nvt: np.ndarray
+    jlaw: JunctionLaw  # junction laws (placeholders for the soft PWL diodes)
     RS: np.ndarray
     vfwd: np.ndarray
     gx: np.ndarray
 
     @classmethod
     def of(cls, prob: CDProblem) -> "Terms":
-        ja, jc, IS, nvt, RS = prob.junctions
+        ja, jc, law, RS = prob.junctions
         sa, sc, vf, gx = prob.soft
         nj, ns = len(ja), len(sa)
         a, c = np.r_[ja, sa], np.r_[jc, sc]
+        ones = np.ones(ns)
+        jlaw = JunctionLaw(np.r_[law.IS, ones], np.r_[law.nvt, ones], np.r_[law.bv, np.full(ns, np.inf)],
+                           np.r_[law.nbvt, ones], law.gmin)
         return cls(a, c, coord_of(prob.coord, a), coord_of(prob.coord, c), np.r_[np.ones(nj, bool), np.zeros(ns, bool)],
-                   np.r_[IS, np.ones(ns)], np.r_[nvt, np.ones(ns)], np.r_[RS, np.zeros(ns)],
-                   np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
+                   jlaw, np.r_[RS, np.zeros(ns)], np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
 
     def touching(self, inS: np.ndarray) -> tuple[Terms, np.ndarray, np.ndarray] | None:
         """``(self, anode side, cathode side)``: masks of the terms with an end in the
@@ -99,7 +103,7 @@ class Terms:
         g = np.zeros_like(u)
         j = self.junction[sel]
         if j.any():
-            i[:, j], g[:, j] = series_junction(u[:, j], self.IS[sel][j], self.nvt[sel][j], self.RS[sel][j])
+            i[:, j], g[:, j] = series_junction(u[:, j], self.jlaw.take(sel).take(j), self.RS[sel][j])
         if (~j).any():
             over = u[:, ~j] - self.vfwd[sel][~j]
             gx = self.gx[sel][~j]
@@ -116,8 +120,8 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
 
     an increasing function, from the current value. A step that leaves the bracket
     [lo, hi] known from the signs of F bisects instead; steps into deep forward bias of a
-    bare junction grow u only logarithmically (SPICE's pnjlim). Piecewise-linear terms end
-    exactly on their segment.
+    bare junction, or deep past its breakdown knee, grow u only logarithmically (SPICE's
+    pnjlim, :func:`_log_steps`). Piecewise-linear terms end exactly on their segment.
 
     ``c_old``, ``rhs``: [B, |S|] the colour's coordinates and right-hand sides;
     ``diag``: [|S|]; ``v``: [B, n_vars + 1] potentials (the last column ground); ``o``:
@@ -131,7 +135,7 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
     sign = np.r_[np.ones(len(ia)), -np.ones(len(ic))]
     k = pos[np.r_[terms.ka[ia], terms.kc[ic]]]
     base = o[:, np.r_[terms.a[ia], terms.c[ic]]] - v[:, np.r_[terms.c[ia], terms.a[ic]]]
-    nv = terms.nvt[idx]
+    law = terms.jlaw.take(idx)
     bare = (terms.RS[idx] == 0) & terms.junction[idx]  # a bare junction: its current grows exponentially
     x = c_old.copy()
     lo = np.full(x.shape, -np.inf)
@@ -146,12 +150,8 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
         lo = np.where(F < 0, np.maximum(lo, x), lo)
         hi = np.where(F > 0, np.minimum(hi, x), hi)
         dx = -F / H
-        # a bare junction driven deep into forward bias grows u only logarithmically;
-        # behind RS (or for a PWL term) the current grows only linearly
-        du = sign * dx[:, k]
-        deep = bare & (u + du > 20 * nv) & (du > 4 * nv)
         lim = np.full(x.shape, np.inf)
-        np.minimum.at(lim.T, k, np.where(deep, nv * np.log1p(np.maximum(du, 0) / nv), np.inf).T)
+        np.minimum.at(lim.T, k, np.where(bare, _log_steps(u, sign * dx[:, k], law), np.inf).T)
         dx = np.clip(dx, -lim, lim)
         nxt = x + dx
         # a step at rounding level has converged: it may land on a bracket end by rounding,
@@ -164,3 +164,19 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
         if small.all():
             break
     return x
+
+
+def _log_steps(u: np.ndarray, du: np.ndarray, law: JunctionLaw) -> np.ndarray:
+    """The largest ``|du|`` allowed to a bare junction at ``u`` stepping by ``du`` (inf: any).
+
+    Driven deep into forward bias its voltage grows only logarithmically (SPICE's pnjlim);
+    driven deep past its breakdown knee ``-bv`` the mirror image: to the knee, then
+    logarithmically beyond it. Behind RS (or for a PWL term) the current grows only
+    linearly, and no step is limited."""
+    nv, nb = law.nvt, law.nbvt
+    with np.errstate(invalid="ignore"):  # bv = inf: never past the knee
+        fwd = (u + du > 20 * nv) & (du > 4 * nv)
+        old, new = -(u + law.bv), -(u + du + law.bv)  # how far past the knee
+        brk = (new > 20 * nb) & (du < -4 * nb)
+        to_knee = np.where(old <= 0, nb * np.log1p(np.maximum(new, 0) / nb) - old, nb * np.log1p(np.maximum(-du, 0) / nb))
+    return np.where(fwd, nv * np.log1p(np.maximum(du, 0) / nv), np.where(brk, to_knee, np.inf))

@@ -69,7 +69,7 @@ class CDProblem:
     colors: tuple[np.ndarray, ...]
     diodes: tuple[np.ndarray, ...]  # (a, c, vfwd) ideal diodes in var space
     soft: tuple[np.ndarray, ...]  # (a, c, vfwd, gon - goff) soft PWL diodes (goff is in G)
-    junctions: tuple[np.ndarray, ...]  # (a, c, IS, nvt, RS) Shockley diodes between external vars
+    junctions: tuple  # (a, c, law, RS) Shockley diodes between external vars; law: shockley.JunctionLaw
     internal: np.ndarray  # [n_sh] var of each diode's internal (RS) node, -1 if RS = 0
     anchor: np.ndarray  # [m] a var of each coordinate (c_k = v[anchor_k] - o[anchor_k])
     tied: np.ndarray  # [n_ideal] bool: ideal diodes held at u = Vfwd, like voltage sources
@@ -236,7 +236,7 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     return CDProblem(m, coord, Q, P, G, offset_vars, K, (P.T @ J).tocsr(), J, L_off, L_diag, colors,
                      (d.a[ideal], d.b[ideal], cc.pwl_vfwd[ideal]),
                      (d.a[soft], d.b[soft], cc.pwl_vfwd[soft], cc.pwl_gon[soft] - cc.pwl_goff[soft]),
-                     (anode, sh.b, sh.value, cc.shockley_nvt, RS), internal, free_roots, tied)
+                     (anode, sh.b, cc.shockley_law, RS), internal, free_roots, tied)
 
 
 def _check_anchored(cc: CompiledCircuit, L: sp.csr_matrix, coord: np.ndarray, anchor: np.ndarray,

@@ -28,7 +28,6 @@ from ..certificate import assemble
 from ..diagnose import parallel_ideal
 from ..exact import ExactOptions, solve_exact
 from ..mna import MNASystem
-from ..shockley import GMIN, junction
 from .kernel import relax
 from .options import CDOptions, certificate_rtol
 from .problem import CDProblem, Unanchored, coupled_diodes, prepare, right_hand_side
@@ -159,7 +158,7 @@ def _branch_currents(cc: CompiledCircuit, sys_: MNASystem, v: np.ndarray,
     leave(I.a, I.b, I.value)
     sh = cc.shockley
     u = vv[sh.a] - vv[sh.b]
-    leave(sh.a, sh.b, junction(u, sh.value, cc.shockley_nvt)[0] + GMIN * u)
+    leave(sh.a, sh.b, cc.shockley_law(u)[0])
     d = cc.pwl
     ud = vv[d.a] - vv[d.b]
     ideal = cc.ideal

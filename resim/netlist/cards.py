@@ -1,0 +1,392 @@
+"""Element cards: what the items after an element's nodes mean, as ngspice 39 reads them.
+
+The grammar reads each element card (but ``X``) as a name, its nodes and a list of *items*:
+values, words, ``key=value`` assignments, parenthesised groups and commas. Here each kind
+reads its items into an :class:`~.statements.ElementStmt`, and a card it cannot read is
+reported at the item that is wrong:
+
+* ``R``: ``Rname n1 n2 [value] [model] [r=|resistance= l= w= tc1= tc2= tc=a[,b] tce= m= scale=
+  temp= dtemp=]`` (``ac=``, ``noisy=`` have no DC meaning and are ignored);
+* ``V``, ``I``: ``[DC] value``, ``AC mag [phase]``, and the waveforms ``PULSE``, ``SIN``, ``EXP``,
+  ``PWL``, ``SFFM``, whose value at t = 0 is the operating point's when no DC value is given;
+* ``D``: ``Dname a k model [area] [area= pj= m= off ic=]``;
+* ``E``, ``G``: ``ctrl+ ctrl- gain``, ``POLY(n) ctrl pairs... coefficients``, or ``VALUE={expr}``
+  (``vol=`` for E, ``cur=`` for G);
+* ``C``, ``L``: their value and options are read and not used (open and short at DC).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..elements import BY_RULE, ELEMENTS
+from .expressions import PWL_AT_ZERO, Expr, Value, pwl_at_zero
+from .source import LogicalLine
+from .statements import Behaviour, ElementStmt, Poly
+from .syntax_errors import shown, statement_label
+from .values import assignment, lower, node, value
+
+EXPECT_VALUE = "'{expression}', a number or a quoted expression"
+RESISTOR_KEYS = {"r": "r", "resistance": "r", "l": "l", "w": "w", "tc1": "tc1", "tc2": "tc2", "tc": "tc1",
+                 "tce": "tce", "m": "m", "scale": "scale", "temp": "temp", "dtemp": "dtemp"}
+_IGNORED = {"r": ("ac", "noisy"), "d": ("ic",), "c": ("ic", "m", "scale", "temp", "dtemp", "tc1", "tc2", "tc"),
+            "l": ("ic", "m", "scale", "temp", "dtemp", "tc1", "tc2", "tc")}
+DIODE_KEYS = ("area", "pj", "m")
+# The waveforms of independent sources, and how many of their arguments resim reads.
+WAVEFORMS = ("pulse", "sin", "exp", "pwl", "sffm", "am", "trnoise", "trrandom")
+_CONTROL_FORMS = {"e": ("value", "vol"), "g": ("value", "cur")}
+
+
+def element_card(tree: Any, line: LogicalLine, warnings: list[str]) -> ElementStmt:
+    """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``)."""
+    kind = BY_RULE[tree.data].letter
+    return _READERS[kind](_Card(tree, line, warnings))
+
+
+class _Card:
+    """One card being read: its name, node tokens and items, and how to report on them."""
+
+    def __init__(self, tree: Any, line: LogicalLine, warnings: list[str]) -> None:
+        kind = BY_RULE[tree.data]
+        self.kind = kind.letter
+        self.line = line
+        self.warnings = warnings
+        self.name = lower(tree.children[0])
+        n = 3 if self.kind == "d" else 2  # the grammar's NAMEs: two nodes (a diode's model is a third)
+        self.heads = tree.children[1 : 1 + n]
+        self.items = [c for c in tree.children[1 + n :]]
+        self.label = statement_label(line.text)
+
+    def stmt(self, nodes: tuple[str, ...], val: Value | None, ref: str | None = None,
+             params: dict[str, Value] | None = None, columns: dict[str, int] | None = None,
+             control: Poly | Behaviour | None = None) -> ElementStmt:
+        return ElementStmt(self.kind, self.name, nodes, val, ref, params or {}, self.line.location(1), self.line,
+                           control, columns or {})
+
+    def value(self, item) -> Value:
+        return value(item, self.line, self.warnings)
+
+    def error(self, item, message: str, hint: str | None = None):
+        """A located error at ``item`` (None: the end of the line)."""
+        column = len(self.line.text) + 1 if item is None else column_of(item)
+        return self.line.error(column, f"{self.label}: {message}", hint or ELEMENTS[self.kind].hint)
+
+    def unexpected(self, item, expected: str = "the end of the line", hint: str | None = None):
+        if item is None:
+            return self.error(None, f"line ends early; expected {expected}", hint)
+        return self.error(item, f"unexpected '{shown(text_of(item))}'; expected {expected}", hint)
+
+    def params(self, item, keys: dict[str, str] | tuple[str, ...], params: dict, columns: dict) -> str:
+        """Read assignment ``item`` into ``params`` under its key's name in ``keys`` (the
+        kind's ignored keys are dropped); an error naming the key when it is not one."""
+        key, val = assignment(item, self.line, self.warnings)
+        if key in _IGNORED.get(self.kind, ()):
+            return key
+        name = keys.get(key) if isinstance(keys, dict) else (key if key in keys else None)
+        if name is None:
+            known = " ".join(keys) if keys else "none"
+            raise self.error(item, f"unknown parameter '{key}'", f"{ELEMENTS[self.kind].word} parameters: {known}")
+        if name in params:
+            raise self.error(item, f"parameter '{key}' given twice", "give each parameter once")
+        params[name] = val
+        columns[name] = column_of(item)
+        return name
+
+
+def column_of(item: Any) -> int:
+    """The column of a tree's first token."""
+    from lark import Token
+
+    while not isinstance(item, Token):
+        if not item.children:  # a comma, or an empty group: no token kept
+            return 1
+        item = item.children[0]
+    return item.column
+
+
+def text_of(item: Any) -> str:
+    """The text of a word or number item, else what it starts with."""
+    from lark import Token
+
+    while not isinstance(item, Token):
+        if not item.children:
+            return ","
+        item = item.children[0]
+    return str(item)
+
+
+def _is(item, *tags: str) -> bool:
+    return item is not None and getattr(item, "data", None) in tags
+
+
+def _node_of(card: _Card, item) -> str:
+    """A node name written as an item (a word or a number, as written)."""
+    if not _is(item, "word", "number"):
+        raise card.unexpected(item, "a node name")
+    return node(text_of(item))
+
+
+# ---- R ------------------------------------------------------------------------------------------
+
+
+def _resistor(card: _Card) -> ElementStmt:
+    val: Value | None = None
+    model: str | None = None
+    params: dict[str, Value] = {}
+    columns: dict[str, int] = {}
+    after_tc = False  # the previous items were `tc=a ,`: a value now is tc2
+    for item in card.items:
+        if _is(item, "comma"):
+            continue
+        if after_tc and _is(item, "number", "braced") and "tc2" not in params:
+            params["tc2"], columns["tc2"] = card.value(item), column_of(item)
+            after_tc = False
+            continue
+        after_tc = False
+        if _is(item, "assignment"):
+            key = card.params(item, RESISTOR_KEYS, params, columns)
+            after_tc = lower(item.children[0]) == "tc"
+        elif _is(item, "number", "braced") and val is None and "r" not in params:
+            val = card.value(item)
+            columns["value"] = column_of(item)
+        elif _is(item, "word") and model is None:
+            model = lower(text_of(item))
+            columns["model"] = column_of(item)
+        else:
+            raise card.unexpected(item, "a model name or name=value" if val is not None else EXPECT_VALUE)
+    if "r" in params:
+        if val is not None:
+            raise card.error(item_at(card, columns["r"]), "resistance given twice (a value and r=)",
+                             "give the value or r=, not both")
+        val = params.pop("r")
+    return card.stmt(tuple(node(n) for n in card.heads), val, model, params, columns)
+
+
+def item_at(card: _Card, column: int):
+    return next(i for i in card.items if column_of(i) == column)
+
+
+# ---- V, I ---------------------------------------------------------------------------------------
+
+
+def _source(card: _Card) -> ElementStmt:
+    items = [i for i in card.items if not _is(i, "comma")]
+    dc: Value | None = None
+    wave: tuple[str, list[Value], Any] | None = None
+    refused = None  # a waveform resim cannot take the value of at t = 0
+    k = 0
+    while k < len(items):
+        item = items[k]
+        nxt = items[k + 1] if k + 1 < len(items) else None
+        word = lower(text_of(item)) if _is(item, "word") else None
+        if word == "dc":  # the first DC value given wins (ngspice: `V1 a 0 1 DC 2` is 1 V)
+            if _is(nxt, "number", "braced"):
+                given = card.value(nxt)
+                dc = given if dc is None else dc
+                k += 1
+        elif word in ("ac", "distof1", "distof2"):
+            for _ in range(2):  # magnitude and phase: no DC meaning
+                if _is(items[k + 1] if k + 1 < len(items) else None, "number", "braced"):
+                    k += 1
+        elif word in WAVEFORMS:
+            if _is(nxt, "group"):
+                args = [card.value(a) if _is(a, "number", "braced") else _bad_arg(card, a)
+                        for a in nxt.children if not _is(a, "comma")]
+                k += 1
+            else:
+                args = []
+                while k + 1 < len(items) and _is(items[k + 1], "number", "braced"):
+                    args.append(card.value(items[k + 1]))
+                    k += 1
+            wave = (word, args, item)
+        elif word is not None and _is(nxt, "group"):
+            refused = item
+            k += 1 if _is(nxt, "group") else 0
+        elif _is(item, "number", "braced") and dc is None and wave is None:
+            dc = card.value(item)
+        elif _is(item, "assignment") and lower(item.children[0]) == "dc" and dc is None:
+            dc = card.value(item.children[1])
+        else:
+            raise card.unexpected(item, "DC, AC, a waveform or the end of the line" if dc is not None or wave
+                                  else EXPECT_VALUE)
+        k += 1
+    if dc is None and wave is not None:
+        dc = _at_time_zero(card, *wave)
+    elif dc is None and refused is not None:
+        raise card.error(refused, f"the waveform '{lower(text_of(refused))}' has no DC value resim can take",
+                         f"give the source a DC value (write: {card.name.upper()} n+ n- DC value ...); resim reads "
+                         f"{', '.join(w.upper() for w in WAVEFORMS)} at t = 0")
+    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if dc is None else dc)
+
+
+def _bad_arg(card: _Card, item) -> Value:
+    raise card.unexpected(item, EXPECT_VALUE)
+
+
+def _at_time_zero(card: _Card, word: str, args: list[Value], item) -> Value:
+    """A waveform's value at t = 0, as ngspice takes it for the operating point."""
+    def arg(k: int, default: float = 0.0) -> Value:
+        return args[k] if k < len(args) else default
+
+    if word in ("am", "trnoise"):  # VA (VO + sin(0)) sin(0), and noise: 0 at t = 0
+        return 0.0
+    if word == "trrandom":  # TYPE TS TD PARAM1 PARAM2: PARAM2 (the offset) before the first step
+        return arg(4)
+    if not args or (word == "pwl" and len(args) < 2):
+        raise card.error(item, f"{word.upper()} needs its values", "e.g. PULSE(0 5 1n 1n 1n 1u 2u), PWL(0 1 1m 2)")
+    if word in ("pulse", "exp"):
+        return args[0]
+    if word == "sin":  # VO + VA sin(PHASE), PHASE in degrees
+        return _plus(arg(0), _mul(arg(1), _sin_deg(arg(5))))
+    if word == "sffm":  # VO + VA sin(PHASEC + MDI sin(PHASES)), the phases in degrees
+        inner = _plus(_mul(arg(5), math.pi / 180.0), _mul(arg(3), _sin_deg(arg(6))))
+        return _plus(arg(0), _mul(arg(1), _sin(inner)))
+    # pwl: (t1 v1 t2 v2 ...): the value at t = 0 (v1 before t1; linear between points)
+    if all(isinstance(a, float) for a in args):
+        return pwl_at_zero(*args)
+    e = next(a for a in args if isinstance(a, Expr))
+    return Expr(("call", PWL_AT_ZERO, tuple(_tree(a) for a in args), e.column), e.column, e.text)
+
+
+def _tree(v: Value) -> tuple:
+    return v.tree if isinstance(v, Expr) else ("num", float(v))
+
+
+def _sin(v: Value) -> Value:
+    if isinstance(v, float):
+        return math.sin(v)
+    return Expr(("call", "sin", (_tree(v),), v.column), v.column, v.text)
+
+
+def _sin_deg(v: Value) -> Value:
+    return _sin(_mul(v, math.pi / 180.0))
+
+
+def _mul(a: Value, b: Value) -> Value:
+    if isinstance(a, float) and isinstance(b, float):
+        return a * b
+    e = a if isinstance(a, Expr) else b
+    return Expr(("mul", _tree(a), _tree(b)), e.column, e.text)
+
+
+def _plus(a: Value, b: Value) -> Value:
+    if isinstance(a, float) and isinstance(b, float):
+        return a + b
+    e = a if isinstance(a, Expr) else b
+    return Expr(("add", _tree(a), _tree(b)), e.column, e.text)
+
+
+# ---- D ------------------------------------------------------------------------------------------
+
+
+def _diode(card: _Card) -> ElementStmt:
+    a, k, model = card.heads
+    area: Value | None = None
+    params: dict[str, Value] = {}
+    columns: dict[str, int] = {}
+    for item in card.items:
+        if _is(item, "comma") or (_is(item, "word") and lower(text_of(item)) == "off"):
+            continue  # `off`: a starting guess for the Newton iteration, no effect on the answer
+        if _is(item, "number", "braced") and area is None and "area" not in params:
+            area = card.value(item)
+        elif _is(item, "assignment"):
+            if lower(item.children[0]) in ("temp", "dtemp"):
+                raise card.error(item, f"a diode's own '{lower(item.children[0])}' is not supported",
+                                 "set the circuit's temperature with .temp or .options temp=")
+            card.params(item, DIODE_KEYS, params, columns)
+        else:
+            raise card.unexpected(item, "an area, name=value or the end of the line")
+    if area is not None:
+        if "area" in params:
+            raise card.error(None, "area given twice (a value and area=)", "give one of them")
+        params["area"] = area
+    val = params.pop("area", None)  # None: the model's AREA (1 by default)
+    return card.stmt((node(a), node(k)), val, lower(model), params, columns)
+
+
+# ---- E, G ---------------------------------------------------------------------------------------
+
+
+def _controlled(card: _Card) -> ElementStmt:
+    out = tuple(node(n) for n in card.heads)
+    items = _flat(card.items)
+    first = items[0] if items else None
+    word = lower(text_of(first)) if _is(first, "word") else None
+    forms = _CONTROL_FORMS[card.kind]
+    if word == "poly":
+        return _poly(card, out, items)
+    expr = None
+    if word in forms and len(items) > 1 and _is(items[1], "braced"):  # VALUE {expr}, without '='
+        expr, items = items[1], items[1:]
+    elif _is(first, "assignment") and lower(first.children[0]) in forms:
+        expr = first.children[1]
+    if expr is not None:
+        if len(items) > 1:
+            raise card.unexpected(items[1])
+        return card.stmt(out, None, control=Behaviour(card.value(expr), column_of(expr)))
+    if word in ("table", "laplace", "freq", "and", "or", "nand", "nor", "ch", "cur", "vol"):
+        raise card.error(first, f"the {word.upper()} form of a controlled source is not supported",
+                         "resim reads linear controlled sources: gain, POLY(n) with linear coefficients, "
+                         "and VALUE={expression} affine in node voltages")
+    if len(items) < 3:
+        raise card.unexpected(None, "a name" if len(items) < 2 else EXPECT_VALUE)
+    if not _is(items[2], "number", "braced"):
+        raise card.unexpected(items[2], EXPECT_VALUE)
+    if len(items) > 3:
+        raise card.unexpected(items[3])
+    return card.stmt(out + (_node_of(card, items[0]), _node_of(card, items[1])), card.value(items[2]))
+
+
+def _flat(items: list) -> list:
+    """``items`` without commas, the groups of two node names (``(a,b)``) opened."""
+    out = []
+    for item in items:
+        if _is(item, "group") and len([c for c in item.children if not _is(c, "comma")]) == 2 and all(
+                _is(c, "word", "number", "comma") for c in item.children):
+            out.extend(c for c in item.children if not _is(c, "comma"))
+        elif not _is(item, "comma"):
+            out.append(item)
+    return out
+
+
+def _poly(card: _Card, out: tuple[str, str], items: list) -> ElementStmt:
+    head = items[0]
+    group = items[1] if len(items) > 1 else None
+    sizes = [c for c in (group.children if _is(group, "group") else []) if not _is(c, "comma")]
+    if len(sizes) != 1 or not _is(sizes[0], "number"):
+        raise card.unexpected(group, "(n), the number of controlling voltages",
+                              "write: POLY(n) c1+ c1- ... cn+ cn- coefficients...")
+    n = card.value(sizes[0])
+    if n != int(n) or n < 1:
+        raise card.error(sizes[0], f"POLY({text_of(sizes[0])}) needs a whole number of controls, 1 or more")
+    n = int(n)
+    nodes = items[2 : 2 + 2 * n]
+    if len(nodes) < 2 * n:
+        raise card.unexpected(None, "a name", f"POLY({n}) takes {n} pairs of controlling nodes, then coefficients")
+    controls = tuple((_node_of(card, nodes[2 * j]), _node_of(card, nodes[2 * j + 1])) for j in range(n))
+    coefficients = []
+    for item in items[2 + 2 * n :]:
+        if not _is(item, "number", "braced"):
+            raise card.unexpected(item, EXPECT_VALUE)
+        coefficients.append(card.value(item))
+    return card.stmt(out, None, control=Poly(controls, tuple(coefficients), column_of(head)))
+
+
+# ---- C, L ---------------------------------------------------------------------------------------
+
+
+def _reactive(card: _Card) -> ElementStmt:
+    val = None
+    for item in card.items:
+        if _is(item, "number", "braced") and val is None:
+            val = card.value(item)
+        elif _is(item, "assignment", "comma", "word"):
+            continue  # ic=, m=, a model name: nothing at DC
+        else:
+            raise card.unexpected(item)
+    return card.stmt(tuple(node(n) for n in card.heads), val)
+
+
+_READERS = {"r": _resistor, "v": _source, "i": _source, "d": _diode, "e": _controlled, "g": _controlled,
+            "c": _reactive, "l": _reactive}

@@ -1,0 +1,248 @@
+"""``.model`` cards and instance parameters to element values, as ngspice 39 computes them.
+
+Diodes (level 1): a model's ``IS``, ``RS`` and ``BV`` are taken to the circuit's temperature
+``T`` (kelvin) from the model's ``TNOM`` (``.options tnom``, default 27 C), with
+``dT = T - TNOM`` and ``Vt = k T / q``::
+
+    IS(T) = IS exp((T/TNOM - 1) EG / (N Vt) + (XTI / N) ln(T/TNOM))     (EG = 1.11, XTI = 3)
+    RS(T) = RS (1 + TRS1 dT + TRS2 dT^2)                                (TRS is TRS1)
+    BV(T) = BV - TCV dT
+
+An instance's ``area`` and ``m`` scale the junction (the diode's value is ``area * m``:
+``IS`` times it, ``RS`` over it); a sidewall ``JSW * PJ`` adds to ``IS`` (``m`` times); the
+breakdown current ``IBV`` scales by ``m`` only. Where an instance needs other values than
+its model's (a sidewall, a breakdown with ``m``), it gets a variant of the model of its own.
+Parameters that change a DC answer and are not modelled (``IKF``, ``ISR``, ``TLEV``, a
+separate sidewall ``NS``, ``LEVEL`` other than 1) are refused; those of capacitance and noise
+are accepted and have no effect.
+
+Resistors: the value on the card wins; else, with a model, ``RSH (L - 2 SHORT) / (W - 2
+NARROW)`` when ``L W RSH > 0`` (``L``, ``W`` default to the model's ``L`` and ``DEFW``, 10 um),
+else the model's ``R``; else 1 milliohm (with a warning, as ngspice). Then::
+
+    R_eff = R factor scale / m,   factor = 1.01^(TCE dT) if TCE is given, else 1 + TC1 dT + TC2 dT^2
+
+with ``dT = T_inst - TNOM``, ``T_inst`` the instance's ``temp`` (C) or the circuit's plus ``dtemp``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from ..circuit import BOLTZMANN, CHARGE, DiodeModel
+from ..errors import NetlistError
+from .expressions import Value
+from .statements import ModelStmt
+
+CELSIUS = 273.15
+_SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS", "bv": "BV", "ibv": "IBV", "nbv": "NBV"}
+_PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
+_TEMPERATURE = ("eg", "xti", "tnom", "trs", "trs1", "trs2", "tcv", "jsw", "area", "pj", "level", "tlev", "ns",
+                "ikf", "ik", "ikr", "isr", "nr")
+# Diode parameters with no effect on a DC operating point (capacitance, transit time, noise, geometry).
+_NO_DC_EFFECT = {"cjo", "cj0", "cj", "vj", "pb", "m", "mj", "tt", "fc", "kf", "af", "cjsw", "cjp", "mjsw", "vjsw",
+                 "php", "fcs", "tt1", "tt2", "tm1", "tm2", "cp", "cta", "ctp", "tpb", "tphp", "tlevc", "xti_",
+                 "lm", "lp", "wm", "wp", "xom", "xoi", "xm", "xp", "fv_max", "bv_max", "id_max", "pd_max", "te_max",
+                 "rth0", "cth0", "tm", "dtemp", "lf", "wf", "ef"}
+_REFUSED = {"ikf": "high-injection knee current", "ik": "high-injection knee current",
+            "ikr": "reverse knee current", "isr": "recombination current", "nr": "recombination current"}
+RESISTOR_MODEL_KEYS = {"rsh", "narrow", "short", "tc1", "tc2", "tce", "defw", "l", "w", "r", "res", "tnom", "kf",
+                       "af", "lf", "wf", "ef", "bv_max", "noise", "dw", "dlr", "defl"}
+DEFAULT_LENGTH = 10e-6  # m: ngspice's default resistor L and DEFW
+
+
+def thermal_voltage(temperature: float) -> float:
+    """``k T / q`` (V) at ``temperature`` (K), with ngspice's constants."""
+    return BOLTZMANN * temperature / CHARGE
+
+
+@dataclass
+class ModelError(Exception):
+    """A model or instance that resim cannot take, to be located by the caller."""
+
+    message: str
+    hint: str | None = None
+
+
+class DiodeModels:
+    """The diode models of a netlist at the circuit's temperature, and their variants.
+
+    :attr:`models` and :attr:`index` (name to position) grow as instances ask for variants
+    (:meth:`ref`)."""
+
+    def __init__(self, statements: dict[str, ModelStmt], evaluate: Callable[[ModelStmt, Value, str], float],
+                 temperature: float, tnom: float, warnings: list[str]) -> None:
+        self.temperature = temperature
+        self.models: list[DiodeModel] = []
+        self.index: dict[str, int] = {}
+        self.sidewall: dict[str, tuple[float, float, float]] = {}  # name: (JSW(T), model AREA, model PJ)
+        self.tnom = tnom
+        self._variants: dict[tuple, str] = {}
+        for name, m in statements.items():
+            if m.type == "d":
+                self.add(name, m, evaluate)
+
+    def add(self, name: str, m: ModelStmt, evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
+        """Add diode model card ``m`` under ``name`` (a subcircuit's own models: once per instance)."""
+        params = {key: evaluate(m, v, key) for key, v in m.params.items()}
+        try:
+            model, sidewall = self._model(name, params, self.tnom)
+        except ModelError as exc:
+            raise NetlistError(f"model '{m.name}': {exc.message}", location=m.location,
+                               source_line=m.line.physical_text(m.location.line), hint=exc.hint) from None
+        self.index[name] = len(self.models)
+        self.models.append(replace(model, location=m.location))
+        self.sidewall[name] = sidewall
+
+    def _model(self, name: str, params: dict[str, float], tnom: float) -> tuple[DiodeModel, tuple]:
+        shockley = {_SHOCKLEY[k]: v for k, v in params.items() if k in _SHOCKLEY}
+        pwl = {_PWL[k]: v for k, v in params.items() if k in _PWL}
+        for key, value in params.items():
+            if key in _SHOCKLEY or key in _PWL or key in _NO_DC_EFFECT or key in _TEMPERATURE:
+                continue
+            if key in ("vrev", "rrev", "revepsilon", "epsilon", "ilimit", "revilimit"):
+                raise ModelError(f"parameter '{key}' (reverse breakdown/smoothing) is not supported",
+                                 "resim's piecewise-linear diode takes Ron, Roff and Vfwd")
+            raise ModelError(f"unknown diode parameter '{key}'",
+                             "Shockley diodes take IS, N, RS, BV, IBV, NBV, EG, XTI, TNOM, TRS1, TRS2, TCV, JSW; "
+                             "piecewise-linear diodes take Ron, Roff, Vfwd")
+        for key, what in _REFUSED.items():
+            if params.get(key, 0.0) != 0.0 and not (key == "nr" and "isr" not in params):
+                raise ModelError(f"parameter '{key.upper()}' ({what}) is not modelled", "remove it (resim's diode "
+                                 "is ngspice's level-1 junction with series resistance and breakdown)")
+        if params.get("level", 1.0) != 1.0:
+            raise ModelError(f"LEVEL={params['level']:g} is not supported", "resim reads level-1 diodes")
+        if params.get("tlev", 0.0) != 0.0:
+            raise ModelError("TLEV other than 0 is not supported", "remove TLEV (the default temperature laws)")
+        if params.get("jsw", 0.0) != 0.0 and "ns" in params:
+            raise ModelError("a sidewall junction with its own NS is not modelled",
+                             "remove NS (the sidewall current then joins IS, as in ngspice)")
+        if pwl and shockley:
+            raise ModelError(f"mixes Shockley ({', '.join(shockley)}) and piecewise-linear ({', '.join(pwl)}) "
+                             "parameters", "use IS/N/RS or Ron/Roff/Vfwd, not both")
+        area, pj = params.get("area", 1.0), params.get("pj", 0.0)
+        if pwl:
+            model = DiodeModel(name, "pwl", **pwl)
+            _check(model)
+            return model, (0.0, area, pj)
+        T = self.temperature
+        t0 = params["tnom"] + CELSIUS if "tnom" in params else tnom
+        n = shockley.get("N", 1.0)
+        if not n > 0:
+            raise ModelError(f"N must be positive, got {n}")
+        vt = thermal_voltage(T)
+        eg, xti = params.get("eg", 1.11), params.get("xti", 3.0)
+
+        def at_temperature(saturation: float) -> float:
+            return saturation * math.exp((T / t0 - 1.0) * eg / (n * vt) + xti / n * math.log(T / t0))
+
+        dt = T - t0
+        IS = at_temperature(shockley.get("IS", 1e-14))
+        trs1 = params.get("trs1", params.get("trs", 0.0))
+        RS = shockley.get("RS", 0.0) * (1.0 + trs1 * dt + params.get("trs2", 0.0) * dt * dt)
+        bv = shockley.get("BV", 0.0)
+        BV = bv - params.get("tcv", 0.0) * dt if bv != 0.0 else math.inf
+        model = DiodeModel(name, "shockley", IS=IS, N=n, RS=RS, BV=BV, IBV=shockley.get("IBV", 1e-3),
+                           NBV=shockley.get("NBV"))
+        _check(model)
+        return model, (at_temperature(params.get("jsw", 0.0)), area, pj)
+
+    def ref(self, name: str, area: float | None, pj: float | None, m: float) -> tuple[str, float]:
+        """The model (its name: ``name`` or a variant's) and the value (``area * m``) of a
+        diode of model ``name`` with instance ``area``, ``pj`` (None: the model's) and ``m``.
+        An unknown ``name`` is returned as it is (reported later, where the diode is)."""
+        k = self.index.get(name)
+        if k is None:
+            return name, (1.0 if area is None else area) * m
+        jsw, model_area, model_pj = self.sidewall[name]
+        area = model_area if area is None else area
+        pj = model_pj if pj is None else pj
+        base = self.models[k]
+        changes = {}
+        if jsw and pj:
+            if math.isfinite(base.BV):  # ngspice's breakdown knee uses the bottom IS alone: not modelled
+                raise ModelError(f"model '{name}': a sidewall current (JSW with PJ) together with breakdown (BV) is "
+                                 "not modelled", "remove JSW, PJ or BV")
+            changes["IS"] = base.IS + jsw * pj / area
+        if m != 1.0 and math.isfinite(base.BV):
+            changes["IBV"] = base.IBV * m
+        if not changes:
+            return name, area * m
+        key = (name, *sorted(changes.items()))
+        variant = self._variants.get(key)
+        if variant is None:
+            j = len(self._variants) + 1
+            while f"{name}_{j}" in self.index:
+                j += 1
+            variant = self._variants[key] = f"{name}_{j}"
+            self.index[variant] = len(self.models)
+            self.models.append(replace(base, name=variant, **changes))
+        return variant, area * m
+
+
+def _check(m: DiodeModel) -> None:
+    if m.family == "shockley":
+        if not (m.IS > 0 and math.isfinite(m.IS)):
+            raise ModelError(f"IS must be positive, got {m.IS}")
+        if m.RS < 0:
+            raise ModelError(f"RS must be >= 0, got {m.RS}")
+        if not m.IBV > 0:
+            raise ModelError(f"IBV must be positive, got {m.IBV}")
+        if m.NBV is not None and not m.NBV > 0:
+            raise ModelError(f"NBV must be positive, got {m.NBV}")
+    else:
+        if m.Ron < 0:
+            raise ModelError(f"Ron must be >= 0, got {m.Ron}")
+        if not m.Roff > 0:
+            raise ModelError(f"Roff must be positive, got {m.Roff}")
+        if m.Roff <= m.Ron:
+            raise ModelError(f"Roff ({m.Roff}) must exceed Ron ({m.Ron})")
+
+
+class ResistorModels:
+    """The resistor models (``.model NAME R(...)``) of a netlist, their parameters evaluated."""
+
+    def __init__(self, statements: dict[str, ModelStmt], evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
+        self.params: dict[str, dict[str, float]] = {}
+        for name, m in statements.items():
+            if m.type in ("r", "res"):
+                self.add(name, m, evaluate)
+
+    def add(self, name: str, m: ModelStmt, evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
+        """Add resistor model card ``m`` under ``name``."""
+        for key in m.params:
+            if key not in RESISTOR_MODEL_KEYS:
+                raise NetlistError(f"model '{m.name}': unknown resistor parameter '{key}'", location=m.location,
+                                   source_line=m.line.physical_text(m.location.line),
+                                   hint="resistor models take RSH, DEFW, L, NARROW, SHORT, R, TC1, TC2, TCE, TNOM")
+        self.params[name] = {key: evaluate(m, v, key) for key, v in m.params.items()}
+
+
+def resistance(value: float | None, model: dict[str, float] | None, inst: dict[str, float], temperature: float,
+               tnom: float) -> tuple[float, bool]:
+    """A resistor's resistance at ``temperature`` (K), and whether it fell back to 1 milliohm
+    for want of a value (see the module docstring; ``inst``: its instance parameters)."""
+    model = model or {}
+    defaulted = False
+    if value is None:
+        length = inst.get("l", model.get("l", model.get("defl", DEFAULT_LENGTH)))
+        width = inst.get("w", model.get("defw", model.get("w", DEFAULT_LENGTH)))
+        rsh = model.get("rsh", 0.0)
+        if length * width * rsh > 0:
+            value = (length - 2.0 * model.get("short", 0.0)) / (width - 2.0 * model.get("narrow", 0.0)) * rsh
+        elif model.get("r", model.get("res", 0.0)) != 0.0:
+            value = model.get("r", model.get("res", 0.0))
+        else:
+            value, defaulted = 1e-3, True
+    elif value == 0.0:
+        value = 1e-3
+    t_inst = inst["temp"] + CELSIUS if "temp" in inst else temperature + inst.get("dtemp", 0.0)
+    dt = t_inst - (model["tnom"] + CELSIUS if "tnom" in model else tnom)
+    tce = inst.get("tce", model.get("tce"))
+    if tce is not None:
+        factor = 1.01 ** (tce * dt)
+    else:
+        factor = 1.0 + inst.get("tc1", model.get("tc1", 0.0)) * dt + inst.get("tc2", model.get("tc2", 0.0)) * dt * dt
+    return value * factor * inst.get("scale", 1.0) / inst.get("m", 1.0), defaulted

@@ -1,0 +1,61 @@
+"""``.options`` and ``.temp``: what changes a DC answer is applied, the rest accepted.
+
+Applied: ``temp`` (C; ``.temp`` wins over ``.options temp``, as in ngspice), ``tnom`` (C),
+``gmin`` (S across each junction) and ``rshunt`` (a resistor from every node to ground).
+Accepted silently: the tolerances and iteration limits that only decide how closely and
+how ngspice converges, and options of other analyses (:data:`NO_DC_EFFECT`). Any other
+option is reported in a warning and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE
+from .expressions import Value
+from .statements import OptionsStmt
+
+CELSIUS = 273.15
+NO_DC_EFFECT = frozenset("""
+reltol abstol vntol chgtol pivtol pivrel itl1 itl2 itl3 itl4 itl5 itl6 gminsteps srcsteps method trtol noacct acct
+keepopinfo savecurrents numdgt post ingold klu sparse nopage noinit list nomod node opts maxord xmu trytocompact
+interp warn seed norefvalue maxwarns maxstep autostop cshunt badmos3 bypass defad defas defl defw dcon rseries
+maxevtiter maxopalter noopalter nosteprelax noopiter rampup gmin_fac savesnodes nodeset_fac lvltim probe
+measure accurate brief echo captab nomod noecho trapratio newtol
+""".split())
+
+
+@dataclass(frozen=True)
+class Options:
+    """The DC options of a netlist."""
+
+    temperature: float = NOMINAL_TEMPERATURE  # K
+    tnom: float = NOMINAL_TEMPERATURE  # K
+    gmin: float = DEFAULT_GMIN  # S
+    rshunt: float | None = None  # ohm from every node to ground, or None
+
+
+def read_options(statements: list[OptionsStmt], evaluate: Callable[[OptionsStmt, Value, str], float],
+                 warnings: list[str]) -> Options:
+    """The :class:`Options` that ``statements`` set (``evaluate(stmt, value, key)``: a value's number)."""
+    found: dict[str, float] = {}
+    dot_temp = None
+    for stmt in statements:
+        for key, value, column in stmt.options:
+            where = stmt.line.location(column)
+            if key == ".temp":
+                dot_temp = evaluate(stmt, value, ".temp")
+            elif key in ("temp", "tnom", "gmin", "rshunt"):
+                if value is None or isinstance(value, str):
+                    raise stmt.line.error(column, f"option '{key}' needs a number", f"write: .options {key}=value")
+                found[key] = evaluate(stmt, value, key)
+            elif key not in NO_DC_EFFECT:
+                warnings.append(f"{where}: warning: option '{key}' is not known to resim and was ignored")
+    temperature = dot_temp if dot_temp is not None else found.get("temp")
+    return Options(
+        temperature=NOMINAL_TEMPERATURE if temperature is None else temperature + CELSIUS,
+        tnom=found["tnom"] + CELSIUS if "tnom" in found else NOMINAL_TEMPERATURE,
+        gmin=found.get("gmin", DEFAULT_GMIN),
+        rshunt=found.get("rshunt"),
+    )
