@@ -68,6 +68,17 @@ class DiodeModel:
     BV: float = math.inf
     IBV: float = 1e-3
     NBV: float | None = None
+    # ngspice's recombination current (forward bias only, Shockley family):
+    # ISR (e^{u / NR Vt} - 1) ((1 - u/VJ)^2 + 0.005)^{MJ/2}; ISR = 0: none. ISR, VJ and MJ are
+    # the values at the circuit's temperature, VJ capped at 1/FC (resim.netlist.models).
+    ISR: float = 0.0
+    NR: float = 1.0
+    VJ: float = 1.0
+    MJ: float = 0.5
+    # High-injection knee currents (per unit area): i -> i / (1 + sqrt(i / IKF)) in forward
+    # bias, i / (1 + sqrt(-i / IKR)) below -3 N Vt; inf: none.
+    IKF: float = math.inf
+    IKR: float = math.inf
     location: SourceLocation | None = None
 
     @property

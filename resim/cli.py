@@ -377,23 +377,28 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     Example:
       resim evaluate runs/xs/model.npz
     """
-    from .drn.network import predict
+    from .drn.train import classify
 
     net, data = _model_and_data(model, data_dir, dataset)
-    wrong = predict(net, data.test_x) != data.test_y
+    wrong = classify(net, data.test_x) != data.test_y
     click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
                            "test_error": float(wrong.mean())}))
 
 
-def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None):
+def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None, circuit: bool = False):
     """The network in MODEL and the dataset to use it on: ``dataset`` (default: the one it
     was trained on) from ``data_dir`` (default: the training's data_dir, for that dataset
-    only: the folder of one dataset must not stand in for another)."""
+    only: the folder of one dataset must not stand in for another). ``circuit``: refuse a
+    model that is not one (a relu-mlp)."""
     from .drn import data as data_mod
     from .drn.config import parse_toml
+    from .drn.mlp import MLP
     from .drn.train import RunError, check_model_data, load_model
 
     net, config_text = load_model(model)
+    if circuit and isinstance(net, MLP):
+        raise RunError(f"'{model}': a relu-mlp is not a circuit; `resim synth` (coming) will make one",
+                       hint="resim export writes a deep resistive network ([model] kind = \"drn\")")
     try:
         trained = parse_toml(config_text).get("data", {}) if config_text else {}
     except ValueError as exc:
@@ -422,7 +427,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
 
     import numpy as np
 
-    net, data = _model_and_data(model, data_dir)
+    net, data = _model_and_data(model, data_dir, circuit=True)
     if index >= len(data.test_x):
         raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
     image = data.test_x[index]
@@ -468,6 +473,35 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
 
     path = socket_path or os.environ.get("RESIM_SERVER") or default_socket()
     run_server(path, run_args, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
+
+
+@main.command("plot", epilog=_EXIT_HELP)
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False, exists=True))
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The figure: .png, .svg or .pdf, after its extension; written as solve -o writes.")
+@click.option("--label", "labels", multiple=True, metavar="NAME",
+              help="A run's name in the legend: one per RUN_DIR, in order (default: the folders' names).")
+@click.option("--title", help="A title above the figure.")
+def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title: str | None) -> None:
+    """Draw the train and test error per epoch of training runs on one figure.
+
+    Each RUN_DIR is a folder written by `resim train --out` (its metrics.jsonl); a run
+    still going is drawn as far as it has gone. Each run has its own colour: test
+    error solid, train error dashed, in percent. Needs matplotlib (resim[plot]).
+
+    \b
+    Examples:
+      resim plot runs/xs -o curves.png
+      resim plot runs/1h runs/2h --label DRN-1H --label DRN-2H --title 'Fashion-MNIST' -o curves.svg
+    """
+    from . import plot
+
+    if labels and len(labels) != len(runs):
+        raise click.UsageError(f"--label was given {len(labels)} times for {len(runs)} runs: give one per RUN_DIR")
+    if plot.output_format(output) is None:
+        raise click.BadParameter(f"'{output}': the format follows the extension, which must be "
+                                 f"{', '.join('.' + f for f in plot.FORMATS)}", param_hint="'--output' / '-o'")
+    plot.write_plot(runs, output, labels, title)
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

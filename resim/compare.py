@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -170,7 +171,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     notes: list[str] = []
     if against is not None:
         with open(against, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
-            deck = fh.read()
+            deck = absolute_includes(fh.read(), os.path.dirname(os.path.abspath(against)))
         branches = [kind for kind in CIRCUIT_KINDS if ELEMENTS[kind].ngspice_current is None]  # V, E
         tr = Translation(deck, currents=[m for kind in branches for k, name in enumerate(circuit[kind].names)
                                          if name not in circuit.synthesized for m in current_maps(kind, k, name)])
@@ -226,6 +227,22 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
         if d[k] > worst:
             worst, where = float(d[k]), f"v({probe[2:-1]}) at {ours.axes[0].name} = {ours.points[k, 0]:.6g}"
     cmp.dc_points, cmp.dc_max_dv, cmp.dc_worst = len(ours.points), worst, where
+
+
+_INCLUDE = re.compile(r"""^(\s*\.(?:include|inc|lib)\s+)(['"]?)([^'"\s]+)\2(\s+\S+)?""", re.I | re.M)
+
+
+def absolute_includes(deck: str, folder: str) -> str:
+    """``deck`` with its relative ``.include path`` and ``.lib path section`` paths made
+    absolute from ``folder`` (ngspice runs in a work folder of its own). A ``.lib name`` that
+    starts a library section is left alone."""
+    def fix(m: re.Match) -> str:
+        head, quote, path, section = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+        if os.path.isabs(path) or (head.strip().lower() == ".lib" and not section):
+            return m.group(0)
+        return f"{head}{quote}{os.path.join(folder, path)}{quote}{section}"
+
+    return _INCLUDE.sub(fix, deck)
 
 
 def _warm_imports() -> None:

@@ -22,6 +22,7 @@ The currents through shorts are recovered after the solve from KCL on the short 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ from .circuit import BOLTZMANN, CHARGE, Circuit, ElementGroup
 from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import NetlistError, SourceLocation, TopologyError
 from .netlist.numbers import FINITE_HINT
-from .solvers.shockley import JunctionLaw, breakdown_knee
+from .solvers.shockley import HighLevel, JunctionLaw, breakdown_knee
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class CompiledCircuit:
     vsources: Branches  # value = E (non-short sources only)
     isources: Branches  # value = I from a to b through the source
     shockley: Branches  # junction a -> b (a may be an internal node); value = IS (area applied)
-    shockley_law: JunctionLaw  # per Shockley diode: IS, N Vt, breakdown knee, NBV Vt; the circuit's gmin
+    shockley_law: JunctionLaw  # per Shockley diode: IS, N Vt, breakdown knee, NBV Vt, ISR/IKF/IKR; gmin
     shockley_rs: Branches  # series resistors of Shockley diodes (value = conductance)
     pwl: Branches  # value unused; see pwl_* arrays
     pwl_gon: np.ndarray  # 1/Ron (inf for ideal)
@@ -235,7 +236,8 @@ def _junction_law(c: Circuit, sh: np.ndarray) -> JunctionLaw:
     temperature and gmin. The element value (area, times M) scales ``IS`` (RS is divided by
     it, by the caller), not ``IBV``: ngspice scales the breakdown current by M only, and the
     elaborator gives an instance with M a model of its own. The breakdown knee is ngspice's
-    (:func:`breakdown_knee`)."""
+    (:func:`breakdown_knee`). The element value scales ``ISR``, ``IKF`` and ``IKR`` too; the
+    law has a :class:`HighLevel` part only where some model has one of them."""
     D, models = c["d"], c.models
     vt = BOLTZMANN * c.temperature / CHARGE
     area = D.value[sh]
@@ -256,7 +258,12 @@ def _junction_law(c: Circuit, sh: np.ndarray) -> JunctionLaw:
                 f"diode '{D.names[sh[j]]}': model '{m.name}' has no breakdown knee that gives IBV={m.IBV:g} A "
                 f"at BV={m.BV:g} V (IS={m.IS:g} A, NBV={nbvt[j] / vt:g})",
                 **_at(c, "d", int(sh[j])), hint="check BV, IBV, IS and NBV (IBV well above IS)")
-    return JunctionLaw(IS, nvt, bv, nbvt, c.gmin)
+    high = None
+    if any(m.ISR > 0 or math.isfinite(m.IKF) or math.isfinite(m.IKR) for m in models):
+        high = HighLevel(per_diode(m.ISR for m in models) * area, per_diode(m.NR for m in models) * vt,
+                         per_diode(m.VJ for m in models), per_diode(m.MJ for m in models),
+                         per_diode(m.IKF for m in models) * area, per_diode(m.IKR for m in models) * area)
+    return JunctionLaw(IS, nvt, bv, nbvt, c.gmin, high)
 
 
 # ---- structural checks --------------------------------------------------------------------

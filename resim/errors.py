@@ -148,7 +148,7 @@ EXIT_CODES: dict[int, str] = {
     0: "success (also when stdout is closed early, e.g. by | head: resim then stops quietly)",
     1: "internal error (a bug in resim)",
     2: "usage error (bad command-line option or --set; train: a run that would be overwritten or cannot be "
-       "resumed; a damaged model; serve: a socket path that is taken or not private)",
+       "resumed; a damaged model; plot: a run folder without readable metrics, or no matplotlib; serve: a socket path that is taken or not private)",
     3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file), or a bad run.toml",
     4: "topology error (floating nodes, voltage-source loops, current source into a cut set, nodes held only by off diodes)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",

@@ -48,26 +48,27 @@ def to_json(result: SweepResult, netlist: str) -> str:
 def check_plot(path: str) -> None:
     """Raise before a sweep if :func:`plot` to ``path`` is bound to fail: no matplotlib
     (:class:`PlotUnavailable`), or a path that cannot be written (:class:`~resim.errors.OutputError`)."""
-    _pyplot()
+    pyplot()
     check_writable(path)
 
 
-def _pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed), or :class:`PlotUnavailable`."""
+def pyplot(what: str = "--plot"):
+    """matplotlib.pyplot on the Agg backend (no display needed), or :class:`PlotUnavailable`
+    saying that ``what`` (an option or a command) needs it."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise PlotUnavailable("--plot needs matplotlib, which is not installed",
+        raise PlotUnavailable(f"{what} needs matplotlib, which is not installed",
                               hint="pip install 'resim[plot]'") from None
     return plt
 
 
 def plot(result: SweepResult, path: str) -> None:
     """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps."""
-    plt = _pyplot()
+    plt = pyplot()
     axes = result.axes
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if len(axes) == 2:

@@ -6,8 +6,10 @@ subcircuit elements and nodes keep the names ngspice gives them (``r.x1.r1``,
 and expressions already evaluated). What ngspice would read differently is translated:
 
 * Shockley diodes: a ``D`` model of their own (``IS``, ``N``, ``RS``, and ``BV``, ``IBV``,
-  ``NBV`` with breakdown), the element value written as ``area=``: it scales ``IS`` and
-  divides ``RS``, not ``IBV``, as resim's (ngspice 39 reads no area after the model name:
+  ``NBV`` with breakdown; ``ISR``, ``NR``, ``VJ``, ``M`` with a recombination current, and
+  ``FC=0``, as ``VJ`` is capped already; ``IKF``, ``IKR``), the element value written as
+  ``area=``: it scales ``IS``, ``ISR``, ``IKF``, ``IKR`` and divides ``RS``, not ``IBV``,
+  as resim's (ngspice 39 reads no area after the model name:
   it takes it for a model name);
 * the circuit's temperature and gmin, where they are not ngspice's defaults: ``.options
   temp= tnom= gmin=``, with ``tnom`` equal to ``temp`` because resim's model values are
@@ -191,6 +193,11 @@ def shockley_model(name: str, model: DiodeModel) -> str:
     card = f"IS={num(model.IS)} N={num(model.N)} RS={num(model.RS)}"
     if math.isfinite(model.BV):
         card += f" BV={num(model.BV)} IBV={num(model.IBV)}" + ("" if model.NBV is None else f" NBV={num(model.NBV)}")
+    if model.ISR > 0:  # VJ is already capped at 1/FC: FC=0 keeps ngspice from capping it again
+        card += f" ISR={num(model.ISR)} NR={num(model.NR)} VJ={num(model.VJ)} M={num(model.MJ)} FC=0"
+    for key, value in (("IKF", model.IKF), ("IKR", model.IKR)):
+        if math.isfinite(value):
+            card += f" {key}={num(value)}"
     return f".model {name} D({card})"
 
 

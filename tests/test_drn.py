@@ -534,7 +534,7 @@ def test_large_products_in_halves_equal_the_whole(threads, dtype):
         for b in products:
             assert len(column_blocks(b)) == 2  # large enough to go in halves
             x = a[:, :b.shape[0]]
-            got = relaxer._product(x, b)
+            got = relaxer.product(x, b)
             assert got.dtype == dtype
             K = b.shape[0]
             bound = 2 * K * u / (1 - K * u) * (np.abs(x).astype(np.float64) @ np.abs(b).astype(np.float64))
@@ -548,3 +548,102 @@ def test_large_products_in_halves_equal_the_whole(threads, dtype):
     finally:
         if pool:
             pool.shutdown()
+
+
+# ---- the follow-up's setting (science.md §3b): layer order, evaluation, shipped configs ------
+
+
+def test_layer_orders_relax_the_layers_in_turn():
+    """A sweep in "forward" order is layer 1, then 2, ...: each layer sees the new values of
+    the one before; "backward" the reverse; "odd-even" the odd layers first. Checked against
+    one-layer updates composed by hand (a relax of 1 sweep restricted by clamping nothing)."""
+    from resim.drn.network import layer_order
+
+    assert layer_order(3, "odd-even") == [1, 3, 2]
+    assert layer_order(3, "forward") == [1, 2, 3]
+    assert layer_order(3, "backward") == [3, 2, 1]
+    net = small_net(sizes=(6, 5, 4, 3))
+    relaxer = Relaxer(net)
+    V = relaxer.start(images(2, 6))
+    V = relaxer.relax(V, 3)  # a state that is not a fixed point
+    W, b = net.W, net.b
+
+    def update(V, l):  # one layer's coordinate-descent update, written out
+        num = V[l - 1] @ W[l - 1] + b[l - 1]
+        den = W[l - 1].sum(axis=0)
+        if l < len(W):
+            num = num + V[l + 1] @ W[l].T
+            den = den + W[l].sum(axis=1)
+        v = num / den
+        if l < len(W):
+            h = v.shape[1] // 2
+            v[:, :h], v[:, h:] = np.maximum(v[:, :h], 0), np.minimum(v[:, h:], 0)
+        return [*V[:l], v, *V[l + 1:]]
+
+    for order, layers in (("forward", [1, 2, 3]), ("backward", [3, 2, 1]), ("odd-even", [1, 3, 2])):
+        want = V
+        for l in layers:
+            want = update(want, l)
+        got = relaxer.relax(V, 1, order=order)
+        for a, c in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(relaxer.relax(V, 1, order="forward")[2], relaxer.relax(V, 1, order="backward")[2])
+
+
+def test_warm_started_evaluation_gives_the_converged_outputs():
+    """The test set's equilibria carried from one evaluation to the next (the network having
+    changed in between) end where a cold start ends: the equilibrium is unique."""
+    net = small_net(sizes=(12, 10, 8, 3))
+    x = images(50, 12)
+    warm: list = []
+    outputs(net, x, batch=16, warm=warm)  # fills warm with the equilibria
+    assert len(warm) == 4
+    net.W = [w * np.random.default_rng(5).uniform(0.8, 1.2, w.shape) for w in net.W]
+    net.b = [b + 0.01 for b in net.b]
+    cold = outputs(net, x, batch=16)
+    hot = outputs(net, x, batch=16, warm=warm)
+    np.testing.assert_allclose(hot, cold, rtol=0, atol=1e-8)
+    np.testing.assert_array_equal(predict(net, x, batch=16, warm=warm), predict(net, x, batch=16))
+
+
+def test_evaluation_after_k_sweeps_is_the_relaxation_from_zero():
+    net = small_net(sizes=(12, 10, 8, 3))
+    x = images(7, 12)
+    relaxer = Relaxer(net)
+    want = relaxer.relax(relaxer.start(x), 5, order="forward")[-1]
+    np.testing.assert_array_equal(outputs(net, x, sweeps=5, order="forward"), want)
+
+
+@pytest.mark.parametrize("name, layers, gain, sweeps, nudging", [
+    ("fashion_drn_1h_ep", [784, 1024, 10], 300.0, 4, 0.5),
+    ("fashion_drn_2h_ep", [784, 1024, 1024, 10], 1250.0, 5, 1.0),
+    ("fashion_drn_3h_ep", [784, 1024, 1024, 1024, 10], 2500.0, 6, 2.0),
+    ("fashion_drn_1h_tbp", [784, 1024, 10], 300.0, 4, None),
+    ("fashion_drn_2h_tbp", [784, 1024, 1024, 10], 1250.0, 5, None),
+    ("fashion_drn_3h_tbp", [784, 1024, 1024, 1024, 10], 2500.0, 6, None),
+])
+def test_shipped_followup_configs_are_science_3b(name, layers, gain, sweeps, nudging):
+    """examples/fashion_drn_*: science.md §3b's setting, line by line."""
+    cfg = load_config(str(Path(__file__).parent.parent / "examples" / f"{name}.toml"))
+    m, t = cfg["model"], cfg["training"]
+    assert (m["kind"], m["layers"], m["input_gain"]) == ("drn", layers, gain)
+    assert (t["sweeps"], t["eval_sweeps"], t["layer_order"]) == (sweeps, sweeps, "forward-backward")
+    assert (t["batch_size"], t["momentum"], t["lr_decay"], t["epochs"]) == (32, 0.9, 0.99, 100)
+    rates = {1: ([0.005] * 2, [0.005] * 2), 2: ([0.002, 0.006, 0.005],) * 2,
+             3: ([0.005, 0.02, 0.08, 0.005], [0.0005, 0.002, 0.008, 0.0005])}[len(layers) - 2]
+    assert (t["learning_rates"], t["bias_learning_rates"]) == rates
+    if nudging is None:
+        assert t["algorithm"] == "truncated-bp"
+    else:
+        assert (t["algorithm"], t["nudging"]) == ("centered-ep", nudging)
+
+
+def test_old_runs_resume_under_new_keys():
+    """A run started before a key existed resumes: the missing key takes its default."""
+    from resim.drn.config import same_run
+
+    old = "[model]\nlayers = [784, 100, 10]\ninput_gain = 100.0\n\n[training]\nsweeps = 4\n"
+    new = "[model]\nkind = \"drn\"\nlayers = [784, 100, 10]\ninput_gain = 100.0\n\n[training]\nsweeps = 4\n" \
+          "layer_order = \"odd-even\"\neval_sweeps = 0\n"
+    assert same_run(old, new)
+    assert not same_run(old, new.replace("odd-even", "forward-backward"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NetlistError, SourceLocation
-from .rules import ALGORITHMS
+from .rules import ALGORITHMS as EP_RULES
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -24,8 +24,17 @@ class ConfigError(NetlistError):
 
 
 _LIST_F = "list of numbers"
+#: [model] kind: the deep resistive network, or the ReLU network baseline (science.md §3b)
+KINDS = ("drn", "relu-mlp")
+#: [training] algorithm: the DRN's learning rules, truncated backpropagation through the
+#: relaxation (DRN), and backpropagation (relu-mlp)
+ALGORITHMS = (*EP_RULES, "truncated-bp", "backprop")
+#: [training] layer_order: a sweep's layers, odd then even in every phase (science.md §3),
+#: or input to output in the free phase and at inference, output to input in the nudged ones (§3b)
+LAYER_ORDERS = ("odd-even", "forward-backward")
 SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "model": {
+        "kind": ("string", "drn"),
         "layers": ("list of integers", [784, 100, 10]),
         "input_gain": ("number", 100.0),
     },
@@ -39,6 +48,8 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "algorithm": ("string", "centered-ep"),
         "nudging": ("number", 1.0),
         "sweeps": ("integer", 4),
+        "layer_order": ("string", "odd-even"),
+        "eval_sweeps": ("integer", 0),  # 0: the test error at the converged equilibrium; K: after K sweeps from 0
         "batch_size": ("integer", 4),
         "epochs": ("integer", 1),
         "learning_rates": (_LIST_F, [0.006, 0.006]),
@@ -150,7 +161,10 @@ def same_run(resolved_a: str, resolved_b: str) -> bool:
     up to its length (``[training] epochs``): what ``--resume`` may continue."""
     docs = [parse_toml(text) for text in (resolved_a, resolved_b)]
     for doc in docs:
-        doc.get("training", {}).pop("epochs", None)
+        for section, keys in SCHEMA.items():  # keys added since a run started take their defaults
+            for key, (_, default) in keys.items():
+                doc.setdefault(section, {}).setdefault(key, default)
+        doc["training"].pop("epochs", None)
     return docs[0] == docs[1]
 
 
@@ -164,9 +178,21 @@ def _semantics(v: dict, path: str, text: str) -> None:
                    f"learning_rates needs one rate per weight layer: {n_weights} for layers {m['layers']}")
     if t["bias_learning_rates"] and len(t["bias_learning_rates"]) != n_weights:
         raise _err(path, text, "training", "bias_learning_rates", f"bias_learning_rates needs {n_weights} rates")
+    if m["kind"] not in KINDS:
+        raise _err(path, text, "model", "kind", f"unknown model kind '{m['kind']}'", f"choose from {', '.join(KINDS)}")
     if t["algorithm"] not in ALGORITHMS:
         raise _err(path, text, "training", "algorithm", f"unknown algorithm '{t['algorithm']}'",
                    f"choose from {', '.join(ALGORITHMS)}")
+    if (m["kind"] == "relu-mlp") != (t["algorithm"] == "backprop"):
+        raise _err(path, text, "training", "algorithm",
+                   f"algorithm '{t['algorithm']}' does not train a model of kind '{m['kind']}'",
+                   "a relu-mlp trains by \"backprop\"; a drn by an EP rule, \"truncated-bp\" or \"exact\"")
+    if t["layer_order"] not in LAYER_ORDERS:
+        raise _err(path, text, "training", "layer_order", f"unknown layer order '{t['layer_order']}'",
+                   f"choose from {', '.join(LAYER_ORDERS)}")
+    if t["eval_sweeps"] < 0:
+        raise _err(path, text, "training", "eval_sweeps", "eval_sweeps must not be negative",
+                   "0 measures the test error at the converged equilibrium, K after K sweeps from 0")
     for key in ("sweeps", "batch_size", "epochs"):
         if t[key] < 1:
             raise _err(path, text, "training", key, f"{key} must be at least 1")

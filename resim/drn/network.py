@@ -7,13 +7,17 @@ to ground keeping ``v >= 0`` (excitatory), the second half ``v <= 0`` (inhibitor
 conductances between consecutive layers (>= 0), ``b[l]`` [n_(l+1)] the bias currents into
 layer ``l+1``.
 
-Relaxation is exact coordinate descent in its layered, 2-colour form (science.md §2): the
-odd layers, then the even layers, each node set to the conductance-weighted mean of its
-neighbours plus its bias current, clipped by its diode:
+Relaxation is exact coordinate descent in layered form (science.md §2): layer after layer,
+each node set to the conductance-weighted mean of its neighbours plus its bias current,
+clipped by its diode:
 
     v_l = clip( (v_(l-1) W_(l-1) + v_(l+1) W_l^T + b_(l-1)) / (1^T W_(l-1) + W_l 1) )
 
-batched over images ([B, n_l] arrays). Nudged phases add ``beta (y - v_L)`` to the output
+batched over images ([B, n_l] arrays). The order of the layers within a sweep
+(:data:`ORDERS`): ``"odd-even"``, the odd layers then the even ones (each colour depends only
+on the other: science.md §3's runs); ``"forward"``, input to output, and ``"backward"``,
+output to input (the follow-up's free and nudged phases, science.md §3b). With one hidden
+layer, odd-even and forward coincide. Nudged phases add ``beta (y - v_L)`` to the output
 currents (the cost C = 1/2 |v_L - y|^2 times beta); clamped phases hold ``v_L`` fixed.
 The learning rules built on these states are in :mod:`resim.drn.rules`.
 """
@@ -27,6 +31,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import column_blocks
+
+ORDERS = ("odd-even", "forward", "backward")
+
+
+def layer_order(L: int, order: str) -> list[int]:
+    """The layers ``1..L`` in the order a sweep relaxes them (see :data:`ORDERS`)."""
+    if order == "odd-even":
+        return [l for parity in (1, 0) for l in range(1, L + 1) if l % 2 == parity]
+    if order == "forward":
+        return list(range(1, L + 1))
+    if order == "backward":
+        return list(range(L, 0, -1))
+    raise ValueError(f"unknown layer order {order!r}; choose from {', '.join(ORDERS)}")
 
 
 @dataclass
@@ -83,8 +100,6 @@ class Relaxer:
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.low, self.high = _diode_bounds(tuple(net.sizes[1:-1]), W[0].dtype.char)
-        # odd layers, then even ones (each colour depends only on the other)
-        self.order = [l for parity in (1, 0) for l in range(1, L + 1) if l % 2 == parity]
 
     def start(self, x: np.ndarray) -> list[np.ndarray]:
         """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
@@ -92,22 +107,24 @@ class Relaxer:
         return [v0] + [np.zeros((len(v0), n), v0.dtype) for n in self.net.sizes[1:]]
 
     def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
-              clamp: np.ndarray | None = None, drive0: np.ndarray | None = None) -> list[np.ndarray]:
+              clamp: np.ndarray | None = None, drive0: np.ndarray | None = None,
+              order: str = "odd-even") -> list[np.ndarray]:
         """``sweeps`` sweeps from ``V`` (not modified): free (``beta = 0``), nudged toward
-        ``y``, or with the outputs clamped to ``clamp``. ``drive0 = V[0] W[0]`` (the inputs'
-        currents into layer 1) may be passed in: every phase of a batch shares it.
+        ``y``, or with the outputs clamped to ``clamp``, the layers of each sweep in ``order``
+        (:data:`ORDERS`). ``drive0 = V[0] W[0]`` (the inputs' currents into layer 1) may be
+        passed in: every phase of a batch shares it.
 
         At batch sizes of a few images every array here is small, and the time goes to
         numpy's per-call overhead: each node update is a product per neighbouring layer and
         four in-place calls (add, scale, two bounds), and nothing is copied."""
         W, b, L = self.net.W, self.net.b, self.L
         V = list(V)
-        order = self.order
+        order = layer_order(L, order)
         if clamp is not None:
             V[L] = clamp
             order = [l for l in order if l != L]
         if drive0 is None:
-            drive0 = self._product(V[0], W[0])
+            drive0 = self.product(V[0], W[0])
         inv = self.inv
         fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
         if isinstance(beta, np.ndarray) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
@@ -116,12 +133,12 @@ class Relaxer:
         for _ in range(sweeps):
             for l in order:
                 # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
-                v = self._product(V[l - 1], W[l - 1]) if l > 1 else None
+                v = self.product(V[l - 1], W[l - 1]) if l > 1 else None
                 if l < L:
                     if v is None:
-                        v = self._product(V[l + 1], W[l].T)
+                        v = self.product(V[l + 1], W[l].T)
                     else:
-                        v += self._product(V[l + 1], W[l].T)
+                        v += self.product(V[l + 1], W[l].T)
                 if v is None:
                     v = fixed[0] * inv[0]
                 else:
@@ -133,7 +150,7 @@ class Relaxer:
                 V[l] = v
         return V
 
-    def _product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """a b; a large b in two fixed column halves, the second on the pool's thread when
         there is one (the halves are the same without it: the same bits either way)."""
         blocks = column_blocks(b)
@@ -183,19 +200,34 @@ def _reciprocal(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
-    """Output voltages [B, classes] at the free equilibrium (relaxed to convergence: the
-    circuit's operating point, what ``resim solve`` of the exported netlist gives).
-    ``pool``: a worker thread for the second halves of the large products."""
+def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, sweeps: int = 0,
+            order: str = "odd-even", warm: list | None = None) -> np.ndarray:
+    """Output voltages [B, classes] for images ``x``: at the free equilibrium (``sweeps = 0``:
+    relaxed to convergence, the circuit's operating point, what ``resim solve`` of the
+    exported netlist gives), or after ``sweeps`` sweeps in ``order`` from zero (the
+    follow-up's measure, science.md §3b). ``pool``: a worker thread for the second halves of
+    the large products.
+
+    ``warm`` (converged only): a list, kept by the caller between calls, of each batch's last
+    equilibrium; relaxation starts there (the network changes little between two epochs, so
+    it converges in fewer sweeps) and the new equilibria are stored back. The equilibrium
+    does not depend on the start: the same outputs, to the tolerance, either way."""
     relaxer = Relaxer(net, pool=pool)
     out = []
-    for a in range(0, len(x), batch):
+    for k, a in enumerate(range(0, len(x), batch)):
         V = relaxer.start(x[a:a + batch])
-        V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain))
+        if sweeps:
+            V = relaxer.relax(V, sweeps, order=order)
+        else:
+            if warm is not None and k < len(warm) and warm[k][0].shape == V[1].shape:
+                V = [V[0], *warm[k]]
+            V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain))
+            if warm is not None:
+                warm[k:k + 1] = [V[1:]]
         out.append(V[-1])
     return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
 
 
-def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None) -> np.ndarray:
-    """The class of each image: the arg-max of the output voltages at equilibrium."""
-    return np.argmax(outputs(net, x, batch, pool), axis=1)
+def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, **how) -> np.ndarray:
+    """The class of each image: the arg-max of the output voltages (``how``: as :func:`outputs`)."""
+    return np.argmax(outputs(net, x, batch, pool, **how), axis=1)

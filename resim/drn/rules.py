@@ -58,11 +58,13 @@ def estimate(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: s
 
 
 def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str, nudging: float, sweeps: int,
-           drive0: np.ndarray | None = None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+           drive0: np.ndarray | None = None,
+           order: str = "odd-even") -> tuple[list[np.ndarray], list[np.ndarray], float]:
     """The two states and the divisor of an EP-family rule: its estimate of dC/dtheta is
-    (dE/dtheta(Va) - dE/dtheta(Vb)) / scale (see :func:`estimate`)."""
+    (dE/dtheta(Va) - dE/dtheta(Vb)) / scale (see :func:`estimate`). ``order``: the layer
+    order of the nudged (or clamped) phases' sweeps."""
     L, beta = relaxer.L, nudging
-    kw = {"drive0": drive0}
+    kw = {"drive0": drive0, "order": order}
     if algorithm == "centered-ep":
         # the +beta and -beta phases as one stacked batch: every weight matrix is read once
         # per sweep for both (the relaxation is memory-bound at small batches)
@@ -70,7 +72,7 @@ def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str
         both = relaxer.relax([np.concatenate([v, v]) for v in V0], sweeps,
                              np.concatenate([np.full((B, 1), beta, y.dtype), np.full((B, 1), -beta, y.dtype)]),
                              np.concatenate([y, y]),
-                             drive0=None if drive0 is None else np.concatenate([drive0, drive0]))
+                             drive0=None if drive0 is None else np.concatenate([drive0, drive0]), order=order)
         return [v[:B] for v in both], [v[B:] for v in both], 2 * beta
     if algorithm == "positive-ep":
         return relaxer.relax(V0, sweeps, beta, y, **kw), V0, beta

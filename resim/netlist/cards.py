@@ -172,6 +172,8 @@ def item_at(card: _Card, column: int):
 
 def _source(card: _Card) -> ElementStmt:
     items = [i for i in card.items if not _is(i, "comma")]
+    params: dict[str, Value] = {}
+    columns: dict[str, int] = {}
     dc: Value | None = None
     wave: tuple[str, list[Value], Any] | None = None
     refused = None  # a waveform resim cannot take the value of at t = 0
@@ -181,6 +183,9 @@ def _source(card: _Card) -> ElementStmt:
         nxt = items[k + 1] if k + 1 < len(items) else None
         word = lower(text_of(item)) if _is(item, "word") else None
         if word == "dc":  # the first DC value given wins (ngspice: `V1 a 0 1 DC 2` is 1 V)
+            inner = [c for c in nxt.children if not _is(c, "comma")] if _is(nxt, "group") else []
+            if len(inner) == 1 and _is(inner[0], "number", "braced"):  # dc(5), as KiCad writes it
+                nxt = inner[0]
             if _is(nxt, "number", "braced"):
                 given = card.value(nxt)
                 dc = given if dc is None else dc
@@ -205,8 +210,13 @@ def _source(card: _Card) -> ElementStmt:
             k += 1 if _is(nxt, "group") else 0
         elif _is(item, "number", "braced") and dc is None and wave is None:
             dc = card.value(item)
-        elif _is(item, "assignment") and lower(item.children[0]) == "dc" and dc is None:
-            dc = card.value(item.children[1])
+        elif _is(item, "assignment") and lower(item.children[0]) == "dc":
+            given = card.value(item.children[1])
+            dc = given if dc is None else dc
+        elif _is(item, "assignment") and lower(item.children[0]) == "ac":
+            pass  # no DC meaning
+        elif _is(item, "assignment") and lower(item.children[0]) == "m" and card.kind == "i":
+            card.params(item, ("m",), params, columns)  # m copies in parallel
         else:
             raise card.unexpected(item, "DC, AC, a waveform or the end of the line" if dc is not None or wave
                                   else EXPECT_VALUE)
@@ -217,7 +227,7 @@ def _source(card: _Card) -> ElementStmt:
         raise card.error(refused, f"the waveform '{lower(text_of(refused))}' has no DC value resim can take",
                          f"give the source a DC value (write: {card.name.upper()} n+ n- DC value ...); resim reads "
                          f"{', '.join(w.upper() for w in WAVEFORMS)} at t = 0")
-    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if dc is None else dc)
+    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if dc is None else dc, params=params, columns=columns)
 
 
 def _bad_arg(card: _Card, item) -> Value:
@@ -329,13 +339,18 @@ def _controlled(card: _Card) -> ElementStmt:
         raise card.error(first, f"the {word.upper()} form of a controlled source is not supported",
                          "resim reads linear controlled sources: gain, POLY(n) with linear coefficients, "
                          "and VALUE={expression} affine in node voltages")
+    params: dict[str, Value] = {}
+    columns: dict[str, int] = {}
+    while card.kind == "g" and items and _is(items[-1], "assignment"):  # G ... m=k: k copies in parallel
+        card.params(items.pop(), ("m",), params, columns)
     if len(items) < 3:
         raise card.unexpected(None, "a name" if len(items) < 2 else EXPECT_VALUE)
     if not _is(items[2], "number", "braced"):
         raise card.unexpected(items[2], EXPECT_VALUE)
     if len(items) > 3:
         raise card.unexpected(items[3])
-    return card.stmt(out + (_node_of(card, items[0]), _node_of(card, items[1])), card.value(items[2]))
+    return card.stmt(out + (_node_of(card, items[0]), _node_of(card, items[1])), card.value(items[2]),
+                     params=params, columns=columns)
 
 
 def _flat(items: list) -> list:

@@ -29,10 +29,10 @@ from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Function, NotAffine, Value, affine
 from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
-from .options import Options, read_options
+from .options import CELSIUS, Options, read_options
 from .syntax_errors import shown
 from .statements import (Behaviour, ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist,
-                         Poly)
+                         Poly, Refused)
 
 MAX_SUBCKT_DEPTH = 100  # subcircuit instances nested deeper than this are refused
 ZERO_OHM = 1e-3  # ngspice's resistance for a resistor of exactly 0 ohm
@@ -101,8 +101,10 @@ class _Elaborator:
         else:
             scope[stmt.name] = self._eval(stmt.value, scope, stmt.line, f"parameter '{stmt.name}'")
 
-    def global_scope(self) -> dict[str, float]:
-        scope = self.scope = {}
+    def global_scope(self, temper: float = NOMINAL_TEMPERATURE - CELSIUS) -> dict[str, float]:
+        """The global parameters; ``temper`` is the circuit's temperature in C (ngspice's
+        built-in parameter)."""
+        scope = self.scope = {"temper": temper}
         for stmt in self.p.params:
             self.define(stmt, scope)
         return scope
@@ -118,6 +120,8 @@ class _Elaborator:
         p = self.p
         scope = self.global_scope()
         self.options = read_options(p.options, self._option_value, self.warnings)
+        if self.options.temperature != NOMINAL_TEMPERATURE:  # again, with temper at the circuit's temperature
+            scope = self.global_scope(self.options.temperature - CELSIUS)
         self.diodes = DiodeModels(p.models, self._model_value, self.options.temperature, self.options.tnom,
                                   self.warnings)
         self.resistors = ResistorModels(p.models, self._model_value)
@@ -144,7 +148,7 @@ class _Elaborator:
             nodes=nodes,
             groups=groups,
             models=models,
-            params=scope,
+            params={k: v for k, v in scope.items() if k != "temper" and not k.endswith("()")},
             dc=dc,
             has_op=p.has_op,
             files=tuple(p.files),
@@ -157,12 +161,16 @@ class _Elaborator:
 
     # -- subcircuits ----------------------------------------------------------------------
     def expand(self, inst: ElementStmt, parent_scope: Mapping[str, float], path: tuple[str, ...],
-               subckt_stack: tuple, m: float, local: dict[str, str] | None = None) -> None:
+               subckt_stack: tuple, m: float, local: dict[str, str] | None = None, outer: tuple = ()) -> None:
+        """Expand instance ``inst`` (see :meth:`instance_scope` for its parameters and ``m``;
+        ``local``: the model names its surroundings define; ``outer``: the definitions of the
+        subcircuits it sits in, whose own subcircuits it sees first)."""
         p = self.p
-        sub = p.subckts.get(inst.ref or "")
+        sub = next((d.local[inst.ref] for d in reversed(outer) if inst.ref in d.local), None) or p.subckts.get(
+            inst.ref or "")
         line = inst.line
         if sub is None:
-            known = ", ".join(sorted(p.subckts)) or "none defined"
+            known = ", ".join(sorted({*p.subckts, *(k for d in outer for k in d.local)})) or "none defined"
             raise NetlistError(
                 f"subcircuit instance '{inst.name}': undefined subcircuit '{inst.ref}'",
                 location=inst.location, source_line=line.physical_text(inst.location.line),
@@ -192,9 +200,11 @@ class _Elaborator:
         prefix = ".".join(my_path) + "."
         ports = dict(zip(sub.ports, inst.nodes))
 
+        globals_ = p.globals
+
         def node(name: str) -> str:
-            if name == "0":
-                return "0"
+            if name == "0" or name in globals_:
+                return name
             mapped = ports.get(name)
             return mapped if mapped is not None else prefix + name
 
@@ -205,11 +215,13 @@ class _Elaborator:
             if isinstance(stmt, ModelStmt):
                 self.local_model(stmt, scope, prefix, local)
         for stmt in sub.body:
+            if isinstance(stmt, Refused):
+                raise stmt.error
             if isinstance(stmt, (ParamStmt, FuncStmt, ModelStmt)):
                 continue
             if stmt.kind == "x":
                 child = replace(stmt, nodes=tuple(node(n) for n in stmt.nodes))
-                self.expand(child, scope, my_path, (*subckt_stack, sub.name), m, local)
+                self.expand(child, scope, my_path, (*subckt_stack, sub.name), m, local, (*outer, sub))
             else:
                 self.emit(stmt, scope, my_path, tuple(node(n) for n in stmt.nodes), m, node, local)
 
@@ -297,6 +309,9 @@ class _Elaborator:
                                           self.options.temperature, self.options.tnom)
             if defaulted:
                 self._note("r-", name)
+            if math.isinf(value):  # a model's width W - 2 NARROW of 0: open, as ngspice
+                self._note("open", name)
+                return
             if "m" in params and m != 1.0:
                 self._note("m", name)
         elif kind == "d":
@@ -310,7 +325,7 @@ class _Elaborator:
             self._add(kind, name, nodes, value, stmt, ref)
             return
         elif kind in ("i", "g"):
-            value *= m
+            value *= m * params.get("m", 1.0)
         self._add(kind, name, nodes, value, stmt)
 
     def _add(self, kind: str, name: str, nodes: tuple[str, ...], value: float, stmt: ElementStmt,
@@ -392,6 +407,7 @@ class _Elaborator:
             "l": ("inductor", "read as a short, a 0 V source 'v.<name>' (a DC operating point, as in SPICE)"),
             "r0": ("resistor", "of 0 ohm: read as 1 milliohm, as ngspice does"),
             "r-": ("resistor", "without a resistance or a model that gives one: 1 milliohm is used, as ngspice does"),
+            "open": ("resistor", "of width W - 2 NARROW = 0: left open, as ngspice does"),
             "m": ("element", "inside a subcircuit instance with m= has an m of its own: resim multiplies the two "
                              "(ngspice 39 keeps only the instance's)"),
         }

@@ -8,13 +8,21 @@ Diodes (level 1): a model's ``IS``, ``RS`` and ``BV`` are taken to the circuit's
     RS(T) = RS (1 + TRS1 dT + TRS2 dT^2)                                (TRS is TRS1)
     BV(T) = BV - TCV dT
 
+The recombination current (``ISR`` given; ``NR`` default 1, as ngspice 39 measures) and
+the knee currents ``IKF`` (alias ``IK``) and ``IKR`` (off when below 1e-28 A, as ngspice)::
+
+    ISR(T) = ISR exp((T/TNOM - 1) EG / (NR Vt) + (XTI / NR) ln(T/TNOM))
+    VJ(T)  = ngspice's junction-potential law (TLEVC=0; TLEVC=1: VJ - TPB (T - 300.15 K)),
+             capped at 1/FC                                               (VJ = 1, FC = 0.5)
+    M(T)   = M (1 + TM1 dT + TM2 dT^2), capped at 0.9                     (M = 0.5)
+
 An instance's ``area`` and ``m`` scale the junction (the diode's value is ``area * m``:
-``IS`` times it, ``RS`` over it); a sidewall ``JSW * PJ`` adds to ``IS`` (``m`` times); the
-breakdown current ``IBV`` scales by ``m`` only. Where an instance needs other values than
-its model's (a sidewall, a breakdown with ``m``), it gets a variant of the model of its own.
-Parameters that change a DC answer and are not modelled (``IKF``, ``ISR``, ``TLEV``, a
-separate sidewall ``NS``, ``LEVEL`` other than 1) are refused; those of capacitance and noise
-are accepted and have no effect.
+``IS``, ``ISR``, ``IKF`` and ``IKR`` times it, ``RS`` over it); a sidewall ``JSW * PJ`` adds
+to ``IS`` (``m`` times); the breakdown current ``IBV`` scales by ``m`` only. Where an instance
+needs other values than its model's (a sidewall, a breakdown with ``m``), it gets a variant
+of the model of its own. Parameters that change a DC answer and are not modelled (``TLEV``,
+a separate sidewall ``NS``, ``LEVEL`` other than 1) are refused; those of capacitance and
+noise are accepted and have no effect.
 
 Resistors: the value on the card wins; else, with a model, ``RSH (L - 2 SHORT) / (W - 2
 NARROW)`` when ``L W RSH > 0`` (``L``, ``W`` default to the model's ``L`` and ``DEFW``, 10 um),
@@ -31,7 +39,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..circuit import BOLTZMANN, CHARGE, DiodeModel
+from ..circuit import BOLTZMANN, CHARGE, NOMINAL_TEMPERATURE, DiodeModel
 from ..errors import NetlistError
 from .expressions import Value
 from .statements import ModelStmt
@@ -39,17 +47,19 @@ from .statements import ModelStmt
 CELSIUS = 273.15
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS", "bv": "BV", "ibv": "IBV", "nbv": "NBV"}
 _PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
-_TEMPERATURE = ("eg", "xti", "tnom", "trs", "trs1", "trs2", "tcv", "jsw", "area", "pj", "level", "tlev", "ns",
-                "ikf", "ik", "ikr", "isr", "nr")
+_TEMPERATURE = ("eg", "xti", "tnom", "trs", "trs1", "trs2", "tcv", "jsw", "area", "pj", "level", "tlev", "ns")
+# The recombination current and its junction-potential factor (VJ, M, FC, TM1, TM2, TLEVC,
+# TPB: they shape the DC law only with ISR), and the knee currents.
+_RECOMBINATION = {"isr", "nr", "vj", "pb", "m", "mj", "fc", "tm1", "tm2", "tlevc", "tpb", "tvj", "ikf", "ik", "ikr"}
 # Diode parameters with no effect on a DC operating point (capacitance, transit time, noise, geometry).
-_NO_DC_EFFECT = {"cjo", "cj0", "cj", "vj", "pb", "m", "mj", "tt", "fc", "kf", "af", "cjsw", "cjp", "mjsw", "vjsw",
-                 "php", "fcs", "tt1", "tt2", "tm1", "tm2", "cp", "cta", "ctp", "tpb", "tphp", "tlevc", "xti_",
+_NO_DC_EFFECT = {"cjo", "cj0", "cj", "tt", "kf", "af", "cjsw", "cjp", "mjsw", "vjsw",
+                 "php", "fcs", "tt1", "tt2", "cp", "cta", "ctp", "tphp", "xti_",
                  "lm", "lp", "wm", "wp", "xom", "xoi", "xm", "xp", "fv_max", "bv_max", "id_max", "pd_max", "te_max",
                  "rth0", "cth0", "tm", "dtemp", "lf", "wf", "ef"}
-_REFUSED = {"ikf": "high-injection knee current", "ik": "high-injection knee current",
-            "ikr": "reverse knee current", "isr": "recombination current", "nr": "recombination current"}
-RESISTOR_MODEL_KEYS = {"rsh", "narrow", "short", "tc1", "tc2", "tce", "defw", "l", "w", "r", "res", "tnom", "kf",
-                       "af", "lf", "wf", "ef", "bv_max", "noise", "dw", "dlr", "defl"}
+EPSMIN = 1e-28  # A: ngspice's CKTepsmin; a knee current below it is off (ngspice warns "IKF too small")
+GRADING_MAX = 0.9  # ngspice's cap of the temperature-adjusted grading coefficient M
+RESISTOR_MODEL_KEYS = {"rsh", "narrow", "short", "tc1", "tc2", "tce", "defw", "l", "w", "r", "res", "resistance",
+                       "tnom", "kf", "af", "lf", "wf", "ef", "bv_max", "noise", "dw", "dlr", "defl", "level"}
 DEFAULT_LENGTH = 10e-6  # m: ngspice's default resistor L and DEFW
 
 
@@ -79,6 +89,8 @@ class DiodeModels:
         self.index: dict[str, int] = {}
         self.sidewall: dict[str, tuple[float, float, float]] = {}  # name: (JSW(T), model AREA, model PJ)
         self.tnom = tnom
+        self.warnings = warnings
+        self.ignored: list[str] = []  # parameters read and ignored, as ngspice 39 does (see add)
         self._variants: dict[tuple, str] = {}
         for name, m in statements.items():
             if m.type == "d":
@@ -87,8 +99,12 @@ class DiodeModels:
     def add(self, name: str, m: ModelStmt, evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
         """Add diode model card ``m`` under ``name`` (a subcircuit's own models: once per instance)."""
         params = {key: evaluate(m, v, key) for key, v in m.params.items()}
+        self.ignored = []
         try:
             model, sidewall = self._model(name, params, self.tnom)
+            if self.ignored:
+                self.warnings.append(f"{m.location}: warning: model '{m.name}': {', '.join(self.ignored).upper()} "
+                                     "ignored (as ngspice 39 does)")
         except ModelError as exc:
             raise NetlistError(f"model '{m.name}': {exc.message}", location=m.location,
                                source_line=m.line.physical_text(m.location.line), hint=exc.hint) from None
@@ -100,18 +116,18 @@ class DiodeModels:
         shockley = {_SHOCKLEY[k]: v for k, v in params.items() if k in _SHOCKLEY}
         pwl = {_PWL[k]: v for k, v in params.items() if k in _PWL}
         for key, value in params.items():
-            if key in _SHOCKLEY or key in _PWL or key in _NO_DC_EFFECT or key in _TEMPERATURE:
+            if key in _SHOCKLEY or key in _PWL or key in _NO_DC_EFFECT or key in _TEMPERATURE or key in _RECOMBINATION:
+                continue
+            if key in ("tbv1", "tbv2"):  # ngspice 39 ignores them (with a warning): so does resim
+                self.ignored.append(key)
                 continue
             if key in ("vrev", "rrev", "revepsilon", "epsilon", "ilimit", "revilimit"):
                 raise ModelError(f"parameter '{key}' (reverse breakdown/smoothing) is not supported",
                                  "resim's piecewise-linear diode takes Ron, Roff and Vfwd")
             raise ModelError(f"unknown diode parameter '{key}'",
-                             "Shockley diodes take IS, N, RS, BV, IBV, NBV, EG, XTI, TNOM, TRS1, TRS2, TCV, JSW; "
+                             "Shockley diodes take IS, N, RS, BV, IBV, NBV, EG, XTI, TNOM, TRS1, TRS2, TCV, JSW, "
+                             "ISR, NR, IKF, IKR; "
                              "piecewise-linear diodes take Ron, Roff, Vfwd")
-        for key, what in _REFUSED.items():
-            if params.get(key, 0.0) != 0.0 and not (key == "nr" and "isr" not in params):
-                raise ModelError(f"parameter '{key.upper()}' ({what}) is not modelled", "remove it (resim's diode "
-                                 "is ngspice's level-1 junction with series resistance and breakdown)")
         if params.get("level", 1.0) != 1.0:
             raise ModelError(f"LEVEL={params['level']:g} is not supported", "resim reads level-1 diodes")
         if params.get("tlev", 0.0) != 0.0:
@@ -145,7 +161,7 @@ class DiodeModels:
         bv = shockley.get("BV", 0.0)
         BV = bv - params.get("tcv", 0.0) * dt if bv != 0.0 else math.inf
         model = DiodeModel(name, "shockley", IS=IS, N=n, RS=RS, BV=BV, IBV=shockley.get("IBV", 1e-3),
-                           NBV=shockley.get("NBV"))
+                           NBV=shockley.get("NBV"), **_recombination(params, T, t0), **_knees(params))
         _check(model)
         return model, (at_temperature(params.get("jsw", 0.0)), area, pj)
 
@@ -180,6 +196,58 @@ class DiodeModels:
             self.index[variant] = len(self.models)
             self.models.append(replace(base, name=variant, **changes))
         return variant, area * m
+
+
+def _recombination(params: dict[str, float], T: float, t0: float) -> dict[str, float]:
+    """``ISR``, ``NR``, ``VJ``, ``MJ`` of a diode model card at temperature ``T`` (K) from
+    ``TNOM`` ``t0`` (ngspice's diotemp.c; none without ``ISR``)."""
+    if "isr" not in params:
+        return {}
+    nr = params.get("nr", 1.0)
+    isr = params["isr"]
+    if not nr > 0:
+        raise ModelError(f"NR must be positive, got {nr}")
+    if not (isr >= 0 and math.isfinite(isr)):
+        raise ModelError(f"ISR must be >= 0, got {isr}")
+    tlevc = params.get("tlevc", 0.0)
+    if tlevc not in (0.0, 1.0):
+        raise ModelError(f"TLEVC={tlevc:g} is not supported", "TLEVC is 0 or 1")
+    vt, dt = thermal_voltage(T), T - t0
+    eg, xti = params.get("eg", 1.11), params.get("xti", 3.0)
+    isr_t = isr * math.exp((T / t0 - 1.0) * eg / (nr * vt) + xti / nr * math.log(T / t0))
+    vj = params.get("vj", params.get("pb", 1.0))
+    if tlevc == 0.0:
+        vj_t = junction_potential(vj, T, t0)
+    else:
+        vj_t = vj - params.get("tpb", params.get("tvj", 0.0)) * (T - NOMINAL_TEMPERATURE)
+    fc = params.get("fc", 0.5)
+    if fc * vj_t > 1.0:  # ngspice: "junction potential VJ too large, limited to 1/FC"
+        vj_t = 1.0 / fc
+    grading = params.get("m", params.get("mj", 0.5))
+    grading *= 1.0 + params.get("tm1", 0.0) * dt + params.get("tm2", 0.0) * dt * dt
+    if not vj_t > 0:
+        raise ModelError(f"the junction potential VJ at {T - CELSIUS:g} C is {vj_t:g} V, not positive",
+                         "check VJ, TPB and FC")
+    return {"ISR": isr_t, "NR": nr, "VJ": vj_t, "MJ": min(grading, GRADING_MAX)}
+
+
+def junction_potential(vj: float, T: float, t0: float) -> float:
+    """ngspice's junction potential at ``T`` (K) of ``VJ`` at ``TNOM`` ``t0`` (diotemp.c, TLEVC=0:
+    a silicon band gap ``1.16 - 7.02e-4 T^2 / (T + 1108)`` eV referred to 300.15 K)."""
+
+    def pbfact(t: float) -> float:
+        egfet = 1.16 - 7.02e-4 * t * t / (t + 1108.0)
+        arg = -egfet / (2.0 * BOLTZMANN * t) + 1.1150877 / (2.0 * BOLTZMANN * NOMINAL_TEMPERATURE)
+        return -2.0 * thermal_voltage(t) * (1.5 * math.log(t / NOMINAL_TEMPERATURE) + CHARGE * arg)
+
+    pbo = (vj - pbfact(t0)) / (t0 / NOMINAL_TEMPERATURE)
+    return pbfact(T) + T / NOMINAL_TEMPERATURE * pbo
+
+
+def _knees(params: dict[str, float]) -> dict[str, float]:
+    """``IKF`` (or ``IK``) and ``IKR`` of a card: those below ngspice's 1e-28 A are off."""
+    knees = {"IKF": params.get("ikf", params.get("ik")), "IKR": params.get("ikr")}
+    return {key: value for key, value in knees.items() if value is not None and value >= EPSMIN}
 
 
 def _check(m: DiodeModel) -> None:
@@ -231,9 +299,12 @@ def resistance(value: float | None, model: dict[str, float] | None, inst: dict[s
         width = inst.get("w", model.get("defw", model.get("w", DEFAULT_LENGTH)))
         rsh = model.get("rsh", 0.0)
         if length * width * rsh > 0:
-            value = (length - 2.0 * model.get("short", 0.0)) / (width - 2.0 * model.get("narrow", 0.0)) * rsh
-        elif model.get("r", model.get("res", 0.0)) != 0.0:
-            value = model.get("r", model.get("res", 0.0))
+            effective_width = width - 2.0 * model.get("narrow", 0.0)
+            if effective_width == 0.0:  # ngspice: an open circuit
+                return math.inf, False
+            value = (length - 2.0 * model.get("short", 0.0)) / effective_width * rsh
+        elif model.get("r", model.get("resistance", model.get("res", 0.0))) != 0.0:
+            value = model.get("r", model.get("resistance", model.get("res", 0.0)))
         else:
             value, defaulted = 1e-3, True
     elif value == 0.0:

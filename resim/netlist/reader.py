@@ -25,8 +25,9 @@ from ..errors import NetlistError, SourceLocation
 from . import bulk, grammar, transform
 from .expressions import Expr
 from .source import LogicalLine, join_logical
-from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Include, ModelStmt, Op, OptionsStmt,
-                         ParsedNetlist, SubcktDef)
+from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Global, Include, ModelStmt, Op,
+                         OptionsStmt, ParsedNetlist, Refused, SubcktDef)
+from .syntax_errors import unsupported_element
 
 MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
 
@@ -83,16 +84,20 @@ class Reader:
         self.node_map = None  # (scan, node ids of its node names) for the file being read
 
     # -- driver -------------------------------------------------------------------------
-    def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...]) -> None:
+    def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...], section: str | None = None) -> None:
         """Read ``text``, the contents of ``file`` (its first line a title when ``title``);
-        ``stack``: the real paths of the files being read, outermost first."""
+        ``stack``: the real paths of the files being read, outermost first; ``section``: read
+        only that ``.lib`` section of it (:func:`library_lines`)."""
         out = self.out
         file_index = len(out.files)
         out.files.append(file)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
-        out.lines.append(lines)
+        out.lines.append(lines)  # as written, for messages
+        if section is not None or ".lib" in text.lower():
+            lines = library_lines(lines, section, file)
+            text = "\n".join(lines)
         n = len(lines)
         start = 0
         if title:
@@ -119,7 +124,7 @@ class Reader:
                     self.in_control = False
                 continue
             logical, pos = join_logical(lines, s, file)
-            if not logical.text:
+            if not logical.text or logical.text == ")":  # ngspice reads a lone ')' closing a .model
                 continue
             if logical.text.lower().startswith(".control"):
                 self.in_control = True
@@ -170,6 +175,11 @@ class Reader:
     # -- one statement through the grammar ----------------------------------------------------
     def statement(self, line: LogicalLine, file_index: int, stack: tuple[str, ...]) -> None:
         """Parse logical ``line`` and put its statement in its place."""
+        if self.open_subckts:  # a transistor in a subcircuit: refused only if an instance is made
+            refused = unsupported_element(line)
+            if refused is not None:
+                self.open_subckts[-1].body.append(Refused(refused))
+                return
         stmt = transform.statement(grammar.parse_line(line), line, self.out.warnings)
         if isinstance(stmt, ElementStmt):
             self._element(stmt, file_index)
@@ -182,9 +192,11 @@ class Reader:
                 self.open_subckts[-1].body.append(stmt)
             else:
                 self._define(self.out.models, stmt, "model")
-        elif isinstance(stmt, SubcktDef):
-            self._define(self.out.subckts, stmt, "subcircuit")
+        elif isinstance(stmt, SubcktDef):  # inside another: its own (ngspice scopes them)
+            self._define(self.open_subckts[-1].local if self.open_subckts else self.out.subckts, stmt, "subcircuit")
             self.open_subckts.append(stmt)
+        elif isinstance(stmt, Global):
+            self.out.globals.update(stmt.names)
         elif isinstance(stmt, Ends):
             self._ends(stmt)
         elif isinstance(stmt, Include):
@@ -238,10 +250,39 @@ class Reader:
         line = inc.line
         base = os.path.dirname(line.file) if line.file not in ("<text>", "<stdin>") else os.getcwd()
         path = os.path.normpath(os.path.join(base, os.path.expanduser(inc.path)))
-        real = os.path.realpath(path)
+        real = os.path.realpath(path) + ("" if inc.section is None else f" (section {inc.section})")
         if real in stack:
             chain = " -> ".join(os.path.basename(s) for s in (*stack, real))
-            raise line.error(inc.column, f".include cycle: {chain}",
-                             "remove the .include that leads back to a file already being read")
+            what = ".include" if inc.section is None else ".lib"
+            raise line.error(inc.column, f"{what} cycle: {chain}",
+                             f"remove the {what} that leads back to a file already being read")
         text = read_file(path, (line.location(inc.column), line))
-        self.read(text, path, title=False, stack=(*stack, real))
+        self.read(text, path, title=False, stack=(*stack, real), section=inc.section)
+
+
+def library_lines(lines: list[str], section: str | None, file: str) -> list[str]:
+    """``lines`` with the ``.lib`` sections resolved, the others blank (numbering kept).
+
+    A library file holds sections ``.lib name`` ... ``.endl [name]``. Reading section
+    ``section`` (``.lib path section``) keeps only its lines; reading a file otherwise keeps
+    every line outside the sections (they define, and are read only when called). A missing
+    section is a NetlistError."""
+    out, inside, found = [], None, False
+    for text in lines:
+        words = text.split()
+        head = words[0].lower() if words else ""
+        if head == ".lib" and len(words) == 2 and inside is None:
+            inside = words[1].lower()
+            found = found or inside == section
+            out.append("")
+        elif head == ".endl" and inside is not None:
+            inside = None
+            out.append("")
+        elif section is None:
+            out.append(text if inside is None else "")
+        else:
+            out.append(text if inside == section else "")
+    if section is not None and not found:
+        raise NetlistError(f"library '{file}' has no section '{section}'",
+                           hint=f"the file's sections are its '.lib name' lines (check the name after .lib in the call)")
+    return out

@@ -93,9 +93,10 @@ class SubcktDef:
     name: str
     ports: tuple[str, ...]
     defaults: dict[str, Value]
-    body: list = field(default_factory=list)  # ElementStmt | ParamStmt | FuncStmt
+    body: list = field(default_factory=list)  # ElementStmt | ParamStmt | FuncStmt | ModelStmt | Refused
     location: SourceLocation | None = None
     line: LogicalLine | None = None  # the .subckt line, for error messages
+    local: dict = field(default_factory=dict)  # subcircuits defined inside this one: seen only from it
 
 
 @dataclass
@@ -126,11 +127,29 @@ class Ends:
 
 @dataclass
 class Include:
-    """An ``.include path`` line (``path`` as written, without quotes); ``column`` is where it starts."""
+    """An ``.include path`` line, or a ``.lib path section`` line (``section`` set: only that
+    section of the file is read); ``path`` as written, without quotes; ``column`` is where it
+    starts."""
 
     path: str
     column: int
     line: LogicalLine
+    section: str | None = None
+
+
+@dataclass
+class Global:
+    """A ``.global`` line: nodes that keep their names inside subcircuit instances."""
+
+    names: list[str]
+
+
+@dataclass
+class Refused:
+    """A line of a subcircuit body that resim cannot simulate (a transistor, a B source...):
+    an error only if an instance of the subcircuit is made (ngspice reads unused ones)."""
+
+    error: Exception
 
 
 @dataclass
@@ -220,6 +239,7 @@ class ParsedNetlist:
     models: dict[str, ModelStmt] = field(default_factory=dict)
     params: list[ParamStmt | FuncStmt] = field(default_factory=list)
     options: list[OptionsStmt] = field(default_factory=list)
+    globals: set[str] = field(default_factory=set)  # .global nodes
     dc: list[DcStmt] = field(default_factory=list)
     has_op: bool = False
     warnings: list[str] = field(default_factory=list)

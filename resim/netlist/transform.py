@@ -21,11 +21,11 @@ from typing import Any, Callable
 
 from .cards import column_of as first_column, element_card
 from .source import LogicalLine
-from .statements import (DcStmt, ElementStmt, End, Ends, FuncStmt, Include, ModelStmt, Op, OptionsStmt, ParamStmt,
-                         SubcktDef)
+from .statements import (DcStmt, ElementStmt, End, Ends, FuncStmt, Global, Include, ModelStmt, Op, OptionsStmt,
+                         ParamStmt, SubcktDef)
 from .values import assignment, expression, lower, node, value
 
-Statement = (ElementStmt | ModelStmt | SubcktDef | DcStmt | Ends | Include | Op | End | OptionsStmt
+Statement = (ElementStmt | ModelStmt | SubcktDef | DcStmt | Ends | Include | Global | Op | End | OptionsStmt
              | list[ParamStmt | FuncStmt] | None)
 
 
@@ -132,8 +132,24 @@ def _ends(tree, line, warnings):
 
 def _include(tree, line, warnings):
     token = tree.children[1]
-    raw = str(token)
-    return Include(raw[1:-1] if raw.startswith('"') else raw, token.column, line)
+    return Include(_unquoted(str(token)), token.column, line)
+
+
+def _lib(tree, line, warnings):
+    """``.lib path section``; ``.lib name`` alone starts a section (the reader skips those)."""
+    token, *section = tree.children[1:]
+    if not section:
+        raise line.error(token.column, f"'.lib {_unquoted(str(token))}' outside a library file's section list",
+                         "call a section with .lib path section; .lib name ... .endl defines one")
+    return Include(_unquoted(str(token)), token.column, line, lower(section[0]))
+
+
+def _unquoted(raw: str) -> str:
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+
+
+def _global(tree, line, warnings):
+    return Global([node(n) for n in tree.children[1:]])
 
 
 def _op(tree, line, warnings):
@@ -164,7 +180,7 @@ _RULES: dict[str, Callable[[Any, LogicalLine, list[str]], Statement]] = {
     **{rule: element_card for rule in ("resistor", "vsource", "isource", "diode", "vcvs", "vccs", "capacitor",
                                        "inductor")},
     "instance": _instance, "model": _model, "param": _param, "func": _func, "subckt": _subckt, "ends": _ends,
-    "include": _include, "op": _op, "dc": _dc, "options": _options, "temp": _temp, "end": _end,
+    "include": _include, "lib": _lib, "global": _global, "op": _op, "dc": _dc, "options": _options, "temp": _temp, "end": _end,
     "other_dot": _other_dot,
 }
 

@@ -101,6 +101,10 @@ def expression(tree, line: LogicalLine, warnings: list[str]) -> Value:
     return Expr(ast, column, line.text)
 
 
+_OPERATOR_TOKENS = ("POW_OP", "COMPARE_OP", "MOD_OP", "AND_OP", "OR_OP", "QMARK", "COLON")  # named operator terminals (the others are filtered out)
+_COMPARISONS = {"==": "eq", "!=": "ne", "<>": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+
+
 def _ast(tree, line: LogicalLine, warnings: list[str], depth: int = 0) -> tuple[tuple, int]:
     """The expression tree of :mod:`.expressions` for ``tree``, and the column where it starts."""
     from lark import Token
@@ -124,17 +128,20 @@ def _ast(tree, line: LogicalLine, warnings: list[str], depth: int = 0) -> tuple[
             args = tuple(("node", _node_text(a, line), _first_token(a).column) for a in kids)
         else:
             args = tuple(_ast(a, line, warnings, depth)[0] for a in kids)
+        if str(name).lower() == "ternary_fcn" and len(args) == 3:  # evaluates only the branch it takes
+            return ("ternary", *args), name.column
         return ("call", str(name).lower(), args, name.column), name.column
-    if tag == "neg":
+    if tag in ("neg", "not"):
         inner, col = _ast(tree.children[0], line, warnings, depth)
-        if inner[0] == "num":
+        if tag == "neg" and inner[0] == "num":
             return ("num", -inner[1]), col
-        return ("neg", inner), col
-    if tag in ("add", "sub", "mul", "div", "pow"):
-        kids = [k for k in tree.children if not (isinstance(k, Token) and k.type == "POW_OP")]
-        left, col = _ast(kids[0], line, warnings, depth)
-        right, _ = _ast(kids[1], line, warnings, depth)
-        return (tag, left, right), col
+        return (tag, inner), col
+    if tag in ("add", "sub", "mul", "div", "mod", "pow", "and", "or", "compare", "ternary"):
+        is_operator = [isinstance(k, Token) and k.type in _OPERATOR_TOKENS for k in tree.children]
+        kids = [_ast(k, line, warnings, depth) for k, op in zip(tree.children, is_operator) if not op]
+        if tag == "compare":
+            tag = _COMPARISONS[str(tree.children[is_operator.index(True)])]
+        return (tag, *(k[0] for k in kids)), kids[0][1]
     if tag in ("braced", "expr", "sum", "product", "power", "unary", "atom"):
         return _ast(tree.children[0], line, warnings, depth)
     raise AssertionError(f"unexpected expression node {tag}")

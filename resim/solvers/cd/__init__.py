@@ -21,8 +21,9 @@ Soft piecewise-linear diodes (``Ron > 0``) add ``(gon - goff) max(u - Vfwd, 0)``
 1-D problem (their ``goff`` is in ``G``): Newton on a convex piecewise-linear slope ends
 exactly on the right segment. Over-relaxation is adaptive: omega is revised from the
 observed contraction every few sweeps; layered networks converge before it starts. Scope:
-R, V, I and all diodes; E and G elements raise :class:`CDUnsupported` (``method="auto"``
-then uses the exact solver).
+R, V, I and all diodes but those with a recombination current (``ISR``) or a reverse knee
+(``IKR``), whose law steps down; E and G elements and those diodes raise
+:class:`CDUnsupported` (``method="auto"`` then uses the exact solver).
 
 A result is accepted only through the exact solver's certificate (:func:`solve_cd`). A
 stalled point (science.md's (3 V, 1 V) example: a conducting diode between two free

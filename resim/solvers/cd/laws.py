@@ -27,7 +27,9 @@ def series_junction(u: np.ndarray, law: JunctionLaw, RS: np.ndarray) -> tuple[np
     ``u`` would drop across RS: ``h(w0) >= w0 > 0``, and ``h`` is convex there, so the steps
     fall monotonically onto the root in a few iterations. (From ``min(u, 30 N Vt)`` they
     left the bracket again and again and bisected a bracket of ``u`` volts: 118 steps at
-    10 V, and a wrong answer after 200 steps above 17 V.) Past the breakdown knee ``-bv``
+    10 V, and a wrong answer after 200 steps above 17 V.) A knee current ``IKF`` lowers
+    ``f``, so ``h(w0)`` may be negative: the first step then crosses the root, and the
+    steps fall onto it from above (``h`` stays convex). Past the breakdown knee ``-bv``
     the mirror image: from ``-(bv + NBV Vt log(1 + (-u - bv) / (RS IS)))`` (or ``u``,
     whichever is higher), where ``h < 0`` and ``h`` is concave, the steps rise onto the
     root. The iteration stops at a step of two units in the last place, which rounding
@@ -83,11 +85,8 @@ class Terms:
         sa, sc, vf, gx = prob.soft
         nj, ns = len(ja), len(sa)
         a, c = np.r_[ja, sa], np.r_[jc, sc]
-        ones = np.ones(ns)
-        jlaw = JunctionLaw(np.r_[law.IS, ones], np.r_[law.nvt, ones], np.r_[law.bv, np.full(ns, np.inf)],
-                           np.r_[law.nbvt, ones], law.gmin)
         return cls(a, c, coord_of(prob.coord, a), coord_of(prob.coord, c), np.r_[np.ones(nj, bool), np.zeros(ns, bool)],
-                   jlaw, np.r_[RS, np.zeros(ns)], np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
+                   law.padded(ns), np.r_[RS, np.zeros(ns)], np.r_[np.zeros(nj), vf], np.r_[np.zeros(nj), gx])
 
     def touching(self, inS: np.ndarray) -> tuple[Terms, np.ndarray, np.ndarray] | None:
         """``(self, anode side, cathode side)``: masks of the terms with an end in the

@@ -13,7 +13,8 @@ path to ground move as one, ``v = P c + o``, ``o = Q E`` holding the sources' of
 
 the currents injected into them. Coordinates that share no element get one colour
 (:func:`_coloring`: 2 colours when the coupling graph is bipartite). A circuit with E or G
-elements raises :class:`CDUnsupported`; free nodes with no conductance to a fixed potential
+elements, or with diodes whose law is not increasing (``ISR``, ``IKR``:
+:func:`_check_increasing`), raises :class:`CDUnsupported`; free nodes with no conductance to a fixed potential
 raise :class:`Unanchored` (:func:`_check_anchored`).
 
 Arrays: ``E`` [B, nV], ``I`` [B, nI], ``o`` [B, n_vars], ``b`` and ``c`` [B, m].
@@ -176,6 +177,20 @@ def _coloring(adjacency: sp.csr_matrix) -> tuple[np.ndarray, ...]:
     return tuple(np.flatnonzero(color == c) for c in range(color.max() + 1))
 
 
+def _check_increasing(cc: CompiledCircuit) -> None:
+    """Raise :class:`CDUnsupported` for Shockley diodes whose law is not increasing (a
+    recombination current ``ISR`` or a reverse knee ``IKR``: ngspice's law steps down at
+    ``-3 N Vt``): their content is not convex, and coordinate descent's 1-D problems need it."""
+    bad = np.flatnonzero(~cc.shockley_law.increasing)
+    if len(bad):
+        c = cc.circuit
+        names = [c["d"].names[k] for k in cc.shockley.index[bad[:6]]]
+        more = f" and {len(bad) - 6} more" if len(bad) > 6 else ""
+        raise CDUnsupported(f"coordinate descent needs increasing diode laws: diode(s) {', '.join(names)}{more} "
+                            "have a recombination current (ISR) or reverse knee (IKR), whose law steps down at "
+                            "-3 N Vt as ngspice's", hint="use --method exact (or auto)")
+
+
 def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E and G elements.
 
@@ -185,6 +200,7 @@ def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
     if not cc.reciprocal:
         raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
                             hint="use --method exact (or auto)")
+    _check_increasing(cc)
     n = cc.n_vars
     sh, rs = cc.shockley, cc.shockley_rs
     # A diode's series resistance is folded into its law (laws.series_junction): its internal
