@@ -107,6 +107,13 @@ _FUNC_NAME_RE = re.compile(r"^([vi])\((.*)\)$")
 _GROUND_NAMES = frozenset({"0", "gnd"})
 
 
+def _balanced(name: str) -> str:
+    """A node name from a rawfile's ``v(name)``: ngspice 39 writes ``v(net-(r1-pad2))`` as
+    ``v(net-(r1-pad2)`` (KiCad's node names hold parentheses), so the closing one of a name
+    that ends in one is restored."""
+    return name + ")" * max(0, name.count("(") - name.count(")"))
+
+
 class NgspiceError(ResimError):
     """ngspice is missing, failed, or produced output that cannot be read.
 
@@ -258,7 +265,7 @@ def run_dc(
             name = raw_name.strip().lower()
             column = dc.values[:, k].real.copy()
             match = _FUNC_NAME_RE.match(name)
-            kind, name = (match.group(1), match.group(2)) if match else (vtype.lower()[:1], name)
+            kind, name = (match.group(1), _balanced(match.group(2))) if match else (vtype.lower()[:1], name)
             if name.endswith("-sweep"):
                 sweep = column
             elif kind == "v":
@@ -413,7 +420,7 @@ def _normalise(plot: _Plot) -> tuple[dict[str, float], dict[str, float]]:
         value = float(row[k].real)
         match = _FUNC_NAME_RE.match(name)
         if match:
-            kind, name = match.group(1), match.group(2)
+            kind, name = match.group(1), _balanced(match.group(2))
         elif name.endswith("#branch"):
             kind, name = "i", name[: -len("#branch")]
         elif vtype.lower() == "voltage":

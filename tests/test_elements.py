@@ -55,11 +55,11 @@ def test_every_element_letter_of_the_grammar_has_an_entry():
 
 @pytest.mark.parametrize("kind", CIRCUIT_KINDS)
 def test_terminals_in_the_grammar(kind):
-    """A card's rule reads its node names (NAME) before its items; E and G read their two
+    """A card's rule reads its node names (NODE) before its items; E and G read their two
     output nodes so, and their controlling nodes as items (POLY(n) has 2n of them)."""
     words = _rule(ELEMENTS[kind].rule).split("//")[0].split()
     count = 2 if kind in "eg" else ELEMENTS[kind].terminals
-    assert words[1:1 + count] == ["NAME"] * count
+    assert words[1:1 + count] == ["NODE"] * count
 
 
 @pytest.mark.parametrize("fast", [False, True], ids=["grammar", "fast"])

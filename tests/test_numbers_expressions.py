@@ -318,7 +318,7 @@ def render(t, draw) -> str:
         base, exponent = render(t[1], draw), render(t[2], draw)
         if level(t[1]) <= LEVEL["pow"]:  # (-a)**b and (a**b)**c need parentheses
             base = f"({base})"
-        if level(t[2]) < LEVEL["neg"]:  # a**-b and a**b**c do not
+        if t[2][0] not in ("num", "var", "call"):  # a**(b**c): ** is left-associative, as ngspice 39
             exponent = f"({exponent})"
         text = base + sp + draw(st.sampled_from(["**", "^"])) + sp + exponent
     else:

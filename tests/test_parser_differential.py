@@ -347,10 +347,12 @@ POSITIONS = {
     "R{}1 a b 5": NAME_DECLINES,  # element names
     "R1{} a b 5": NAME_DECLINES,
     "V{} a b 5": NAME_DECLINES,
-    "R1 {}a b 5": NAME_DECLINES,  # first character of a node name
-    "R1 a {}b 5": NAME_DECLINES,
-    "R1 {} b 5": NAME_DECLINES | LINE_END,  # white space: three tokens (a resistor without a value)
-    "R1 a{} b 5": NAME_DECLINES,  # later characters of a node name
+    # node names: the grammar reads any character but white space and '=' there (KiCad writes
+    # `/out`, `Net-(R1-Pad2)`); the fast path takes only the characters of NAME
+    "R1 {}a b 5": None,
+    "R1 a {}b 5": None,
+    "R1 {} b 5": None,
+    "R1 a{} b 5": None,
     "R1 a b {}5": NUMBER_DECLINES | {"$"},  # numbers ('$': a comment, then no value: 1 milliohm)
     "R1 a b 5{}": NUMBER_DECLINES | LINE_END,
     "R1 a b 1{}5": NUMBER_DECLINES,

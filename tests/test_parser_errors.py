@@ -70,7 +70,7 @@ def test_bad_expression_in_braces(tmp_path, fast):
 
 def test_missing_node(tmp_path, fast):
     err, path = error_of(tmp_path, "missing node\nV1 in 0 1\n.model dm D\nD1 in\n", fast)
-    check(err, path, 4, 6, "diode 'd1': line ends early; expected a name")
+    check(err, path, 4, 6, "diode 'd1': line ends early; expected a node name")
     assert "Dname anode cathode model" in err.hint
 
 

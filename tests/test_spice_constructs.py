@@ -315,8 +315,6 @@ def test_diode_breakdown_with_tcv(setting, model, T, bv_t, printed):
 
 
 @pytest.mark.parametrize("model, word", [
-    ("IS=1e-14 IKF=1m", "IKF"),
-    ("IS=1e-14 ISR=1e-12", "ISR"),
     ("IS=1e-14 TLEV=1", "TLEV"),
     ("IS=1e-14 LEVEL=3", "LEVEL"),
     ("IS=1e-14 JSW=1e-15 NS=2", "NS"),

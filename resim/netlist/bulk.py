@@ -14,7 +14,8 @@ text is a ``uint8`` array and every step is a pass over it:
 2. *classification*: a line is simple when it has four tokens, the first in column 1 and
    starting with ``r``/``v``/``i``, no byte of it is one that no token may hold, and
    neither node name starts with a byte that no name may start with. These byte classes
-   (:func:`byte_classes`) are derived from the grammar's own ``NAME`` and ``R_NAME``/
+   (:func:`byte_classes`) are derived from the grammar's own ``NAME`` (narrower than the
+   ``NODE`` terminal of node positions: the grammar takes the rest) and ``R_NAME``/
    ``V_NAME``/``I_NAME`` terminals, plus the bytes the line reader treats as comments and
    the bytes this scanner cannot carry (NUL, non-ASCII). Lines with non-ASCII bytes are
    left to the grammar;

@@ -18,6 +18,7 @@ reported at the item that is wrong:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from ..elements import BY_RULE, ELEMENTS
@@ -321,11 +322,15 @@ def _diode(card: _Card) -> ElementStmt:
 def _controlled(card: _Card) -> ElementStmt:
     out = tuple(node(n) for n in card.heads)
     items = _flat(card.items)
+    params: dict[str, Value] = {}
+    columns: dict[str, int] = {}
+    while card.kind == "g" and items and _is(items[-1], "assignment") and lower(items[-1].children[0]) == "m":
+        card.params(items.pop(), ("m",), params, columns)  # G ... m=k: k copies in parallel
     first = items[0] if items else None
     word = lower(text_of(first)) if _is(first, "word") else None
     forms = _CONTROL_FORMS[card.kind]
     if word == "poly":
-        return _poly(card, out, items)
+        return replace(_poly(card, out, items), params=params, columns=columns)
     expr = None
     if word in forms and len(items) > 1 and _is(items[1], "braced"):  # VALUE {expr}, without '='
         expr, items = items[1], items[1:]
@@ -334,15 +339,11 @@ def _controlled(card: _Card) -> ElementStmt:
     if expr is not None:
         if len(items) > 1:
             raise card.unexpected(items[1])
-        return card.stmt(out, None, control=Behaviour(card.value(expr), column_of(expr)))
+        return card.stmt(out, None, params=params, columns=columns, control=Behaviour(card.value(expr), column_of(expr)))
     if word in ("table", "laplace", "freq", "and", "or", "nand", "nor", "ch", "cur", "vol"):
         raise card.error(first, f"the {word.upper()} form of a controlled source is not supported",
                          "resim reads linear controlled sources: gain, POLY(n) with linear coefficients, "
                          "and VALUE={expression} affine in node voltages")
-    params: dict[str, Value] = {}
-    columns: dict[str, int] = {}
-    while card.kind == "g" and items and _is(items[-1], "assignment"):  # G ... m=k: k copies in parallel
-        card.params(items.pop(), ("m",), params, columns)
     if len(items) < 3:
         raise card.unexpected(None, "a name" if len(items) < 2 else EXPECT_VALUE)
     if not _is(items[2], "number", "braced"):

@@ -367,7 +367,7 @@ class _Elaborator:
             terms = list(by_pair.items())
         terms = [(tuple(node(n) for n in pair), k) for pair, k in terms if k != 0.0]
         kind = stmt.kind
-        scale = m if kind == "g" else 1.0
+        scale = m * self._eval(stmt.params.get("m", 1.0), scope, line, f"m of '{stmt.name}'") if kind == "g" else 1.0
         base = element_name(kind, path, stmt.name)
         out_p, out_n = nodes
         parts = terms or [(("0", "0"), 0.0)]

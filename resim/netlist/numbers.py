@@ -21,7 +21,7 @@ import re
 
 from ..errors import printable
 
-_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)")
+_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z][A-Za-z0-9]*)?")
 
 # The hint for every refused non-finite value (numbers, expressions, element values).
 FINITE_HINT = "values must be finite, at most 1.8e308 in magnitude; for an open circuit, leave the element out"
@@ -37,7 +37,7 @@ _SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1
 def split_number(token: str) -> tuple[str, str] | None:
     """``(mantissa_and_exponent, letters)`` of a SPICE number token, or None if it is not one."""
     m = _NUMBER.fullmatch(token)
-    return (m.group(1), m.group(2)) if m else None
+    return (m.group(1), m.group(2) or "") if m else None
 
 
 def scale_of(letters: str) -> float:
@@ -75,4 +75,8 @@ def parse_number(token: str) -> tuple[float, str | None]:
         warning = f"'{token}' is read as {mantissa} as ngspice 39 reads it (it has no atto suffix); write {mantissa}e-18 for atto"
     elif letters[0] == "M" and not letters.lower().startswith(("meg", "mil")):
         warning = f"'{token}' means {mantissa} milli ({mantissa}e-3) as in ngspice; write '{mantissa}Meg' for {mantissa}e6"
+    elif any(c.isdigit() for c in letters):  # RKM notation (2k2 for 2.2k) is not ngspice 39's
+        warning = (f"'{token}' is read as {value:g} as ngspice 39 reads it (the digits after its letters are "
+                   f"ignored: no RKM notation); write {mantissa}.{''.join(c for c in letters if c.isdigit())}"
+                   f"{letters.rstrip('0123456789')} if you mean that")
     return value, warning

@@ -18,6 +18,7 @@ from .source import LogicalLine
 
 _EXPECT_WORDS = {
     "NAME": "a name",
+    "NODE": "a node name",
     "NUMBER": "a number",
     "UNUMBER": "a number",
     "IDENT": "a parameter name",
@@ -31,6 +32,9 @@ _EXPECT_WORDS = {
     "RPAR": "')'",
     "RBRACE": "'}'",
     "COMMA": "','",
+    "QMARK": "'?'",
+    "COLON": "':'",
+    "SQ_STRING": "a quoted path",
     "STRING": "a quoted path",
     "PATH": "a file path",
     "$END": "the end of the line",
@@ -45,7 +49,7 @@ def describe_expected(expected: set[str]) -> str:
         if w is None:
             if name.endswith("_NAME") or name.startswith("DOT_") or name == "OTHER_DOT":
                 w = "an element or dot-command"
-            elif name in ("PLUS", "MINUS", "STAR", "SLASH", "POW_OP"):
+            elif name in ("PLUS", "MINUS", "STAR", "SLASH", "BANG") or name.endswith("_OP"):
                 w = "an operator"
             else:
                 w = name.lower()

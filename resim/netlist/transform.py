@@ -46,7 +46,7 @@ def statement(tree: Any, line: LogicalLine, warnings: list[str]) -> Statement:
 
 def _instance(tree, line, warnings):
     name = lower(tree.children[0])
-    words = [c for c in tree.children[1:] if getattr(c, "type", None) == "NAME"]
+    words = [c for c in tree.children[1:] if getattr(c, "type", None) == "NODE"]
     assigns = [c for c in tree.children[1:] if getattr(c, "data", None) == "assignment"]
     params, columns = {}, {}
     for a in assigns:
