@@ -647,3 +647,24 @@ def test_old_runs_resume_under_new_keys():
           "layer_order = \"odd-even\"\neval_sweeps = 0\n"
     assert same_run(old, new)
     assert not same_run(old, new.replace("odd-even", "forward-backward"))
+
+
+def test_predict_stops_when_no_class_can_change_and_gives_the_equilibriums_classes(monkeypatch):
+    """predict() ends the relaxation once every image's class is certain (its lead over the
+    runner-up beats four times the bound on what is left): the classes of the equilibrium,
+    in fewer sweeps than converging to the tolerance."""
+    net = small_net(seed=3, sizes=(40, 30, 20, 5), gain=20.0)
+    x = images(300, 40, seed=7)
+    sweeps = {"n": 0}
+    relax = Relaxer.relax
+
+    def counting(self, V, n, *a, **kw):
+        sweeps["n"] += n
+        return relax(self, V, n, *a, **kw)
+
+    monkeypatch.setattr(Relaxer, "relax", counting)
+    full = np.argmax(outputs(net, x, batch=100), axis=1)
+    full_sweeps, sweeps["n"] = sweeps["n"], 0
+    fast = predict(net, x, batch=100)
+    np.testing.assert_array_equal(fast, full)
+    assert sweeps["n"] < full_sweeps / 2, (sweeps["n"], full_sweeps)

@@ -168,14 +168,27 @@ class Relaxer:
             other.result()
         return out
 
-    def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, **kw) -> list[np.ndarray]:
-        """Sweep until the largest change is below ``tol`` (for tests and exact gradients)."""
+    def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, settled=None, **kw) -> list[np.ndarray]:
+        """Sweep until the largest change is below ``tol`` (for tests and exact gradients).
+
+        ``settled(V, bound)``, when given, may stop it earlier: ``bound`` bounds how far any
+        voltage still is from the equilibrium, from the contraction seen over the last
+        sweeps: a change ``d`` per sweep shrinking by a factor ``r < 1`` has at most
+        ``d r / (1 - r)`` left (``r`` the largest of the last three ratios)."""
+        ratios: list[float] = []
+        previous = None
         for _ in range(max_sweeps):
             nxt = self.relax(V, 1, **kw)
             delta = max(float(np.max(np.abs(a - c))) for a, c in zip(nxt[1:], V[1:]))
             V = nxt
             if delta <= tol:
                 return V
+            if settled is not None and previous:
+                ratios = (ratios + [delta / previous])[-3:]
+                rate = max(ratios)
+                if len(ratios) == 3 and rate < 0.99 and settled(V, delta * rate / (1.0 - rate)):
+                    return V
+            previous = delta
         raise RuntimeError("DRN relaxation did not converge")
 
 
@@ -201,7 +214,7 @@ def _reciprocal(d: np.ndarray) -> np.ndarray:
 
 
 def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, sweeps: int = 0,
-            order: str = "odd-even", warm: list | None = None) -> np.ndarray:
+            order: str = "odd-even", warm: list | None = None, settled=None) -> np.ndarray:
     """Output voltages [B, classes] for images ``x``: at the free equilibrium (``sweeps = 0``:
     relaxed to convergence, the circuit's operating point, what ``resim solve`` of the
     exported netlist gives), or after ``sweeps`` sweeps in ``order`` from zero (the
@@ -211,7 +224,8 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = 
     ``warm`` (converged only): a list, kept by the caller between calls, of each batch's last
     equilibrium; relaxation starts there (the network changes little between two epochs, so
     it converges in fewer sweeps) and the new equilibria are stored back. The equilibrium
-    does not depend on the start: the same outputs, to the tolerance, either way."""
+    does not depend on the start: the same outputs, to the tolerance, either way.
+    ``settled``: see :meth:`Relaxer.converge` (:func:`predict` stops once no class can change)."""
     relaxer = Relaxer(net, pool=pool)
     out = []
     for k, a in enumerate(range(0, len(x), batch)):
@@ -221,7 +235,7 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = 
         else:
             if warm is not None and k < len(warm) and warm[k][0].shape == V[1].shape:
                 V = [V[0], *warm[k]]
-            V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain))
+            V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain), settled=settled)
             if warm is not None:
                 warm[k:k + 1] = [V[1:]]
         out.append(V[-1])
@@ -229,5 +243,18 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = 
 
 
 def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, **how) -> np.ndarray:
-    """The class of each image: the arg-max of the output voltages (``how``: as :func:`outputs`)."""
+    """The class of each image: the arg-max of the output voltages (``how``: as :func:`outputs`).
+
+    At the equilibrium, the relaxation stops as soon as no image's class can change: when
+    every image's largest output leads the next by more than four times the bound on what
+    is left to converge (twice would do: the leader may fall and the next rise by the bound).
+    The classes are the equilibrium's, in a fraction of the sweeps."""
+    if not how.get("sweeps"):
+        how.setdefault("settled", _classes_settled)
     return np.argmax(outputs(net, x, batch, pool, **how), axis=1)
+
+
+def _classes_settled(V: list[np.ndarray], bound: float) -> bool:
+    out = V[-1]
+    top2 = np.partition(out, out.shape[1] - 2, axis=1)[:, -2:]
+    return bool(np.all(top2[:, 1] - top2[:, 0] > 4.0 * bound))

@@ -1,11 +1,18 @@
 """Statements to the element graph: parameters, subcircuit expansion, node numbering.
 
-Parameters are evaluated in order (a ``.param`` may use earlier ones); a subcircuit
-instance sees the global parameters, then the ``.subckt`` defaults, then its own
-overrides (evaluated in the scope of the instance's parent), then the ``.param`` lines of
-the body. Names inside instance ``x1`` follow ngspice: node ``mid`` becomes ``x1.mid``,
-element ``r1`` becomes ``r.x1.r1``; nested instances stack (``x1.x2.n3``), at most
-:data:`MAX_SUBCKT_DEPTH` deep.
+Parameters are evaluated in order (a ``.param`` may use earlier ones; ``temper`` is the
+circuit's temperature in C); a subcircuit instance sees its surroundings' parameters, then
+the ``.subckt`` defaults and its own overrides, evaluated together in dependency order as
+ngspice does (:meth:`_Elaborator.instance_scope`), then the ``.param`` lines and ``.model``
+cards of the body. Names inside instance ``x1`` follow ngspice: node ``mid`` becomes
+``x1.mid`` (a ``.global`` node keeps its name), element ``r1`` becomes ``r.x1.r1``; nested
+instances stack (``x1.x2.n3``), at most :data:`MAX_SUBCKT_DEPTH` deep. ``m=`` on an
+instance makes it that many copies in parallel.
+
+Each card becomes elements as ngspice reads it (:meth:`_Elaborator.emit`): model and
+instance parameters applied (:mod:`.models`), linear POLY and VALUE sources made of E/G
+elements, a capacitor dropped (open), an inductor a 0 V source (short), a 0 ohm resistor
+1 milliohm; each such change is said in one warning per kind.
 
 Every computed value must be a finite number (a netlist error otherwise).
 
@@ -23,16 +30,16 @@ from typing import Mapping
 
 import numpy as np
 
-from ..circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE, Circuit, DcSweep, DiodeModel, ElementGroup, source_location
+from ..circuit import NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
 from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError
-from .expressions import Expr, ExpressionError, Function, NotAffine, Value, affine
+from .expressions import Expr, ExpressionError, Function, Value, affine
 from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
-from .options import CELSIUS, Options, read_options
+from .options import CELSIUS, read_options
 from .syntax_errors import shown
-from .statements import (Behaviour, ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist,
-                         Poly, Refused)
+from .statements import (ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist, Poly,
+                         Refused)
 
 MAX_SUBCKT_DEPTH = 100  # subcircuit instances nested deeper than this are refused
 ZERO_OHM = 1e-3  # ngspice's resistance for a resistor of exactly 0 ohm

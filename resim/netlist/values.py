@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .expressions import Expr, ExpressionError, Value
+from .expressions import Expr, Value
 from .numbers import FINITE_HINT, NumberRangeError, parse_number
 from .source import LogicalLine
 from .syntax_errors import statement_label
