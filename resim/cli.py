@@ -276,7 +276,8 @@ class _progress_bar:
                    "there are two) or 1. The results are the same bit for bit.")
 def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: str | None,
           threads: int | None) -> None:
-    """Train a deep resistive network by equilibrium propagation (or a relative).
+    """Train a deep resistive network by equilibrium propagation (or a relative, or
+    truncated backpropagation), or the ReLU-network baseline by backpropagation.
 
     Ctrl-C stops the run (exit code 130) and prints the command that resumes it.
 
@@ -285,6 +286,8 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
       resim train --config examples/drn_xs_fashion.toml --out runs/xs
       resim train --config examples/drn_xs_fashion.toml --out runs/xs --resume
       resim train --config examples/drn_1h_fashion.toml --out runs/1h --threads 1
+      resim train --config examples/fashion_drn_1h_tbp.toml --out runs/fashion_drn_1h_tbp
+      resim train --config examples/relu_mlp_1h_fashion.toml --out runs/fashion_relu_1h
     """
     from .drn import data as data_mod
     from .drn.config import load_config
