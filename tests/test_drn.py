@@ -668,3 +668,31 @@ def test_predict_stops_when_no_class_can_change_and_gives_the_equilibriums_class
     fast = predict(net, x, batch=100)
     np.testing.assert_array_equal(fast, full)
     assert sweeps["n"] < full_sweeps / 2, (sweeps["n"], full_sweeps)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_update_in_cache_sized_strips_equals_the_whole_block(monkeypatch, momentum, dtype):
+    """A column block walked in strips (update, clip, next batch's currents and column sums
+    strip by strip, as DRN-XL's halves are) gives the bits of one pass over the whole block."""
+    from resim.drn import kernels
+
+    rng = np.random.default_rng(4)
+    rows, cols, k = 300, 257, 6
+    W0 = np.asfortranarray(rng.uniform(0, 1, (rows, cols)).astype(dtype))
+    M0 = np.asfortranarray(rng.normal(0, 0.1, (rows, cols)).astype(dtype))
+    P, Q = rng.normal(0, 1, (k, rows)).astype(dtype), rng.normal(0, 1, (k, cols)).astype(dtype)
+    x = rng.uniform(0, 1, (4, rows)).astype(dtype)
+
+    def run(cache_bytes):
+        monkeypatch.setattr(kernels, "CACHE_BYTES", cache_bytes)
+        monkeypatch.setattr(kernels, "STRIP_ABOVE", 0)
+        W, M = W0.copy(order="F"), M0.copy(order="F")
+        feed = (x, np.ones(rows, dtype), np.empty((4, cols), dtype), np.empty(cols, dtype))
+        kernels.step_columns(W, M if momentum else None, P, Q, momentum, 0.3, 0.7, feed, slice(0, cols))
+        return W, M, feed[2], feed[3], len(kernels.strips(W, slice(0, cols)))
+
+    whole, striped = run(1 << 30), run(40 * rows * W0.itemsize)
+    assert (whole[-1], striped[-1]) == (1, 7)  # 257 columns in strips of 40
+    for a, b in zip(whole[:-1], striped[:-1]):
+        np.testing.assert_array_equal(a, b)
