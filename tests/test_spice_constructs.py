@@ -774,3 +774,27 @@ def test_sidewall_with_breakdown_is_refused_at_the_diode():
     assert str(info.value.location) == "<text>:3:1"
     assert "JSW with PJ" in info.value.message and "BV" in info.value.message
     resim.load_netlist(text.replace(" pj=1e-3", ""))  # no sidewall: read
+
+
+def test_waveform_arguments_may_be_bare_parameter_names():
+    """ngspice reads SIN(VO VA FREQ TD THETA PHASE) with bare .param names; at t = 0 the value
+    is VO + VA sin(PHASE): VA counts when PHASE is 90 degrees."""
+    c = resim.load_netlist("t\n.param a=2.5 f=60 ph=90\nV1 1 0 sin(1 a f 0 0 ph)\nR1 1 0 1k\n")
+    assert c["v"].value[0] == pytest.approx(3.5, rel=1e-12)
+
+
+def test_an_instance_sets_a_param_of_the_subcircuit_body():
+    """As ngspice (its alterparam test): X ... rint=7 overrides the body's `.param rint = 5`."""
+    text = ("t\n.subckt subr in out rint1=6\n.param rint = 5\nR0 in out {rint}\nR1 in out {rint1}\n.ends\n"
+            "Xr 2 0 subr rint=7 rint1=9\nXs 3 0 subr\nV2 2 0 1\nV3 3 0 1\n")
+    c = resim.load_netlist(text)
+    values = dict(zip(c["r"].names, c["r"].value.tolist()))
+    assert values == {"r.xr.r0": 7.0, "r.xr.r1": 9.0, "r.xs.r0": 5.0, "r.xs.r1": 6.0}
+    assert not [w for w in c.warnings if "has no parameter" in w]
+
+
+def test_conditional_netlists_are_refused_by_name():
+    with pytest.raises(NetlistError) as info:
+        resim.load_netlist("t\n.param a=1\n.if (a == 1)\nR1 1 0 1k\n.else\nR1 1 0 2k\n.endif\nV1 1 0 1\n")
+    assert info.value.message.startswith("'.if': conditional netlists")
+    assert str(info.value.location) == "<text>:3:1"

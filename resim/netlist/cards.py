@@ -232,6 +232,11 @@ def _source(card: _Card) -> ElementStmt:
 
 
 def _bad_arg(card: _Card, item) -> Value:
+    """A waveform argument that is no value: a bare parameter name is one (ngspice reads
+    ``SIN(0 A f)`` with ``.param A=.. f=..``); anything else is an error."""
+    text = text_of(item)
+    if _is(item, "word") and text.replace("_", "a").isalnum() and not text[0].isdigit():
+        return Expr(("var", text.lower(), column_of(item)), column_of(item), card.line.text)
     raise card.unexpected(item, EXPECT_VALUE)
 
 

@@ -202,6 +202,7 @@ class _Elaborator:
                 hint=f"give exactly {len(sub.ports)} nodes before the subcircuit name",
             )
         scope, m = self.instance_scope(inst, sub, parent_scope, m)
+        set_here = set(inst.params)  # body .params the instance sets keep the instance's value
         local = dict(local or {})  # model names: the subcircuit's own models shadow outer ones
         my_path = (*path, inst.name)
         prefix = ".".join(my_path) + "."
@@ -216,7 +217,7 @@ class _Elaborator:
             return mapped if mapped is not None else prefix + name
 
         for stmt in sub.body:  # parameters first, then models: elements may come before either
-            if isinstance(stmt, (ParamStmt, FuncStmt)):
+            if isinstance(stmt, FuncStmt) or (isinstance(stmt, ParamStmt) and stmt.name not in set_here):
                 self.define(stmt, scope)
         for stmt in sub.body:
             if isinstance(stmt, ModelStmt):
@@ -261,13 +262,16 @@ class _Elaborator:
             if not m > 0:
                 raise line.error(inst.columns.get("m", 1), f"subcircuit instance '{inst.name}': m must be positive",
                                  "m is the number of copies in parallel")
-        for bad in sorted(set(given) - set(sub.defaults)):  # ngspice ignores them, silently
+        body_params = {stmt.name: stmt.value for stmt in sub.body if isinstance(stmt, ParamStmt)}
+        for bad in sorted(set(given) - set(sub.defaults) - set(body_params)):  # ngspice ignores them, silently
             self.warnings.append(f"{line.location(inst.columns.get(bad, 1))}: warning: subcircuit instance "
                                  f"'{inst.name}': '{sub.name}' has no parameter '{bad}'; it was ignored")
             del given[bad]
+        # a .param of the body that the instance sets is a default too, as in ngspice
+        defaults = {**sub.defaults, **{k: v for k, v in body_params.items() if k in given}}
         definitions = {key: (given[key], line, f"parameter '{key}' of '{inst.name}'") if key in given else
                        (value, sub.line, f"default of parameter '{key}' of '{sub.name}' (for instance '{inst.name}')")
-                       for key, value in sub.defaults.items()}
+                       for key, value in defaults.items()}
         scope = dict(parent_scope)
         todo = list(definitions)
         while todo:  # in dependency order: each definition once the others it names are known

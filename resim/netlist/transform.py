@@ -171,6 +171,9 @@ def _end(tree, line, warnings):
 
 def _other_dot(tree, line, warnings):
     word = str(tree.children[0]).lower()
+    if word in (".if", ".elseif", ".else", ".endif"):  # ignoring them would read every branch
+        raise line.error(1, f"'{word}': conditional netlists (.if/.elseif/.else/.endif) are not supported",
+                         "keep the branch you want and delete the .if lines")
     if word not in (".endc", ".control"):
         warnings.append(f"{line.location(1)}: warning: '{word}' is not supported and was ignored")
     return None
