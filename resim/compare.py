@@ -174,8 +174,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     notes: list[str] = []
     if against is not None:
         with open(against, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
-            deck = absolute_includes(fh.read(), os.path.dirname(os.path.abspath(against)))
-        deck = _SAVE.sub(r"* (resim compare: every vector is needed) \g<0>", deck)
+            deck = operating_point_deck(fh.read(), os.path.dirname(os.path.abspath(against)))
         branches = [kind for kind in CIRCUIT_KINDS if ELEMENTS[kind].ngspice_current is None]  # V, E
         tr = Translation(deck, currents=[m for kind in branches for k, name in enumerate(circuit[kind].names)
                                          if name not in circuit.synthesized for m in current_maps(kind, k, name)])
@@ -233,8 +232,18 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
     cmp.dc_points, cmp.dc_max_dv, cmp.dc_worst = len(ours.points), worst, where
 
 
-_SAVE = re.compile(r"^[ \t]*\.save\b.*$", re.I | re.M)  # a netlist's .save would hide nodes from the comparison
+# A netlist's .save would hide nodes from the comparison, and its other analyses may fail
+# at the tightened tolerances (a .tran's "timestep too small") after the operating point.
+_SAVE = re.compile(r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure)\b.*$", re.I | re.M)
 _INCLUDE = re.compile(r"""^(\s*\.(?:include|inc|lib)\s+)(['"]?)([^'"\s]+)\2(\s+\S+)?""", re.I | re.M)
+
+
+def operating_point_deck(deck: str, folder: str) -> str:
+    """A user's netlist as ngspice must run it for a comparison (``--against``): relative
+    ``.include``/``.lib`` paths made absolute from ``folder`` (:func:`absolute_includes`),
+    and its ``.save`` lines and analyses other than ``.op``/``.dc`` commented out."""
+    deck = absolute_includes(deck, folder)
+    return _SAVE.sub(r"* (resim compare: only the operating point, every vector) \g<0>", deck)
 
 
 def absolute_includes(deck: str, folder: str) -> str:

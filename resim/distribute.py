@@ -91,6 +91,7 @@ def _stop(pool) -> None:
     """Cancel ``pool``'s queued chunks and end its worker processes now (leaving the
     ``with`` block would wait for every queued chunk: Ctrl-C took as long as the sweep)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # (shutdown forgets it)
     pool.shutdown(wait=False, cancel_futures=True)
     processes += [p for p in (getattr(pool, "_processes", None) or {}).values() if p not in processes]
     for proc in processes:
@@ -103,7 +104,6 @@ def _stop(pool) -> None:
     # The pool's manager thread sees the workers die and joins them too. Two threads waiting
     # on one child race in waitpid: the loser gets ECHILD and reports the child alive until
     # the winner records its exit. Wait for that thread, so that no worker looks alive after.
-    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=5)
 

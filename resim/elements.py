@@ -98,7 +98,6 @@ REFUSED: dict[str, str] = {
     "m": "MOSFET (M)",
     "j": "JFET (J)",
     "z": "MESFET (Z)",
-    "k": "inductor coupling (K)",
     "t": "transmission line (T)",
     "o": "lossy transmission line (O)",
     "u": "distributed RC line (U)",
@@ -111,7 +110,7 @@ REFUSED: dict[str, str] = {
 }
 #: What resim simulates, for the messages that refuse something else.
 SIMULATES = ("resim simulates DC networks of resistors, independent and linear voltage-controlled sources, "
-             "diodes and subcircuits (R, V, I, E, G, D, X; C is read as open, L as a short)")
+             "diodes and subcircuits (R, V, I, E, G, D, X; C is read as open, L as a short, K is dropped)")
 
 
 def letters(kinds: tuple[str, ...] | str) -> str:

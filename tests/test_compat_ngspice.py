@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import resim
-from resim.compare import absolute_includes
+from resim.compare import operating_point_deck
 from resim.ngspice import DEFAULT_OPTIONS, run_op
 
 COMPAT = Path(__file__).parent / "data" / "compat"
@@ -51,7 +51,7 @@ def resim_cli(*args: str) -> subprocess.CompletedProcess:
 
 def ngspice_voltages(text: str, ngspice: str) -> dict[str, float]:
     """ngspice's node voltages for ``text`` at the tightened options, its internal nodes left out."""
-    text = absolute_includes(text, str(COMPAT))  # ngspice runs in a folder of its own
+    text = operating_point_deck(text, str(COMPAT))  # includes found, other analyses off
     voltages = run_op(text, ngspice=ngspice, options=DEFAULT_OPTIONS).voltages
     return {name: v for name, v in voltages.items() if not NGSPICE_INTERNAL.search(name)}
 

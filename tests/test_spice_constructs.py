@@ -798,3 +798,25 @@ def test_conditional_netlists_are_refused_by_name():
         resim.load_netlist("t\n.param a=1\n.if (a == 1)\nR1 1 0 1k\n.else\nR1 1 0 2k\n.endif\nV1 1 0 1\n")
     assert info.value.message.startswith("'.if': conditional netlists")
     assert str(info.value.location) == "<text>:3:1"
+
+
+def test_a_stray_plus_inside_a_model_line_is_ignored_with_a_warning():
+    """`IBV=1e-4+ CJO=2e-12` (a continuation '+' joined into the line): ngspice 39 warns and
+    reads every value; so does resim."""
+    c = resim.load_netlist("t\n.model dio D(IS=1.8e-10 BV=50 IBV=1e-4+ CJO=2e-12 N=2.06)\nV1 1 0 1\nD1 1 0 dio\n")
+    assert (c.models[0].IS, c.models[0].IBV, c.models[0].N) == (1.8e-10, 1e-4, 2.06)
+    assert any("stray '+'" in w for w in c.warnings)
+
+
+def test_an_inductor_coupling_is_dropped_at_dc_with_a_warning():
+    c = resim.load_netlist("t\nV1 1 0 1\nR1 1 2 1k\nL1 2 3 1m\nL2 4 0 1m\nR2 3 0 1k\nR3 4 0 1k\nK1 L1 L2 0.9\n")
+    assert any("inductor coupling 'k1'" in w and "dropped" in w for w in c.warnings)
+    assert resim.solve(c).voltage("3") == pytest.approx(0.5, rel=1e-12)
+
+
+def test_bare_parameter_names_as_values():
+    """ngspice reads `V1 1 0 A` and `R1 1 2 rv` with .params A and rv (a model of that name wins)."""
+    c = resim.load_netlist("t\n.param a=3 rv=2k\nV1 1 0 a\nR1 1 2 rv\nR2 2 0 1k\n")
+    assert c["v"].value.tolist() == [3.0]
+    assert sorted(c["r"].value.tolist()) == [1000.0, 2000.0]
+    assert resim.solve(c).voltage("2") == pytest.approx(1.0, rel=1e-12)

@@ -211,6 +211,9 @@ def _source(card: _Card) -> ElementStmt:
             k += 1 if _is(nxt, "group") else 0
         elif _is(item, "number", "braced") and dc is None and wave is None:
             dc = card.value(item)
+        elif word is not None and dc is None and wave is None and _is_identifier(text_of(item)) and not any(
+                _is(later, "number", "braced") for later in items[k + 1:]):
+            dc = _bad_arg(card, item)  # a bare parameter name: its value (ngspice reads `V1 1 0 A`)
         elif _is(item, "assignment") and lower(item.children[0]) == "dc":
             given = card.value(item.children[1])
             dc = given if dc is None else dc
@@ -231,11 +234,15 @@ def _source(card: _Card) -> ElementStmt:
     return card.stmt(tuple(node(n) for n in card.heads), 0.0 if dc is None else dc, params=params, columns=columns)
 
 
+def _is_identifier(text: str) -> bool:
+    return text.replace("_", "a").isalnum() and not text[0].isdigit()
+
+
 def _bad_arg(card: _Card, item) -> Value:
     """A waveform argument that is no value: a bare parameter name is one (ngspice reads
     ``SIN(0 A f)`` with ``.param A=.. f=..``); anything else is an error."""
     text = text_of(item)
-    if _is(item, "word") and text.replace("_", "a").isalnum() and not text[0].isdigit():
+    if _is(item, "word") and _is_identifier(text):
         return Expr(("var", text.lower(), column_of(item)), column_of(item), card.line.text)
     raise card.unexpected(item, EXPECT_VALUE)
 

@@ -308,7 +308,9 @@ class _Elaborator:
             model = None
             if stmt.ref is not None:
                 model = self.resistors.params.get((local or {}).get(stmt.ref, stmt.ref))
-                if model is None:
+                if model is None and value is None and stmt.ref in scope:  # `R1 a b rv`, rv a .param
+                    value = scope[stmt.ref]
+                elif model is None:
                     known = ", ".join(sorted(self.resistors.params)) or "none defined"
                     ref = shown(stmt.ref)
                     raise line.error(stmt.columns.get("model", 1), f"resistor '{stmt.name}': undefined resistor model "

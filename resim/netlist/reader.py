@@ -175,6 +175,10 @@ class Reader:
     # -- one statement through the grammar ----------------------------------------------------
     def statement(self, line: LogicalLine, file_index: int, stack: tuple[str, ...]) -> None:
         """Parse logical ``line`` and put its statement in its place."""
+        if line.text[:1] in "kK":  # an inductor coupling: nothing at DC
+            self.out.warnings.append(f"{line.location(1)}: warning: inductor coupling '{line.text.split()[0].lower()}' "
+                                     "has no effect in a DC operating point and was dropped")
+            return
         if self.open_subckts:  # a transistor in a subcircuit: refused only if an instance is made
             refused = unsupported_element(line)
             if refused is not None:

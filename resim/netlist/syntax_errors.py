@@ -78,12 +78,13 @@ def unsupported_element(line: LogicalLine) -> NetlistError | None:
     """The error for a line that starts with a letter no element kind has, else None."""
     text = line.text
     first = text[:1].lower()
-    if not first.isalpha() or first in ELEMENTS:
+    if not first.isalpha() or first in ELEMENTS or first == "k":
         return None
     word = text.split()[0]
     what = REFUSED.get(first)
     if what is not None:
-        return line.error(1, f"'{shown(word)}': a {what} is not supported", SIMULATES)
+        article = "an" if what[0].lower() in "aeiox" else "a"
+        return line.error(1, f"'{shown(word)}': {article} {what} is not supported", SIMULATES)
     return line.error(1, f"unsupported element type '{word[0].upper()}' ('{shown(word)}')",
                       f"resim reads {letters(tuple(ELEMENTS))} elements (DC analysis only)")
 

@@ -68,6 +68,9 @@ def _model(tree, line, warnings):
     _, name, mtype, *rest = tree.children
     params = dict(assignment(mp.children[0], line, warnings) for mp in rest
                   if getattr(mp, "data", None) == "model_param")
+    if any(getattr(mp, "data", None) == "stray_plus" for mp in rest):
+        warnings.append(f"{line.location(1)}: warning: model '{lower(name)}': a stray '+' inside the line was "
+                        "ignored (as ngspice 39 does; a continuation '+' starts a line)")
     return ModelStmt(lower(name), lower(mtype), params, line.location(1), line)
 
 
