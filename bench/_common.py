@@ -33,7 +33,7 @@ def run_command(cmd: list[str], **kw) -> float:
     return time.perf_counter() - t0
 
 
-MODELS = ("xs", "1h", "2h", "3h")  # the paper's DRNs, each with examples/drn_<name>_fashion.toml
+MODELS = ("xs", "1h", "2h", "3h", "xl")  # the paper's DRNs, each with examples/drn_<name>_fashion.toml
 
 
 def paper_config(name: str, **training):

@@ -293,6 +293,7 @@ PAPER = {  # science.md §3: layers, gain, sweeps, beta, weight rates, bias rate
     "drn_2h_fashion": ([784, 1024, 1024, 10], 2000.0, 5, 1.0, [0.002, 0.006, 0.018], None),
     "drn_3h_fashion": ([784, 1024, 1024, 1024, 10], 4000.0, 6, 2.0, [0.005, 0.02, 0.08, 0.005],
                        [0.0005, 0.002, 0.008, 0.0005]),
+    "drn_xl_fashion": ([784, 32768, 10], 800.0, 4, 1.0, [0.006, 0.006], None),  # science.md §3b's last lines
 }
 
 
