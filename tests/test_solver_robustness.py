@@ -9,6 +9,8 @@ watchdog that turns a hang into a failure (a hang guard, not a speed assertion).
 
 from __future__ import annotations
 
+import re
+
 import contextlib
 import os
 import signal
@@ -203,7 +205,15 @@ def test_random_stiff_circuits_agree_or_refuse_in_bounded_time(text):
     refusals = {m: type(r) for m, r in outcomes.items() if isinstance(r, ResimError)}
     note(f"refusals: {refusals}")
     if refusals.get("exact") in (TopologyError, NoSolutionError):  # no method may answer then
-        assert not answers, (refusals, list(answers))
+        tie = re.search(r"(\S+) and (\S+) conduct between the same two nodes", str(outcomes["exact"]))
+        if tie and set(answers) == {"cd"}:
+            # two ideal diodes at their threshold with no current to share: exact calls them
+            # both on (and the split undetermined), cd both off; the voltages are the same
+            r = answers["cd"]
+            scale = 1e-12 * (1.0 + float(np.max(np.abs(r.currents["v"]), initial=0.0)))
+            assert all(abs(r.current(name)) <= scale for name in tie.groups()), (refusals, list(answers))
+        else:
+            assert not answers, (refusals, list(answers))
 
 
 # ---- refusals that name the elements, with the right exit code ------------------------------
