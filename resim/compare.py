@@ -234,7 +234,7 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
 
 # A netlist's .save would hide nodes from the comparison, and its other analyses may fail
 # at the tightened tolerances (a .tran's "timestep too small") after the operating point.
-_SAVE = re.compile(r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure)\b.*$", re.I | re.M)
+_NOT_THE_OPERATING_POINT = re.compile(r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure)\b.*$", re.I | re.M)
 _INCLUDE = re.compile(r"""^(\s*\.(?:include|inc|lib)\s+)(['"]?)([^'"\s]+)\2(\s+\S+)?""", re.I | re.M)
 
 
@@ -243,7 +243,7 @@ def operating_point_deck(deck: str, folder: str) -> str:
     ``.include``/``.lib`` paths made absolute from ``folder`` (:func:`absolute_includes`),
     and its ``.save`` lines and analyses other than ``.op``/``.dc`` commented out."""
     deck = absolute_includes(deck, folder)
-    return _SAVE.sub(r"* (resim compare: only the operating point, every vector) \g<0>", deck)
+    return _NOT_THE_OPERATING_POINT.sub(r"* (resim compare: only the operating point, every vector) \g<0>", deck)
 
 
 def absolute_includes(deck: str, folder: str) -> str:

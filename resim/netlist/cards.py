@@ -146,7 +146,7 @@ def _resistor(card: _Card) -> ElementStmt:
             continue
         after_tc = False
         if _is(item, "assignment"):
-            key = card.params(item, RESISTOR_KEYS, params, columns)
+            card.params(item, RESISTOR_KEYS, params, columns)
             after_tc = lower(item.children[0]) == "tc"
         elif _is(item, "number", "braced") and val is None and "r" not in params:
             val = card.value(item)

@@ -78,7 +78,6 @@ def pwl_at_zero(*points: float) -> float:
 
 PWL_AT_ZERO = "pwl(t=0)"  # the function a PWL source's value is when its points are expressions (no user can call it)
 FUNCTIONS[PWL_AT_ZERO] = (pwl_at_zero, None)
-_FUNCTIONS = FUNCTIONS
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%", "pow": "**"}
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -179,10 +178,10 @@ def evaluate(node: Node, scope: Mapping[str, float], depth: int = 0) -> float:
         if name in RANDOM_FUNCTIONS:
             raise ExpressionError(f"{name}() is a random draw in ngspice (Monte Carlo); resim has no random parameters",
                                   column, "replace it by its nominal value (its first argument)")
-        fn = _FUNCTIONS.get(name)
+        fn = FUNCTIONS.get(name)
         if fn is None:
             raise ExpressionError(
-                f"unknown function '{name}'", column, "available: " + " ".join(sorted(f for f in _FUNCTIONS if "(" not in f))
+                f"unknown function '{name}'", column, "available: " + " ".join(sorted(f for f in FUNCTIONS if "(" not in f))
             )
         func, arity = fn
         if (arity is not None and len(args) != arity) or (arity is None and not args):

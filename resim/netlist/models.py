@@ -56,6 +56,7 @@ _NO_DC_EFFECT = {"cjo", "cj0", "cj", "tt", "kf", "af", "cjsw", "cjp", "mjsw", "v
                  "php", "fcs", "tt1", "tt2", "cp", "cta", "ctp", "tphp", "xti_",
                  "lm", "lp", "wm", "wp", "xom", "xoi", "xm", "xp", "fv_max", "bv_max", "id_max", "pd_max", "te_max",
                  "rth0", "cth0", "tm", "dtemp", "lf", "wf", "ef"}
+_IGNORED_AS_NGSPICE = {"tbv1", "tbv2"}  # ngspice 39 reads and ignores them, with a warning: so does resim
 EPSMIN = 1e-28  # A: ngspice's CKTepsmin; a knee current below it is off (ngspice warns "IKF too small")
 GRADING_MAX = 0.9  # ngspice's cap of the temperature-adjusted grading coefficient M
 RESISTOR_MODEL_KEYS = {"rsh", "narrow", "short", "tc1", "tc2", "tce", "defw", "l", "w", "r", "res", "resistance",
@@ -90,7 +91,6 @@ class DiodeModels:
         self.sidewall: dict[str, tuple[float, float, float]] = {}  # name: (JSW(T), model AREA, model PJ)
         self.tnom = tnom
         self.warnings = warnings
-        self.ignored: list[str] = []  # parameters read and ignored, as ngspice 39 does (see add)
         self._variants: dict[tuple, str] = {}
         for name, m in statements.items():
             if m.type == "d":
@@ -99,12 +99,12 @@ class DiodeModels:
     def add(self, name: str, m: ModelStmt, evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
         """Add diode model card ``m`` under ``name`` (a subcircuit's own models: once per instance)."""
         params = {key: evaluate(m, v, key) for key, v in m.params.items()}
-        self.ignored = []
+        ignored = [key for key in params if key in _IGNORED_AS_NGSPICE]
+        if ignored:
+            self.warnings.append(f"{m.location}: warning: model '{m.name}': {', '.join(ignored).upper()} "
+                                 "ignored (as ngspice 39 does)")
         try:
             model, sidewall = self._model(name, params, self.tnom)
-            if self.ignored:
-                self.warnings.append(f"{m.location}: warning: model '{m.name}': {', '.join(self.ignored).upper()} "
-                                     "ignored (as ngspice 39 does)")
         except ModelError as exc:
             raise NetlistError(f"model '{m.name}': {exc.message}", location=m.location,
                                source_line=m.line.physical_text(m.location.line), hint=exc.hint) from None
@@ -118,8 +118,7 @@ class DiodeModels:
         for key, value in params.items():
             if key in _SHOCKLEY or key in _PWL or key in _NO_DC_EFFECT or key in _TEMPERATURE or key in _RECOMBINATION:
                 continue
-            if key in ("tbv1", "tbv2"):  # ngspice 39 ignores them (with a warning): so does resim
-                self.ignored.append(key)
+            if key in _IGNORED_AS_NGSPICE:  # warned about in add()
                 continue
             if key in ("vrev", "rrev", "revepsilon", "epsilon", "ilimit", "revilimit"):
                 raise ModelError(f"parameter '{key}' (reverse breakdown/smoothing) is not supported",

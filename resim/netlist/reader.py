@@ -95,16 +95,17 @@ class Reader:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         out.lines.append(lines)  # as written, for messages
-        if section is not None or ".lib" in text.lower():
+        low = text.lower()  # (once: the bulk scanner reads it too; a large netlist is tens of MB)
+        if section is not None or ".lib" in low:
             lines = library_lines(lines, section, file)
-            text = "\n".join(lines)
+            low = "\n".join(lines).lower()
         n = len(lines)
         start = 0
         if title:
             out.title = lines[0].strip()
             start = 1
         if self.fast:
-            fast = bulk.scan(lines, text.lower(), start)
+            fast = bulk.scan(lines, low, start)
             slow = fast.slow
         else:
             slow = [i for i in range(start, n) if lines[i].strip()]
