@@ -505,6 +505,32 @@ def test_training_gives_the_same_bits_on_one_or_two_cores(tmp_path):
     assert not np.array_equal(nets[0].W[0], start.W[0])
 
 
+def test_a_drn_trained_with_every_image_flipped_equals_one_trained_on_mirrored_images(tmp_path):
+    """[data] flip = 1 mirrors every training image: the same run as flip = 0 on a dataset
+    whose training images were mirrored beforehand (and the same test images)."""
+    import dataclasses
+
+    from resim.drn.config import check
+    from resim.drn.train import train
+
+    make_dataset(tmp_path / "d", n_train=40, n_test=10)
+    data = data_mod.load(f"idx:{tmp_path / 'd'}")
+    mirrored = dataclasses.replace(data, train_x=np.ascontiguousarray(data.train_x.reshape(-1, 28, 28)[:, :, ::-1])
+                                   .reshape(data.train_x.shape))
+    assert not np.array_equal(mirrored.train_x, data.train_x)
+
+    def run(flip, images, name):
+        doc = {"model": {"layers": [784, 20, 10], "input_gain": 4.0}, "data": {"flip": flip},
+               "training": {"epochs": 2, "learning_rates": [0.05, 0.05]}}
+        return train(check(doc, "", "t"), images, str(tmp_path / name), threads=1)
+
+    (a, rows_a), (b, rows_b), (c, _) = run(1.0, data, "a"), run(0.0, mirrored, "b"), run(0.0, data, "c")
+    for x, y in zip(a.W + a.b, b.W + b.b):
+        np.testing.assert_array_equal(x, y)
+    assert [r["test_error"] for r in rows_a] == [r["test_error"] for r in rows_b]
+    assert not np.array_equal(a.W[0], c.W[0])
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_large_products_in_halves_equal_the_whole(threads, dtype):

@@ -133,6 +133,35 @@ def test_training_is_momentum_sgd_with_decayed_per_layer_rates(tmp_path, fashion
     assert rows[-1]["test_error"] == test_error
 
 
+def test_flip_mirrors_the_chosen_training_images_left_right(tmp_path, fashion):
+    """[data] flip = p: in epoch e, image k of the epoch's order is mirrored (np.fliplr of
+    its 28 x 28 pixels) when rng([seed, e, 1]).random(n)[k] < p; the test images never are."""
+    cfg = check({"model": {"kind": "relu-mlp", "layers": [784, 12, 10]},
+                 "data": {"dataset": "fashion-mnist", "data_dir": FASHION, "flip": 0.5},
+                 "training": {"algorithm": "backprop", "epochs": 2, "batch_size": 8, "momentum": 0.9,
+                              "learning_rates": [0.02, 0.02], "seed": 5, "dtype": "float64"}}, "", "run.toml")
+    net, rows = train(cfg, fashion, str(tmp_path / "r"))
+    ref = MLP.init([784, 12, 10], np.random.default_rng(5))
+    params, n = ref.W + ref.b, len(fashion.train_x)
+    moms = [np.zeros_like(p) for p in params]
+    flipped = 0
+    for epoch in range(2):
+        order = np.random.default_rng([5, epoch]).permutation(n)
+        mirror = np.random.default_rng([5, epoch, 1]).random(n) < 0.5
+        x_all = np.array([np.fliplr(im.reshape(28, 28)).ravel() if m else im
+                          for im, m in zip(fashion.train_x[order], mirror)])
+        flipped += mirror.sum()
+        for a in range(0, n, 8):
+            gW, gb, _ = gradient(ref.W, ref.b, x_all[a:a + 8], np.eye(10)[fashion.train_y[order[a:a + 8]]])
+            for p, m, g in zip(params, moms, gW + gb):
+                m[...] = 0.9 * m + g
+                p -= 0.02 * 0.99 ** epoch * m
+    assert 0.3 * 2 * n < flipped < 0.7 * 2 * n
+    for got, want in zip(net.W + net.b, ref.W + ref.b):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert rows[-1]["test_error"] == np.mean(predict(ref.W, ref.b, fashion.test_x) != fashion.test_y)
+
+
 def test_training_lowers_the_cost(tmp_path, fashion):
     cfg = config(epochs=3)
     start = MLP.init([784, 16, 10], np.random.default_rng(5))
@@ -182,13 +211,18 @@ def test_model_files_record_their_kind(tmp_path):
     np.testing.assert_array_equal(loaded["mlp"].W[0], mlp.W[0])
 
 
-def test_the_shipped_config_is_the_follow_ups_baseline():
-    cfg = load_config(str(EXAMPLE))
+@pytest.mark.parametrize("hidden", [1, 2, 3])
+def test_the_shipped_configs_are_the_follow_ups_baseline(hidden):
+    """examples/relu_mlp_{1,2,3}h_fashion.toml: science.md §3b's ReLU networks, with the
+    public code's left-right flips of the Fashion-MNIST training images."""
+    cfg = load_config(str(EXAMPLE).replace("1h", f"{hidden}h"))
     m, t = cfg["model"], cfg["training"]
-    assert (m["kind"], m["layers"], t["algorithm"]) == ("relu-mlp", [784, 512, 10], "backprop")
+    assert (m["kind"], m["layers"], t["algorithm"]) == ("relu-mlp", [784, *[512] * hidden, 10], "backprop")
+    assert (cfg["data"]["dataset"], cfg["data"]["flip"]) == ("fashion-mnist", 0.5)
     assert (t["batch_size"], t["momentum"], t["lr_decay"], t["epochs"], t["seed"], t["dtype"]) == (
         32, 0.9, 0.99, 100, 0, "float32")
-    assert t["learning_rates"] == [0.005, 0.005] and (t["bias_learning_rates"] or t["learning_rates"]) == [0.005, 0.005]
+    rates = [0.005] * (hidden + 1)
+    assert t["learning_rates"] == rates and (t["bias_learning_rates"] or t["learning_rates"]) == rates
 
 
 # ---- the command line ---------------------------------------------------------------------------------

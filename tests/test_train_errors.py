@@ -90,6 +90,8 @@ def test_layers_that_do_not_fit_the_data_are_config_errors(tmp_path, capsys, lay
     ("[training]\nbias_learning_rates = [0.1, -0.1]\n", 2, "bias_learning_rates must not be negative"),
     ("[training]\nlearning_rates = [inf, 0.006]\n", 2, "learning_rates must be finite"),
     ("[training]\nnudging = nan\n", 2, "nudging must be finite"),
+    ("[data]\nflip = 1.5\n", 2, "flip is a probability"),
+    ("[data]\nflip = -0.1\n", 2, "flip is a probability"),
 ])
 def test_negative_limits_and_rates_are_refused(tmp_path, text, line, words):
     path = tmp_path / "run.toml"

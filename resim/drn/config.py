@@ -43,6 +43,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "data_dir": ("string", ""),
         "train_limit": ("integer", 0),  # 0: all training images
         "test_limit": ("integer", 0),
+        "flip": ("number", 0.0),  # probability of mirroring a training image left-right, per image and epoch
     },
     "training": {
         "algorithm": ("string", "centered-ep"),
@@ -203,6 +204,9 @@ def _semantics(v: dict, path: str, text: str) -> None:
         if d[key] < 0:
             raise _err(path, text, "data", key, f"{key} must not be negative, got {d[key]}",
                        "0 uses every image, N the first N")
+    if not 0.0 <= d["flip"] <= 1.0:
+        raise _err(path, text, "data", "flip", f"flip is a probability, got {d['flip']}",
+                   "0 never mirrors a training image, 0.5 mirrors half of them (the follow-up's Fashion-MNIST runs)")
     if t["dtype"] not in ("float64", "float32"):
         raise _err(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
     if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 import urllib.error
@@ -76,6 +77,15 @@ class Dataset:
     def classes(self) -> int:
         """How many outputs the labels need: the largest label + 1."""
         return int(max(self.train_y.max(initial=-1), self.test_y.max(initial=-1))) + 1
+
+    def mirrored(self, images: np.ndarray) -> np.ndarray:
+        """``images`` ([N, pixels], square) mirrored left-right: column c of each row of
+        pixels becomes column side - 1 - c."""
+        side = math.isqrt(self.pixels)
+        if side * side != self.pixels:
+            raise DataError(f"{self.name}: {self.pixels} pixels are not a square image, so they cannot be mirrored",
+                            hint="set [data] flip = 0 for this dataset")
+        return images.reshape(-1, side, side)[:, :, ::-1].reshape(images.shape)
 
     def misfit(self, pixels: int, outputs: int) -> str | None:
         """Why a network with ``pixels`` inputs and ``outputs`` outputs cannot use these images

@@ -13,7 +13,7 @@ import numpy as np
 from .config import Config
 from .data import Dataset
 from .mlp import MLP, gradient, predict, sgd_step
-from .runs import BatchDisplay, Clock, Progress, end_epoch, model_arrays, save_npz, shuffle, start_run
+from .runs import BatchDisplay, Clock, EpochImages, Progress, end_epoch, model_arrays, save_npz, start_run
 
 
 def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
@@ -35,13 +35,14 @@ def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: P
     for epoch in range(first, t["epochs"]):
         t0 = time.perf_counter()
         decayed = [rate * t["lr_decay"] ** epoch for rate in rates]
-        order = shuffle(t["seed"], epoch, len(data.train_x))
+        images = EpochImages(data, t["seed"], epoch, config["data"]["flip"])
+        order = images.order
         outs = np.empty((len(order), net.sizes[-1]), dtype)  # outputs before each update
         display = BatchDisplay(progress, epoch, data.train_y[order], t0)
         for a in range(0, len(order), bs):
             clock.tick()
             idx = order[a:a + bs]
-            x, y = data.train_x[idx].astype(dtype), y_all[idx]
+            x, y = images[a:a + bs].astype(dtype), y_all[idx]
             clock.tock("data")
             gW, gb, outs[a:a + len(idx)] = gradient(net.W, net.b, x, y)
             sgd_step(net.W + net.b, gW + gb, mom_W + mom_b, decayed, t["momentum"])

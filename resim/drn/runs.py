@@ -169,6 +169,27 @@ def shuffle(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+class EpochImages:
+    """The training images of one epoch: their order (:func:`shuffle`) and, when ``flip`` > 0,
+    which of them are mirrored left-right (each with probability ``flip``). Both are
+    functions of (seed, epoch) only, so a resumed run sees the same images."""
+
+    def __init__(self, data: "Dataset", seed: int, epoch: int, flip: float = 0.0) -> None:
+        n = len(data.train_x)
+        self.data = data
+        self.order = shuffle(seed, epoch, n)
+        self.mirror = np.random.default_rng([seed, epoch, 1]).random(n) < flip if flip > 0 else None
+
+    def __getitem__(self, positions: slice) -> np.ndarray:
+        """The images at ``positions`` of the epoch's order (a new array)."""
+        x = self.data.train_x[self.order[positions]]
+        if self.mirror is not None:
+            mirror = self.mirror[positions]
+            if mirror.any():
+                x[mirror] = self.data.mirrored(x[mirror])
+        return x
+
+
 def end_epoch(out: str, config: Config, net: DRN | MLP, mom_W: list, mom_b: list, rows: list[dict],
               outs: np.ndarray, labels: np.ndarray, targets: np.ndarray, test_error: float, seconds: float,
               clock: "Clock", progress: Progress | None) -> None:

@@ -27,8 +27,8 @@ from .mlp import MLP
 from .mlp_train import train_mlp
 from .network import DRN, Relaxer, predict
 from .rules import apply_gradient, descend, exact_gradient, phases
-from .runs import (RUN_FILES, BatchDisplay, Clock, Progress, RunError, check_model_data, classify, end_epoch,
-                   load_model, model_arrays, prepare_folder, read_npz, save_npz, shuffle, start_run)
+from .runs import (RUN_FILES, BatchDisplay, Clock, EpochImages, Progress, RunError, check_model_data, classify, end_epoch,
+                   load_model, model_arrays, prepare_folder, read_npz, save_npz, start_run)
 from .tbp import truncated_gradient
 
 __all__ = ["RUN_FILES", "Progress", "RunError", "check_model_data", "classify", "load_model", "model_arrays",
@@ -86,12 +86,13 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
     for epoch in range(first, t["epochs"]):
         t0 = time.perf_counter()
         decay = t["lr_decay"] ** epoch
-        order = shuffle(t["seed"], epoch, len(data.train_x))
+        images = EpochImages(data, t["seed"], epoch, config["data"]["flip"])
+        order = images.order
         relaxer = Relaxer(net, pool=pool)
         n = len(order)
         outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
         display = BatchDisplay(progress, epoch, data.train_y[order], t0)
-        v0 = net.inputs(data.train_x[order[:bs]])
+        v0 = net.inputs(images[:bs])
         drive0 = v0 @ net.W[0]  # the inputs' currents: shared by every phase of the batch
         warm = None
         for a in range(0, n, bs):
@@ -103,7 +104,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             else:
                 V = [v0] + [np.zeros((len(idx), k), dtype) for k in net.sizes[1:]]
             upcoming = order[a + bs:a + 2 * bs]
-            v0_next = net.inputs(data.train_x[upcoming]) if len(upcoming) else None
+            v0_next = net.inputs(images[a + bs:a + 2 * bs]) if len(upcoming) else None
             clock.tock("data")
             V0 = relaxer.relax(V, t["sweeps"], drive0=drive0, order=free)
             outs[a:a + len(idx)] = V0[-1]
