@@ -714,6 +714,7 @@ def test_update_in_cache_sized_strips_equals_the_whole_block(monkeypatch, moment
     def run(cache_bytes):
         monkeypatch.setattr(kernels, "CACHE_BYTES", cache_bytes)
         monkeypatch.setattr(kernels, "STRIP_ABOVE", 0)
+        monkeypatch.setattr(kernels, "ONE_PASS", False)
         W, M = W0.copy(order="F"), M0.copy(order="F")
         feed = (x, np.ones(rows, dtype), np.empty((4, cols), dtype), np.empty(cols, dtype))
         kernels.step_columns(W, M if momentum else None, P, Q, momentum, 0.3, 0.7, feed, slice(0, cols))
@@ -723,3 +724,77 @@ def test_update_in_cache_sized_strips_equals_the_whole_block(monkeypatch, moment
     assert (whole[-1], striped[-1]) == (1, 7)  # 257 columns in strips of 40
     for a, b in zip(whole[:-1], striped[:-1]):
         np.testing.assert_array_equal(a, b)
+
+
+def needs_numba():
+    from resim.drn import onepass
+
+    assert onepass.available(), "numba is missing: `make test` installs it (pip install -e '.[test]', or '.[fast]')"
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("with_feed", [True, False])
+def test_one_pass_step_is_the_update_clip_and_products(momentum, dtype, rtol, with_feed):
+    """resim.drn.onepass against the step written out in float64 numpy: M = mu M + alpha
+    P^T Q, W = max(W - lr M, 0) (or W = max(W - lr alpha P^T Q, 0)), then x W and 1^T W, on
+    a block of 257 columns (64 groups of four and a tail of one) that starts at column 3."""
+    needs_numba()
+    from resim.drn import onepass
+
+    rng = np.random.default_rng(8)
+    rows, cols, k, B = 300, 263, 5, 4
+    W0 = np.asfortranarray(rng.uniform(0, 1, (rows, cols)).astype(dtype))
+    M0 = np.asfortranarray(rng.normal(0, 0.1, (rows, cols)).astype(dtype))
+    P, Q = rng.normal(0, 1, (k, rows)).astype(dtype), rng.normal(0, 1, (k, cols)).astype(dtype)
+    x = rng.uniform(0, 1, (B, rows)).astype(dtype)
+    W, M = W0.copy(order="F"), M0.copy(order="F")
+    feed = (x, np.ones(rows, dtype), np.full((B, cols), np.nan, dtype), np.full(cols, np.nan, dtype))
+    block = slice(3, 260)
+    onepass.step(W, M if momentum else None, P, Q, momentum, 0.3, 0.7, feed if with_feed else None, block)
+    w, m = W0.astype(np.float64), M0.astype(np.float64)
+    u = 0.7 * (P.astype(np.float64).T @ Q.astype(np.float64))
+    if momentum:
+        m[:, block] = momentum * m[:, block] + u[:, block]
+        w[:, block] = np.maximum(w[:, block] - 0.3 * m[:, block], 0)
+    else:
+        w[:, block] = np.maximum(w[:, block] - 0.3 * u[:, block], 0)
+    assert 0.1 < np.mean(w[:, block] == 0) < 0.9  # the clip matters
+    np.testing.assert_allclose(W, w, rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(W[:, :3], W0[:, :3])  # columns outside the block untouched
+    np.testing.assert_array_equal(W[:, 260:], W0[:, 260:])
+    if momentum:
+        np.testing.assert_allclose(M, m, rtol=rtol, atol=rtol)
+    else:
+        np.testing.assert_array_equal(M, M0)
+    if with_feed:
+        np.testing.assert_allclose(feed[2][:, block], x.astype(np.float64) @ w[:, block], rtol=rtol * 10)
+        np.testing.assert_allclose(feed[3][block], w[:, block].sum(axis=0), rtol=rtol * 10)
+        assert np.isnan(feed[2][:, :3]).all() and np.isnan(feed[3][260:]).all()
+
+
+def test_training_through_the_one_pass_kernel_gives_the_same_bits_on_one_or_two_cores(tmp_path, monkeypatch):
+    """Every block forced through resim.drn.onepass (as DRN-XL's W[0] halves go): the same
+    bits on one or two cores, and the same run as numpy's strips up to rounding."""
+    needs_numba()
+    from resim.drn import kernels
+    from resim.drn.config import check
+    from resim.drn.train import train
+
+    make_dataset(tmp_path / "d", n_train=64, n_test=10)
+    data = data_mod.load(f"idx:{tmp_path / 'd'}")
+    doc = {"model": {"layers": [784, 256, 10], "input_gain": 4.0},
+           "training": {"epochs": 1, "dtype": "float32", "learning_rates": [0.01, 0.01], "momentum": 0.5}}
+    monkeypatch.setattr(kernels, "STRIP_ABOVE", 0)
+    calls = []
+    monkeypatch.setattr(kernels.onepass, "step", lambda *a, step=kernels.onepass.step: calls.append(1) or step(*a))
+    nets = [train(check(doc, "", "t"), data, str(tmp_path / f"t{n}"), threads=n)[0] for n in (1, 2)]
+    assert calls
+    for a, b in zip(nets[0].W + nets[0].b, nets[1].W + nets[1].b):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(kernels, "ONE_PASS", False)
+    strips = train(check(doc, "", "t"), data, str(tmp_path / "strips"), threads=2)[0]
+    for a, b in zip(nets[0].W + nets[0].b, strips.W + strips.b):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    start = DRN.init([784, 256, 10], 4.0, np.random.default_rng(0), np.float32)
+    assert not np.array_equal(nets[0].W[0], start.W[0])

@@ -14,22 +14,26 @@ block. The blocks do not depend on the number of threads, so neither do the bits
 The rule that builds ``P`` and ``Q`` and schedules the blocks is
 :func:`resim.drn.rules.descend`.
 
-A block larger than :data:`STRIP_ABOVE` (DRN-XL's halves are 103 MB each) is walked in
-column strips of about :data:`CACHE_BYTES`, each updated, clipped and multiplied by the next batch's inputs
-while it is in cache: the block is read from memory once per batch instead of once per
-operation (the update, the clip, the products). Strips are fixed by the shape alone, so the
-bits still do not depend on the thread count.
+A block larger than :data:`STRIP_ABOVE` (DRN-XL's halves are 103 MB each) is read from
+memory once per batch instead of once per operation (the update, the clip, the products):
+with numba (the ``fast`` extra) by :mod:`resim.drn.onepass`, which does every operation on
+a column while it is in registers; without it, walked in column strips of about
+:data:`CACHE_BYTES`, each updated, clipped and multiplied by the next batch's inputs while
+it is in cache (about half as fast on DRN-XL). Either way the bits do not depend on the
+thread count.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import onepass
 from .blas import add_outer
 
 _SPLIT = 1 << 16  # matrices at least this large are updated and multiplied in two column halves
 CACHE_BYTES = 1 << 20  # a column block is walked in strips of about this size (a core's L2) ...
 STRIP_ABOVE = 1 << 24  # ... when it is larger than this (far beyond cache: DRN-XL's 103 MB halves, not 1H-3H's)
+ONE_PASS = True  # such a block goes through resim.drn.onepass when numba is installed (False: strips)
 
 
 def column_blocks(W: np.ndarray) -> list[slice]:
@@ -45,6 +49,9 @@ def step_columns(W: np.ndarray, M: np.ndarray | None, P: np.ndarray, Q: np.ndarr
     P^T Q (or the momentum form, with ``M`` the momentum, else None), clip at 0, then with
     ``feed`` = (x, ones, drive, colsum) the upcoming batch's currents ``drive = x W`` and the
     column sums ``colsum = 1^T W`` of those columns."""
+    if ONE_PASS and streamed(W, cols) and onepass.available():
+        onepass.step(W, M, P, Q, momentum, lr, alpha, feed, cols)
+        return
     for strip in strips(W, cols):
         Wb, Qb = W[:, strip], Q[:, strip]
         if M is not None:
@@ -60,13 +67,20 @@ def step_columns(W: np.ndarray, M: np.ndarray | None, P: np.ndarray, Q: np.ndarr
             colsum[strip] = ones @ Wb
 
 
+def streamed(W: np.ndarray, cols: slice) -> bool:
+    """Whether the block ``W[:, cols]`` is larger than :data:`STRIP_ABOVE`: far beyond the
+    cache, so that it is worth reading from memory only once per batch."""
+    start, stop = cols.start or 0, W.shape[1] if cols.stop is None else cols.stop
+    return (stop - start) * W.shape[0] * W.itemsize > STRIP_ABOVE
+
+
 def strips(W: np.ndarray, cols: slice) -> list[slice]:
     """``cols`` of ``W`` as column strips of at most about :data:`CACHE_BYTES` each, when the
     block is larger than :data:`STRIP_ABOVE`; else the block itself (a matrix that stays in
     cache gains nothing from strips and pays their calls: measured at DRN-1H's size)."""
     start, stop = cols.start or 0, W.shape[1] if cols.stop is None else cols.stop
     width = max(8, CACHE_BYTES // max(1, W.shape[0] * W.itemsize))
-    if stop - start <= width or (stop - start) * W.shape[0] * W.itemsize <= STRIP_ABOVE:
+    if stop - start <= width or not streamed(W, cols):
         return [cols]
     return [slice(a, min(a + width, stop)) for a in range(start, stop, width)]
 
