@@ -1,7 +1,8 @@
-"""Seconds per training epoch of the paper's DRNs, and where the time goes (issue 7).
+"""Seconds per training epoch of the paper's DRNs, and where the time goes (issues 7, 16).
 
     python bench/train_epoch.py xs 1h 2h 3h --images 2000          # extrapolated to 60,000 images
     python bench/train_epoch.py 1h --images 60000 --dtype float32    # one whole epoch
+    python bench/train_epoch.py xl --images 60000 --baseline-images 0  # DRN-XL, one whole epoch
 
 Fashion-MNIST (Debian's dataset-fashion-mnist, or --data-dir), the hyper-parameters of
 science.md §3 (batch 4, centred EP), ``resim.drn.train.train`` with its timing hooks:
@@ -10,6 +11,15 @@ test-error evaluation (on --test-images, not counted in the epoch time). Prints 
 per epoch (measured over --images, scaled to 60,000), images per second and the split,
 and the ratio against the straightforward implementation of bench/train_accuracy_check.py
 (explicit gradient matrices, float64) timed in the same run on --baseline-images images.
+
+The memory-streaming limit: a batch must at least read and write every conductance once
+(its update; twice that with a momentum). Timing ``np.copyto`` of a matrix of each layer's
+shape (median of 5, also read + write) gives that traffic's time at this machine's copy
+rate; the epoch's share of it (``floor / epoch``) says how close training runs to the limit.
+Matrices that fit in the caches (XS, 1H) copy faster than memory streams, so their floor is
+a cache floor. ``--strips`` switches off resim.drn.onepass (the numba kernel for matrices
+beyond the cache) to time the numpy strips it replaces. The peak resident memory is the
+process's (run one model per process for a per-model figure).
 """
 
 from __future__ import annotations
@@ -33,9 +43,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, help="cores for the large products (default: resim's choice)")
     ap.add_argument("--baseline-images", type=int, default=400,
                     help="images for the straightforward implementation's time (0: skip it)")
+    ap.add_argument("--strips", action="store_true", help="numpy strips instead of the numba one-pass kernel")
     args = ap.parse_args()
     from resim.drn import data as data_mod
+    from resim.drn import kernels, onepass
     from resim.drn.train import train
+
+    kernels.ONE_PASS = not args.strips
+    print(f"large layers: {'numpy strips' if args.strips or not onepass.available() else 'numba one pass'}")
 
     print(machine())
     data = data_mod.load("fashion-mnist", args.data_dir, args.images, args.test_images)
@@ -54,10 +69,40 @@ def main() -> None:
               f"({'measured' if scale == 1 else f'from {len(data.train_x):,} images'}), "
               f"{row['samples_per_second']:.0f} images/s; {split}; "
               f"test error {row['test_error']:.2%} on {len(data.test_x):,} after {len(data.train_x):,} images")
+        moved, floor = _streaming_floor(layers, config)
+        epoch_s = row["epoch_seconds"] * scale
+        print(f"  streaming limit: {moved / 1e6:.1f} MB per batch, {floor:.1f} s per epoch at the copy rate; "
+              f"that is {floor / epoch_s:.0%} of the epoch; peak RSS {_peak_rss_mb():.0f} MB")
         if args.baseline_images:
             ref, ours = _baseline(config, data, args.baseline_images), row["epoch_seconds"] * scale
             print(f"  straightforward implementation: {ref:.0f} s per 60,000-image epoch (from "
                   f"{args.baseline_images:,} images, float64); resim {ref / ours:.1f}x faster")
+
+
+def _streaming_floor(layers: list[int], config) -> tuple[float, float]:
+    """(bytes a batch must read and write: every conductance once, twice with a momentum;
+    seconds per 60,000-image epoch that traffic takes at the copy rate of each layer's matrix)."""
+    import numpy as np
+
+    from _common import median_time
+
+    t = config["training"]
+    dtype = np.float32 if t["dtype"] == "float32" else np.float64
+    passes = 2 if t["momentum"] else 1
+    sizes = [2 * layers[0], *layers[1:]]
+    moved = seconds = 0.0
+    for a, b in zip(sizes, sizes[1:]):
+        src = np.asfortranarray(np.random.default_rng(0).random((a, b), dtype=dtype))
+        dst = np.empty_like(src)
+        seconds += passes * median_time(lambda: np.copyto(dst, src), 5)[0]
+        moved += passes * 2 * src.nbytes
+    return moved, seconds * 60000 / t["batch_size"]
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _baseline(config, data, images: int) -> float:
