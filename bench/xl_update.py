@@ -1,6 +1,8 @@
-"""DRN-XL's training step on W[0] (1568 x 32768, float32): one column half per core, walked in
-cache-sized strips (resim.drn.kernels.step_columns) against the same half in one pass per
-operation (the baseline, measured in the same run: strips switched off).
+"""DRN-XL's training step on W[0] (1568 x 32768, float32), one column half per core, three
+ways measured in the same run, interleaved: one numpy pass per operation (the baseline),
+numpy in cache-sized strips, and resim.drn.onepass (numba: every operation on a column
+while it is in registers; what training uses when numba is installed). A copy of W (read
+and write, ``np.copyto``) is timed beside them: the memory-streaming limit.
 
 Each step is what a batch of DRN-XL does to W[0]: the rank-k update, the clip at 0, the
 next batch's input currents ``x W`` and the column sums ``1^T W``, here on both halves,
@@ -23,7 +25,7 @@ from _common import machine  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from resim.drn import kernels  # noqa: E402
+from resim.drn import kernels, onepass  # noqa: E402
 
 
 def main() -> None:
@@ -56,18 +58,26 @@ def main() -> None:
             job.result()
         return time.perf_counter() - t0
 
-    samples = {"one pass per operation (baseline)": [], "cache-sized strips": []}
-    above = kernels.STRIP_ABOVE
-    for _ in range(a.repeats):  # interleaved, so both see the same machine
-        kernels.STRIP_ABOVE = 1 << 62
-        samples["one pass per operation (baseline)"].append(step())
-        kernels.STRIP_ABOVE = above
-        samples["cache-sized strips"].append(step())
+    ways = {"one pass per operation (baseline)": (1 << 62, False), "cache-sized strips": (kernels.STRIP_ABOVE, False)}
+    if onepass.available():
+        ways["one pass over memory (numba)"] = (kernels.STRIP_ABOVE, True)
+        step()  # compile it before timing
+    else:
+        print("numba is not installed (pip install 'resim[fast]'): the one-pass kernel is not timed")
+    copy = np.empty_like(W)
+    samples: dict[str, list[float]] = {k: [] for k in [*ways, "copy of W (np.copyto)"]}
+    for _ in range(a.repeats):  # interleaved, so every way sees the same machine
+        for name, (above, one_pass) in ways.items():
+            kernels.STRIP_ABOVE, kernels.ONE_PASS = above, one_pass
+            samples[name].append(step())
+        t0 = time.perf_counter()
+        np.copyto(copy, W)
+        samples["copy of W (np.copyto)"].append(time.perf_counter() - t0)
     medians = {k: statistics.median(v) for k, v in samples.items()}
+    base = medians["one pass per operation (baseline)"]
     for k, m in medians.items():
-        print(f"{k:36s} median {1e3 * m:7.1f} ms per batch  (runs: {', '.join(f'{1e3 * t:.0f}' for t in samples[k])})")
-    base, new = medians.values()
-    print(f"strips: {base / new:.2f}x the baseline")
+        print(f"{k:36s} median {1e3 * m:7.1f} ms per batch, {base / m:5.2f}x the baseline  "
+              f"(runs: {', '.join(f'{1e3 * t:.0f}' for t in samples[k])})")
     if pool is not None:
         pool.shutdown()
 

@@ -39,7 +39,7 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` as the module docstring says; :class:`OutputError` if it
     cannot be written (the old content, if any, is then left as it was for regular files)."""
     try:
@@ -118,7 +118,7 @@ def _through_proc(path: str | os.PathLike) -> bool:
     return False
 
 
-def _replace(target: str, data: bytes, old: os.stat_result | None) -> None:
+def _replace(target: str, data: bytes | memoryview, old: os.stat_result | None) -> None:
     """Write ``target`` (no link) through a temporary file beside it and a rename, with the
     mode and owner of the ``old`` file there."""
     fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=os.path.dirname(target))

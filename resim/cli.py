@@ -425,7 +425,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
     Example:
       resim export runs/xs/model.npz --input 0 > net.cir && resim solve net.cir
     """
-    from .drn.export import to_netlist
+    from .drn.export import netlist_chunks
     from .drn.network import outputs
 
     import numpy as np
@@ -436,7 +436,8 @@ def export(model: str, index: int, data_dir: str | None) -> None:
     image = data.test_x[index]
     out = outputs(net, image[None, :])[0]
     title = f"{data.name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
-    _write_stdout(to_netlist(net, image, title))
+    for chunk in netlist_chunks(net, image, title):
+        _write_stdout(chunk)
 
 
 @main.command(epilog=_EXIT_HELP)
@@ -597,6 +598,11 @@ def run_args(args: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return _interrupted(Interrupted("interrupted"))
+    except MemoryError:
+        click.echo("error: out of memory: this job needs more memory than the process may have "
+                   "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
+                   "limit (ulimit -v), or run a smaller job", err=True)
+        return 11
     except Exception as exc:  # a bug: say so plainly
         return _internal_error(exc)
 

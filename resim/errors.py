@@ -157,5 +157,6 @@ EXIT_CODES: dict[int, str] = {
     8: "ngspice missing, failed or past --timeout (compare-with-ngspice; the tail of its output is shown)",
     9: "resim and ngspice differ beyond the tolerances (compare-with-ngspice)",
     10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
+    11: "out of memory (the netlist or model needs more memory than the process may have)",
     130: "interrupted (Ctrl-C); resim train prints the command that resumes the run",
 }

@@ -373,6 +373,26 @@ def test_resume_refuses_another_configuration(tmp_path):
 # ---- export ---------------------------------------------------------------------------------------------
 
 
+def test_the_exported_netlist_streams_in_chunks_with_one_resistor_per_conductance():
+    """netlist_chunks in pieces of any size gives to_netlist's text; each conductance > 0 is
+    one resistor 1/g between its two nodes, and zero conductances are left out."""
+    from resim.drn.export import netlist_chunks
+
+    net = small_net(sizes=(12, 8, 3))
+    net.W[0][2, 5] = 0.0
+    x = images(1, 12)[0]
+    text = to_netlist(net, x)
+    assert text.count("\nvp") == text.count("\nvn") == 12
+    chunks = list(netlist_chunks(net, x, lines_per_chunk=7))
+    assert len(chunks) > 5 and all(c.endswith("\n") for c in chunks) and "".join(chunks) == text
+    resistors = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("r")}
+    assert len(resistors) == sum(int((w > 0).sum()) for w in net.W) and "r0_2_5" not in resistors
+    for l, w in enumerate(net.W):
+        for i, j in zip(*np.nonzero(w > 0)):
+            a, b, value = resistors[f"r{l}_{i}_{j}"]
+            assert float(value) == pytest.approx(1 / w[i, j], rel=1e-15)
+
+
 def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     """resim export MODEL --input K: resim solve's arg-max is the model's prediction, and
     the netlist passes compare-with-ngspice."""

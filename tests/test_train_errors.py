@@ -268,6 +268,16 @@ def test_an_eof_error_in_a_command_is_a_bug_not_an_abort(tmp_path, capsys, monke
     assert code == 1 and "internal error: EOFError: ran out" in err
 
 
+def test_running_out_of_memory_is_exit_11_without_a_traceback(tmp_path, capsys, monkeypatch, netlists_dir):
+    def too_big(*args, **kw):
+        raise MemoryError()
+
+    monkeypatch.setattr("resim.api.solve", too_big)
+    monkeypatch.delenv("RESIM_DEBUG", raising=False)
+    code, out, err = resim(capsys, "solve", netlists_dir / "divider.cir")
+    assert code == 11 and err.startswith("error: out of memory") and "Traceback" not in err and out == ""
+
+
 def test_an_interrupt_before_the_first_epoch_says_to_start_again(tmp_path):
     from resim.cli import _train_interrupted
 

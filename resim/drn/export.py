@@ -10,6 +10,8 @@ biases are current sources from ground into their node. The prediction is the ar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .network import DRN
@@ -26,27 +28,44 @@ def node_names(net: DRN) -> list[list[str]]:
 
 
 def to_netlist(net: DRN, image: np.ndarray, title: str = "trained DRN") -> str:
+    """The whole netlist as one string (:func:`netlist_chunks` joined)."""
+    return "".join(netlist_chunks(net, image, title))
+
+
+def netlist_chunks(net: DRN, image: np.ndarray, title: str = "trained DRN",
+                   lines_per_chunk: int = 200_000) -> Iterator[str]:
+    """The netlist of ``net`` with ``image`` applied, in pieces of about ``lines_per_chunk``
+    lines each ending in a newline: DRN-XL's is about 26 M lines (1.2 GB), which a writer
+    can stream instead of holding it twice."""
     names = node_names(net)
     x = np.asarray(image, float).ravel()
     n_pix = len(x)
-    out = [f"* {title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g} (resim export)"]
+    head = [f"* {title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g} (resim export)"]
     volts = net.gain * np.concatenate([x, -x])
     for i, v in enumerate(volts.tolist()):
         kind = "vp" if i < n_pix else "vn"
-        out.append(f"{kind}{i % n_pix} {names[0][i]} 0 {v!r}")
+        head.append(f"{kind}{i % n_pix} {names[0][i]} 0 {v!r}")
+    yield "\n".join(head) + "\n"
     for l, w in enumerate(net.W):
-        rows, cols = np.nonzero(w > 0)
-        g = w[rows, cols].astype(float)
-        for i, j, gij in zip(rows.tolist(), cols.tolist(), g.tolist()):
-            out.append(f"r{l}_{i}_{j} {names[l][i]} {names[l + 1][j]} {1.0 / gij!r}")
+        step = max(1, lines_per_chunk // max(1, w.shape[0]))
+        for a in range(0, w.shape[1], step):  # column blocks: W is column-major
+            block = w[:, a:a + step]
+            cols, rows = np.nonzero(block.T > 0)  # in (column, row) order, as the blocks are read
+            if not len(rows):
+                continue
+            g = block[rows, cols].astype(float)
+            lines = [f"r{l}_{i}_{j} {names[l][i]} {names[l + 1][j]} {1.0 / gij!r}"
+                     for i, j, gij in zip(rows.tolist(), (cols + a).tolist(), g.tolist())]
+            yield "\n".join(lines) + "\n"
+    tail = []
     for l in range(1, len(names) - 1):
         half = len(names[l]) // 2
         for j, node in enumerate(names[l]):
-            out.append(f"d{l}_{j} 0 {node} dideal" if j < half else f"d{l}_{j} {node} 0 dideal")
+            tail.append(f"d{l}_{j} 0 {node} dideal" if j < half else f"d{l}_{j} {node} 0 dideal")
     for l, b in enumerate(net.b):
         for j, bj in enumerate(b.astype(float).tolist()):
             if bj != 0.0:
-                out.append(f"ib{l + 1}_{j} 0 {names[l + 1][j]} {bj!r}")
-    out.append(".model dideal D(Ron=0 Vfwd=0)")
-    out += [".op", ".end"]
-    return "\n".join(out) + "\n"
+                tail.append(f"ib{l + 1}_{j} 0 {names[l + 1][j]} {bj!r}")
+    tail.append(".model dideal D(Ron=0 Vfwd=0)")
+    tail += [".op", ".end"]
+    yield "\n".join(tail) + "\n"

@@ -213,7 +213,13 @@ def _reciprocal(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, sweeps: int = 0,
+def eval_batch(net: DRN) -> int:
+    """Images relaxed at once at evaluation: 1000, fewer when the hidden states of 1000
+    would pass 2^23 values (32 MB in float32; DRN-XL: 256 images)."""
+    return max(1, min(1000, (1 << 23) // max(1, sum(net.sizes[1:-1]))))
+
+
+def outputs(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | None = None, sweeps: int = 0,
             order: str = "odd-even", warm: list | None = None, settled=None) -> np.ndarray:
     """Output voltages [B, classes] for images ``x``: at the free equilibrium (``sweeps = 0``:
     relaxed to convergence, the circuit's operating point, what ``resim solve`` of the
@@ -225,8 +231,10 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = 
     equilibrium; relaxation starts there (the network changes little between two epochs, so
     it converges in fewer sweeps) and the new equilibria are stored back. The equilibrium
     does not depend on the start: the same outputs, to the tolerance, either way.
-    ``settled``: see :meth:`Relaxer.converge` (:func:`predict` stops once no class can change)."""
+    ``settled``: see :meth:`Relaxer.converge` (:func:`predict` stops once no class can change).
+    ``batch``: images relaxed at once (default :func:`eval_batch`)."""
     relaxer = Relaxer(net, pool=pool)
+    batch = batch or eval_batch(net)
     out = []
     for k, a in enumerate(range(0, len(x), batch)):
         V = relaxer.start(x[a:a + batch])
@@ -242,7 +250,7 @@ def outputs(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = 
     return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
 
 
-def predict(net: DRN, x: np.ndarray, batch: int = 1000, pool: Executor | None = None, **how) -> np.ndarray:
+def predict(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | None = None, **how) -> np.ndarray:
     """The class of each image: the arg-max of the output voltages (``how``: as :func:`outputs`).
 
     At the equilibrium, the relaxation stops as soon as no image's class can change: when
