@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 
@@ -514,6 +515,109 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     if value is not None and not (0 < value and (top is None or value <= top)):  # NaN fails too
         raise click.BadParameter(f"{value} is not a number > 0" + ("" if top is None else f" and <= {top:g}"))
     return value
+
+
+@main.group(epilog=_EXIT_HELP)
+def synth() -> None:
+    """Make resistive circuits from ReLU networks and piecewise-linear functions.
+
+    The circuits use voltage sources, resistors, ideal diodes and amplifiers (E elements):
+    inputs are the sources VX0, VX1, ... (drive them with --set vx0=0.3, --dc or
+    resim sweep), outputs the nodes y0, y1, ... docs/synth.md has the construction.
+    """
+
+
+def _range(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not LO:HI (e.g. 0:1)") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise click.BadParameter(f"'{value}': needs finite LO < HI")
+    return lo, hi
+
+
+_SYNTH_OPTIONS = [
+    click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
+                 help="Write the netlist here (as solve -o writes) instead of stdout."),
+    click.option("--gain", type=float, callback=_positive, metavar="A",
+                 help="The amplifiers' gain (default: the smallest 1, 2 or 5 x 10^k whose guaranteed error is "
+                      "at most 1e-3 of the output scale on the input range)."),
+    click.option("--check", type=click.IntRange(0), default=8, show_default=True, metavar="N",
+                 help="Solve the circuit at N inputs of the range (its two corners, then random) and report the "
+                      "largest error against the network (0: skip)."),
+]
+
+
+def _synth_options(f):
+    for option in reversed(_SYNTH_OPTIONS):
+        f = option(f)
+    return f
+
+
+def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str) -> None:
+    from . import synth as syn
+
+    if output:
+        check_writable(output)
+    gain = gain or syn.default_gain(net, lo, hi)
+    text = syn.to_netlist(net, gain, title)
+    bound, scale = syn.error_bound(net, gain, lo, hi), syn.output_scale(net, lo, hi)
+    _emit(text, output)
+    click.echo(f"synth: {'-'.join(map(str, net.sizes))} ReLU network, gain {gain:g}; guaranteed |circuit - network| "
+               f"<= {bound:.3g} for inputs in [{lo:g}, {hi:g}] (output scale {scale:.3g}, ratio {bound / scale:.2g})",
+               err=True)
+    if check:
+        measured = syn.measured_error(net, text, syn.sample_inputs(net, lo, hi, check))
+        click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
+
+
+@synth.command("relu", epilog=_EXIT_HELP)
+@click.argument("net_file", metavar="NET.npz", type=click.Path(dir_okay=False, exists=True))
+@click.option("--input-range", callback=_range, default="0:1", show_default=True, metavar="LO:HI",
+              help="The range of every input, for the gain and the guaranteed error.")
+@_synth_options
+def synth_relu(net_file: str, input_range: tuple[float, float], output: str | None, gain: float | None,
+               check: int) -> None:
+    """Write the ReLU network in NET.npz (arrays W0, b0, W1, b1, ...; layer l maps h to
+    h @ W_l + b_l, ReLU after every layer but the last) as a resistive circuit.
+
+    A relu-mlp trained by resim train is such a file (its model.npz).
+
+    \b
+    Examples:
+      resim synth relu net.npz -o net.cir && resim solve net.cir --set vx0=0.3
+      resim synth relu runs/fashion_relu_1h/model.npz --gain 1e6 -o mlp.cir
+    """
+    from . import synth as syn
+
+    lo, hi = input_range
+    _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file))
+
+
+@synth.command("pwl", epilog=_EXIT_HELP)
+@click.option("--points", required=True, metavar="X0:Y0,X1:Y1,...",
+              help="The function's points, x increasing; it is linear between them and continues the end slopes.")
+@click.option("--input-range", callback=_range, metavar="LO:HI",
+              help="The range of the input for the gain and the guaranteed error (default: the points' x range).")
+@_synth_options
+def synth_pwl(points: str, input_range: tuple[float, float] | None, output: str | None, gain: float | None,
+              check: int) -> None:
+    """Write a 1-D piecewise-linear function as a resistive circuit (input VX0, output y0),
+    through its one-hidden-layer ReLU expansion.
+
+    \b
+    Examples:
+      resim synth pwl --points "0:0,1:1,2:0" -o tent.cir
+      resim sweep tent.cir --dc vx0 0 2 0.01 --probe "v(y0)"
+    """
+    from . import synth as syn
+
+    x, y = syn.parse_points(points)
+    lo, hi = input_range or (float(x[0]), float(x[-1]))
+    _synthesise(syn.pwl_net(x, y), lo, hi, gain, check, output, f"piecewise-linear function {points}")
 
 
 @main.command("compare-with-ngspice", epilog=_EXIT_HELP)

@@ -1,0 +1,237 @@
+"""ReLU networks and piecewise-linear functions as resistive circuits (``resim synth``).
+
+A ReLU network maps ``h_0 = x`` through ``z_l = h_(l-1) W_l + b_l``, ``h_l = relu(z_l)``
+for every layer but the last, whose ``z_L`` is the output. Its circuit is made of the four
+elements of the universal approximation theorem for resistive networks (Scellier and
+Mishra, arXiv 2312.15063): voltage sources, resistors, ideal diodes and VCVSs (E elements).
+Every signal exists as a pair of nodes ``+h`` and ``-h`` (the paper's doubled inputs and its
+excitatory and inhibitory halves), so that each weight is a positive conductance ``|w|``.
+
+For unit ``i`` of layer ``l`` (docs/synth.md has the derivation):
+
+* **Mean node.** ``m+`` is joined by a conductance ``|w_ji|`` to ``+h_j`` when ``w_ji > 0``
+  and to ``-h_j`` otherwise, by ``|b_i|`` to a +1 V (or -1 V) source, and by a pad to ground
+  that makes its total conductance ``G_i = max(2, sum_j |w_ji| + |b_i|)``. Every node it
+  touches is a stiff source and nothing draws current from it, so by KCL
+  ``v(m+) = z_i / G_i``. ``m-`` mirrors it (every sign flipped): ``v(m-) = -z_i / G_i``.
+* **ReLU.** An ideal diode from ground to ``m+`` holds ``v(m+) >= 0``, one from ``m-`` to
+  ground holds ``v(m-) <= 0``: ``v(m+) = relu(z_i) / G_i = -v(m-)`` exactly.
+* **Amplifier.** A VCVS of gain ``A`` (``--gain``) in a non-inverting loop restores the
+  scale: ``out = A (v(m) - out / G)`` through a divider ``G - 1`` : 1, so
+  ``out = G v(m) / (1 + G / A)``. The outputs ``+h_i = relu(z_i) / (1 + G_i / A)`` and
+  ``-h_i`` are stiff: they feed the next layer without being loaded. The last layer has
+  no diode and one copy: ``y_k = z_k / (1 + G_k / A)``.
+
+The only approximation is the amplifiers' finite gain: each unit's output is its exact
+value times ``1 / (1 + G_i / A)``. :func:`error_bound` propagates that through the layers
+over a box of inputs (interval bounds on every ``z``), so the circuit's outputs are
+guaranteed within the bound of the network's, and the bound falls like ``1 / A``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ResimError
+
+
+class SynthError(ResimError):
+    """A network or function that cannot be made into a circuit as asked (usage: exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ReLUNet:
+    """Weights ``W[l]`` ([n_(l-1), n_l]) and biases ``b[l]`` ([n_l]) of a ReLU network."""
+
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The outputs for inputs ``x`` ([N, n_0]): ReLU after every layer but the last."""
+        h = np.asarray(x, float)
+        for l, (w, b) in enumerate(zip(self.W, self.b)):
+            h = h @ w + b
+            if l < len(self.W) - 1:
+                h = np.maximum(h, 0.0)
+        return h
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.W[0].shape[0]] + [w.shape[1] for w in self.W]
+
+
+def load_relu(path: str) -> ReLUNet:
+    """``W0, b0, W1, b1, ...`` from an ``.npz`` (a ``resim train`` relu-mlp's model.npz is one)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            n = 0
+            while f"W{n}" in files:
+                n += 1
+            if n == 0:
+                raise SynthError(f"'{path}' holds no W0: a ReLU network is stored as arrays W0, b0, W1, b1, ...",
+                                 hint="np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)")
+            W = [np.asarray(z[f"W{l}"], float) for l in range(n)]
+            b = [np.asarray(z[f"b{l}"], float) if f"b{l}" in files else np.zeros(W[l].shape[1]) for l in range(n)]
+    except (OSError, ValueError) as exc:
+        raise SynthError(f"cannot read '{path}' as .npz: {exc}") from None
+    for l, (w, bias) in enumerate(zip(W, b)):
+        if w.ndim != 2 or bias.shape != (w.shape[1],) or (l and w.shape[0] != W[l - 1].shape[1]):
+            raise SynthError(f"'{path}': W{l} {w.shape} and b{l} {bias.shape} do not chain "
+                             f"(layer l maps h -> h @ W_l + b_l: W_l is [inputs, outputs], b_l [outputs])")
+        if not (np.isfinite(w).all() and np.isfinite(bias).all()):
+            raise SynthError(f"'{path}': W{l} or b{l} holds a value that is not finite")
+    return ReLUNet(W, b)
+
+
+def parse_points(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``"x0:y0,x1:y1,..."`` (at least two points, x strictly increasing) as two arrays."""
+    xs, ys = [], []
+    for k, item in enumerate(p for p in text.replace(" ", "").split(",") if p):
+        try:
+            x, y = item.split(":")
+            xs.append(float(x))
+            ys.append(float(y))
+        except ValueError:
+            raise SynthError(f"--points: '{item}' (point {k + 1}) is not x:y",
+                             hint='--points "0:0,1:1,2:0" (x increasing)') from None
+    x, y = np.array(xs), np.array(ys)
+    if len(x) < 2 or not (np.isfinite(x).all() and np.isfinite(y).all()) or np.any(np.diff(x) <= 0):
+        raise SynthError("--points needs at least two finite points with x strictly increasing",
+                         hint='--points "0:0,1:1,2:0"')
+    return x, y
+
+
+def pwl_net(x: np.ndarray, y: np.ndarray) -> ReLUNet:
+    """The piecewise-linear interpolant of the points (extended linearly beyond them) as a
+    one-hidden-layer ReLU network:
+    f(t) = y_0 + s_0 (relu(t - x_0) - relu(x_0 - t)) + sum_k (s_k - s_(k-1)) relu(t - x_k),
+    s_k the slope after x_k, k = 1 .. n - 2."""
+    s = np.diff(y) / np.diff(x)
+    w0 = np.r_[1.0, -1.0, np.ones(len(x) - 2)][None, :]
+    b0 = np.r_[-x[0], x[0], -x[1:-1]]
+    w1 = np.r_[s[0], -s[0], np.diff(s)][:, None]
+    return ReLUNet([w0, w1], [b0, np.array([y[0]])])
+
+
+def pad_conductances(net: ReLUNet) -> list[np.ndarray]:
+    """Each unit's total conductance ``G = max(2, sum_j |w_ji| + |b_i|)`` (per layer)."""
+    return [np.maximum(2.0, np.abs(w).sum(axis=0) + np.abs(b)) for w, b in zip(net.W, net.b)]
+
+
+def circuit_outputs(net: ReLUNet, gain: float, x: np.ndarray) -> np.ndarray:
+    """What the ideal circuit computes: every unit's value times 1 / (1 + G_i / A)."""
+    h = np.asarray(x, float)
+    for l, (w, b, G) in enumerate(zip(net.W, net.b, pad_conductances(net))):
+        h = (h @ w + b) / (1.0 + G / gain)
+        if l < len(net.W) - 1:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def error_bound(net: ReLUNet, gain: float, lo: float, hi: float) -> float:
+    """A bound on max |circuit - network| over the outputs, for every input in [lo, hi]^n.
+
+    Interval arithmetic bounds each pre-activation, |z_i| <= Z_i. With e the bound on the
+    previous layer's outputs (0 at the inputs) and r_i = (G_i / A) / (1 + G_i / A):
+    |z^_i - z_i| <= ||w_i||_1 e, and relu (or the identity) being 1-Lipschitz,
+    |h^_i - h_i| <= r_i (Z_i + ||w_i||_1 e) + ||w_i||_1 e."""
+    low, high = np.full(net.sizes[0], float(lo)), np.full(net.sizes[0], float(hi))
+    e = 0.0
+    for l, (w, b, G) in enumerate(zip(net.W, net.b, pad_conductances(net))):
+        pos, neg = np.maximum(w, 0), np.minimum(w, 0)
+        z_low, z_high = low @ pos + high @ neg + b, high @ pos + low @ neg + b
+        Z = np.maximum(np.abs(z_low), np.abs(z_high))
+        spread = np.abs(w).sum(axis=0) * e
+        r = (G / gain) / (1.0 + G / gain)
+        e = float(np.max(r * (Z + spread) + spread))
+        if l < len(net.W) - 1:
+            low, high = np.maximum(z_low, 0), np.maximum(z_high, 0)
+    return e
+
+
+def sample_inputs(net: ReLUNet, lo: float, hi: float, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` inputs in [lo, hi]^n_0: the box's two extreme corners, then uniform draws."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(lo, hi, (max(n, 2), net.sizes[0]))
+    x[0], x[1] = lo, hi
+    return x[:n] if n >= 2 else x[:max(n, 0)]
+
+
+def output_scale(net: ReLUNet, lo: float, hi: float) -> float:
+    """max |network output| over 1,024 inputs of the box (at least 1e-12)."""
+    return max(1e-12, float(np.max(np.abs(net(sample_inputs(net, lo, hi, 1024))))))
+
+
+def default_gain(net: ReLUNet, lo: float, hi: float, tolerance: float = 1e-3) -> float:
+    """The smallest gain of the form {1, 2, 5} x 10^k whose :func:`error_bound` is at most
+    ``tolerance`` times the output scale (the bound falls like 1/A)."""
+    target = tolerance * output_scale(net, lo, hi)
+    for k in range(0, 16):
+        for m in (1, 2, 5):
+            gain = m * 10.0 ** k
+            if error_bound(net, gain, lo, hi) <= target:
+                return gain
+    raise SynthError(f"no gain up to 5e15 brings the guaranteed error under {target:.3g}",
+                     hint="give --gain, or a narrower --input-range")
+
+
+def to_netlist(net: ReLUNet, gain: float, title: str, inputs: np.ndarray | None = None) -> str:
+    """The circuit as a netlist: inputs ``VX0..`` (at ``inputs``, default 0), outputs ``y0..``."""
+    if not gain > 0 or not math.isfinite(gain):
+        raise SynthError(f"--gain must be a positive number, got {gain}")
+    n0 = net.sizes[0]
+    x = np.zeros(n0) if inputs is None else np.asarray(inputs, float).ravel()
+    L = len(net.W)
+    out = [f"* {title}: ReLU network {'-'.join(map(str, net.sizes))} as a resistive circuit, "
+           f"amplifier gain {gain:g} (resim synth)"]
+    out += [f"vx{i} x{i} 0 {float(v)!r}" for i, v in enumerate(x)]
+    out += [f"exn{i} xn{i} 0 x{i} 0 -1" for i in range(n0)]
+    out += ["vone one 0 1", "vmone mone 0 -1"]
+    plus, minus = [f"x{i}" for i in range(n0)], [f"xn{i}" for i in range(n0)]
+    for l, (w, b, G) in enumerate(zip(net.W, net.b, pad_conductances(net)), start=1):
+        hidden = l < L
+        new_plus, new_minus = [], []
+        for i in range(w.shape[1]):
+            copies = [("p", plus, minus, "one", "mone")] + ([("n", minus, plus, "mone", "one")] if hidden else [])
+            for tag, same, other, up, down in copies:
+                m, f = f"m{tag}{l}_{i}", f"f{tag}{l}_{i}"
+                o = (f"h{tag}{l}_{i}" if hidden else f"y{i}")
+                for j in np.flatnonzero(w[:, i]).tolist():
+                    wji = float(w[j, i])
+                    out.append(f"r{tag}{l}_{j}_{i} {m} {same[j] if wji > 0 else other[j]} {1.0 / abs(wji)!r}")
+                if b[i] != 0:
+                    out.append(f"rb{tag}{l}_{i} {m} {up if b[i] > 0 else down} {1.0 / abs(float(b[i]))!r}")
+                pad = float(G[i]) - (float(np.abs(w[:, i]).sum()) + abs(float(b[i])))
+                if pad > 1e-12 * G[i]:
+                    out.append(f"rg{tag}{l}_{i} {m} 0 {1.0 / pad!r}")
+                if hidden:
+                    out.append(f"d{tag}{l}_{i} 0 {m} dideal" if tag == "p" else f"d{tag}{l}_{i} {m} 0 dideal")
+                out.append(f"e{tag}{l}_{i} {o} 0 {m} {f} {float(gain)!r}")
+                out.append(f"rt{tag}{l}_{i} {o} {f} {float(G[i]) - 1.0!r}")
+                out.append(f"rd{tag}{l}_{i} {f} 0 1")
+                (new_plus if tag == "p" else new_minus).append(o)
+        plus, minus = new_plus, new_minus
+    out += [".model dideal D(Ron=0 Vfwd=0)", ".op", ".end"]
+    return "\n".join(out) + "\n"
+
+
+def measured_error(net: ReLUNet, netlist: str, inputs: np.ndarray) -> float:
+    """max |circuit - network| over the outputs, the circuit solved by ``resim.solve`` at
+    each row of ``inputs`` (its sources ``vx<i>`` set to the row)."""
+    from .api import load_netlist, solve
+
+    circuit = load_netlist(netlist)
+    sources = [circuit.find_element(f"vx{i}") for i in range(net.sizes[0])]
+    want = net(inputs)
+    worst = 0.0
+    for x, y in zip(inputs, want):
+        result = solve(circuit.with_element_values({k: float(v) for k, v in zip(sources, x)}))
+        got = np.array([result.voltage(f"y{k}") for k in range(len(y))])
+        worst = max(worst, float(np.max(np.abs(got - y))))
+    return worst
