@@ -314,6 +314,35 @@ def test_file_size_limit(tmp_path, monkeypatch):
     assert err.message == f"cannot read netlist file '{path}': larger than {len(text)} bytes"
 
 
+def test_small_file_reserves_no_gigabyte(tmp_path):
+    # reading up to the 1 GiB limit must not reserve the limit: under `ulimit -v` a 1 kB
+    # netlist would fail as out of memory
+    import tracemalloc
+
+    (tmp_path / "small.cir").write_text("t\nV1 a 0 1\nR1 a 0 1\n")
+    tracemalloc.start()
+    try:
+        text = reader_module.read_file(str(tmp_path / "small.cir"), None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text.startswith("t\nV1") and peak < 1 << 20
+
+
+def test_pipe_size_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_module, "MAX_FILE_BYTES", 100)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=("t\n" + "R1 a 0 1\n" * 40,))
+    writer.start()
+    try:
+        with pytest.raises(NetlistError) as info:
+            reader_module.read_file(str(fifo), None)
+    finally:
+        writer.join(timeout=5)
+    assert "larger than 100 bytes" in info.value.message
+
+
 # ---- nothing in it -------------------------------------------------------------------------------
 
 

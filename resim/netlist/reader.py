@@ -36,6 +36,25 @@ class _Refused(Exception):
     """A file refused before it is opened (the reason is already set)."""
 
 
+def _read_at_most(fh, info: os.stat_result, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``fh``, allocating about what the file holds.
+
+    ``fh.read(limit)`` would reserve ``limit`` bytes (1 GiB) up front even for a 1 kB file,
+    which fails under an address-space limit (``ulimit -v``); a regular file is read at its
+    size, a pipe or terminal in 1 MB chunks.
+    """
+    if stat.S_ISREG(info.st_mode):
+        whole = fh.read(min(limit, info.st_size + 1))
+        if len(whole) <= info.st_size or len(whole) >= limit:
+            return whole  # all of it, as its size said (or the limit reached)
+        data = bytearray(whole)  # it grew, or its size is not its length (/proc)
+    else:
+        data = bytearray()
+    while len(data) < limit and (chunk := fh.read(min(1 << 20, limit - len(data)))):
+        data += chunk
+    return bytes(data)
+
+
 def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
     """The text of a netlist file (``where``: the ``.include`` that names it, if any).
 
@@ -51,11 +70,11 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> st
             problem, hint = special
             raise _Refused
         with open(path, "rb") as fh:
-            mode = os.fstat(fh.fileno()).st_mode
-            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or fh.isatty()):
+            info = os.fstat(fh.fileno())
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or fh.isatty()):
                 problem, hint = special
             else:
-                data = fh.read(MAX_FILE_BYTES + 1)
+                data = _read_at_most(fh, info, MAX_FILE_BYTES + 1)
                 if len(data) <= MAX_FILE_BYTES:
                     return data.decode("utf-8", errors="replace")
                 problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
