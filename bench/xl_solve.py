@@ -40,7 +40,8 @@ def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[int, float, float,
     """(exit code, wall seconds, peak RSS in MB, stderr) of ``cmd`` under /usr/bin/time."""
     proc = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], stdout=stdout, stderr=subprocess.PIPE, text=True)
     m = re.search(r"TIME ([\d.]+) (\d+)\s*$", proc.stderr)
-    return proc.returncode, float(m[1]), int(m[2]) / 1024, proc.stderr[:m.start()].strip()
+    err = "\n".join(line for line in proc.stderr[:m.start()].splitlines() if not line.startswith("Command exited"))
+    return proc.returncode, float(m[1]), int(m[2]) / 1024, err.strip()
 
 
 def restricted(net: DRN, units: int) -> DRN:

@@ -74,8 +74,10 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> st
             if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or fh.isatty()):
                 problem, hint = special
             else:
-                data = _read_at_most(fh, info, MAX_FILE_BYTES + 1)
-                if len(data) <= MAX_FILE_BYTES:
+                # a regular file's size refuses it before reading; a pipe's once past the limit
+                too_big = stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES
+                data = b"" if too_big else _read_at_most(fh, info, MAX_FILE_BYTES + 1)
+                if not too_big and len(data) <= MAX_FILE_BYTES:
                     return data.decode("utf-8", errors="replace")
                 problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
     except OSError as exc:
