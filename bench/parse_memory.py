@@ -23,7 +23,7 @@ import tracemalloc
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine  # noqa: E402
-from xl_solve import restricted  # noqa: E402
+from xl_solve import count_lines, restricted  # noqa: E402
 
 import resim  # noqa: E402
 from resim.drn import data as data_mod  # noqa: E402
@@ -46,8 +46,7 @@ def main() -> None:
         path = os.path.join(folder, "xl.cir")
         with open(path, "w") as fh:
             fh.writelines(netlist_chunks(sub, image, f"DRN-XL's first {a.units} hidden units"))
-        with open(path, "rb") as fh:
-            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+        lines = count_lines(path)
         print(f"{sub.sizes[1]} hidden units: {lines:,} lines, {os.path.getsize(path) / 1e6:.0f} MB")
 
         tracemalloc.start()
@@ -67,7 +66,7 @@ def main() -> None:
         t = time.perf_counter()
         result = resim.solve(circuit)
         solve_s = time.perf_counter() - t
-        held, peak = tracemalloc.get_traced_memory()
+        peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         print(f"solve ({result.method}, traced): {solve_s:.1f} s, peak {peak / 1e6:.0f} MB")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

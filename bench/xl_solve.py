@@ -44,6 +44,12 @@ def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[int, float, float,
     return proc.returncode, float(m[1]), int(m[2]) / 1024, err.strip()
 
 
+def count_lines(path: str) -> int:
+    """The lines of the file ``path``, read 16 MB at a time."""
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+
+
 def restricted(net: DRN, units: int) -> DRN:
     half = net.sizes[1] // 2
     k = min(units // 2, half)
@@ -75,8 +81,7 @@ def main() -> None:
                     fh.writelines(netlist_chunks(sub, image, f"DRN-XL's first {units} hidden units"))
                 how = "written in-process"
             size = os.path.getsize(path)
-            with open(path, "rb") as fh:
-                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+            lines = count_lines(path)
             resistors = sum(int((w > 0).sum()) for w in sub.W)
             print(f"{sub.sizes[1]:6d} hidden units: {resistors:,} resistors, {lines:,} lines, {size / 1e6:.0f} MB ({how})")
             out = os.path.join(folder, "op.json")

@@ -329,6 +329,12 @@ def test_small_file_reserves_no_gigabyte(tmp_path):
     assert text.startswith("t\nV1") and peak < 1 << 20
 
 
+def test_file_longer_than_its_size():
+    # /proc files say 0 bytes: reading at the stated size must go on to the end
+    text = reader_module.read_file("/proc/self/status", None)
+    assert text.startswith("Name:") and text.endswith("\n") and len(text) > 100
+
+
 def test_pipe_size_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(reader_module, "MAX_FILE_BYTES", 100)
     fifo = tmp_path / "pipe"

@@ -41,15 +41,14 @@ def _read_at_most(fh, info: os.stat_result, limit: int) -> bytes:
 
     ``fh.read(limit)`` would reserve ``limit`` bytes (1 GiB) up front even for a 1 kB file,
     which fails under an address-space limit (``ulimit -v``); a regular file is read at its
-    size, a pipe or terminal in 1 MB chunks.
+    size, a pipe or terminal (or a file longer than its size says: /proc) in 1 MB chunks.
     """
+    data = b""
     if stat.S_ISREG(info.st_mode):
-        whole = fh.read(min(limit, info.st_size + 1))
-        if len(whole) <= info.st_size or len(whole) >= limit:
-            return whole  # all of it, as its size said (or the limit reached)
-        data = bytearray(whole)  # it grew, or its size is not its length (/proc)
-    else:
-        data = bytearray()
+        data = fh.read(min(limit, info.st_size + 1))
+        if len(data) <= info.st_size:
+            return data
+    data = bytearray(data)
     while len(data) < limit and (chunk := fh.read(min(1 << 20, limit - len(data)))):
         data += chunk
     return bytes(data)
@@ -74,11 +73,11 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> st
             if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or fh.isatty()):
                 problem, hint = special
             else:
-                # a regular file's size refuses it before reading; a pipe's once past the limit
-                too_big = stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES
-                data = b"" if too_big else _read_at_most(fh, info, MAX_FILE_BYTES + 1)
-                if not too_big and len(data) <= MAX_FILE_BYTES:
-                    return data.decode("utf-8", errors="replace")
+                # a regular file is refused by its size, before it is read; a pipe once past the limit
+                if not (stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES):
+                    data = _read_at_most(fh, info, MAX_FILE_BYTES + 1)
+                    if len(data) <= MAX_FILE_BYTES:
+                        return data.decode("utf-8", errors="replace")
                 problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
     except OSError as exc:
         problem = exc.strerror or str(exc)
