@@ -174,7 +174,7 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     # demotions: a line continued by a '+' line is read by the grammar with its continuation
     has_tokens = np.flatnonzero(per_line)
     maybe = has_tokens[buf[t_start[first[has_tokens]]] == ord("+")]  # '+' first, or odd white space
-    for i in np.union1d(maybe, bad_lines).tolist():
+    for i in sorted(set(maybe.tolist()) | set(bad_lines.tolist())):  # not np.union1d: it imports numpy.ma (40 ms)
         if lines[i].lstrip()[:1] != "+":
             continue
         j = i - 1
