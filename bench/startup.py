@@ -7,7 +7,9 @@ process (``resim solve ten.cir`` with the table, CSV and JSON outputs; the conso
 next to this Python), the same with a ``resim serve`` running (``$RESIM_SERVER``), and
 ``ngspice -b ten.cir`` on the same netlist, interleaved; medians. Also prints what the
 interpreter alone costs here (``python -c pass`` and ``python -c "import numpy"``), the
-floor under any Python tool that loads numpy.
+floor under any Python tool that loads numpy. Says whether resim's own modules have a
+current bytecode cache: without one (``PYTHONDONTWRITEBYTECODE`` set and no ``make``, which
+runs ``compileall``), every process compiles them again.
 """
 
 from __future__ import annotations
@@ -41,11 +43,27 @@ D1 out 0 dsil
 """
 
 
+def bytecode_state() -> str:
+    """Whether resim's modules have current bytecode, and whether Python may write it."""
+    import importlib.util
+    from pathlib import Path
+
+    import resim
+
+    sources = sorted(Path(resim.__file__).parent.rglob("*.py"))
+    stale = [s for s in sources if not os.path.exists(importlib.util.cache_from_source(str(s)))
+             or os.path.getmtime(importlib.util.cache_from_source(str(s))) < os.path.getmtime(s)]
+    writes = "no" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "yes"
+    return (f"resim bytecode: {len(sources) - len(stale)} of {len(sources)} modules cached; "
+            f"Python writes bytecode: {writes}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=21)
     args = ap.parse_args()
     print(machine())
+    print(bytecode_state())
     exe = os.path.join(os.path.dirname(sys.executable), "resim")
     if not os.path.exists(exe):
         exe = shutil.which("resim")
