@@ -604,7 +604,7 @@ def volts(spec: str, extra: str = "") -> float:
 
 
 @pytest.mark.parametrize("spec, expected", [
-    ("1 DC 2", 1.0),  # the first value wins
+    ("1 DC 2", 1.0),  # a value right after the nodes wins over DC (below)
     ("6 DC 7", 6.0),
     ("DC=3", 3.0),
     ("DC 3", 3.0),
@@ -639,6 +639,47 @@ def volts(spec: str, extra: str = "") -> float:
 ])
 def test_source_dc_value(spec, expected):
     assert volts(spec) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+# A DC value given more than once, each read by ngspice 39 (`print v(n)` after `op`, V and I
+# alike): a value right after the nodes wins over every DC keyword; among the DC keywords
+# (`DC v`, `DC=v`, `DC(v)`) the last one wins, and a `DC` without a value sets 0.
+REPEATED_DC = [
+    ("dc 1.0 dc 0.0", 0.0),
+    ("DC=1 DC=3", 3.0),
+    ("DC 1 AC 1 DC 3", 3.0),
+    ("dc=1 dc 3", 3.0),
+    ("dc 1 dc=3", 3.0),
+    ("DC 1 DC 0 AC 1", 0.0),
+    ("dc 1 ac 1 0 dc 4 ac 2", 4.0),
+    ("DC 1 DC {2+1}", 3.0),
+    ("dc(5) dc 3", 3.0),
+    ("dc 3 dc(5)", 5.0),
+    ("dc 2 dc 3 pulse(5 6 1 1 1 1 1)", 3.0),
+    ("dc 2 pulse(5 6 1 1 1 1 1) dc 3", 3.0),
+    ("1 dc 2 dc 3", 1.0),
+    ("3 dc=1", 3.0),
+    ("2 dc", 2.0),
+    ("dc 1 dc", 0.0),
+    ("dc 1 dc ac 1", 0.0),
+    ("dc pulse(5 6 1 1 1 1 1)", 0.0),
+    ("pulse(5 6 1 1 1 1 1) dc", 0.0),
+]
+
+
+@pytest.mark.parametrize("spec, expected", REPEATED_DC)
+def test_a_repeated_dc_value_is_read_as_ngspice_reads_it(spec, expected):
+    assert volts(spec) == pytest.approx(expected, abs=0.0)
+    circuit = load(f"I1 0 n {spec}\nR1 n 0 1k")
+    assert value_of(circuit, "i", "i1") == pytest.approx(expected, abs=0.0)
+
+
+@pytest.mark.parametrize("spec, used", [("dc 1.0 dc 0.0", "the last"), ("1 dc 2", "after the nodes"),
+                                        ("dc 1 dc", "without a value")])
+def test_a_repeated_dc_value_is_warned_about(spec, used):
+    circuit = load(f"V1 n 0 {spec}\nR1 n 0 1k")
+    assert warned(circuit, "v1", "dc", used), circuit.warnings
+    assert circuit.warnings[0].startswith("<text>:2:"), circuit.warnings
 
 
 def test_sffm_with_phases_matches_ngspice():
