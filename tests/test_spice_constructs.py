@@ -791,6 +791,21 @@ def test_error_on_a_continuation_after_a_blank_line_is_at_the_physical_line():
     assert "bogus=3" in err.source_line
 
 
+# ---- .lib ---------------------------------------------------------------------------------------
+
+
+def test_lib_reads_only_its_section_even_when_called_on_a_continuation_line(tmp_path):
+    """As ngspice 39 (measured): the lines outside the section (R4) and in other sections (R5)
+    are not read; the section name may sit on a `+` line."""
+    (tmp_path / "parts.lib").write_text("* parts\nR4 2 0 1\n.lib other\nR5 2 0 1\n.endl\n"
+                                        ".lib res ; resistors\nR3 2 0 1k\n.endl res\n")
+    net = tmp_path / "net.cir"
+    net.write_text("lib\nV1 1 0 1\nR1 1 2 1k\n.lib parts.lib\n* the section:\n+ RES\nR2 2 0 1k\n.end\n")
+    circuit = resim.load_netlist(net)
+    assert sorted(circuit["r"].names) == ["r1", "r2", "r3"]
+    assert resim.solve(circuit).voltage("2") == pytest.approx(1 / 3, rel=1e-12)  # 500 / (1000 + 500)
+
+
 # ---- C and L in a DC operating point ------------------------------------------------------------
 
 
