@@ -642,18 +642,23 @@ def synth_pwl(points: str, input_range: tuple[float, float] | None, output: str 
                    "docs/ngspice.md).")
 @click.option("--against", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
               help="Run this ngspice netlist instead of translating NETLIST (names must match).")
+@click.option("--as-written/--translation-only", "as_written", default=True, show_default=True,
+              help="Also run ngspice on NETLIST as written, where it can read it as it is, and compare that too "
+                   "(a reader that differs from ngspice's shows there); or compare resim's translation only.")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="resim's solver.")
 def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout: float, fmt: str, ngspice_path: str | None,
                          keep: str | None, ngspice_defaults: bool, diodes: str, against: str | None,
-                         method: str) -> None:
+                         as_written: bool, method: str) -> None:
     """Solve NETLIST with resim and with ngspice, and compare them node by node.
 
-    Prints the worst nodes first, the largest and RMS voltage difference, the largest
+    ngspice runs resim's reading of NETLIST, translated, and NETLIST as written where it can
+    read it as it is (no piecewise-linear diodes, no names it reads otherwise); both must
+    agree. Prints the worst nodes first, the largest and RMS voltage difference, the largest
     current difference, both wall times and a verdict. Exits 0 when every node agrees
     within --tol, every element current within --tol-i (and ngspice confirms every diode
-    state), 9 when not, 8 when ngspice is missing, fails or runs past --timeout. The
-    translation is described in docs/ngspice.md.
+    state), 9 when not, 8 when ngspice is missing, fails or runs past --timeout, or the
+    comparison could not be made. The translation is described in docs/ngspice.md.
 
     \b
     Examples:
@@ -666,10 +671,12 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
 
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
-                                       method=method, tol_i=tol_i, timeout=timeout)
+                                       method=method, tol_i=tol_i, timeout=timeout, as_written=as_written)
     _write_stdout(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp))
-    if not cmp.ok:
+    if cmp.outcome == "differ":
         raise compare.ResultsDiffer(cmp.verdict())
+    if cmp.outcome == "could not compare":
+        raise compare.CouldNotCompare(cmp.verdict())
 
 
 def run_args(args: list[str] | None = None) -> int:

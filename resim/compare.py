@@ -11,6 +11,13 @@ Every node and every current resim reports must be in ngspice's output. With the
 ``states`` translation of piecewise-linear diodes, ngspice's answer must also confirm every
 diode state resim found (a wrong state fails the comparison even where the voltages happen
 to agree).
+
+The translation is written from resim's reading of the netlist, so it cannot catch a
+misreading. By default ngspice also runs the netlist as written, where it can read it as it
+is (:func:`why_not_as_written`), and resim's answer must agree with that too
+(:attr:`Comparison.as_written`). A comparison that cannot be made (names ngspice reads
+otherwise under ``--against``, a node lost by the translation) is :class:`CouldNotCompare`
+(exit 8), not a difference (:class:`ResultsDiffer`, exit 9).
 """
 
 from __future__ import annotations
@@ -19,17 +26,19 @@ import json
 import math
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import api
+from .circuit import Circuit
 from .elements import CIRCUIT_KINDS, ELEMENTS
-from .errors import ResimError
-from .ngspice import DEFAULT_OPTIONS, NgspiceResult, run_op
+from .errors import ResimError, printable
+from .ngspice import DEFAULT_OPTIONS, NgspiceError, NgspiceResult, run_op
 from .result import Result
-from .translate import Translation, current_maps, to_ngspice
+from .translate import Translation, current_maps, ngspice_takes_element, ngspice_takes_node, to_ngspice
 
 DEFAULT_TOL = 1e-6  # volts
 # amperes: smaller current differences always agree. ngspice runs with abstol 1e-15 A and stops
@@ -44,6 +53,15 @@ class ResultsDiffer(ResimError):
     """resim and ngspice disagree beyond the tolerance."""
 
     exit_code = 9
+
+
+class CouldNotCompare(ResimError):
+    """The comparison could not be made: ngspice cannot be run on this netlist so that its
+    answer matches resim's names (``--against`` with names ngspice does not take as they
+    are), or ngspice's run of resim's own translation lacks a node or current it was given.
+    Exit 8, as when ngspice fails: it is not a difference between the two."""
+
+    exit_code = 8
 
 
 @dataclass
@@ -82,20 +100,66 @@ class Comparison:
     dc_points: int = 0  # points of the netlist's .dc sweep compared (0: none)
     dc_max_dv: float = 0.0
     dc_worst: str | None = None  # "node at source=value"
+    # what ngspice ran: "translation" (resim's reading of the netlist, translated), "as written"
+    # (the netlist itself), "against" (--against FILE)
+    ran: str = "translation"
+    as_written: Comparison | None = None  # with a translation: ngspice on the netlist as written
+    as_written_note: str | None = None  # why the netlist as written was not compared
+
+    @property
+    def differs(self) -> bool:
+        """A difference beyond the tolerances, in this run or in the netlist as written."""
+        own = (self.max_dv > self.tol or self.dc_max_dv > self.tol or bool(self.state_violations)
+               or bool(self.current_violations) or (self.ran != "translation" and self._missing_any))
+        return own or (self.as_written is not None and self.as_written.differs)
+
+    @property
+    def _missing_any(self) -> bool:
+        return bool(self.missing or self.missing_currents)
+
+    @property
+    def outcome(self) -> str:
+        """``agree``, ``differ`` (exit 9), or ``could not compare`` (exit 8): ngspice's run of
+        resim's own translation lacks a node or current it was given, a translation problem,
+        not a difference (a difference elsewhere wins)."""
+        if self.differs:
+            return "differ"
+        if self.ran == "translation" and self._missing_any:
+            return "could not compare"
+        return "agree"
 
     @property
     def ok(self) -> bool:
-        return (self.max_dv <= self.tol and self.dc_max_dv <= self.tol and not self.state_violations
-                and not self.missing and not self.current_violations and not self.missing_currents)
+        return self.outcome == "agree"
 
     @property
     def speedup(self) -> float:
         return self.ngspice_seconds / self.resim_seconds if self.resim_seconds > 0 else math.inf
 
+    @property
+    def label(self) -> str:
+        """What ngspice ran, in the report's words."""
+        return {"translation": "resim's reading, translated", "as written": "the netlist as written",
+                "against": "the --against netlist"}[self.ran]
+
     def verdict(self) -> str:
-        if self.ok:
+        """The outcome and why: each comparison's findings (with the netlist as written, both)."""
+        head = {"agree": "agree", "differ": "DIFFER", "could not compare": "could not compare"}[self.outcome]
+        if self.as_written is None:
+            text = f"{head}: {self._findings()}"
+        else:
+            text = f"{head}: {self.label}: {self._findings()}; {self.as_written.label}: {self.as_written._findings()}"
+        if self.as_written_note:
+            text += f" (the netlist as written was not compared: {self.as_written_note})"
+        return text
+
+    def _findings(self) -> str:
+        """This run's differences, else what is missing, else how close it agrees."""
+        differs = (self.max_dv > self.tol or self.dc_max_dv > self.tol or self.state_violations
+                   or self.current_violations or self._missing_any)
+        if not differs:
             dc = f" (.dc: {self.dc_points} points, largest |dv| {self.dc_max_dv:.3g} V)" if self.dc_points else ""
-            return (f"agree: largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V, {self.currents_compared} "
+            return (f"largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V, {self.currents_compared} "
                     f"currents within tol-i {self.tol_i:.3g} of their scale{dc}")
         why = []
         if self.max_dv > self.tol:
@@ -108,17 +172,19 @@ class Comparison:
         if self.current_violations:
             why.append(f"{len(self.current_violations)} current(s) differ by more than tol-i {self.tol_i:.3g} of "
                        f"their scale: " + "; ".join(self.current_violations[:3]))
+        whose = "ngspice's run of resim's translation" if self.ran == "translation" else "ngspice's output"
         if self.missing:
-            why.append(f"{len(self.missing)} node(s) missing from ngspice's output: {', '.join(self.missing[:5])}")
+            why.append(f"{len(self.missing)} node(s) missing from {whose}: {', '.join(self.missing[:5])}")
         if self.missing_currents:
-            why.append(f"{len(self.missing_currents)} current(s) missing from ngspice's output: "
+            why.append(f"{len(self.missing_currents)} current(s) missing from {whose}: "
                        + ", ".join(self.missing_currents[:5]))
-        return "DIFFER: " + "; ".join(why)
+        return "; ".join(why)
 
     def as_dict(self, top: int = 20) -> dict:
         return {
             "netlist": self.netlist,
-            "verdict": "agree" if self.ok else "differ",
+            "verdict": self.outcome,
+            "ngspice_ran": self.ran,
             "tolerance_V": self.tol,
             "max_abs_dv_V": self.max_dv,
             "rms_dv_V": self.rms_dv,
@@ -143,6 +209,8 @@ class Comparison:
             "dc_max_abs_dv_V": self.dc_max_dv,
             "dc_worst": self.dc_worst,
             "notes": self.notes,
+            "as_written": None if self.as_written is None else self.as_written.as_dict(top),
+            "as_written_not_compared": self.as_written_note,
         }
 
 
@@ -150,17 +218,27 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
                          options: str | None = DEFAULT_OPTIONS, keep: str | os.PathLike | None = None,
                          diodes: str = "states", against: str | os.PathLike | None = None,
                          method: str = "auto", tol_i: float | None = None,
-                         timeout: float = DEFAULT_TIMEOUT) -> Comparison:
+                         timeout: float = DEFAULT_TIMEOUT, as_written: bool = True) -> Comparison:
     """Solve ``netlist`` with resim and with ngspice and compare (see the module docstring).
+
+    ngspice runs resim's translation of the circuit (:mod:`resim.translate`), and, with
+    ``as_written``, the netlist itself too, where ngspice can read it as it is
+    (:func:`why_not_as_written`): a reader that takes the netlist otherwise than ngspice
+    does cannot agree there, however well its reading is solved. That comparison is
+    :attr:`Comparison.as_written` (or :attr:`Comparison.as_written_note` says why there is
+    none); a difference in either is a difference.
 
     ``tol``: volts; ``tol_i``: relative to each current's scale (default: the number
     ``tol`` is, so that loosening one loosens both). ``options``: ngspice
     ``.options`` (None: ngspice's defaults). ``keep``: a folder that keeps the translated
-    netlist, the rawfile and ngspice's log. ``against``: an ngspice netlist to run instead
-    of the translation (names must match). ``timeout``: seconds each ngspice run may take.
-    Raises :class:`~resim.ngspice.NgspiceError` when ngspice is missing, fails or runs past
-    ``timeout`` (:class:`~resim.ngspice.NgspiceTimeout`), and resim's own errors when resim
-    cannot solve the netlist.
+    netlist, the rawfile and ngspice's log (the netlist as written's in ``as-written/``).
+    ``against``: an ngspice netlist to run instead of the translation (names must match).
+    ``timeout``: seconds each ngspice run may take.
+    Raises :class:`~resim.ngspice.NgspiceError` when ngspice is missing, fails on the
+    translation or on ``against``, or runs past ``timeout``
+    (:class:`~resim.ngspice.NgspiceTimeout`); :class:`CouldNotCompare` when ``against`` is
+    given and the circuit has names ngspice does not take as they are; and resim's own
+    errors when resim cannot solve the netlist.
     """
     path = os.fspath(netlist)
     tol_i = tol if tol_i is None else tol_i
@@ -169,37 +247,133 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     circuit = api.load_netlist(path)
     result = api.solve(circuit, method=method)
     resim_seconds = time.perf_counter() - t0
-    n_elements = circuit.n_elements
-    savecurrents = n_elements <= SAVECURRENTS_MAX
-    notes: list[str] = []
+    run = _Runs(path, circuit, result, tol, tol_i, ngspice, options, timeout, resim_seconds)
     if against is not None:
-        with open(against, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
-            deck = operating_point_deck(fh.read(), os.path.dirname(os.path.abspath(against)))
+        odd = names_ngspice_does_not_take(circuit, models=False)  # FILE's models need not match resim's
+        if odd:
+            raise CouldNotCompare(
+                f"could not compare: ngspice does not take {_listed(odd)} as written, so its answer for "
+                f"{os.fspath(against)} cannot be matched to resim's by name",
+                hint="compare without --against: resim's translation renames them for ngspice (docs/ngspice.md)")
+        return run.as_given(os.fspath(against), keep, "against", dc=True)
+    cmp = run.translation(diodes, keep)
+    if as_written:
+        cmp.as_written_note = why_not_as_written(circuit, path)
+        if cmp.as_written_note is None:
+            try:
+                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), "as-written"),
+                                              "as written", dc=False)
+            except NgspiceError as exc:
+                cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
+    return cmp
+
+
+@dataclass
+class _Runs:
+    """One resim answer, and the ngspice runs it is compared with."""
+
+    path: str
+    circuit: Circuit
+    result: Result
+    tol: float
+    tol_i: float
+    ngspice: str | None
+    options: str | None
+    timeout: float
+    resim_seconds: float
+
+    @property
+    def savecurrents(self) -> bool:
+        return self.circuit.n_elements <= SAVECURRENTS_MAX
+
+    def _run(self, deck: str, tr: Translation, keep, diodes: str, notes: list[str], ran: str) -> Comparison:
+        if self.savecurrents:
+            deck = _with_savecurrents(deck)
+        else:
+            notes.append(f"{self.circuit.n_elements:,} elements: currents compared for V and E sources and "
+                         f"piecewise-linear diodes only (no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
+        ng = run_op(deck, ngspice=self.ngspice, options=self.options,
+                    keep_dir=None if keep is None else os.fspath(keep), timeout=self.timeout)
+        cmp = _compare(self.path, self.circuit, self.result, tr, ng, self.tol, self.resim_seconds, self.options,
+                       diodes, notes, self.tol_i)
+        cmp.ran = ran
+        return cmp
+
+    def translation(self, diodes: str, keep) -> Comparison:
+        """ngspice on resim's translation of the circuit, its .dc sweep too."""
+        circuit = self.circuit
+        tr = to_ngspice(circuit, self.result, diodes=diodes, savecurrents=self.savecurrents)
+        cmp = self._run(tr.text, tr, keep, diodes, list(tr.notes), "translation")
+        if circuit.dc:
+            if diodes == "states" and _has_pwl_diodes(circuit):
+                cmp.notes.append(".dc sweep not compared: piecewise-linear diode states change along a sweep "
+                                 "(compare it with --diodes sidiode)")
+            else:
+                _compare_dc(cmp, circuit, tr.text, tr, self.ngspice, self.options, keep, self.timeout)
+        return cmp
+
+    def as_given(self, netlist: str, keep, ran: str, dc: bool) -> Comparison:
+        """ngspice on a netlist as it is (``netlist``: the user's own, or ``--against``),
+        matched by name; its .dc sweep too when ``dc``. Only the V and E sources' currents are
+        compared (their branch currents, by name)."""
+        with open(netlist, encoding="utf-8", errors="surrogateescape") as fh:  # ngspice gets its bytes as they are
+            deck = operating_point_deck(fh.read(), os.path.dirname(os.path.abspath(netlist)), only_op=not dc)
+        circuit = self.circuit
         branches = [kind for kind in CIRCUIT_KINDS if ELEMENTS[kind].ngspice_current is None]  # V, E
         tr = Translation(deck, currents=[m for kind in branches for k, name in enumerate(circuit[kind].names)
                                          if name not in circuit.synthesized for m in current_maps(kind, k, name)])
-        notes.append(f"ngspice ran {os.fspath(against)} as given (no translation)")
-        diodes = "as given"
-    else:
-        tr = to_ngspice(circuit, result, diodes=diodes, savecurrents=savecurrents)
-        notes += tr.notes
-        deck = tr.text
-    if savecurrents:
-        deck = _with_savecurrents(deck)
-    else:
-        notes.append(f"{n_elements:,} elements: currents compared for V and E sources and piecewise-linear diodes "
-                     f"only (no .options savecurrents above {SAVECURRENTS_MAX:,} elements)")
-    ng = run_op(deck, ngspice=ngspice, options=options, keep_dir=None if keep is None else os.fspath(keep),
-                timeout=timeout)
-    cmp = _compare(path, circuit, result, tr, ng, tol, resim_seconds, options, diodes, notes, tol_i)
-    if circuit.dc:
-        has_pwl = any(circuit.models[m].family == "pwl" for m in circuit["d"].model.tolist())
-        if against is None and diodes == "states" and has_pwl:
-            cmp.notes.append(".dc sweep not compared: piecewise-linear diode states change along a sweep "
-                             "(compare it with --diodes sidiode)")
-        else:
-            _compare_dc(cmp, circuit, deck, tr if against is None else None, ngspice, options, keep, timeout)
-    return cmp
+        notes = [f"ngspice ran {netlist} as given (no translation)"] if ran == "against" else []
+        cmp = self._run(deck, tr, keep, "as given", notes, ran)
+        if dc and circuit.dc:
+            _compare_dc(cmp, circuit, deck, None, self.ngspice, self.options, keep, self.timeout)
+        return cmp
+
+
+def _has_pwl_diodes(circuit: Circuit) -> bool:
+    return any(circuit.models[m].family == "pwl" for m in circuit["d"].model.tolist())
+
+
+def names_ngspice_does_not_take(circuit: Circuit, models: bool = True) -> list[str]:
+    """The circuit's node and element names (those the netlist wrote), and with ``models``
+    its diodes' model names, that ngspice 39 does not read as they are
+    (:func:`~resim.translate.ngspice_takes_node`, :func:`~resim.translate.ngspice_takes_element`)."""
+    nodes = [n for n in circuit.nodes[1:] if n not in circuit.synthesized and not ngspice_takes_node(n)]
+    elements = [n for group in circuit.groups.values() for n in group.names
+                if n not in circuit.synthesized and not ngspice_takes_element(n)]
+    used = [circuit.models[m].name for m in sorted(set(circuit["d"].model.tolist()))] if models else []
+    return nodes + elements + [m for m in used if not ngspice_takes_element(m)]
+
+
+def why_not_as_written(circuit: Circuit, path: str) -> str | None:
+    """Why ngspice cannot be run on the netlist at ``path`` as it is, for a comparison with
+    resim's reading of it (None: it can): a netlist that is no regular file (a pipe is read
+    once), piecewise-linear diodes (ngspice's D has no ``Ron``/``Roff``/``Vfwd``: it would
+    ignore them), names ngspice reads otherwise (:func:`names_ngspice_does_not_take`)."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        return "it is not a regular file (it was read once)"
+    if _has_pwl_diodes(circuit):
+        return "it has piecewise-linear diodes (Ron, Roff, Vfwd), which ngspice's D does not have"
+    odd = names_ngspice_does_not_take(circuit)
+    if odd:
+        return f"ngspice does not take {_listed(odd)} as written (renamed in the translation)"
+    return None
+
+
+def _why_ngspice_failed(exc: NgspiceError) -> str:
+    """The first line of ngspice's failure, and its first line that says what it refused."""
+    summary = str(exc).splitlines()[0]
+    said = next((line.strip() for line in exc.log.splitlines()
+                 if re.search(r"error|undefined|unknown|unrecognized", line, re.I) and line.strip() not in summary), None)
+    return f"{summary}: {printable(said, 200)}" if said else summary
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(f"'{printable(n)}'" for n in names[:5]) + (" ..." if len(names) > 5 else "")
+    return f"the name{'s' if len(names) > 1 else ''} {shown}"
 
 
 def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngspice, options, keep,
@@ -235,15 +409,23 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
 # A netlist's .save would hide nodes from the comparison, and its other analyses may fail
 # at the tightened tolerances (a .tran's "timestep too small") after the operating point.
 _NOT_THE_OPERATING_POINT = re.compile(r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure)\b.*$", re.I | re.M)
+_NOT_THE_OPERATING_POINT_OR_DC = re.compile(
+    r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure|dc)\b.*$", re.I | re.M)
+_CONTROL_BLOCK = re.compile(r"^[ \t]*\.control\b.*?(?:^[ \t]*\.endc\b[^\n]*|\Z)", re.I | re.M | re.S)
 _INCLUDE = re.compile(r"""^(\s*\.(?:include|inc|lib)\s+)(['"]?)([^'"\s]+)\2(\s+\S+)?""", re.I | re.M)
 
 
-def operating_point_deck(deck: str, folder: str) -> str:
-    """A user's netlist as ngspice must run it for a comparison (``--against``): relative
-    ``.include``/``.lib`` paths made absolute from ``folder`` (:func:`absolute_includes`),
-    and its ``.save`` lines and analyses other than ``.op``/``.dc`` commented out."""
+def operating_point_deck(deck: str, folder: str, only_op: bool = False) -> str:
+    """A user's netlist as ngspice must run it for a comparison (``--against``, the netlist
+    as written): relative ``.include``/``.lib`` paths made absolute from ``folder``
+    (:func:`absolute_includes`), and its ``.save`` lines and analyses other than
+    ``.op``/``.dc`` commented out; with ``only_op``, its ``.dc`` lines and ``.control``
+    blocks too (a script's commands are not run, and it would leave no rawfile)."""
     deck = absolute_includes(deck, folder)
-    return _NOT_THE_OPERATING_POINT.sub(r"* (resim compare: only the operating point, every vector) \g<0>", deck)
+    if only_op:
+        deck = _CONTROL_BLOCK.sub(lambda m: re.sub(r"(?m)^", "* (resim compare: no .control) ", m.group(0)), deck)
+    pattern = _NOT_THE_OPERATING_POINT_OR_DC if only_op else _NOT_THE_OPERATING_POINT
+    return pattern.sub(r"* (resim compare: only the operating point, every vector) \g<0>", deck)
 
 
 def absolute_includes(deck: str, folder: str) -> str:
@@ -357,8 +539,28 @@ def to_json(cmp: Comparison) -> str:
 
 
 def to_table(cmp: Comparison, top: int = 10) -> str:
-    """A plain-text report: the worst nodes first, then the summary and the verdict."""
+    """A plain-text report: the worst nodes first, then the summary and the verdict (with
+    the netlist as written, its own nodes and summary after the translation's)."""
     out = [f"resim vs ngspice: {cmp.netlist}", ""]
+    if cmp.as_written is not None:
+        out += [f"{cmp.label}:", *_table_rows(cmp, top), "", f"{cmp.as_written.label}, read by ngspice:",
+                *_table_rows(cmp.as_written, top)]
+    else:
+        out += _table_rows(cmp, top)
+    out.append(f"time               : resim {cmp.resim_seconds:.3f} s ({cmp.resim_method}, file to answer), "
+               f"ngspice {cmp.ngspice_seconds:.3f} s (process): {cmp.speedup:.1f}x")
+    out.append(f"ngspice options    : {cmp.ngspice_options or 'ngspice defaults'}; diodes: {cmp.diodes}")
+    if cmp.dc_points:
+        out.append(f".dc sweep          : {cmp.dc_points} points, largest |dv| {cmp.dc_max_dv:.3g} V ({cmp.dc_worst})")
+    for note in cmp.notes + ([] if cmp.as_written is None else cmp.as_written.notes):
+        out.append(f"note               : {note}")
+    out.append(f"verdict            : {cmp.verdict()}")
+    return "\n".join(out) + "\n"
+
+
+def _table_rows(cmp: Comparison, top: int) -> list[str]:
+    """One comparison's worst nodes and its node and current summary."""
+    out = []
     width = max([len(r.name) for r in cmp.rows[:top]] + [4])
     out.append(f"{'node':<{width}}  {'resim (V)':>22}  {'ngspice (V)':>22}  {'|diff| (V)':>10}")
     for r in cmp.rows[:top]:
@@ -370,12 +572,4 @@ def to_table(cmp: Comparison, top: int = 10) -> str:
     elem = f" ({cmp.max_di_element})" if cmp.max_di_element else ""
     out.append(f"currents compared  : {cmp.currents_compared}   largest |di| {cmp.max_di:.3g} A{elem}   "
                f"(tol-i {cmp.tol_i:.3g} of max(|i|, {cmp.current_scale:.3g} A))")
-    out.append(f"time               : resim {cmp.resim_seconds:.3f} s ({cmp.resim_method}, file to answer), "
-               f"ngspice {cmp.ngspice_seconds:.3f} s (process): {cmp.speedup:.1f}x")
-    out.append(f"ngspice options    : {cmp.ngspice_options or 'ngspice defaults'}; diodes: {cmp.diodes}")
-    if cmp.dc_points:
-        out.append(f".dc sweep          : {cmp.dc_points} points, largest |dv| {cmp.dc_max_dv:.3g} V ({cmp.dc_worst})")
-    for note in cmp.notes:
-        out.append(f"note               : {note}")
-    out.append(f"verdict            : {cmp.verdict()}")
-    return "\n".join(out) + "\n"
+    return out

@@ -13,6 +13,9 @@ code   class                  meaning
 4      TopologyError          the circuit is structurally ill-posed (floating nodes, ...)
 5      NoSolutionError        the circuit equations have no solution
 6      ConvergenceError       a solver did not converge; no answer is reported
+8      NgspiceError,          compare-with-ngspice: ngspice missing, failed or timed out
+       CouldNotCompare        (resim.ngspice), or the comparison could not be made (resim.compare)
+9      ResultsDiffer          compare-with-ngspice: resim and ngspice differ (resim.compare)
 10     OutputError            an output file cannot be written (missing folder, disk full, ...)
 130    Interrupted            stopped by Ctrl-C (SIGINT)
 =====  =====================  ==========================================================
@@ -154,7 +157,8 @@ EXIT_CODES: dict[int, str] = {
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
     6: "solver did not converge, or the operating point overflows double precision",
     7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",
-    8: "ngspice missing, failed or past --timeout (compare-with-ngspice; the tail of its output is shown)",
+    8: "ngspice missing, failed or past --timeout, or the comparison could not be made (compare-with-ngspice; "
+       "the tail of ngspice's output is shown)",
     9: "resim and ngspice differ beyond the tolerances (compare-with-ngspice)",
     10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
     11: "out of memory (the netlist or model needs more memory than the process may have)",

@@ -30,10 +30,12 @@ and expressions already evaluated). What ngspice would read differently is trans
 
 * 0-ohm resistors (resim: shorts) become 0 V sources ``v_<name>``, whose current is the
   resistor's;
-* names (nodes, elements, models) with non-ASCII characters get ASCII aliases
-  (``ascii0``, ``r_ascii1``, ...): ngspice writes each non-ASCII byte as ``_``, so ``ä`` would
-  come back as ``__``, and so would ``ö``. :attr:`Translation.nodes` and
-  :attr:`Translation.elements` map resim's names to ngspice's.
+* names (nodes, elements, models) ngspice does not take as they are get aliases: with
+  non-ASCII characters ``ascii0``, ``r_ascii1``, ... (ngspice writes each non-ASCII byte as
+  ``_``, so ``ä`` would come back as ``__``, and so would ``ö``), others (``b{1}``, ``time``,
+  ``r[1]``: :func:`ngspice_takes_node`, :func:`ngspice_takes_element`) ``alias0``,
+  ``r_alias1``, ... :attr:`Translation.nodes` and :attr:`Translation.elements` map resim's
+  names to ngspice's.
 
 Every translated element records how its ngspice current maps back to resim's
 (:class:`CurrentMap`, in ngspice's names).
@@ -42,6 +44,7 @@ Every translated element records how its ngspice current maps back to resim's
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -104,23 +107,53 @@ class Translation:
         return self.elements.get(name.lower(), name.lower())
 
 
-class AsciiNames:
-    """ASCII names for ngspice: a name with any other character gets a fresh alias,
-    ``prefix`` and a number, unlike every name in ``taken`` (the aliases are kept in
-    :attr:`aliases`)."""
+# What ngspice 39 does not take as it is in a name (measured on a divider, each name alone:
+# tests/test_compare_more.py::ODD_NAMES): non-ASCII bytes come back as `_` (`ä` and `ö` both
+# as `__`); `b{1}` is read as nodes `b` and `{1}`; `'`, `"`, `,`, `=` and `;` break the line;
+# nodes `time` and `frequency` come back as the plot's scale, `*-sweep` as a sweep's, `temper`
+# crashes it, `x#branch` is taken for the branch current of `x`, and a parenthesis other than
+# one closed group after the name's start (KiCad's `net-(r1-pad2)`) is lost or refused;
+# `@r1[i]` reads as a device current; an element with `(`, `[` or `#` in its name loses its
+# current (`@r[1][i]`), one with a `"` its name.
+_NOT_IN_NAMES = frozenset("{}'\",;=")
+_NOT_IN_ELEMENT_NAMES = _NOT_IN_NAMES | frozenset("()[]#")
+_RESERVED_NODES = frozenset({"time", "frequency", "temper"})
+_KICAD_PARENTHESES = re.compile(r"[^()]+\([^()]*\)")
 
-    def __init__(self, taken: Iterable[str]) -> None:
+
+def ngspice_takes_node(name: str) -> bool:
+    """Whether ngspice 39 reads node ``name`` as it is and reports it as ``v(name)``."""
+    if not (name.isascii() and name.isprintable()) or _NOT_IN_NAMES.intersection(name):
+        return False
+    if name in _RESERVED_NODES or name.endswith(("-sweep", "#branch")) or name.startswith("@"):
+        return False
+    return not ("(" in name or ")" in name) or _KICAD_PARENTHESES.fullmatch(name) is not None
+
+
+def ngspice_takes_element(name: str) -> bool:
+    """Whether ngspice 39 reads element (or model) ``name`` as it is, and reports its current."""
+    return name.isascii() and name.isprintable() and not _NOT_IN_ELEMENT_NAMES.intersection(name)
+
+
+class NgspiceNames:
+    """Names for ngspice: a name it does not take as it is (``takes``) gets a fresh alias,
+    ``prefix`` then ``ascii`` (a name with non-ASCII characters) or ``alias``, and a number,
+    unlike every name in ``taken`` (the aliases are kept in :attr:`aliases`)."""
+
+    def __init__(self, taken: Iterable[str], takes: Callable[[str], bool]) -> None:
         self.taken = set(taken)
+        self.takes = takes
         self.aliases: dict[str, str] = {}
 
     def __call__(self, name: str, prefix: str) -> str:
-        if name.isascii():
+        if self.takes(name):
             return name
         if name not in self.aliases:
+            stem = prefix + ("alias" if name.isascii() else "ascii")
             k = 0
-            while f"{prefix}{k}" in self.taken:
+            while f"{stem}{k}" in self.taken:
                 k += 1
-            self.aliases[name] = f"{prefix}{k}"
+            self.aliases[name] = f"{stem}{k}"
             self.taken.add(self.aliases[name])
         return self.aliases[name]
 
@@ -137,15 +170,15 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
         raise ValueError(f"diodes: choose from {', '.join(DIODE_MODES)}")
     out = [f"* {circuit.title or 'circuit'} (translated for ngspice by resim)"]
     tr = Translation("")
-    node_alias = AsciiNames(circuit.nodes)
-    nodes = [node_alias(n, "ascii") for n in circuit.nodes]
-    element_alias = AsciiNames(n for group in circuit.groups.values() for n in group.names)
+    node_alias = NgspiceNames(circuit.nodes, ngspice_takes_node)
+    nodes = [node_alias(n, "") for n in circuit.nodes]
+    element_alias = NgspiceNames((n for group in circuit.groups.values() for n in group.names), ngspice_takes_element)
 
     def nd(k: int) -> str:
         return nodes[k]
 
     def el(name: str) -> str:
-        return element_alias(name, f"{name[0]}_ascii")
+        return element_alias(name, f"{name[0]}_")
 
     R = circuit["r"]
     for k, (name, (a, b), value) in enumerate(zip(R.names, R.nodes.tolist(), R.value.tolist())):
@@ -167,7 +200,7 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
     tr.elements = dict(element_alias.aliases)
     if tr.nodes or tr.elements:
         renamed = [f"{a} -> {b}" for a, b in [*tr.nodes.items(), *tr.elements.items()]]
-        tr.notes.append(f"{len(renamed)} name(s) with non-ASCII characters renamed for ngspice: "
+        tr.notes.append(f"{len(renamed)} name(s) renamed for ngspice, which does not take them as they are: "
                         + ", ".join(renamed[:5]) + (" ..." if len(renamed) > 5 else ""))
     out += _options(circuit) + [".op", ".end"]
     tr.text = "\n".join(out) + "\n"
@@ -221,12 +254,12 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
     lines: list[str] = []
     models_used: dict[str, str] = {}
     states = result.diode_states if result is not None else None
-    model_alias = AsciiNames(m.name for m in circuit.models)
+    model_alias = NgspiceNames((m.name for m in circuit.models), ngspice_takes_element)
     if mode == "states" and states is None and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
         raise ValueError("diodes='states' needs resim's result (its diode states)")
     for k, (name, (a, c), area, m) in enumerate(zip(D.names, D.nodes.tolist(), D.value.tolist(), D.model.tolist())):
         model = circuit.models[m]
-        name, model_name = el(name), model_alias(model.name, "ascii")
+        name, model_name = el(name), model_alias(model.name, "")
         an, ca = nodes[a], nodes[c]
         scale = area if area > 0 else 1.0
         if model.family == "shockley":

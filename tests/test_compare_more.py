@@ -9,7 +9,9 @@ largest source current).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +58,41 @@ def test_non_ascii_names_are_compared_through_ascii_aliases(ngspice, tmp_path):
     assert cmp.currents_compared == sum(len(circuit[k]) for k in "rvigd")  # every element, I and G included
     assert cmp.dc_points == 6 and cmp.dc_max_dv <= 1e-8  # the .dc of Vä, run by ngspice under its alias
     assert to_ngspice(circuit, resim.solve(circuit)).text.split("\n", 1)[1].isascii()
+
+
+# Names resim reads and ngspice does not take as they are (each measured with ngspice 39 on a
+# divider): `b{1}` becomes nodes `b` and `{1}`, `time` and `frequency` come back as the
+# plot's scale, `i-sweep` is dropped, `a(b` is reported as `a(b)`, `x#branch` as the branch
+# current of `x`, `temper` crashes ngspice; element `r[1]` loses its current, `r"1` its name.
+ODD_NAMES = """names ngspice cannot take as they are (issue 23 11b)
+V1 1 0 6
+R1 1 b{1} 1k
+R2 b{1} time 1k
+R3 time frequency 1k
+R4 frequency i-sweep 1k
+R5 i-sweep a(b 1k
+R6 a(b x#branch 1k
+R7 x#branch temper 1k
+r[1] temper 0 1k
+r"1 temper 0 1k
+D@1 b{1} time d[m]
+.model d[m] D(IS=1e-14)
+.dc V1 0 6 2
+.end
+"""
+
+
+def test_names_ngspice_cannot_take_are_renamed_in_the_translation(ngspice, tmp_path):
+    """It said DIFFER (exit 9) on its own translation: nodes missing, currents 0."""
+    path = tmp_path / "odd.cir"
+    path.write_text(ODD_NAMES)
+    circuit = resim.load_netlist(path)
+    cmp = compare_with_ngspice(path, ngspice=ngspice, tol=1e-8)
+    assert cmp.ok and not cmp.missing and not cmp.missing_currents, cmp.verdict()
+    assert sorted(r.name for r in cmp.rows) == sorted(circuit.nodes[1:])
+    assert cmp.currents_compared == sum(len(circuit[k]) for k in "rvd")
+    assert cmp.dc_points == 4 and cmp.dc_max_dv <= 1e-8
+    assert any("renamed for ngspice" in note and "time ->" in note for note in cmp.notes), cmp.notes
 
 
 @pytest.fixture
@@ -149,3 +186,99 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z" and command.startswith(b"sleep")
+
+
+# ---- the netlist as written (issue 23, 1): a reader that disagrees with ngspice is caught ----------
+
+REPEATED_DC = """a DC value given twice: ngspice 39 takes the last (0 V)
+V1 a 0 dc 1.0 dc 0.0
+R1 a b 1k
+R2 b 0 1k
+V2 c 0 1
+R3 c 0 1k
+.end
+"""
+
+
+def first_dc_wins(self):
+    """resim's reading of a repeated DC value before issue 23: the first one."""
+    if self.lead is not None:
+        return self.lead
+    given = [v for v, _ in self.keywords if v is not None]
+    return given[0] if given else (0.0 if self.keywords else None)
+
+
+def test_a_reader_that_disagrees_with_ngspice_is_caught(ngspice, tmp_path, capsys, monkeypatch):
+    """With the old reading put back, resim's translation agrees with itself (the blind spot:
+    exit 0), and the netlist as written, run by ngspice by default, differs by 1 V at node a."""
+    from resim.netlist import cards
+
+    path = tmp_path / "dc_twice.cir"
+    path.write_text(REPEATED_DC)
+    monkeypatch.setattr(cards._DcValue, "value", first_dc_wins)
+    assert run_args(["compare-with-ngspice", str(path), "--ngspice", ngspice, "--translation-only"]) == 0
+    capsys.readouterr()
+    assert run_args(["compare-with-ngspice", str(path), "--ngspice", ngspice, "--format", "json"]) == 9
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["verdict"] == "differ" and report["max_abs_dv_V"] == 0.0  # the translation agrees
+    written = report["as_written"]
+    assert written["ngspice_ran"] == "as written" and written["verdict"] == "differ"
+    assert written["worst_nodes"][0] == {"node": "a", "resim": 1.0, "ngspice": 0.0, "abs_diff": 1.0}
+    assert "the netlist as written: largest |dv| 1 V > tol" in err
+
+
+def test_both_comparisons_are_reported(ngspice, tmp_path):
+    path = tmp_path / "dc_twice.cir"
+    path.write_text(REPEATED_DC)
+    proc = resim_cli("compare-with-ngspice", str(path), "--ngspice", ngspice, "--keep", str(tmp_path / "kept"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "resim's reading, translated:" in proc.stdout and "the netlist as written, read by ngspice:" in proc.stdout
+    assert re.search(r"verdict +: agree: resim's reading, translated: .*; the netlist as written: largest \|dv\| 0 V",
+                     proc.stdout), proc.stdout
+    assert (tmp_path / "kept" / "as-written" / "circuit.cir").read_text().startswith(REPEATED_DC.split("\n")[0])
+    cmp = compare_with_ngspice(path, ngspice=ngspice)
+    assert cmp.as_written is not None and cmp.as_written_note is None
+    assert sorted(r.name for r in cmp.as_written.rows) == ["a", "b", "c"]
+    assert cmp.as_written.currents_compared == 2  # V1, V2: their branch currents, by name
+
+
+@pytest.mark.parametrize("text, why", [
+    (ODD_NAMES, "ngspice does not take the names 'b{1}', 'time'"),
+    ("ideal\nV1 a 0 1\nR1 a b 1k\nD1 b 0 ideal\n.model ideal D(Ron=0 Vfwd=0)\n.end\n", "piecewise-linear diodes"),
+])
+def test_the_netlist_as_written_is_left_out_where_ngspice_cannot_read_it_as_it_is(ngspice, tmp_path, text, why):
+    path = tmp_path / "net.cir"
+    path.write_text(text)
+    cmp = compare_with_ngspice(path, ngspice=ngspice)
+    assert cmp.ok and cmp.as_written is None and why in cmp.as_written_note, cmp.verdict()
+    assert "the netlist as written was not compared" in cmp.verdict()
+
+
+def test_a_netlist_ngspice_refuses_is_compared_through_the_translation_and_said(ngspice, tmp_path):
+    path = tmp_path / "pi.cir"
+    path.write_text("pi is resim's\n.param a={pi}\nV1 1 0 {a}\nR1 1 0 1k\n.end\n")
+    cmp = compare_with_ngspice(path, ngspice=ngspice)
+    assert cmp.ok and cmp.as_written is None and cmp.as_written_note.startswith("ngspice could not run it")
+
+
+def test_a_node_missing_from_resims_own_translation_is_could_not_compare(ngspice, tmp_path, capsys, monkeypatch):
+    """Issue 23 11b: a translation problem is not a difference: exit 8, "could not compare"."""
+    import resim.translate
+
+    path = tmp_path / "time.cir"
+    path.write_text("a node called time\nV1 1 0 1\nR1 1 time 1k\nR2 time 0 1k\n.end\n")
+    monkeypatch.setattr(resim.translate, "ngspice_takes_node", lambda name: True)  # no alias: ngspice loses it
+    assert run_args(["compare-with-ngspice", str(path), "--ngspice", ngspice]) == 8
+    out, err = capsys.readouterr()
+    assert "could not compare: " in err and "1 node(s) missing from ngspice's run of resim's translation: time" in err
+    assert "DIFFER" not in out + err
+
+
+def test_against_with_names_ngspice_cannot_take_is_could_not_compare(ngspice, tmp_path):
+    path = tmp_path / "time.cir"
+    path.write_text("a node called time\nV1 1 0 1\nR1 1 time 1k\nR2 time 0 1k\n.end\n")
+    proc = resim_cli("compare-with-ngspice", str(path), "--against", str(path), "--ngspice", ngspice)
+    assert proc.returncode == 8, proc.stdout + proc.stderr
+    assert "could not compare: ngspice does not take the name 'time' as written" in proc.stderr
+    assert "hint: compare without --against" in proc.stderr and "Traceback" not in proc.stderr

@@ -239,6 +239,40 @@ def test_file_including_itself(tmp_path, fast):
     check(err, path, 3, 10, ".include cycle: net.cir -> net.cir", at='"net.cir"')
 
 
+LIB_HINT = "to read a section of a library file write '.lib {0} SECTION'; to read the whole file write '.include {0}'"
+
+
+def test_lib_without_a_section_is_refused_not_read_as_one(tmp_path, fast):
+    """ngspice 39 refuses `.lib FILE` without a section ("unimplemented control card"); resim read
+    it as the start of a section that swallowed the rest of the netlist (R2), silently."""
+    (tmp_path / "models.lib").write_text("* models\n.model dm D(IS=1e-14)\n")
+    err, path = error_of(tmp_path, "lib\nV1 1 0 1\nR1 1 2 1k\n  .lib models.lib\nR2 2 0 1k\n.end\n", fast)
+    check(err, path, 4, 3, "'.lib models.lib' names no library section", at=".lib")
+    assert LIB_HINT.format("models.lib") in err.hint
+
+
+def test_a_bare_lib_line_says_what_is_wrong(tmp_path, fast):
+    """Issue 23 11f: it said "the netlist has no elements"."""
+    err, path = error_of(tmp_path, "bare\n.lib lib1.lib ; the parts\n", fast)
+    check(err, path, 2, 1, "'.lib lib1.lib' names no library section", at=".lib")
+    assert LIB_HINT.format("lib1.lib") in err.hint
+
+
+def test_a_library_section_without_endl_is_refused(tmp_path, fast):
+    (tmp_path / "parts.lib").write_text("* parts\n.lib other\nR9 a b 1\n.endl other\n\n .LIB res\n"
+                                        ".subckt sub a b\nR3 a b 2k\n.ends\n")
+    err, path = error_of(tmp_path, "lib\nV1 1 0 1\nX1 1 0 sub\n.lib parts.lib RES\n", fast)
+    check(err, tmp_path / "parts.lib", 6, 2, "library section 'res' is never closed", at=".LIB")
+    assert err.hint == "add '.endl res' after its last line"
+
+
+def test_a_section_included_whole_is_refused(tmp_path, fast):
+    """`.include` of a library file with sections: ngspice 39 refuses its `.lib NAME` line."""
+    (tmp_path / "parts.lib").write_text("* parts\n.lib res\nR3 1 0 2k\n.endl\n")
+    err, path = error_of(tmp_path, "lib\nV1 1 0 1\nR1 1 0 1k\n.include parts.lib\n", fast)
+    check(err, tmp_path / "parts.lib", 2, 1, "'.lib res' names no library section", at=".lib")
+
+
 # ---- diode models ------------------------------------------------------------------------------
 
 

@@ -604,7 +604,7 @@ def volts(spec: str, extra: str = "") -> float:
 
 
 @pytest.mark.parametrize("spec, expected", [
-    ("1 DC 2", 1.0),  # the first value wins
+    ("1 DC 2", 1.0),  # a value right after the nodes wins over DC (below)
     ("6 DC 7", 6.0),
     ("DC=3", 3.0),
     ("DC 3", 3.0),
@@ -639,6 +639,47 @@ def volts(spec: str, extra: str = "") -> float:
 ])
 def test_source_dc_value(spec, expected):
     assert volts(spec) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+# A DC value given more than once, each read by ngspice 39 (`print v(n)` after `op`, V and I
+# alike): a value right after the nodes wins over every DC keyword; among the DC keywords
+# (`DC v`, `DC=v`, `DC(v)`) the last one wins, and a `DC` without a value sets 0.
+REPEATED_DC = [
+    ("dc 1.0 dc 0.0", 0.0),
+    ("DC=1 DC=3", 3.0),
+    ("DC 1 AC 1 DC 3", 3.0),
+    ("dc=1 dc 3", 3.0),
+    ("dc 1 dc=3", 3.0),
+    ("DC 1 DC 0 AC 1", 0.0),
+    ("dc 1 ac 1 0 dc 4 ac 2", 4.0),
+    ("DC 1 DC {2+1}", 3.0),
+    ("dc(5) dc 3", 3.0),
+    ("dc 3 dc(5)", 5.0),
+    ("dc 2 dc 3 pulse(5 6 1 1 1 1 1)", 3.0),
+    ("dc 2 pulse(5 6 1 1 1 1 1) dc 3", 3.0),
+    ("1 dc 2 dc 3", 1.0),
+    ("3 dc=1", 3.0),
+    ("2 dc", 2.0),
+    ("dc 1 dc", 0.0),
+    ("dc 1 dc ac 1", 0.0),
+    ("dc pulse(5 6 1 1 1 1 1)", 0.0),
+    ("pulse(5 6 1 1 1 1 1) dc", 0.0),
+]
+
+
+@pytest.mark.parametrize("spec, expected", REPEATED_DC)
+def test_a_repeated_dc_value_is_read_as_ngspice_reads_it(spec, expected):
+    assert volts(spec) == pytest.approx(expected, abs=0.0)
+    circuit = load(f"I1 0 n {spec}\nR1 n 0 1k")
+    assert value_of(circuit, "i", "i1") == pytest.approx(expected, abs=0.0)
+
+
+@pytest.mark.parametrize("spec, used", [("dc 1.0 dc 0.0", "the last"), ("1 dc 2", "after the nodes"),
+                                        ("dc 1 dc", "without a value")])
+def test_a_repeated_dc_value_is_warned_about(spec, used):
+    circuit = load(f"V1 n 0 {spec}\nR1 n 0 1k")
+    assert warned(circuit, "v1", "dc", used), circuit.warnings
+    assert circuit.warnings[0].startswith("<text>:2:"), circuit.warnings
 
 
 def test_sffm_with_phases_matches_ngspice():
@@ -748,6 +789,21 @@ def test_error_on_a_continuation_after_a_blank_line_is_at_the_physical_line():
     assert "bogus" in err.message
     assert (err.location.line, err.location.column) == (6, len("+ 1k ") + 1)
     assert "bogus=3" in err.source_line
+
+
+# ---- .lib ---------------------------------------------------------------------------------------
+
+
+def test_lib_reads_only_its_section_even_when_called_on_a_continuation_line(tmp_path):
+    """As ngspice 39 (measured): the lines outside the section (R4) and in other sections (R5)
+    are not read; the section name may sit on a `+` line."""
+    (tmp_path / "parts.lib").write_text("* parts\nR4 2 0 1\n.lib other\nR5 2 0 1\n.endl\n"
+                                        ".lib res ; resistors\nR3 2 0 1k\n.endl res\n")
+    net = tmp_path / "net.cir"
+    net.write_text("lib\nV1 1 0 1\nR1 1 2 1k\n.lib parts.lib\n* the section:\n+ RES\nR2 2 0 1k\n.end\n")
+    circuit = resim.load_netlist(net)
+    assert sorted(circuit["r"].names) == ["r1", "r2", "r3"]
+    assert resim.solve(circuit).voltage("2") == pytest.approx(1 / 3, rel=1e-12)  # 500 / (1000 + 500)
 
 
 # ---- C and L in a DC operating point ------------------------------------------------------------

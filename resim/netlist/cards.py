@@ -36,6 +36,7 @@ _IGNORED = {"r": ("ac", "noisy"), "d": ("ic",), "c": ("ic", "m", "scale", "temp"
 DIODE_KEYS = ("area", "pj", "m")
 # The waveforms of independent sources, and how many of their arguments resim reads.
 WAVEFORMS = ("pulse", "sin", "exp", "pwl", "sffm", "am", "trnoise", "trrandom")
+_SOURCE_WORDS = ("dc", "ac", "distof1", "distof2", *WAVEFORMS)  # the keywords of a V or I card
 _CONTROL_FORMS = {"e": ("value", "vol"), "g": ("value", "cur")}
 
 
@@ -172,10 +173,11 @@ def item_at(card: _Card, column: int):
 
 
 def _source(card: _Card) -> ElementStmt:
+    """A V or I card's DC value, read as ngspice 39 reads it (:class:`_DcValue`)."""
     items = [i for i in card.items if not _is(i, "comma")]
     params: dict[str, Value] = {}
     columns: dict[str, int] = {}
-    dc: Value | None = None
+    dc = _DcValue()
     wave: tuple[str, list[Value], Any] | None = None
     refused = None  # a waveform resim cannot take the value of at t = 0
     k = 0
@@ -183,14 +185,20 @@ def _source(card: _Card) -> ElementStmt:
         item = items[k]
         nxt = items[k + 1] if k + 1 < len(items) else None
         word = lower(text_of(item)) if _is(item, "word") else None
-        if word == "dc":  # the first DC value given wins (ngspice: `V1 a 0 1 DC 2` is 1 V)
+        if word == "dc":
             inner = [c for c in nxt.children if not _is(c, "comma")] if _is(nxt, "group") else []
             if len(inner) == 1 and _is(inner[0], "number", "braced"):  # dc(5), as KiCad writes it
                 nxt = inner[0]
+            after = items[k + 2] if k + 2 < len(items) else None
             if _is(nxt, "number", "braced"):
-                given = card.value(nxt)
-                dc = given if dc is None else dc
+                dc.keyword(card.value(nxt), column_of(nxt))
                 k += 1
+            elif (_is(nxt, "word") and _is_identifier(text_of(nxt)) and lower(text_of(nxt)) not in _SOURCE_WORDS
+                  and not _is(after, "group")):  # DC A: parameter A's value (ngspice reads `V1 1 0 DC A`)
+                dc.keyword(_bad_arg(card, nxt), column_of(nxt))
+                k += 1
+            else:
+                dc.keyword(None, column_of(item))
         elif word in ("ac", "distof1", "distof2"):
             for _ in range(2):  # magnitude and phase: no DC meaning
                 if _is(items[k + 1] if k + 1 < len(items) else None, "number", "braced"):
@@ -209,29 +217,86 @@ def _source(card: _Card) -> ElementStmt:
         elif word is not None and _is(nxt, "group"):
             refused = item
             k += 1 if _is(nxt, "group") else 0
-        elif _is(item, "number", "braced") and dc is None and wave is None:
-            dc = card.value(item)
-        elif word is not None and dc is None and wave is None and _is_identifier(text_of(item)) and not any(
+        elif _is(item, "number", "braced") and dc.empty and wave is None:
+            dc.lead = card.value(item)
+            dc.lead_column = column_of(item)
+        elif word is not None and dc.empty and wave is None and _is_identifier(text_of(item)) and not any(
                 _is(later, "number", "braced") for later in items[k + 1:]):
-            dc = _bad_arg(card, item)  # a bare parameter name: its value (ngspice reads `V1 1 0 A`)
+            dc.lead = _bad_arg(card, item)  # a bare parameter name: its value (ngspice reads `V1 1 0 A`)
+            dc.lead_column = column_of(item)
         elif _is(item, "assignment") and lower(item.children[0]) == "dc":
-            given = card.value(item.children[1])
-            dc = given if dc is None else dc
+            dc.keyword(card.value(item.children[1]), column_of(item))
         elif _is(item, "assignment") and lower(item.children[0]) == "ac":
             pass  # no DC meaning
         elif _is(item, "assignment") and lower(item.children[0]) == "m" and card.kind == "i":
             card.params(item, ("m",), params, columns)  # m copies in parallel
         else:
-            raise card.unexpected(item, "DC, AC, a waveform or the end of the line" if dc is not None or wave
+            raise card.unexpected(item, "DC, AC, a waveform or the end of the line" if not dc.empty or wave
                                   else EXPECT_VALUE)
         k += 1
-    if dc is None and wave is not None:
-        dc = _at_time_zero(card, *wave)
-    elif dc is None and refused is not None:
+    value = dc.value()
+    if value is None and wave is not None:
+        value = _at_time_zero(card, *wave)
+    elif value is None and refused is not None:
         raise card.error(refused, f"the waveform '{lower(text_of(refused))}' has no DC value resim can take",
                          f"give the source a DC value (write: {card.name.upper()} n+ n- DC value ...); resim reads "
                          f"{', '.join(w.upper() for w in WAVEFORMS)} at t = 0")
-    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if dc is None else dc, params=params, columns=columns)
+    dc.warn(card, overridden=wave is not None or refused is not None)
+    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if value is None else value, params=params,
+                     columns=columns)
+
+
+class _DcValue:
+    """The DC value of a V or I card, as ngspice 39 settles it when several are given
+    (measured: ``tests/test_spice_constructs.py::REPEATED_DC``):
+
+    * a value right after the nodes (``V1 a 0 1 DC 2``: 1 V) wins over every DC keyword;
+    * else the last ``DC v``, ``DC=v`` or ``DC(v)`` wins (``DC 1 AC 1 DC 3``: 3 V), and a
+      ``DC`` without a value sets 0 (``DC 1 DC``: 0 V; ``DC PULSE(1 5)``: 0 V, not the
+      waveform's 1 V).
+
+    What was given more than once is said in a warning (:meth:`warn`)."""
+
+    def __init__(self) -> None:
+        self.lead: Value | None = None
+        self.lead_column = 0
+        self.keywords: list[tuple[Value | None, int]] = []  # (value, column) of each DC keyword, None: no value
+
+    @property
+    def empty(self) -> bool:
+        return self.lead is None and not self.keywords
+
+    def keyword(self, value: Value | None, column: int) -> None:
+        self.keywords.append((value, column))
+
+    def value(self) -> Value | None:
+        """The DC value (None: none given)."""
+        if self.lead is not None:
+            return self.lead
+        if self.keywords:
+            last = self.keywords[-1][0]
+            return 0.0 if last is None else last
+        return None
+
+    def warn(self, card: _Card, overridden: bool) -> None:
+        """A warning where the value used is not the only one written (``overridden``: a
+        waveform whose value at t = 0 a DC keyword replaces)."""
+        values = [c for v, c in self.keywords if v is not None] + ([self.lead_column] if self.lead is not None else [])
+        used = self.value()
+        shown_value = f" ({used:g})" if isinstance(used, float) else ""
+        if self.lead is not None and len(values) > 1:
+            column, why = self.lead_column, (f"{len(values)} DC values given; the one after the nodes{shown_value} "
+                                             "is used, as ngspice 39 does (it wins over DC keywords)")
+        elif self.lead is None and self.keywords and self.keywords[-1][0] is None and (values or overridden):
+            column = self.keywords[-1][1]
+            why = ("DC without a value is read as DC 0, as ngspice 39 does; the "
+                   + ("earlier DC value" if values else "waveform's value at t = 0") + " is not used")
+        elif self.lead is None and len(self.keywords) > 1:
+            column, why = self.keywords[-1][1], (f"{len(self.keywords)} DC values given; the last one{shown_value} "
+                                                 "is used, as ngspice 39 does")
+        else:
+            return
+        card.warnings.append(f"{card.line.location(column)}: warning: {card.label}: {why}")
 
 
 def _is_identifier(text: str) -> bool:

@@ -3,7 +3,8 @@
 The reader owns everything about files and lines: reading a file (:func:`read_file`:
 regular files, pipes and terminals, at most :data:`MAX_FILE_BYTES`), the title line,
 ``*`` comment lines, ``.control`` blocks, ``+`` continuation lines (:mod:`.source`),
-``.include`` (relative to the including file, cycles refused), ``.end``, and where each
+``.include`` (relative to the including file, cycles refused), ``.lib`` sections
+(:func:`library_lines`), ``.end``, and where each
 statement goes: top-level elements into the columns, the bodies of ``.subckt`` ...
 ``.ends`` into their definitions.
 
@@ -24,7 +25,7 @@ from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError, SourceLocation
 from . import bulk, grammar, transform
 from .expressions import Expr
-from .source import LogicalLine, join_logical
+from .source import LogicalLine, join_logical, strip_inline_comment
 from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Global, Include, ModelStmt, Op,
                          OptionsStmt, ParsedNetlist, Refused, SubcktDef)
 from .syntax_errors import unsupported_element
@@ -286,28 +287,55 @@ class Reader:
 
 
 def library_lines(lines: list[str], section: str | None, file: str) -> list[str]:
-    """``lines`` with the ``.lib`` sections resolved, the others blank (numbering kept).
+    """``lines`` as ngspice 39 reads them (numbering kept, lines not read blank).
 
     A library file holds sections ``.lib name`` ... ``.endl [name]``. Reading section
-    ``section`` (``.lib path section``) keeps only its lines; reading a file otherwise keeps
-    every line outside the sections (they define, and are read only when called). A missing
-    section is a NetlistError."""
-    out, inside, found = [], None, False
-    for text in lines:
-        words = text.split()
-        head = words[0].lower() if words else ""
-        if head == ".lib" and len(words) == 2 and inside is None:
-            inside = words[1].lower()
-            found = found or inside == section
-            out.append("")
-        elif head == ".endl" and inside is not None:
-            inside = None
-            out.append("")
-        elif section is None:
-            out.append(text if inside is None else "")
-        else:
-            out.append(text if inside == section else "")
-    if section is not None and not found:
+    ``section`` (``.lib path section``) keeps only the lines of the first section of that
+    name; a missing section, or one without its ``.endl``, is a NetlistError. Any other file
+    (``section`` None: the netlist, an ``.include``) is read whole, and a ``.lib name`` line in
+    it (no section: ``.lib models.lib``) is a NetlistError at that line, as ngspice refuses it;
+    it is not taken as a section that would swallow the rest of the file."""
+    if section is None:
+        for number, text in enumerate(lines):
+            if _head(text) == ".end":
+                break
+            if _section_start(lines, number) is not None:
+                raise _line_error(file, lines, number, *transform.lib_without_section(text.split()[1]))
+        return lines
+    start = next((i for i in range(len(lines)) if _section_start(lines, i) == section), None)
+    if start is None:
         raise NetlistError(f"library '{file}' has no section '{section}'",
-                           hint=f"the file's sections are its '.lib name' lines (check the name after .lib in the call)")
-    return out
+                           hint="the file's sections are its '.lib name' lines (check the name after .lib in the call)")
+    end = next((i for i in range(start + 1, len(lines)) if _head(lines[i]) == ".endl"), None)
+    if end is None:
+        raise _line_error(file, lines, start, f"library section '{section}' is never closed",
+                          f"add '.endl {section}' after its last line")
+    return [""] * (start + 1) + lines[start + 1 : end] + [""] * (len(lines) - end)
+
+
+def _head(text: str) -> str:
+    """The first word of a line, lower case ("" for a blank line)."""
+    words = text.split(None, 1)
+    return words[0].lower() if words else ""
+
+
+def _section_start(lines: list[str], number: int) -> str | None:
+    """The section name (lower case) when ``lines[number]`` is ``.lib name`` alone (not a
+    call whose section is on a ``+`` continuation line), else None."""
+    if lines[number].lstrip()[:4].lower() != ".lib":
+        return None
+    words = strip_inline_comment(lines[number]).split()
+    if len(words) != 2 or words[0].lower() != ".lib":
+        return None
+    for later in range(number + 1, len(lines)):  # the next line that is not blank or a comment
+        text = lines[later].lstrip()
+        if text and text[0] != "*":
+            return None if text[0] == "+" else words[1].lower()
+    return words[1].lower()
+
+
+def _line_error(file: str, lines: list[str], number: int, message: str, hint: str) -> NetlistError:
+    """A NetlistError at the first character of ``lines[number]`` (0-based) of ``file``."""
+    text = lines[number]
+    column = len(text) - len(text.lstrip()) + 1
+    return NetlistError(message, location=SourceLocation(file, number + 1, column), source_line=text, hint=hint)

@@ -139,12 +139,20 @@ def _include(tree, line, warnings):
 
 
 def _lib(tree, line, warnings):
-    """``.lib path section``; ``.lib name`` alone starts a section (the reader skips those)."""
+    """``.lib path section`` (``.lib name`` alone starts a section of a library file: the
+    reader takes those, :func:`.reader.library_lines`)."""
     token, *section = tree.children[1:]
     if not section:
-        raise line.error(token.column, f"'.lib {_unquoted(str(token))}' outside a library file's section list",
-                         "call a section with .lib path section; .lib name ... .endl defines one")
+        raise line.error(1, *lib_without_section(str(token)))
     return Include(_unquoted(str(token)), token.column, line, lower(section[0]))
+
+
+def lib_without_section(name: str) -> tuple[str, str]:
+    """The message and hint for a ``.lib name`` line that is not a library file's section
+    start: ngspice 39 refuses it ("unimplemented control card")."""
+    return (f"'.lib {name}' names no library section",
+            f"to read a section of a library file write '.lib {name} SECTION'; to read the whole file write "
+            f"'.include {name}' (a '.lib NAME' ... '.endl' section belongs in a library file)")
 
 
 def _unquoted(raw: str) -> str:
