@@ -31,6 +31,7 @@ guaranteed within the bound of the network's, and the bound falls like ``1 / A``
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,28 +66,79 @@ class ReLUNet:
         return [self.W[0].shape[0]] + [w.shape[1] for w in self.W]
 
 
+_LAYER_ARRAY = re.compile(r"([Wb])([0-9]+)")
+_NPZ_HINT = "a ReLU network is an .npz of arrays W0, b0, W1, b1, ...: np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)"
+
+
 def load_relu(path: str) -> ReLUNet:
-    """``W0, b0, W1, b1, ...`` from an ``.npz`` (a ``resim train`` relu-mlp's model.npz is one)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            files = set(z.files)
-            n = 0
-            while f"W{n}" in files:
-                n += 1
-            if n == 0:
-                raise SynthError(f"'{path}' holds no W0: a ReLU network is stored as arrays W0, b0, W1, b1, ...",
-                                 hint="np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)")
-            W = [np.asarray(z[f"W{l}"], float) for l in range(n)]
-            b = [np.asarray(z[f"b{l}"], float) if f"b{l}" in files else np.zeros(W[l].shape[1]) for l in range(n)]
-    except (OSError, ValueError) as exc:
-        raise SynthError(f"cannot read '{path}' as .npz: {exc}") from None
+    """``W0, b0, W1, b1, ...`` from an ``.npz`` (a ``resim train`` relu-mlp's model.npz or
+    checkpoint.npz is one; other arrays are ignored). A :class:`SynthError` (or a
+    :class:`~resim.drn.runs.RunError` for a file that is no ``.npz``), naming the file and
+    the array, for anything that is not such a network: a deep resistive network
+    (``kind = drn``), a gap in the layer numbers, a missing bias, an empty, complex or
+    non-numeric array, layers that do not chain, values that are not finite or whose sum
+    overflows."""
+    from .drn.runs import read_npz
+
+    z = read_npz(path, _NPZ_HINT)
+    kind = str(z["kind"]) if "kind" in z else None
+    if kind == "drn":
+        raise SynthError(f"'{path}' holds a deep resistive network (kind = drn), not a ReLU network",
+                         hint=f"it is a circuit already: resim export {path} --input K writes it as a netlist")
+    if kind not in (None, "relu-mlp"):
+        raise SynthError(f"'{path}' holds a network of kind '{kind}', not a ReLU network (kind relu-mlp)",
+                         hint=_NPZ_HINT)
+    layers: dict[str, set[int]] = {"W": set(), "b": set()}
+    for key in z:
+        m = _LAYER_ARRAY.fullmatch(key)
+        if m:
+            if m[2] != str(int(m[2])):
+                raise SynthError(f"'{path}': array '{key}': layers are numbered W0, W1, ... without a leading zero",
+                                 hint=_NPZ_HINT)
+            layers[m[1]].add(int(m[2]))
+    if not layers["W"]:
+        raise SynthError(f"'{path}' holds no W0: a ReLU network is stored as arrays W0, b0, W1, b1, ...",
+                         hint="np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)")
+    n = max(layers["W"]) + 1
+    for l in range(n):
+        if l not in layers["W"]:
+            raise SynthError(f"'{path}' has W{n - 1} but no W{l}: the layers must be numbered W0, W1, ... "
+                             "with no gap", hint=_NPZ_HINT)
+        if l not in layers["b"]:
+            raise SynthError(f"'{path}' has W{l} but no b{l}: every layer needs its biases",
+                             hint=f"for a layer without biases store zeros: b{l}=np.zeros(W{l}.shape[1])")
+    extra = sorted(layers["b"] - set(range(n)))
+    if extra:
+        raise SynthError(f"'{path}' has b{extra[0]} but no W{extra[0]}", hint=_NPZ_HINT)
+    W = [_real(z, f"W{l}", path) for l in range(n)]
+    b = [_real(z, f"b{l}", path) for l in range(n)]
     for l, (w, bias) in enumerate(zip(W, b)):
-        if w.ndim != 2 or bias.shape != (w.shape[1],) or (l and w.shape[0] != W[l - 1].shape[1]):
+        if w.ndim != 2 or 0 in w.shape:
+            raise SynthError(f"'{path}': W{l} has shape {w.shape}: a layer's weights are a matrix "
+                             "[inputs, outputs] with at least one of each", hint=_NPZ_HINT)
+        if bias.shape != (w.shape[1],) or (l and w.shape[0] != W[l - 1].shape[1]):
             raise SynthError(f"'{path}': W{l} {w.shape} and b{l} {bias.shape} do not chain "
                              f"(layer l maps h -> h @ W_l + b_l: W_l is [inputs, outputs], b_l [outputs])")
-        if not (np.isfinite(w).all() and np.isfinite(bias).all()):
-            raise SynthError(f"'{path}': W{l} or b{l} holds a value that is not finite")
+        for name, a in ((f"W{l}", w), (f"b{l}", bias)):
+            if not np.isfinite(a).all():
+                raise SynthError(f"'{path}': {name} holds a value that is not finite (inf or nan)")
+        with np.errstate(over="ignore"):
+            total = np.abs(w).sum(axis=0) + np.abs(bias)
+        if not np.isfinite(total).all():
+            raise SynthError(f"'{path}': W{l} and b{l}: a unit's weights are too large: their sum overflows "
+                             "double precision", hint="scale the network's weights down")
     return ReLUNet(W, b)
+
+
+def _real(z: dict[str, np.ndarray], name: str, path: str) -> np.ndarray:
+    """The array ``name`` of ``z`` as float64; :class:`SynthError` if it is not real numbers."""
+    a = z[name]
+    if a.dtype.kind == "c":
+        raise SynthError(f"'{path}': {name} is complex ({a.dtype}): weights and biases are real conductances",
+                         hint=f"store its real part if that is what you mean: {name}=np.real({name})")
+    if a.dtype.kind not in "iuf":
+        raise SynthError(f"'{path}': {name} holds {a.dtype} values, not numbers", hint=_NPZ_HINT)
+    return np.asarray(a, float)
 
 
 def parse_points(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -204,8 +256,9 @@ def to_netlist(net: ReLUNet, gain: float, title: str, inputs: np.ndarray | None 
                 o = (f"h{tag}{l}_{i}" if hidden else f"y{i}")
                 for j in np.flatnonzero(w[:, i]).tolist():
                     wji = float(w[j, i])
-                    out.append(f"r{tag}{l}_{j}_{i} {m} {same[j] if wji > 0 else other[j]} {1.0 / abs(wji)!r}")
-                if b[i] != 0:
+                    if _writable(wji):
+                        out.append(f"r{tag}{l}_{j}_{i} {m} {same[j] if wji > 0 else other[j]} {1.0 / abs(wji)!r}")
+                if _writable(float(b[i])):
                     out.append(f"rb{tag}{l}_{i} {m} {up if b[i] > 0 else down} {1.0 / abs(float(b[i]))!r}")
                 pad = float(G[i]) - (float(np.abs(w[:, i]).sum()) + abs(float(b[i])))
                 if pad > 1e-12 * G[i]:
@@ -219,6 +272,15 @@ def to_netlist(net: ReLUNet, gain: float, title: str, inputs: np.ndarray | None 
         plus, minus = new_plus, new_minus
     out += [".model dideal D(Ron=0 Vfwd=0)", ".op", ".end"]
     return "\n".join(out) + "\n"
+
+
+def _writable(g: float) -> bool:
+    """Whether the conductance ``|g|`` becomes a resistor: it is not zero, and its
+    resistance ``1 / |g|`` fits in double precision. A weight under 1 / 1.8e308 = 5.6e-309
+    (a subnormal such as 5e-324) is left out, an open circuit: it moves its unit by less
+    than 5.6e-309 times its input, below what double precision resolves next to the pad's
+    conductance of at least 2."""
+    return g != 0 and math.isfinite(1.0 / abs(g))
 
 
 def measured_error(net: ReLUNet, netlist: str, inputs: np.ndarray) -> float:

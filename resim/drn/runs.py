@@ -16,6 +16,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,14 +91,16 @@ def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` file ``path``; a :class:`RunError` naming the file (with
     ``hint``) when it cannot be read, is truncated or is no ``.npz`` archive."""
     try:
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            raise RunError(f"'{path}' is truncated or corrupt: it is empty (0 bytes), not an .npz archive", hint=hint)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("a single .npy array")
+            raise RunError(f"'{path}' is a single .npy array, not an .npz archive of named arrays", hint=hint)
         with loaded as z:
             return {k: z[k] for k in z.files}
     except OSError as exc:
         raise RunError(f"cannot read '{path}': {exc.strerror or exc}", hint=hint) from None
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise RunError(f"'{path}' is truncated or corrupt, not a complete .npz archive ({exc})", hint=hint) from None
 
 
