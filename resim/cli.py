@@ -240,19 +240,22 @@ def _silence_stdout() -> None:
 
 
 class _progress_bar:
-    """A rich progress bar on stderr (only used on a terminal)."""
+    """A rich progress bar on stderr (only used on a terminal): ``what``, a bar, done/total
+    ``unit``, the time left; called as ``bar(done, total)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "sweep", unit: str = "points") -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} points"),
-                            TimeRemainingColumn(), transient=True, console=None)
+        self.bar = Progress(TextColumn(what, markup=False), BarColumn(),
+                            TextColumn("{task.completed}/{task.total} " + unit), TimeRemainingColumn(),
+                            transient=True, console=Console(stderr=True))  # not rich's default, stdout
         self.task = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.task is None:
             self.bar.start()
-            self.task = self.bar.add_task("sweep", total=total)
+            self.task = self.bar.add_task("work", total=total)
         self.bar.update(self.task, completed=done)
 
     def close(self) -> None:
@@ -348,12 +351,13 @@ class _epoch_bar:
     """Per-epoch rich progress bar on stderr: batches, running error, samples/s."""
 
     def __init__(self, epochs: int) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
                             TextColumn("{task.completed}/{task.total} images"),
                             TextColumn("error {task.fields[err]:.2%}"), TextColumn("{task.fields[rate]:.0f}/s"),
-                            TimeRemainingColumn(), transient=True)
+                            TimeRemainingColumn(), transient=True, console=Console(stderr=True))
         self.task = None
 
     def __call__(self, epoch: int, done: int, total: int, err: float, rate: float) -> None:
@@ -558,19 +562,32 @@ def _synth_options(f):
 
 
 def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str) -> None:
+    """Write ``net``'s circuit, then its gain and guaranteed error on stderr. With ``check``,
+    the circuit is first solved at that many inputs (a progress bar on a terminal's
+    stderr: a 784-512-10 network takes ~10 s per input): if a solution fails its
+    certificate, nothing is written and no bound is stated."""
     from . import synth as syn
 
     if output:
         check_writable(output)
+    if gain is not None:
+        syn.check_gain(gain)
     gain = gain or syn.default_gain(net, lo, hi)
+    bound, scale = syn.guarantee(net, gain, lo, hi)
     text = syn.to_netlist(net, gain, title)
-    bound, scale = syn.error_bound(net, gain, lo, hi), syn.output_scale(net, lo, hi)
+    measured = None
+    if check:
+        bar = _progress_bar("synth: checking the circuit", "inputs") if sys.stderr.isatty() else None
+        try:
+            measured = syn.measured_error(net, text, syn.sample_inputs(net, lo, hi, check), progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
     _emit(text, output)
     click.echo(f"synth: {'-'.join(map(str, net.sizes))} ReLU network, gain {gain:g}; guaranteed |circuit - network| "
                f"<= {bound:.3g} for inputs in [{lo:g}, {hi:g}] (output scale {scale:.3g}, ratio {bound / scale:.2g})",
                err=True)
-    if check:
-        measured = syn.measured_error(net, text, syn.sample_inputs(net, lo, hi, check))
+    if measured is not None:
         click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
 
 

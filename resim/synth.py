@@ -32,17 +32,28 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ResimError
+from .errors import ConvergenceError, ResimError
 
 
 class SynthError(ResimError):
     """A network or function that cannot be made into a circuit as asked (usage: exit 2)."""
 
     exit_code = 2
+
+
+CERTIFICATE_RTOL = 1e-8  # the exact solver's certificate tolerance (resim.solvers.exact.ExactOptions.rtol)
+#: The largest amplifier gain whose circuit double precision can solve. The certificate
+#: accepts an amplifier's equation ``out = A (v(m) - v(f))`` when it holds to
+#: ``CERTIFICATE_RTOL`` of the circuit's voltage scale V; rounding ``v(m)`` and ``v(f)``
+#: (at most V / G, G >= 2) to double alone leaves ``A eps V / G`` in it, so A may be at most
+#: ``CERTIFICATE_RTOL G / eps >= 2 CERTIFICATE_RTOL / eps``, about 9e7 (random networks
+#: start failing at 1e9).
+MAX_GAIN = 2 * CERTIFICATE_RTOL / float(np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
@@ -195,16 +206,28 @@ def error_bound(net: ReLUNet, gain: float, lo: float, hi: float) -> float:
     |h^_i - h_i| <= r_i (Z_i + ||w_i||_1 e) + ||w_i||_1 e."""
     low, high = np.full(net.sizes[0], float(lo)), np.full(net.sizes[0], float(hi))
     e = 0.0
-    for l, (w, b, G) in enumerate(zip(net.W, net.b, pad_conductances(net))):
-        pos, neg = np.maximum(w, 0), np.minimum(w, 0)
-        z_low, z_high = low @ pos + high @ neg + b, high @ pos + low @ neg + b
-        Z = np.maximum(np.abs(z_low), np.abs(z_high))
-        spread = np.abs(w).sum(axis=0) * e
-        r = (G / gain) / (1.0 + G / gain)
-        e = float(np.max(r * (Z + spread) + spread))
-        if l < len(net.W) - 1:
-            low, high = np.maximum(z_low, 0), np.maximum(z_high, 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow gives inf or nan: guarantee() refuses it
+        for l, (w, b, G) in enumerate(zip(net.W, net.b, pad_conductances(net))):
+            pos, neg = np.maximum(w, 0), np.minimum(w, 0)
+            z_low, z_high = low @ pos + high @ neg + b, high @ pos + low @ neg + b
+            Z = np.maximum(np.abs(z_low), np.abs(z_high))
+            spread = np.abs(w).sum(axis=0) * e
+            r = (G / gain) / (1.0 + G / gain)
+            e = float(np.max(r * (Z + spread) + spread))
+            if l < len(net.W) - 1:
+                low, high = np.maximum(z_low, 0), np.maximum(z_high, 0)
     return e
+
+
+def guarantee(net: ReLUNet, gain: float, lo: float, hi: float) -> tuple[float, float]:
+    """The :func:`error_bound` and the :func:`output_scale` of ``net`` at ``gain`` over
+    [lo, hi]^n; :class:`SynthError` if either overflows double precision."""
+    bound, scale = error_bound(net, gain, lo, hi), output_scale(net, lo, hi)
+    if not (math.isfinite(bound) and math.isfinite(scale)):
+        raise SynthError(f"the network's values on the inputs [{lo:g}, {hi:g}] overflow double precision "
+                         f"(error bound {bound:.3g}, output scale {scale:.3g}): no bound can be stated",
+                         hint="scale the network's weights down, or give a narrower --input-range")
+    return bound, scale
 
 
 def sample_inputs(net: ReLUNet, lo: float, hi: float, n: int, seed: int = 0) -> np.ndarray:
@@ -217,26 +240,42 @@ def sample_inputs(net: ReLUNet, lo: float, hi: float, n: int, seed: int = 0) -> 
 
 def output_scale(net: ReLUNet, lo: float, hi: float) -> float:
     """max |network output| over 1,024 inputs of the box (at least 1e-12)."""
-    return max(1e-12, float(np.max(np.abs(net(sample_inputs(net, lo, hi, 1024))))))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf or nan: guarantee() refuses it
+        return max(1e-12, float(np.max(np.abs(net(sample_inputs(net, lo, hi, 1024))))))
+
+
+def check_gain(gain: float) -> None:
+    """:class:`SynthError` unless ``0 < gain <= MAX_GAIN``."""
+    if not (gain > 0 and math.isfinite(gain)):
+        raise SynthError(f"--gain must be a positive number, got {gain}")
+    if gain > MAX_GAIN:
+        raise SynthError(f"--gain {gain:g}: a circuit with amplifiers of gain above {MAX_GAIN:.2g} cannot be "
+                         f"solved in double precision (its amplifier equations would fail the solver's "
+                         f"certificate, {CERTIFICATE_RTOL:g} of the voltage scale, by rounding alone)",
+                         hint=f"give --gain {MAX_GAIN:.2g} or less (the error bound falls like 1 / gain), "
+                              "or leave --gain out for the smallest gain that meets 1e-3 of the output scale")
 
 
 def default_gain(net: ReLUNet, lo: float, hi: float, tolerance: float = 1e-3) -> float:
-    """The smallest gain of the form {1, 2, 5} x 10^k whose :func:`error_bound` is at most
-    ``tolerance`` times the output scale (the bound falls like 1/A)."""
-    target = tolerance * output_scale(net, lo, hi)
+    """The smallest gain of the form {1, 2, 5} x 10^k, at most :data:`MAX_GAIN`, whose
+    :func:`error_bound` is at most ``tolerance`` times the output scale (the bound falls
+    like 1/A)."""
+    target = tolerance * guarantee(net, MAX_GAIN, lo, hi)[1]  # refuses a network whose values overflow
     for k in range(0, 16):
         for m in (1, 2, 5):
             gain = m * 10.0 ** k
+            if gain > MAX_GAIN:
+                break
             if error_bound(net, gain, lo, hi) <= target:
                 return gain
-    raise SynthError(f"no gain up to 5e15 brings the guaranteed error under {target:.3g}",
-                     hint="give --gain, or a narrower --input-range")
+    raise SynthError(f"no gain up to {MAX_GAIN:.2g} (the most double precision can solve) brings the guaranteed "
+                     f"error under {target:.3g}, {tolerance:g} of the output scale",
+                     hint="give --gain (the bound is then larger), or a narrower --input-range")
 
 
 def to_netlist(net: ReLUNet, gain: float, title: str, inputs: np.ndarray | None = None) -> str:
     """The circuit as a netlist: inputs ``VX0..`` (at ``inputs``, default 0), outputs ``y0..``."""
-    if not gain > 0 or not math.isfinite(gain):
-        raise SynthError(f"--gain must be a positive number, got {gain}")
+    check_gain(gain)
     n0 = net.sizes[0]
     x = np.zeros(n0) if inputs is None else np.asarray(inputs, float).ravel()
     L = len(net.W)
@@ -283,17 +322,29 @@ def _writable(g: float) -> bool:
     return g != 0 and math.isfinite(1.0 / abs(g))
 
 
-def measured_error(net: ReLUNet, netlist: str, inputs: np.ndarray) -> float:
+def measured_error(net: ReLUNet, netlist: str, inputs: np.ndarray,
+                   progress: Callable[[int, int], None] | None = None) -> float:
     """max |circuit - network| over the outputs, the circuit solved by ``resim.solve`` at
-    each row of ``inputs`` (its sources ``vx<i>`` set to the row)."""
-    from .api import load_netlist, solve
+    each row of ``inputs`` (its sources ``vx<i>`` set to the row); a
+    :class:`~resim.errors.ConvergenceError` if a solution fails its certificate.
+    ``progress(done, total)`` is called before the first solve and after each."""
+    from . import api
 
-    circuit = load_netlist(netlist)
+    if progress:
+        progress(0, len(inputs))
+    circuit = api.load_netlist(netlist)
     sources = [circuit.find_element(f"vx{i}") for i in range(net.sizes[0])]
     want = net(inputs)
     worst = 0.0
-    for x, y in zip(inputs, want):
-        result = solve(circuit.with_element_values({k: float(v) for k, v in zip(sources, x)}))
+    for done, (x, y) in enumerate(zip(inputs, want), 1):
+        try:
+            result = api.solve(circuit.with_element_values({k: float(v) for k, v in zip(sources, x)}))
+        except ConvergenceError as exc:
+            raise ConvergenceError(f"the circuit solved at check input {done} of {len(inputs)}: {exc.message}; "
+                                   "no error bound is stated for a circuit that fails its certificate",
+                                   hint="lower --gain, or scale the network's weights towards 1") from None
         got = np.array([result.voltage(f"y{k}") for k in range(len(y))])
         worst = max(worst, float(np.max(np.abs(got - y))))
+        if progress:
+            progress(done, len(inputs))
     return worst
