@@ -316,8 +316,13 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
                        f"{row['test_error']:.2%}, cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s "
                        f"({row['samples_per_second']:.0f} samples/s)", err=True)
 
+        def resumed(done: int, epochs: int) -> None:
+            checkpoint = os.path.join(out, "checkpoint.npz")
+            click.echo(f"resuming at epoch {done + 1} of {epochs} ({done} done, in {checkpoint})" if done < epochs
+                       else f"resuming: all {epochs} epochs are done; writing the model again", err=True)
+
         run_train(config, data, out, resume=resume, overwrite=overwrite,
-                  progress=Progress(batch=bar, epoch=epoch_line), threads=threads)
+                  progress=Progress(batch=bar, epoch=epoch_line, resumed=resumed), threads=threads)
     except KeyboardInterrupt:
         if bar is not None:
             bar.done()
@@ -373,7 +378,7 @@ class _epoch_bar:
 
 
 @main.command(epilog=_EXIT_HELP)
-@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.argument("model", type=click.Path())
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
 @click.option("--dataset", help="Evaluate on this dataset instead of the model's (mnist, fashion-mnist, kmnist, "
@@ -381,16 +386,31 @@ class _epoch_bar:
 def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
+    MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
+    checkpoint (a run that has not finished).
+
     \b
     Example:
       resim evaluate runs/xs/model.npz
     """
     from .drn.train import classify
 
+    model = _model_file(model, "evaluate")
     net, data = _model_and_data(model, data_dir, dataset)
     wrong = classify(net, data.test_x) != data.test_y
     click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
                            "test_error": float(wrong.mean())}))
+
+
+def _model_file(path: str, command: str) -> str:
+    """The model file that the MODEL argument ``path`` names (:func:`resim.drn.runs.model_file`);
+    its note, if any (a run folder's checkpoint is used), on stderr."""
+    from .drn.runs import model_file
+
+    path, note = model_file(path, command)
+    if note:
+        click.echo(f"{command}: {note}", err=True)
+    return path
 
 
 def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None, circuit: bool = False):
@@ -420,11 +440,14 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
 
 
 @main.command(epilog=_EXIT_HELP)
-@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.argument("model", type=click.Path())
 @click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 def export(model: str, index: int, data_dir: str | None) -> None:
     """Write the trained MODEL with test image K applied as a netlist (stdout).
+
+    MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
+    checkpoint (a run that has not finished).
 
     \b
     Example:
@@ -435,6 +458,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
 
     import numpy as np
 
+    model = _model_file(model, "export")
     net, data = _model_and_data(model, data_dir, circuit=True)
     if index >= len(data.test_x):
         raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
@@ -592,7 +616,7 @@ def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, outpu
 
 
 @synth.command("relu", epilog=_EXIT_HELP)
-@click.argument("net_file", metavar="NET.npz", type=click.Path(dir_okay=False, exists=True))
+@click.argument("net_file", metavar="NET.npz", type=click.Path())
 @click.option("--input-range", callback=_range, default="0:1", show_default=True, metavar="LO:HI",
               help="The range of every input, for the gain and the guaranteed error.")
 @_synth_options
@@ -601,7 +625,8 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
     """Write the ReLU network in NET.npz (arrays W0, b0, W1, b1, ...; layer l maps h to
     h @ W_l + b_l, ReLU after every layer but the last) as a resistive circuit.
 
-    A relu-mlp trained by resim train is such a file (its model.npz).
+    A relu-mlp trained by resim train is such a file (its model.npz, or checkpoint.npz
+    while it runs); its run folder means its model.npz, else its last checkpoint.
 
     \b
     Examples:
@@ -611,6 +636,7 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
     from . import synth as syn
 
     lo, hi = input_range
+    net_file = _model_file(net_file, "synth relu")
     _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file))
 
 

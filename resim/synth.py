@@ -78,7 +78,8 @@ class ReLUNet:
 
 
 _LAYER_ARRAY = re.compile(r"([Wb])([0-9]+)")
-_NPZ_HINT = "a ReLU network is an .npz of arrays W0, b0, W1, b1, ...: np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)"
+_NPZ_HINT = ("a ReLU network is an .npz of arrays W0, b0, W1, b1, ...: "
+             "np.savez('net.npz', W0=..., b0=..., W1=..., b1=...)")
 
 
 def load_relu(path: str) -> ReLUNet:

@@ -45,11 +45,13 @@ class RunError(ResimError):
 
 @dataclass
 class Progress:
-    """Callbacks for the caller's display: ``batch(epoch, done, total, running_error, samples_per_s)``
-    and ``epoch(row)``."""
+    """Callbacks for the caller's display: ``batch(epoch, done, total, running_error, samples_per_s)``,
+    ``epoch(row)``, and ``resumed(done, epochs)`` when a run resumes with ``done`` of its
+    ``epochs`` epochs done."""
 
     batch: Callable[..., None] | None = None
     epoch: Callable[[dict], None] | None = None
+    resumed: Callable[[int, int], None] | None = None
 
 
 def save_npz(path: str, **arrays) -> None:
@@ -85,6 +87,46 @@ def load_model(path: str) -> tuple[DRN | MLP, str]:
     "relu-mlp") and its configuration text."""
     z = read_npz(path, _MODEL_HINT)
     return _network(z, path, _MODEL_HINT), str(z.get("config", ""))
+
+
+def model_file(path: str, command: str) -> tuple[str, str | None]:
+    """The file that ``path`` names for ``resim COMMAND`` (export, evaluate, synth relu) and
+    a note for the user (else None): ``path`` itself if it is a file; in a run folder its
+    ``model.npz``, else the ``checkpoint.npz`` a run that has not finished leaves (the
+    note says so). A :class:`RunError` for a ``path`` that does not exist, saying, for a
+    missing ``model.npz`` beside a checkpoint, that the checkpoint works."""
+    import shlex
+
+    if os.path.isdir(path):
+        model, checkpoint = os.path.join(path, "model.npz"), os.path.join(path, "checkpoint.npz")
+        if os.path.exists(model):
+            return model, None
+        if os.path.exists(checkpoint):
+            return checkpoint, (f"'{path}' holds no model.npz: its run has not finished ({_epochs_done(checkpoint)}); "
+                                f"using its last checkpoint, {checkpoint}")
+        raise RunError(f"'{path}' holds no model.npz or checkpoint.npz",
+                       hint="give a model.npz or checkpoint.npz written by resim train, or its run folder")
+    if os.path.exists(path):
+        return path, None
+    folder = os.path.dirname(path)
+    checkpoint = os.path.join(folder, "checkpoint.npz")
+    if os.path.basename(path) == "model.npz" and os.path.isfile(checkpoint):
+        raise RunError(f"'{path}' does not exist: the run in '{folder or '.'}' has not finished "
+                       f"({_epochs_done(checkpoint)}), and its last checkpoint works",
+                       hint=f"resim {command} {shlex.quote(checkpoint)} (with the same options); or finish the "
+                            f"run first: resim train --config RUN.toml --out {shlex.quote(folder or '.')} --resume")
+    raise RunError(f"'{path}' does not exist", hint="give a model.npz or checkpoint.npz written by resim train, "
+                                                    "or its run folder")
+
+
+def _epochs_done(checkpoint: str) -> str:
+    """``epoch N done`` of a checkpoint (only that array is read), or words saying that it
+    cannot be read (the error is reported when it is loaded)."""
+    try:
+        with np.load(checkpoint, allow_pickle=False) as z:
+            return f"epoch {int(z['epoch'])} done"
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError, zipfile.BadZipFile, zlib.error):
+        return "its checkpoint cannot be read"
 
 
 def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
@@ -152,15 +194,19 @@ def prepare_folder(out: str, resume: bool, overwrite: bool) -> None:
                 os.unlink(path)
 
 
-def start_run(config: Config, out: str, resume: bool,
-              init: Callable[[np.random.Generator], DRN | MLP]) -> tuple[DRN | MLP, list, list, int, list[dict]]:
+def start_run(config: Config, out: str, resume: bool, init: Callable[[np.random.Generator], DRN | MLP],
+              progress: Progress | None = None) -> tuple[DRN | MLP, list, list, int, list[dict]]:
     """What a run starts from: the network, its momenta, the epochs done and their metrics
     rows. ``init(rng)`` (``rng`` seeded with [training] seed) with zero momenta, or the
-    checkpoint in ``out`` when resuming; writes ``out/config.resolved.toml``."""
+    checkpoint in ``out`` when resuming (then ``progress.resumed`` is told); writes
+    ``out/config.resolved.toml``."""
     os.makedirs(out, exist_ok=True)
     resolved = config.to_toml()
     if resume:
-        state = _from_checkpoint(os.path.join(out, "checkpoint.npz"), resolved, config["training"]["epochs"])
+        epochs = config["training"]["epochs"]
+        state = _from_checkpoint(os.path.join(out, "checkpoint.npz"), resolved, epochs)
+        if progress and progress.resumed:
+            progress.resumed(state[3], epochs)
     else:
         net = init(np.random.default_rng(config["training"]["seed"]))
         state = net, [np.zeros_like(w) for w in net.W], [np.zeros_like(b) for b in net.b], 0, []
