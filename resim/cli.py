@@ -16,7 +16,7 @@ import click
 
 from .atomic import check_writable, write_text
 
-from .errors import EXIT_CODES, Interrupted
+from .errors import EXIT_CODES, Interrupted, printable
 from .server import MAX_REQUEST, READ_TIMEOUT
 
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
@@ -58,8 +58,9 @@ def main() -> None:
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file instead of stdout: atomically, through a symbolic "
-                   "link to its target, in place for a FIFO or device; checked before solving.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file instead of stdout (- is stdout): atomically, "
+                   "through a symbolic link to its target, in place for a FIFO, a device or a file with hard links; "
+                   "never over an input; checked before solving (docs/output.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
@@ -101,17 +102,16 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     if options and method == "exact":
         raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
                                "apply to --method cd (or auto), not exact")
-    if output:
-        check_writable(output)  # before the work, not after
+    output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
     if netlist == "-":
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     result = api.solve(circuit, method=method, **options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     if fmt == "table":
         text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty())
     else:
@@ -132,7 +132,8 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (as solve -o does).")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help="Draw the probes against the swept value (a heat map for 2-D sweeps); needs resim[plot].")
+              help="Draw the probes against the swept value (a heat map for 2-D sweeps): .png, .svg or .pdf, "
+                   "after its extension, as plot -o; needs resim[plot].")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="Solver. auto: one batched coordinate-descent solve for source sweeps of reciprocal "
                    "circuits (each point certified), the exact solver point by point otherwise.")
@@ -160,13 +161,13 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     from .netlist.numbers import parse_number
 
     overrides = _parse_set(sets)
-    if output:  # before the work, not after
-        check_writable(output)
-    if plot:
-        sweep_output.check_plot(plot)
+    output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
+    if plot is not None:
+        _figure_file(plot, "'--plot'")
+        sweep_output.check_plot(plot, [("the netlist", netlist), ("-o", output)])
     circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     axes = []
     for source, *rng in dcs:
         try:
@@ -186,7 +187,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
         if progress is not None:
             progress.close()
     text = sweep_output.to_json(result, netlist) if fmt == "json" else sweep_output.to_csv(result)
-    if plot:  # first: if it fails, nothing has gone to stdout
+    if plot is not None:  # first: if it fails, nothing has gone to stdout
         sweep_output.plot(result, plot)
     _emit(text, output)
 
@@ -209,11 +210,32 @@ def _read_stdin() -> str:
 
 
 def _emit(text: str, output: str | None) -> None:
-    """``text`` to the file ``output`` (through :func:`resim.atomic.write_text`), else to stdout."""
-    if output:
+    """``text`` to the file ``output`` (through :func:`resim.atomic.write_text`), else
+    (None) to stdout."""
+    if output is not None:
         write_text(output, text)
     else:
         _write_stdout(text)
+
+
+def _output_file(output: str | None, inputs: list[tuple[str, str | None]] = ()) -> str | None:
+    """The file a text output option (``-o``) names, checked before any work
+    (:func:`resim.atomic.check_writable`: not empty, writable, none of the ``inputs``);
+    None for stdout: no option, or ``-`` (docs/output.md)."""
+    if output is None or output == "-":
+        return None
+    check_writable(output, inputs)
+    return output
+
+
+def _figure_file(path: str, param_hint: str) -> None:
+    """Refuse a figure file (``plot -o``, ``sweep --plot``) whose extension names no format:
+    the same rule for both, and ``-`` is no file (docs/output.md)."""
+    from .figure import FORMATS, output_format
+
+    if output_format(path) is None:
+        raise click.BadParameter(f"'{path}': a figure is written to a file whose extension names its format, "
+                                 f"one of {', '.join('.' + f for f in FORMATS)}", param_hint=param_hint)
 
 
 class _StdoutClosed(Exception):
@@ -531,9 +553,7 @@ def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title
 
     if labels and len(labels) != len(runs):
         raise click.UsageError(f"--label was given {len(labels)} times for {len(runs)} runs: give one per RUN_DIR")
-    if plot.output_format(output) is None:
-        raise click.BadParameter(f"'{output}': the format follows the extension, which must be "
-                                 f"{', '.join('.' + f for f in plot.FORMATS)}", param_hint="'--output' / '-o'")
+    _figure_file(output, "'--output' / '-o'")
     plot.write_plot(runs, output, labels, title)
 
 
@@ -585,15 +605,15 @@ def _synth_options(f):
     return f
 
 
-def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str) -> None:
+def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str,
+                inputs: list[tuple[str, str]] = ()) -> None:
     """Write ``net``'s circuit, then its gain and guaranteed error on stderr. With ``check``,
     the circuit is first solved at that many inputs (a progress bar on a terminal's
     stderr: a 784-512-10 network takes ~10 s per input): if a solution fails its
     certificate, nothing is written and no bound is stated."""
     from . import synth as syn
 
-    if output:
-        check_writable(output)
+    output = _output_file(output, inputs)
     if gain is not None:
         syn.check_gain(gain)
     gain = gain or syn.default_gain(net, lo, hi)
@@ -637,7 +657,8 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
 
     lo, hi = input_range
     net_file = _model_file(net_file, "synth relu")
-    _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file))
+    _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file),
+                [("the network", net_file)])
 
 
 @synth.command("pwl", epilog=_EXIT_HELP)
@@ -705,8 +726,13 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
       resim compare-with-ngspice mine.cir --against mine_for_ngspice.cir --tol 1e-9
     """
     from . import compare
+    from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
+    if keep is not None:  # the files resim.ngspice writes into --keep DIR (and DIR/dc for a .dc line)
+        for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
+            for folder in (keep, os.path.join(keep, "dc")):
+                check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout)

@@ -11,7 +11,6 @@ is drawn.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
@@ -22,14 +21,10 @@ import numpy as np
 
 from .atomic import check_writable, write_bytes
 from .drn.train import RunError
-from .sweep_output import pyplot as sweep_pyplot
+from .figure import FORMATS, output_format, save
+from .figure import pyplot as figure_pyplot
 
-FORMATS = ("png", "svg", "pdf")  # what the output's extension may be
-_SAVE = {  # savefig's metadata per format: no date, so the same runs give the same file
-    "png": {},
-    "svg": {"Date": None},
-    "pdf": {"CreationDate": None},
-}
+__all__ = ["FORMATS", "Curves", "default_labels", "output_format", "pyplot", "read_run", "render", "write_plot"]
 
 
 @dataclass(frozen=True)
@@ -104,16 +99,10 @@ def default_labels(folders: Sequence[str]) -> list[str]:
     return names if len(set(names)) == len(names) else list(folders)
 
 
-def output_format(path: str) -> str | None:
-    """The figure format that ``path``'s extension names (one of :data:`FORMATS`), or None."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    return ext if ext in FORMATS else None
-
-
 def pyplot():
-    """matplotlib.pyplot on the Agg backend; :class:`~resim.sweep_output.PlotUnavailable`
+    """matplotlib.pyplot on the Agg backend; :class:`~resim.figure.PlotUnavailable`
     (exit code 2) saying how to install it."""
-    return sweep_pyplot("resim plot")
+    return figure_pyplot("resim plot")
 
 
 def render(runs: Sequence[Curves], labels: Sequence[str], fmt: str = "png", title: str | None = None) -> bytes:
@@ -144,11 +133,9 @@ def render(runs: Sequence[Curves], labels: Sequence[str], fmt: str = "png", titl
             if title:
                 ax.set_title(_literal(title))
             fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=110, metadata=_SAVE[fmt])
+            return save(fig, fmt)
         finally:
             plt.close(fig)
-    return buf.getvalue()
 
 
 def _literal(text: str) -> str:
@@ -161,12 +148,13 @@ def write_plot(folders: Sequence[str], path: str, labels: Sequence[str] | None =
     """Draw the runs in ``folders`` (labelled ``labels``, default :func:`default_labels`)
     into ``path``, whose extension names the format (ValueError if none of
     :data:`FORMATS`). matplotlib and ``path`` are checked before any run is read:
-    :class:`~resim.sweep_output.PlotUnavailable`, :class:`~resim.errors.OutputError`;
+    :class:`~resim.figure.PlotUnavailable`, :class:`~resim.errors.OutputError` (also for
+    a ``path`` that is a run's metrics.jsonl);
     a run that cannot be read is a :class:`~resim.drn.train.RunError`."""
     fmt = output_format(path)
     if fmt is None:
         raise ValueError(f"'{path}': the extension must be one of {', '.join('.' + f for f in FORMATS)}")
     pyplot()
-    check_writable(path)
+    check_writable(path, [("the metrics", os.path.join(f, "metrics.jsonl")) for f in folders])
     runs = [read_run(f) for f in folders]
     write_bytes(path, render(runs, labels or default_labels(folders), fmt, title))
