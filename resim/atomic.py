@@ -11,7 +11,9 @@
   replace it; whether it is readable does not matter;
 * a regular file with more than one hard link in place, so that every name sees the new
   content (as ``cp`` and the shell's ``>`` do; a rename would leave the other names with
-  the old one). Its new size is reserved first, so a full disk leaves it as it was;
+  the old one). Its new size is reserved first, so a full disk leaves it as it was. (A
+  program's own files, such as a run's checkpoint, ask for the rename instead:
+  ``keep_links=False``);
 * the file a symbolic link points to, the same way: the link stays a link;
 * anything else in place, with no temporary file: a FIFO, ``/dev/null``, a terminal; and a
   path in ``/proc`` or reached through a link into it, such as ``/dev/stdout`` or
@@ -49,9 +51,12 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
+def write_bytes(path: str | os.PathLike, data: bytes | memoryview, *, keep_links: bool = True) -> None:
     """Write ``data`` to ``path`` as the module docstring says; :class:`OutputError` if it
-    cannot be written (the old content, if any, is then left as it was for regular files)."""
+    cannot be written (the old content, if any, is then left as it was for regular files).
+    ``keep_links=False``: a file with several hard links is replaced like any other, whole
+    or not at all, and its other names keep the old content (a run folder's files: a
+    ``cp -al`` backup of it stays a backup)."""
     try:
         st = _stat(path)
         if _in_place(path, st):
@@ -61,7 +66,7 @@ def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
             return
         if st is not None and not os.access(path, os.W_OK):
             raise _error(path, _read_only(st))
-        if st is not None and st.st_nlink > 1:
+        if st is not None and st.st_nlink > 1 and keep_links:
             _overwrite(path, data)
         else:
             _replace(os.path.realpath(path), data, st)
@@ -69,9 +74,9 @@ def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
         raise _error(path, exc.strerror or str(exc)) from exc
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
+def write_text(path: str | os.PathLike, text: str, *, keep_links: bool = True) -> None:
     """:func:`write_bytes` of ``text`` in UTF-8."""
-    write_bytes(path, text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8"), keep_links=keep_links)
 
 
 def check_writable(path: str | os.PathLike, inputs: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> None:

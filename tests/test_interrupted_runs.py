@@ -99,3 +99,18 @@ def test_a_resumed_run_says_where_it_resumes(tmp_path, capsys):
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
     code, _, err = resim(capsys, "train", "--config", config, "--out", run, "--resume")
     assert code == 0 and "all 3 epochs are done" in err, err
+
+
+def test_a_hard_linked_backup_of_a_run_keeps_its_content(tmp_path, capsys):
+    """A run's own files are replaced whole (never written in place as a user's -o with
+    hard links is, docs/output.md): `cp -al run backup` stays the run as it was."""
+    run, config = trained(tmp_path, capsys, MLP)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for f in run.iterdir():
+        (backup / f.name).hardlink_to(f)
+    before = {f.name: f.read_bytes() for f in backup.iterdir()}
+    config.write_text(config.read_text().replace("epochs = 1", "epochs = 2"))
+    assert resim(capsys, "train", "--config", config, "--out", run, "--resume")[0] == 0
+    assert {f.name: f.read_bytes() for f in backup.iterdir()} == before
+    assert (run / "checkpoint.npz").read_bytes() != before["checkpoint.npz"]

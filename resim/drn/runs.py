@@ -4,7 +4,8 @@ resume, metrics, the model files and their loading, the progress display and the
 A run folder holds ``config.resolved.toml`` (every default filled in), ``metrics.jsonl`` and
 ``metrics.csv`` (one row per epoch), ``checkpoint.npz`` (after every epoch) and, at the end,
 ``model.npz``. Every file is written to a temporary name and renamed (:mod:`resim.atomic`),
-so a run killed at any moment leaves the last complete epoch behind. The epoch loops are
+so a run killed at any moment leaves the last complete epoch behind (and a hard-linked
+backup of the folder, ``cp -al``, keeps its content). The epoch loops are
 :mod:`resim.drn.train` (DRN) and :mod:`resim.drn.mlp_train` (relu-mlp).
 """
 
@@ -59,7 +60,7 @@ def save_npz(path: str, **arrays) -> None:
     is, not copied: DRN-XL's checkpoint is 414 MB)."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    write_bytes(path, buf.getbuffer())
+    write_bytes(path, buf.getbuffer(), keep_links=False)
 
 
 def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
@@ -210,7 +211,7 @@ def start_run(config: Config, out: str, resume: bool, init: Callable[[np.random.
     else:
         net = init(np.random.default_rng(config["training"]["seed"]))
         state = net, [np.zeros_like(w) for w in net.W], [np.zeros_like(b) for b in net.b], 0, []
-    write_bytes(os.path.join(out, "config.resolved.toml"), resolved.encode())
+    write_bytes(os.path.join(out, "config.resolved.toml"), resolved.encode(), keep_links=False)
     return state
 
 
@@ -335,10 +336,11 @@ class Clock:
 
 
 def _write_metrics(out: str, rows: list[dict]) -> None:
-    write_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+    write_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode(),
+                keep_links=False)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=METRICS, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow(r)
-    write_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode())
+    write_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode(), keep_links=False)
