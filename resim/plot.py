@@ -12,6 +12,7 @@ is drawn.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from collections.abc import Sequence
@@ -79,8 +80,10 @@ def read_run(folder: str) -> Curves:
 
 def _row(line: str) -> tuple[float, float, float]:
     """(epoch, train_error, test_error) of one line of metrics.jsonl; ValueError saying
-    what is wrong with it."""
-    row = json.loads(line)  # json.JSONDecodeError is a ValueError
+    what is wrong with it. What resim train writes: an epoch 1, 2, ..., error rates in
+    [0, 1], and a test error of NaN for a run without test images (drawn as no test
+    curve); anything else (Infinity, NaN elsewhere, 1.5, epoch 0) is damage."""
+    row = json.loads(line)  # json.JSONDecodeError is a ValueError; NaN and Infinity are read
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     values = []
@@ -88,8 +91,20 @@ def _row(line: str) -> tuple[float, float, float]:
         value = row.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"no number '{key}'")
-        values.append(float(value))
+        value = float(value)
+        if key == "epoch":
+            if not (math.isfinite(value) and value >= 1 and value == int(value)):
+                raise ValueError(f"'epoch' is {_json_number(value)}, not a whole number from 1")
+        elif not (0 <= value <= 1 or (key == "test_error" and math.isnan(value))):
+            raise ValueError(f"'{key}' is {_json_number(value)}, not an error rate between 0 and 1"
+                             + (" (NaN only for test_error, a run without test images)" if math.isnan(value) else ""))
+        values.append(value)
     return values[0], values[1], values[2]
+
+
+def _json_number(value: float) -> str:
+    """``value`` as the JSON of metrics.jsonl writes it (NaN, Infinity, -Infinity, 1.5, 0)."""
+    return json.dumps(int(value) if math.isfinite(value) and value == int(value) else value)
 
 
 def default_labels(folders: Sequence[str]) -> list[str]:
