@@ -440,6 +440,8 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
     was trained on) from ``data_dir`` (default: the training's data_dir, for that dataset
     only: the folder of one dataset must not stand in for another). ``circuit``: refuse a
     model that is not one (a relu-mlp)."""
+    import shlex
+
     from .drn import data as data_mod
     from .drn.config import parse_toml
     from .drn.mlp import MLP
@@ -447,8 +449,9 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
 
     net, config_text = load_model(model)
     if circuit and isinstance(net, MLP):
-        raise RunError(f"'{model}': a relu-mlp is not a circuit; `resim synth` (coming) will make one",
-                       hint="resim export writes a deep resistive network ([model] kind = \"drn\")")
+        raise RunError(f"'{model}': a relu-mlp is not a circuit; `resim synth relu` makes one of it",
+                       hint=f"resim synth relu {shlex.quote(model)} -o net.cir; resim export writes a deep resistive "
+                            "network ([model] kind = \"drn\")")
     try:
         trained = parse_toml(config_text).get("data", {}) if config_text else {}
     except ValueError as exc:
