@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 
 import click
 
@@ -218,7 +219,7 @@ def _emit(text: str, output: str | None) -> None:
         _write_stdout(text)
 
 
-def _output_file(output: str | None, inputs: list[tuple[str, str | None]] = ()) -> str | None:
+def _output_file(output: str | None, inputs: Sequence[tuple[str, str | None]] = ()) -> str | None:
     """The file a text output option (``-o``) names, checked before any work
     (:func:`resim.atomic.check_writable`: not empty, writable, none of the ``inputs``);
     None for stdout: no option, or ``-`` (docs/output.md)."""
@@ -609,7 +610,7 @@ def _synth_options(f):
 
 
 def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str,
-                inputs: list[tuple[str, str]] = ()) -> None:
+                inputs: Sequence[tuple[str, str]] = ()) -> None:
     """Write ``net``'s circuit, then its gain and guaranteed error on stderr. With ``check``,
     the circuit is first solved at that many inputs (a progress bar on a terminal's
     stderr: a 784-512-10 network takes ~10 s per input): if a solution fails its

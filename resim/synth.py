@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConvergenceError, ResimError
+from .errors import ConvergenceError, ResimError, printable
 
 
 class SynthError(ResimError):
@@ -275,12 +275,13 @@ def default_gain(net: ReLUNet, lo: float, hi: float, tolerance: float = 1e-3) ->
 
 
 def to_netlist(net: ReLUNet, gain: float, title: str, inputs: np.ndarray | None = None) -> str:
-    """The circuit as a netlist: inputs ``VX0..`` (at ``inputs``, default 0), outputs ``y0..``."""
+    """The circuit as a netlist: inputs ``VX0..`` (at ``inputs``, default 0), outputs ``y0..``;
+    ``title`` in its first line, control characters (a newline) escaped."""
     check_gain(gain)
     n0 = net.sizes[0]
     x = np.zeros(n0) if inputs is None else np.asarray(inputs, float).ravel()
     L = len(net.W)
-    out = [f"* {title}: ReLU network {'-'.join(map(str, net.sizes))} as a resistive circuit, "
+    out = [f"* {printable(title)}: ReLU network {'-'.join(map(str, net.sizes))} as a resistive circuit, "
            f"amplifier gain {gain:g} (resim synth)"]
     out += [f"vx{i} x{i} 0 {float(v)!r}" for i, v in enumerate(x)]
     out += [f"exn{i} xn{i} 0 x{i} 0 -1" for i in range(n0)]

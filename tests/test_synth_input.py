@@ -189,3 +189,16 @@ def test_progress_goes_to_a_terminal_stderr_and_never_to_stdout(tmp_path, capsys
     assert stdout == b""
     code, _, err = resim_cli(capsys, *command, "-o", tmp_path / "out2")
     assert code == 0 and "/3 inputs" not in err and "\u2501" not in err  # no bar (its line is U+2501)
+
+
+def test_a_file_name_with_a_newline_stays_in_the_title_line(tmp_path, capsys):
+    """The title comment names the file: a newline in the name must not start a netlist line
+    (here an element R9) of its own; it is escaped as error messages escape it."""
+    net = tmp_path / "a\nR9 y0 0 1.npz"
+    np.savez(net, W0=np.ones((1, 1)), b0=np.zeros(1))
+    code, _, err = resim_cli(capsys, "synth", "relu", net, "-o", tmp_path / "t.cir", "--gain", "1e3", "--check", "0")
+    assert code == 0, err
+    text = (tmp_path / "t.cir").read_text()
+    assert text.startswith("* a\\nR9 y0 0 1.npz: ReLU network 1-1")
+    circuit = resim.load_netlist(str(tmp_path / "t.cir"))
+    assert circuit.find_element("r9") is None and circuit.find_element("rtp1_0") is not None
