@@ -55,11 +55,16 @@ def main() -> None:
     """
 
 
+# An output file (-o, --plot): click's Path would refuse an existing one it cannot read
+# (0200); whether it may be written is resim.atomic's to say (docs/output.md).
+_OUTPUT_PATH = click.Path(dir_okay=False, readable=False)
+
+
 @main.command(epilog=_EXIT_HELP)
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file instead of stdout (- is stdout): atomically, "
+@click.option("--output", "-o", type=_OUTPUT_PATH, help="Write the result to this file instead of stdout (- is stdout): atomically, "
                    "through a symbolic link to its target, in place for a FIFO, a device or a file with hard links; "
                    "never over an input; checked before solving (docs/output.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -131,8 +136,8 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
 @click.option("--probe", "probes", multiple=True, metavar="v(NODE)|i(ELEMENT)",
               help="What to record at each point (repeatable; default: every node voltage).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (as solve -o does).")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
+@click.option("--output", "-o", type=_OUTPUT_PATH, help="Write to this file instead of stdout (as solve -o does).")
+@click.option("--plot", type=_OUTPUT_PATH, metavar="FILE.png",
               help="Draw the probes against the swept value (a heat map for 2-D sweeps): .png, .svg or .pdf, "
                    "after its extension, as plot -o; needs resim[plot].")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
@@ -536,7 +541,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
 
 @main.command("plot", epilog=_EXIT_HELP)
 @click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False, exists=True))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--output", "-o", required=True, type=_OUTPUT_PATH, metavar="FILE",
               help="The figure: .png, .svg or .pdf, after its extension; written as solve -o writes.")
 @click.option("--label", "labels", multiple=True, metavar="NAME",
               help="A run's name in the legend: one per RUN_DIR, in order (default: the folders' names).")
@@ -592,7 +597,7 @@ def _range(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
 
 
 _SYNTH_OPTIONS = [
-    click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
+    click.option("--output", "-o", type=_OUTPUT_PATH, metavar="FILE",
                  help="Write the netlist here (as solve -o writes) instead of stdout."),
     click.option("--gain", type=float, callback=_positive, metavar="A",
                  help="The amplifiers' gain (default: the smallest 1, 2 or 5 x 10^k whose guaranteed error is "

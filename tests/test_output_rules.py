@@ -202,8 +202,10 @@ def as_another_user(folder: Path, *args: str) -> tuple[int, str]:
                 os.setgid(65534)
                 os.setuid(65534)
             code = run_args(list(args))
-            sys.stderr.flush()
+        except BaseException as exc:  # said on the pipe: the test shows it
+            print(f"test harness: {exc!r}", file=sys.stderr)
         finally:
+            sys.stderr.flush()
             os._exit(code)
     os.close(write)
     with open(read) as fh:
@@ -229,6 +231,14 @@ def test_a_read_only_file_is_refused_as_cp_would(tmp_path, capsys):
     code, err = as_another_user(folder, "solve", "divider.cir", "--format", "csv", "-o", "new.csv")
     assert code == 0, err  # the same user may write a new file there
     assert v_out((folder / "new.csv").read_text()) == pytest.approx(V_OUT, rel=1e-12)
+    (folder / "write-only.csv").write_text("old")  # and a file it may write but not read
+    (folder / "write-only.csv").chmod(0o200)
+    if os.geteuid() == 0:
+        os.chown(folder / "write-only.csv", 65534, 65534)
+    code, err = as_another_user(folder, "solve", "divider.cir", "--format", "csv", "-o", "write-only.csv")
+    assert code == 0, err
+    assert stat.S_IMODE((folder / "write-only.csv").stat().st_mode) == 0o200
+    assert v_out((folder / "write-only.csv").read_text()) == pytest.approx(V_OUT, rel=1e-12)
 
 
 def test_a_file_with_several_hard_links_is_written_in_place(divider, tmp_path, capsys):
