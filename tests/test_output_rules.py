@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -193,6 +194,7 @@ def as_another_user(folder: Path, *args: str) -> tuple[int, str]:
     if pid == 0:  # the child: never returns into pytest
         code = 99
         try:
+            signal.alarm(60)  # a child stuck on a lock a thread of pytest held at the fork ends, and fails the test
             os.close(read)
             sys.stdout = sys.stderr = open(write, "w")
             os.chdir(folder)
