@@ -618,7 +618,7 @@ def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, outpu
                 inputs: Sequence[tuple[str, str]] = ()) -> None:
     """Write ``net``'s circuit, then its gain and guaranteed error on stderr. With ``check``,
     the circuit is first solved at that many inputs (a progress bar on a terminal's
-    stderr: a 784-512-10 network takes ~10 s per input): if a solution fails its
+    stderr: ~5 s per input for a 784-512-10 network): if a solution fails its
     certificate, nothing is written and no bound is stated."""
     from . import synth as syn
 
