@@ -11,12 +11,13 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 
 import click
 
 from .atomic import check_writable, write_text
 
-from .errors import EXIT_CODES, Interrupted
+from .errors import EXIT_CODES, Interrupted, printable
 from .server import MAX_REQUEST, READ_TIMEOUT
 
 _EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
@@ -54,12 +55,18 @@ def main() -> None:
     """
 
 
+# An output file (-o, --plot): click's Path would refuse an existing one it cannot read
+# (0200); whether it may be written is resim.atomic's to say (docs/output.md).
+_OUTPUT_PATH = click.Path(dir_okay=False, readable=False)
+
+
 @main.command(epilog=_EXIT_HELP)
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result to this file instead of stdout: atomically, through a symbolic "
-                   "link to its target, in place for a FIFO or device; checked before solving.")
+@click.option("--output", "-o", type=_OUTPUT_PATH, help="Write the result to this file instead of stdout (- is stdout): atomically, "
+                   "through a symbolic link to its target, in place for a FIFO, a device or a file with hard links; "
+                   "never over an input; checked before solving (docs/output.md).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Override a .param or an element's value (repeatable), e.g. --set R1=2k.")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
@@ -101,17 +108,16 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     if options and method == "exact":
         raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
                                "apply to --method cd (or auto), not exact")
-    if output:
-        check_writable(output)  # before the work, not after
+    output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
     if netlist == "-":
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     result = api.solve(circuit, method=method, **options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     if fmt == "table":
         text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty())
     else:
@@ -130,9 +136,10 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
 @click.option("--probe", "probes", multiple=True, metavar="v(NODE)|i(ELEMENT)",
               help="What to record at each point (repeatable; default: every node voltage).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout (as solve -o does).")
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help="Draw the probes against the swept value (a heat map for 2-D sweeps); needs resim[plot].")
+@click.option("--output", "-o", type=_OUTPUT_PATH, help="Write to this file instead of stdout (as solve -o does).")
+@click.option("--plot", type=_OUTPUT_PATH, metavar="FILE.png",
+              help="Draw the probes against the swept value (a heat map for 2-D sweeps): .png, .svg or .pdf, "
+                   "after its extension, as plot -o; needs resim[plot].")
 @click.option("--method", type=click.Choice(["auto", "exact", "cd"]), default="auto", show_default=True,
               help="Solver. auto: one batched coordinate-descent solve for source sweeps of reciprocal "
                    "circuits (each point certified), the exact solver point by point otherwise.")
@@ -160,13 +167,13 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     from .netlist.numbers import parse_number
 
     overrides = _parse_set(sets)
-    if output:  # before the work, not after
-        check_writable(output)
-    if plot:
-        sweep_output.check_plot(plot)
+    output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
+    if plot is not None:
+        _figure_file(plot, "'--plot'")
+        sweep_output.check_plot(plot, [("the netlist", netlist), ("-o", output)])
     circuit = api.load_netlist(netlist, overrides=overrides)
     for w in circuit.warnings:
-        click.echo(w, err=True)
+        click.echo(printable(w), err=True)
     axes = []
     for source, *rng in dcs:
         try:
@@ -186,7 +193,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
         if progress is not None:
             progress.close()
     text = sweep_output.to_json(result, netlist) if fmt == "json" else sweep_output.to_csv(result)
-    if plot:  # first: if it fails, nothing has gone to stdout
+    if plot is not None:  # first: if it fails, nothing has gone to stdout
         sweep_output.plot(result, plot)
     _emit(text, output)
 
@@ -209,11 +216,32 @@ def _read_stdin() -> str:
 
 
 def _emit(text: str, output: str | None) -> None:
-    """``text`` to the file ``output`` (through :func:`resim.atomic.write_text`), else to stdout."""
-    if output:
+    """``text`` to the file ``output`` (through :func:`resim.atomic.write_text`), else
+    (None) to stdout."""
+    if output is not None:
         write_text(output, text)
     else:
         _write_stdout(text)
+
+
+def _output_file(output: str | None, inputs: Sequence[tuple[str, str | None]] = ()) -> str | None:
+    """The file a text output option (``-o``) names, checked before any work
+    (:func:`resim.atomic.check_writable`: not empty, writable, none of the ``inputs``);
+    None for stdout: no option, or ``-`` (docs/output.md)."""
+    if output is None or output == "-":
+        return None
+    check_writable(output, inputs)
+    return output
+
+
+def _figure_file(path: str, param_hint: str) -> None:
+    """Refuse a figure file (``plot -o``, ``sweep --plot``) whose extension names no format:
+    the same rule for both, and ``-`` is no file (docs/output.md)."""
+    from .figure import FORMATS, output_format
+
+    if output_format(path) is None:
+        raise click.BadParameter(f"'{path}': a figure is written to a file whose extension names its format, "
+                                 f"one of {', '.join('.' + f for f in FORMATS)}", param_hint=param_hint)
 
 
 class _StdoutClosed(Exception):
@@ -240,19 +268,22 @@ def _silence_stdout() -> None:
 
 
 class _progress_bar:
-    """A rich progress bar on stderr (only used on a terminal)."""
+    """A rich progress bar on stderr (only used on a terminal): ``what``, a bar, done/total
+    ``unit``, the time left; called as ``bar(done, total)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "sweep", unit: str = "points") -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} points"),
-                            TimeRemainingColumn(), transient=True, console=None)
+        self.bar = Progress(TextColumn(what, markup=False), BarColumn(),
+                            TextColumn("{task.completed}/{task.total} " + unit), TimeRemainingColumn(),
+                            transient=True, console=Console(stderr=True))  # not rich's default, stdout
         self.task = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.task is None:
             self.bar.start()
-            self.task = self.bar.add_task("sweep", total=total)
+            self.task = self.bar.add_task("work", total=total)
         self.bar.update(self.task, completed=done)
 
     def close(self) -> None:
@@ -313,8 +344,13 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
                        f"{row['test_error']:.2%}, cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s "
                        f"({row['samples_per_second']:.0f} samples/s)", err=True)
 
+        def resumed(done: int, epochs: int) -> None:
+            checkpoint = os.path.join(out, "checkpoint.npz")
+            click.echo(f"resuming at epoch {done + 1} of {epochs} ({done} done, in {checkpoint})" if done < epochs
+                       else f"resuming: all {epochs} epochs are done; writing the model again", err=True)
+
         run_train(config, data, out, resume=resume, overwrite=overwrite,
-                  progress=Progress(batch=bar, epoch=epoch_line), threads=threads)
+                  progress=Progress(batch=bar, epoch=epoch_line, resumed=resumed), threads=threads)
     except KeyboardInterrupt:
         if bar is not None:
             bar.done()
@@ -348,12 +384,13 @@ class _epoch_bar:
     """Per-epoch rich progress bar on stderr: batches, running error, samples/s."""
 
     def __init__(self, epochs: int) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
                             TextColumn("{task.completed}/{task.total} images"),
                             TextColumn("error {task.fields[err]:.2%}"), TextColumn("{task.fields[rate]:.0f}/s"),
-                            TimeRemainingColumn(), transient=True)
+                            TimeRemainingColumn(), transient=True, console=Console(stderr=True))
         self.task = None
 
     def __call__(self, epoch: int, done: int, total: int, err: float, rate: float) -> None:
@@ -369,7 +406,7 @@ class _epoch_bar:
 
 
 @main.command(epilog=_EXIT_HELP)
-@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.argument("model", type=click.Path())
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
 @click.option("--dataset", help="Evaluate on this dataset instead of the model's (mnist, fashion-mnist, kmnist, "
@@ -377,16 +414,31 @@ class _epoch_bar:
 def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
+    MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
+    checkpoint (a run that has not finished).
+
     \b
     Example:
       resim evaluate runs/xs/model.npz
     """
     from .drn.train import classify
 
+    model = _model_file(model, "evaluate")
     net, data = _model_and_data(model, data_dir, dataset)
     wrong = classify(net, data.test_x) != data.test_y
     click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
                            "test_error": float(wrong.mean())}))
+
+
+def _model_file(path: str, command: str) -> str:
+    """The model file that the MODEL argument ``path`` names (:func:`resim.drn.runs.model_file`);
+    its note, if any (a run folder's checkpoint is used), on stderr."""
+    from .drn.runs import model_file
+
+    path, note = model_file(path, command)
+    if note:
+        click.echo(f"{command}: {note}", err=True)
+    return path
 
 
 def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None, circuit: bool = False):
@@ -394,6 +446,8 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
     was trained on) from ``data_dir`` (default: the training's data_dir, for that dataset
     only: the folder of one dataset must not stand in for another). ``circuit``: refuse a
     model that is not one (a relu-mlp)."""
+    import shlex
+
     from .drn import data as data_mod
     from .drn.config import parse_toml
     from .drn.mlp import MLP
@@ -401,8 +455,9 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
 
     net, config_text = load_model(model)
     if circuit and isinstance(net, MLP):
-        raise RunError(f"'{model}': a relu-mlp is not a circuit; `resim synth` (coming) will make one",
-                       hint="resim export writes a deep resistive network ([model] kind = \"drn\")")
+        raise RunError(f"'{model}': a relu-mlp is not a circuit; `resim synth relu` makes one of it",
+                       hint=f"resim synth relu {shlex.quote(model)} -o net.cir; resim export writes a deep resistive "
+                            "network ([model] kind = \"drn\")")
     try:
         trained = parse_toml(config_text).get("data", {}) if config_text else {}
     except ValueError as exc:
@@ -416,11 +471,14 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
 
 
 @main.command(epilog=_EXIT_HELP)
-@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.argument("model", type=click.Path())
 @click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 def export(model: str, index: int, data_dir: str | None) -> None:
     """Write the trained MODEL with test image K applied as a netlist (stdout).
+
+    MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
+    checkpoint (a run that has not finished).
 
     \b
     Example:
@@ -431,6 +489,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
 
     import numpy as np
 
+    model = _model_file(model, "export")
     net, data = _model_and_data(model, data_dir, circuit=True)
     if index >= len(data.test_x):
         raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
@@ -482,7 +541,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
 
 @main.command("plot", epilog=_EXIT_HELP)
 @click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False, exists=True))
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--output", "-o", required=True, type=_OUTPUT_PATH, metavar="FILE",
               help="The figure: .png, .svg or .pdf, after its extension; written as solve -o writes.")
 @click.option("--label", "labels", multiple=True, metavar="NAME",
               help="A run's name in the legend: one per RUN_DIR, in order (default: the folders' names).")
@@ -503,9 +562,7 @@ def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title
 
     if labels and len(labels) != len(runs):
         raise click.UsageError(f"--label was given {len(labels)} times for {len(runs)} runs: give one per RUN_DIR")
-    if plot.output_format(output) is None:
-        raise click.BadParameter(f"'{output}': the format follows the extension, which must be "
-                                 f"{', '.join('.' + f for f in plot.FORMATS)}", param_hint="'--output' / '-o'")
+    _figure_file(output, "'--output' / '-o'")
     plot.write_plot(runs, output, labels, title)
 
 
@@ -540,7 +597,7 @@ def _range(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
 
 
 _SYNTH_OPTIONS = [
-    click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="FILE",
+    click.option("--output", "-o", type=_OUTPUT_PATH, metavar="FILE",
                  help="Write the netlist here (as solve -o writes) instead of stdout."),
     click.option("--gain", type=float, callback=_positive, metavar="A",
                  help="The amplifiers' gain (default: the smallest 1, 2 or 5 x 10^k whose guaranteed error is "
@@ -557,25 +614,38 @@ def _synth_options(f):
     return f
 
 
-def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str) -> None:
+def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str,
+                inputs: Sequence[tuple[str, str]] = ()) -> None:
+    """Write ``net``'s circuit, then its gain and guaranteed error on stderr. With ``check``,
+    the circuit is first solved at that many inputs (a progress bar on a terminal's
+    stderr: ~5 s per input for a 784-512-10 network): if a solution fails its
+    certificate, nothing is written and no bound is stated."""
     from . import synth as syn
 
-    if output:
-        check_writable(output)
+    output = _output_file(output, inputs)
+    if gain is not None:
+        syn.check_gain(gain)
     gain = gain or syn.default_gain(net, lo, hi)
+    bound, scale = syn.guarantee(net, gain, lo, hi)
     text = syn.to_netlist(net, gain, title)
-    bound, scale = syn.error_bound(net, gain, lo, hi), syn.output_scale(net, lo, hi)
+    measured = None
+    if check:
+        bar = _progress_bar("synth: checking the circuit", "inputs") if sys.stderr.isatty() else None
+        try:
+            measured = syn.measured_error(net, text, syn.sample_inputs(net, lo, hi, check), progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
     _emit(text, output)
     click.echo(f"synth: {'-'.join(map(str, net.sizes))} ReLU network, gain {gain:g}; guaranteed |circuit - network| "
                f"<= {bound:.3g} for inputs in [{lo:g}, {hi:g}] (output scale {scale:.3g}, ratio {bound / scale:.2g})",
                err=True)
-    if check:
-        measured = syn.measured_error(net, text, syn.sample_inputs(net, lo, hi, check))
+    if measured is not None:
         click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
 
 
 @synth.command("relu", epilog=_EXIT_HELP)
-@click.argument("net_file", metavar="NET.npz", type=click.Path(dir_okay=False, exists=True))
+@click.argument("net_file", metavar="NET.npz", type=click.Path())
 @click.option("--input-range", callback=_range, default="0:1", show_default=True, metavar="LO:HI",
               help="The range of every input, for the gain and the guaranteed error.")
 @_synth_options
@@ -584,7 +654,8 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
     """Write the ReLU network in NET.npz (arrays W0, b0, W1, b1, ...; layer l maps h to
     h @ W_l + b_l, ReLU after every layer but the last) as a resistive circuit.
 
-    A relu-mlp trained by resim train is such a file (its model.npz).
+    A relu-mlp trained by resim train is such a file (its model.npz, or checkpoint.npz
+    while it runs); its run folder means its model.npz, else its last checkpoint.
 
     \b
     Examples:
@@ -594,7 +665,9 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
     from . import synth as syn
 
     lo, hi = input_range
-    _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file))
+    net_file = _model_file(net_file, "synth relu")
+    _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file),
+                [("the network", net_file)])
 
 
 @synth.command("pwl", epilog=_EXIT_HELP)
@@ -667,8 +740,13 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
       resim compare-with-ngspice mine.cir --against mine_for_ngspice.cir --tol 1e-9
     """
     from . import compare
+    from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
+    if keep is not None:  # the files resim.ngspice writes into --keep DIR (and DIR/dc for a .dc line)
+        for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
+            for folder in (keep, os.path.join(keep, "dc")):
+                check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout, as_written=as_written)

@@ -12,6 +12,7 @@ from typing import TextIO
 import numpy as np
 
 from .elements import ELEMENTS
+from .errors import printable
 from .result import Certificate, Result
 
 
@@ -97,15 +98,16 @@ def _quoter(c):
 
 
 def to_csv(result: Result) -> str:
-    """One row per quantity: ``kind,name,quantity,value``."""
+    """One row per quantity: ``kind,name,quantity,value``. Names with control characters
+    are escaped as in error messages (:func:`~resim.errors.printable`: ``a\\x1b[31m``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["kind", "name", "quantity", "value"])
     for name, v in result.node_voltages().items():
-        w.writerow(["node", name, "voltage_V", repr(v)])
+        w.writerow(["node", printable(name), "voltage_V", repr(v)])
     d = to_dict(result)
     for name, e in d["elements"].items():
-        w.writerow([e["type"], name, "current_A", repr(e["current"])])
+        w.writerow([e["type"], printable(name), "current_A", repr(e["current"])])
         if "state" in e:
             w.writerow([e["type"], name, "state", e["state"]])
     w.writerow(["circuit", "", "power_dissipated_W", repr(result.power_dissipated)])
@@ -128,7 +130,8 @@ def table_text(result: Result, *, terminal: bool = False) -> str:
     """A human-readable report made with rich: for a terminal (its width, bold headings), or
     plain text 120 columns wide. A table longer than :data:`TABLE_ROWS` rows shows its first
     :data:`TABLE_ROWS` and a line saying how many more there are and where to find them.
-    Titles and names are shown as they are (``a[/b]`` is no rich markup)."""
+    Titles and names are shown as they are (``a[/b]`` is no rich markup), but for control
+    characters, escaped as in error messages (:func:`~resim.errors.printable`)."""
     from rich.console import Console
     from rich.text import Text
 
@@ -137,11 +140,11 @@ def table_text(result: Result, *, terminal: bool = False) -> str:
     # markup=False: a title or name such as "a[/b]" is text, not a (broken) rich style tag
     console = Console(file=buf, highlight=False, soft_wrap=False, force_terminal=terminal, width=width, markup=False)
     c = result.circuit
-    console.print(Text.assemble((c.title, "bold"), f"  (method: {result.method}; {result.method_reason})"))
-    nodes = [(name, f"{v:.9g}") for name, v in result.node_voltages().items()]
+    console.print(Text.assemble((printable(c.title), "bold"), f"  (method: {result.method}; {result.method_reason})"))
+    nodes = [(printable(name), f"{v:.9g}") for name, v in result.node_voltages().items()]
     _print_table(console, "Node voltages", "nodes", [("node", "left"), ("voltage (V)", "right")], nodes)
-    elements = [(name, e["type"], " ".join(e["nodes"]), f"{e['current']:.9g}", e.get("state", ""))
-                for name, e in to_dict(result)["elements"].items()]
+    elements = [(printable(name), e["type"], printable(" ".join(e["nodes"])), f"{e['current']:.9g}",
+                 e.get("state", "")) for name, e in to_dict(result)["elements"].items()]
     columns = [("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")]
     _print_table(console, "Elements", "elements", columns, elements)
     cert = result.certificate
@@ -157,7 +160,7 @@ def table_text(result: Result, *, terminal: bool = False) -> str:
 
 def _relative_kcl(cert: Certificate) -> str:
     """The certificate line's note: the largest KCL residual relative to its node's currents."""
-    where = f" at node {cert.kcl_relative_node}" if cert.kcl_relative else ""
+    where = f" at node {printable(cert.kcl_relative_node)}" if cert.kcl_relative else ""
     return f" (relative to its node's currents {cert.kcl_relative:.3g}{where})"
 
 

@@ -11,8 +11,8 @@ is drawn.
 
 from __future__ import annotations
 
-import io
 import json
+import math
 import os
 import stat
 from collections.abc import Sequence
@@ -22,14 +22,10 @@ import numpy as np
 
 from .atomic import check_writable, write_bytes
 from .drn.train import RunError
-from .sweep_output import pyplot as sweep_pyplot
+from .figure import FORMATS, output_format, save
+from .figure import pyplot as figure_pyplot
 
-FORMATS = ("png", "svg", "pdf")  # what the output's extension may be
-_SAVE = {  # savefig's metadata per format: no date, so the same runs give the same file
-    "png": {},
-    "svg": {"Date": None},
-    "pdf": {"CreationDate": None},
-}
+__all__ = ["FORMATS", "Curves", "default_labels", "output_format", "pyplot", "read_run", "render", "write_plot"]
 
 
 @dataclass(frozen=True)
@@ -84,8 +80,10 @@ def read_run(folder: str) -> Curves:
 
 def _row(line: str) -> tuple[float, float, float]:
     """(epoch, train_error, test_error) of one line of metrics.jsonl; ValueError saying
-    what is wrong with it."""
-    row = json.loads(line)  # json.JSONDecodeError is a ValueError
+    what is wrong with it. What resim train writes: an epoch 1, 2, ..., error rates in
+    [0, 1], and a test error of NaN for a run without test images (drawn as no test
+    curve); anything else (Infinity, NaN elsewhere, 1.5, epoch 0) is damage."""
+    row = json.loads(line)  # json.JSONDecodeError is a ValueError; NaN and Infinity are read
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     values = []
@@ -93,8 +91,20 @@ def _row(line: str) -> tuple[float, float, float]:
         value = row.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"no number '{key}'")
-        values.append(float(value))
+        value = float(value)
+        if key == "epoch":
+            if not (math.isfinite(value) and value >= 1 and value == int(value)):
+                raise ValueError(f"'epoch' is {_json_number(value)}, not a whole number from 1")
+        elif not (0 <= value <= 1 or (key == "test_error" and math.isnan(value))):
+            raise ValueError(f"'{key}' is {_json_number(value)}, not an error rate between 0 and 1"
+                             + (" (NaN only for test_error, a run without test images)" if math.isnan(value) else ""))
+        values.append(value)
     return values[0], values[1], values[2]
+
+
+def _json_number(value: float) -> str:
+    """``value`` as the JSON of metrics.jsonl writes it (NaN, Infinity, -Infinity, 1.5, 0)."""
+    return json.dumps(int(value) if math.isfinite(value) and value == int(value) else value)
 
 
 def default_labels(folders: Sequence[str]) -> list[str]:
@@ -104,16 +114,10 @@ def default_labels(folders: Sequence[str]) -> list[str]:
     return names if len(set(names)) == len(names) else list(folders)
 
 
-def output_format(path: str) -> str | None:
-    """The figure format that ``path``'s extension names (one of :data:`FORMATS`), or None."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    return ext if ext in FORMATS else None
-
-
 def pyplot():
-    """matplotlib.pyplot on the Agg backend; :class:`~resim.sweep_output.PlotUnavailable`
+    """matplotlib.pyplot on the Agg backend; :class:`~resim.figure.PlotUnavailable`
     (exit code 2) saying how to install it."""
-    return sweep_pyplot("resim plot")
+    return figure_pyplot("resim plot")
 
 
 def render(runs: Sequence[Curves], labels: Sequence[str], fmt: str = "png", title: str | None = None) -> bytes:
@@ -144,11 +148,9 @@ def render(runs: Sequence[Curves], labels: Sequence[str], fmt: str = "png", titl
             if title:
                 ax.set_title(_literal(title))
             fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=110, metadata=_SAVE[fmt])
+            return save(fig, fmt)
         finally:
             plt.close(fig)
-    return buf.getvalue()
 
 
 def _literal(text: str) -> str:
@@ -161,12 +163,13 @@ def write_plot(folders: Sequence[str], path: str, labels: Sequence[str] | None =
     """Draw the runs in ``folders`` (labelled ``labels``, default :func:`default_labels`)
     into ``path``, whose extension names the format (ValueError if none of
     :data:`FORMATS`). matplotlib and ``path`` are checked before any run is read:
-    :class:`~resim.sweep_output.PlotUnavailable`, :class:`~resim.errors.OutputError`;
+    :class:`~resim.figure.PlotUnavailable`, :class:`~resim.errors.OutputError` (also for
+    a ``path`` that is a run's metrics.jsonl);
     a run that cannot be read is a :class:`~resim.drn.train.RunError`."""
     fmt = output_format(path)
     if fmt is None:
         raise ValueError(f"'{path}': the extension must be one of {', '.join('.' + f for f in FORMATS)}")
     pyplot()
-    check_writable(path)
+    check_writable(path, [("the metrics", os.path.join(f, "metrics.jsonl")) for f in folders])
     runs = [read_run(f) for f in folders]
     write_bytes(path, render(runs, labels or default_labels(folders), fmt, title))

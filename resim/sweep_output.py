@@ -5,18 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 
 import numpy as np
 
 from .atomic import check_writable, write_bytes
-from .errors import ResimError
+from .errors import printable
+from .figure import FORMATS, PlotUnavailable, output_format, pyplot, save
 from .sweep import SweepResult
 
-
-class PlotUnavailable(ResimError):
-    """``--plot`` was given but matplotlib is not installed."""
-
-    exit_code = 2
+__all__ = ["PlotUnavailable", "check_plot", "columns", "plot", "pyplot", "to_csv", "to_json"]
 
 
 def columns(result: SweepResult) -> list[str]:
@@ -24,10 +22,11 @@ def columns(result: SweepResult) -> list[str]:
 
 
 def to_csv(result: SweepResult) -> str:
-    """One row per point: the swept values first, then the probes (full float precision)."""
+    """One row per point: the swept values first, then the probes (full float precision).
+    Names with control characters are escaped as in error messages (:func:`~resim.errors.printable`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns(result))
+    w.writerow([printable(c) for c in columns(result)])
     for point, row in zip(result.points.tolist(), result.values.tolist()):
         w.writerow([repr(x) for x in point + row])
     return buf.getvalue()
@@ -45,29 +44,22 @@ def to_json(result: SweepResult, netlist: str) -> str:
     return json.dumps(doc) + "\n"
 
 
-def check_plot(path: str) -> None:
+def check_plot(path: str, inputs: Iterable[tuple[str, str]] = ()) -> None:
     """Raise before a sweep if :func:`plot` to ``path`` is bound to fail: no matplotlib
-    (:class:`PlotUnavailable`), or a path that cannot be written (:class:`~resim.errors.OutputError`)."""
+    (:class:`~resim.figure.PlotUnavailable`), or a path that cannot be written or is one
+    of the ``inputs`` (:class:`~resim.errors.OutputError`, see
+    :func:`resim.atomic.check_writable`)."""
     pyplot()
-    check_writable(path)
-
-
-def pyplot(what: str = "--plot"):
-    """matplotlib.pyplot on the Agg backend (no display needed), or :class:`PlotUnavailable`
-    saying that ``what`` (an option or a command) needs it."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise PlotUnavailable(f"{what} needs matplotlib, which is not installed",
-                              hint="pip install 'resim[plot]'") from None
-    return plt
+    check_writable(path, inputs)
 
 
 def plot(result: SweepResult, path: str) -> None:
-    """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps."""
+    """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps.
+    Written as the format ``path``'s extension names (:func:`resim.figure.output_format`;
+    ValueError if none)."""
+    fmt = output_format(path)
+    if fmt is None:
+        raise ValueError(f"'{path}': the extension must be one of {', '.join('.' + f for f in FORMATS)}")
     plt = pyplot()
     axes = result.axes
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -89,7 +81,8 @@ def plot(result: SweepResult, path: str) -> None:
         ax.legend(fontsize="small")
     ax.set_title(f"resim sweep ({len(result.points)} points)")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    write_bytes(path, buf.getvalue())
+    try:
+        data = save(fig, fmt)
+    finally:
+        plt.close(fig)
+    write_bytes(path, data)

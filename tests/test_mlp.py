@@ -256,5 +256,6 @@ def test_evaluate_a_relu_mlp(capsys, mlp_model):
 def test_export_refuses_a_relu_mlp(capsys, mlp_model):
     code, out, err = resim(capsys, "export", mlp_model, "--input", "0")
     assert code == 2 and out == ""
-    assert "a relu-mlp is not a circuit; `resim synth` (coming) will make one" in err
+    assert "a relu-mlp is not a circuit; `resim synth relu` makes one of it" in err
+    assert f"resim synth relu {mlp_model} -o net.cir" in err
     assert "Traceback" not in err

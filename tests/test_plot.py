@@ -181,3 +181,27 @@ def test_help_examples_run(tmp_path, capsys, monkeypatch):
                 _run(tmp_path, arg)
         assert _resim(capsys, *args) == (0, ""), example
         assert os.path.getsize(args[args.index("-o") + 1]) > 0
+
+
+@pytest.mark.parametrize("row, field, words", [
+    ('{"epoch": 1, "train_error": NaN, "test_error": 0.1}', "train_error", "NaN"),
+    ('{"epoch": 1, "train_error": Infinity, "test_error": 0.1}', "train_error", "Infinity"),
+    ('{"epoch": 1, "train_error": 0.2, "test_error": -Infinity}', "test_error", "-Infinity"),
+    ('{"epoch": 1, "train_error": 1.5, "test_error": 0.1}', "train_error", "1.5"),
+    ('{"epoch": 1, "train_error": 0.2, "test_error": -0.1}', "test_error", "-0.1"),
+    ('{"epoch": NaN, "train_error": 0.2, "test_error": 0.1}', "epoch", "NaN"),
+    ('{"epoch": 0, "train_error": 0.2, "test_error": 0.1}', "epoch", "0"),
+    ('{"epoch": 1.5, "train_error": 0.2, "test_error": 0.1}', "epoch", "1.5"),
+])
+def test_metrics_that_no_run_writes_are_damage_naming_line_and_field(tmp_path, capsys, row, field, words):
+    """Error rates are fractions in [0, 1], epochs whole numbers from 1; a test error of NaN
+    (what a run without test images writes) is the only value that is not a number, drawn
+    as no test curve. Anything else is a damaged file (exit 2), named with its line and field."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    metrics = folder / "metrics.jsonl"
+    metrics.write_text(json.dumps(ROWS_A[0]) + "\n" + row + "\n")
+    out = tmp_path / "curves.png"
+    code, err = _resim(capsys, "plot", folder, "-o", out)
+    assert code == 2, err
+    assert err.startswith(f"error: '{metrics}' line 2 is damaged: '{field}' is {words}") and not out.exists()

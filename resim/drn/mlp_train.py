@@ -28,7 +28,8 @@ def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: P
     ``update`` (gradient and step), ``evaluate`` and ``write``."""
     m, t = config["model"], config["training"]
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
-    net, mom_W, mom_b, first, rows = start_run(config, out, resume, lambda rng: MLP.init(m["layers"], rng, dtype))
+    net, mom_W, mom_b, first, rows = start_run(config, out, resume, lambda rng: MLP.init(m["layers"], rng, dtype),
+                                               progress)
     rates = [*t["learning_rates"], *(t["bias_learning_rates"] or t["learning_rates"])]
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
     bs = t["batch_size"]

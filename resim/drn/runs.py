@@ -4,7 +4,8 @@ resume, metrics, the model files and their loading, the progress display and the
 A run folder holds ``config.resolved.toml`` (every default filled in), ``metrics.jsonl`` and
 ``metrics.csv`` (one row per epoch), ``checkpoint.npz`` (after every epoch) and, at the end,
 ``model.npz``. Every file is written to a temporary name and renamed (:mod:`resim.atomic`),
-so a run killed at any moment leaves the last complete epoch behind. The epoch loops are
+so a run killed at any moment leaves the last complete epoch behind (and a hard-linked
+backup of the folder, ``cp -al``, keeps its content). The epoch loops are
 :mod:`resim.drn.train` (DRN) and :mod:`resim.drn.mlp_train` (relu-mlp).
 """
 
@@ -16,6 +17,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,11 +46,13 @@ class RunError(ResimError):
 
 @dataclass
 class Progress:
-    """Callbacks for the caller's display: ``batch(epoch, done, total, running_error, samples_per_s)``
-    and ``epoch(row)``."""
+    """Callbacks for the caller's display: ``batch(epoch, done, total, running_error, samples_per_s)``,
+    ``epoch(row)``, and ``resumed(done, epochs)`` when a run resumes with ``done`` of its
+    ``epochs`` epochs done."""
 
     batch: Callable[..., None] | None = None
     epoch: Callable[[dict], None] | None = None
+    resumed: Callable[[int, int], None] | None = None
 
 
 def save_npz(path: str, **arrays) -> None:
@@ -56,7 +60,7 @@ def save_npz(path: str, **arrays) -> None:
     is, not copied: DRN-XL's checkpoint is 414 MB)."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    write_bytes(path, buf.getbuffer())
+    write_bytes(path, buf.getbuffer(), keep_links=False)
 
 
 def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
@@ -86,18 +90,60 @@ def load_model(path: str) -> tuple[DRN | MLP, str]:
     return _network(z, path, _MODEL_HINT), str(z.get("config", ""))
 
 
+def model_file(path: str, command: str) -> tuple[str, str | None]:
+    """The file that ``path`` names for ``resim COMMAND`` (export, evaluate, synth relu) and
+    a note for the user (else None): ``path`` itself if it is a file; in a run folder its
+    ``model.npz``, else the ``checkpoint.npz`` a run that has not finished leaves (the
+    note says so). A :class:`RunError` for a ``path`` that does not exist, saying, for a
+    missing ``model.npz`` beside a checkpoint, that the checkpoint works."""
+    import shlex
+
+    if os.path.isdir(path):
+        model, checkpoint = os.path.join(path, "model.npz"), os.path.join(path, "checkpoint.npz")
+        if os.path.exists(model):
+            return model, None
+        if os.path.exists(checkpoint):
+            return checkpoint, (f"'{path}' holds no model.npz: its run has not finished ({_epochs_done(checkpoint)}); "
+                                f"using its last checkpoint, {checkpoint}")
+        raise RunError(f"'{path}' holds no model.npz or checkpoint.npz",
+                       hint="give a model.npz or checkpoint.npz written by resim train, or its run folder")
+    if os.path.exists(path):
+        return path, None
+    folder = os.path.dirname(path)
+    checkpoint = os.path.join(folder, "checkpoint.npz")
+    if os.path.basename(path) == "model.npz" and os.path.isfile(checkpoint):
+        raise RunError(f"'{path}' does not exist: the run in '{folder or '.'}' has not finished "
+                       f"({_epochs_done(checkpoint)}), and its last checkpoint works",
+                       hint=f"resim {command} {shlex.quote(checkpoint)} (with the same options); or finish the "
+                            f"run first: resim train --config RUN.toml --out {shlex.quote(folder or '.')} --resume")
+    raise RunError(f"'{path}' does not exist", hint="give a model.npz or checkpoint.npz written by resim train, "
+                                                    "or its run folder")
+
+
+def _epochs_done(checkpoint: str) -> str:
+    """``epoch N done`` of a checkpoint (only that array is read), or words saying that it
+    cannot be read (the error is reported when it is loaded)."""
+    try:
+        with np.load(checkpoint, allow_pickle=False) as z:
+            return f"epoch {int(z['epoch'])} done"
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError, zipfile.BadZipFile, zlib.error):
+        return "its checkpoint cannot be read"
+
+
 def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` file ``path``; a :class:`RunError` naming the file (with
     ``hint``) when it cannot be read, is truncated or is no ``.npz`` archive."""
     try:
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            raise RunError(f"'{path}' is truncated or corrupt: it is empty (0 bytes), not an .npz archive", hint=hint)
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError("a single .npy array")
+            raise RunError(f"'{path}' is a single .npy array, not an .npz archive of named arrays", hint=hint)
         with loaded as z:
             return {k: z[k] for k in z.files}
     except OSError as exc:
         raise RunError(f"cannot read '{path}': {exc.strerror or exc}", hint=hint) from None
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise RunError(f"'{path}' is truncated or corrupt, not a complete .npz archive ({exc})", hint=hint) from None
 
 
@@ -149,19 +195,23 @@ def prepare_folder(out: str, resume: bool, overwrite: bool) -> None:
                 os.unlink(path)
 
 
-def start_run(config: Config, out: str, resume: bool,
-              init: Callable[[np.random.Generator], DRN | MLP]) -> tuple[DRN | MLP, list, list, int, list[dict]]:
+def start_run(config: Config, out: str, resume: bool, init: Callable[[np.random.Generator], DRN | MLP],
+              progress: Progress | None = None) -> tuple[DRN | MLP, list, list, int, list[dict]]:
     """What a run starts from: the network, its momenta, the epochs done and their metrics
     rows. ``init(rng)`` (``rng`` seeded with [training] seed) with zero momenta, or the
-    checkpoint in ``out`` when resuming; writes ``out/config.resolved.toml``."""
+    checkpoint in ``out`` when resuming (then ``progress.resumed`` is told); writes
+    ``out/config.resolved.toml``."""
     os.makedirs(out, exist_ok=True)
     resolved = config.to_toml()
     if resume:
-        state = _from_checkpoint(os.path.join(out, "checkpoint.npz"), resolved, config["training"]["epochs"])
+        epochs = config["training"]["epochs"]
+        state = _from_checkpoint(os.path.join(out, "checkpoint.npz"), resolved, epochs)
+        if progress and progress.resumed:
+            progress.resumed(state[3], epochs)
     else:
         net = init(np.random.default_rng(config["training"]["seed"]))
         state = net, [np.zeros_like(w) for w in net.W], [np.zeros_like(b) for b in net.b], 0, []
-    write_bytes(os.path.join(out, "config.resolved.toml"), resolved.encode())
+    write_bytes(os.path.join(out, "config.resolved.toml"), resolved.encode(), keep_links=False)
     return state
 
 
@@ -286,10 +336,11 @@ class Clock:
 
 
 def _write_metrics(out: str, rows: list[dict]) -> None:
-    write_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+    write_bytes(os.path.join(out, "metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode(),
+                keep_links=False)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=METRICS, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow(r)
-    write_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode())
+    write_bytes(os.path.join(out, "metrics.csv"), buf.getvalue().encode(), keep_links=False)

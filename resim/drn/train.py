@@ -77,7 +77,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         return train_mlp(config, data, out, resume, progress, clock)
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
     net, mom_W, mom_b, first, rows = start_run(
-        config, out, resume, lambda rng: DRN.init(m["layers"], m["input_gain"], rng, dtype))
+        config, out, resume, lambda rng: DRN.init(m["layers"], m["input_gain"], rng, dtype), progress)
     lr_w = np.array(t["learning_rates"])
     lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
