@@ -23,6 +23,10 @@ bytecode: $(VENV)/.installed
 ## make demo: install resim and solve a shipped example netlist
 demo: bytecode
 	$(BIN)/resim solve netlists/diode_clipper.cir
+	@echo
+	@echo "resim is installed in $(BIN). Put it on PATH in this shell with:"
+	@echo "    . $(VENV)/bin/activate"
+	@echo "then follow docs/tutorial.md, or the README's Use section."
 
 ## make test: install resim with its test extras and run the whole suite
 test: bytecode

@@ -37,7 +37,7 @@ MODELS = ("xs", "1h", "2h", "3h", "xl")  # the paper's DRNs, each with examples/
 
 
 def paper_config(name: str, **training):
-    """``examples/drn_<name>_fashion.toml`` (science.md §3's setting, checked by
+    """``examples/drn_<name>_fashion.toml`` (the ICML 2024 paper's setting, docs/theory.md §6, checked by
     tests/test_drn.py) with the given ``[training]`` keys replaced."""
     import tomllib
 

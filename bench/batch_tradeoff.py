@@ -3,7 +3,7 @@
     python bench/batch_tradeoff.py xs --batches 4 16 64 --epochs 1
 
 One epoch (or --epochs) per setting, from the same seed: the plain learning rates of
-science.md §3 (the gradient is a batch mean, so a bigger batch makes fewer, averaged steps),
+docs/theory.md §6 (the gradient is a batch mean, so a bigger batch makes fewer, averaged steps),
 and the same rates scaled by batch/4 (the linear-scaling rule). Prints seconds per epoch,
 images per second and the test error on the 10,000 test images.
 """

@@ -1,4 +1,4 @@
-"""Generate deep-resistive-network netlists (science.md §3) for benchmarks.
+"""Generate deep-resistive-network netlists (docs/theory.md §3) for benchmarks.
 
     python bench/drn.py 1568 100 10 -o drn_xs.cir [--seed 0] [--gain 100] [--diode ideal|ngspice]
 
@@ -8,7 +8,7 @@ at 0, as the paper initialises them; zero conductances are left out (about half)
 why DRN-XS has about 78,650 resistors. Hidden layers: the first half of each layer has an
 ideal diode to ground keeping v >= 0, the second half one keeping v <= 0. ``--diode
 ngspice`` writes the near-ideal Shockley model ngspice converges with (``N=0.01 RS=1``,
-science.md §5) instead of the ideal diode. Outputs carry no diodes.
+docs/theory.md §7) instead of the ideal diode. Outputs carry no diodes.
 """
 
 from __future__ import annotations

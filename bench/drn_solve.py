@@ -1,11 +1,11 @@
-"""DRN-shaped networks (science.md §5): resim against ngspice, from the file, same run.
+"""DRN-shaped networks (docs/theory.md §7): resim against ngspice, from the file, same run.
 
     python bench/drn_solve.py 1568 100 10 --gain 100 --repeats 3        # DRN-XS
     python bench/drn_solve.py 1568 1024 10 --gain 480 --ngspice-repeats 1  # DRN-1H (ngspice ~7 min)
 
 Generates the network twice with ``bench/drn.py``: with ideal diodes for resim, and with
-the near-ideal Shockley diodes ngspice converges with (``N=0.01 RS=1``) for ngspice, as
-science.md measured it. Times ``ngspice -b`` as a process, and resim from the file to a
+the near-ideal Shockley diodes ngspice converges with (``N=0.01 RS=1``, docs/theory.md §7)
+for ngspice. Times ``ngspice -b`` as a process, and resim from the file to a
 verified answer in this process (``solve(load_netlist(path), method=...)``) for the
 coordinate-descent and exact solvers, plus the solver time alone. Medians of the repeats.
 """

@@ -11,7 +11,10 @@ Timed, each as the median over ``--repeats`` runs, interleaved:
 Reports both ratios, resim's parse / compile / solve split, and the largest difference
 from ngspice at any node (targets: 1e-6 V; at least 10x faster end to end).
 
-    python bench/ibmpg1.py [--netlist ../shared/bench/ibmpg1.spice] [--repeats 3]
+    python bench/ibmpg1.py [--netlist PATH/ibmpg1.spice] [--repeats 3]
+
+ibmpg1.spice is the DC netlist ibmpg1 of the public IBM power-grid benchmark suite (Nassif,
+ASP-DAC 2008); the repository does not ship it (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 
 Sweeps the first input source (``vp0``, 0 to ``gain`` volts) of the network of
 ``bench/drn.py``. ngspice runs ``.dc vp0 0 GAIN STEP`` (``ngspice -b -r out.raw``: without a rawfile or .print batch mode runs no .dc) on the netlist with its near-ideal
-``D(IS=1e-12 N=0.01 RS=1)`` diodes (what it converges with; science.md §5); resim runs
+``D(IS=1e-12 N=0.01 RS=1)`` diodes (what it converges with; docs/theory.md §7); resim runs
 the same sweep with ideal diodes, from the file to every point certified
 (``resim.sweep.run_sweep``: one batched coordinate-descent solve). Medians of the repeats;
 the ngspice baseline runs in the same process run, interleaved.

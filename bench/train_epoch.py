@@ -5,7 +5,7 @@
     python bench/train_epoch.py xl --images 60000 --baseline-images 0  # DRN-XL, one whole epoch
 
 Fashion-MNIST (Debian's dataset-fashion-mnist, or --data-dir), the hyper-parameters of
-science.md §3 (batch 4, centred EP), ``resim.drn.train.train`` with its timing hooks:
+the ICML 2024 paper's (docs/theory.md §6: batch 4, centred EP), ``resim.drn.train.train`` with its timing hooks:
 relaxation (all phases), update (gradient and parameter step), data (batches), and the
 test-error evaluation (on --test-images, not counted in the epoch time). Prints seconds
 per epoch (measured over --images, scaled to 60,000), images per second and the split,

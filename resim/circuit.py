@@ -50,7 +50,7 @@ class DiodeModel:
     * ``pwl`` (LTspice convention, any of ``Ron``, ``Roff``, ``Vfwd`` given): ``i = u / Roff``
       for ``u <= Vfwd`` and ``Vfwd / Roff + (u - Vfwd) / Ron`` above. ``Ron = 0`` makes the
       forward branch a hard constraint ``u <= Vfwd``; with ``Roff`` absent (infinite) and
-      ``Vfwd = 0`` this is the ideal diode of science.md.
+      ``Vfwd = 0`` this is the ideal diode of docs/theory.md §1.
     """
 
     name: str

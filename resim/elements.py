@@ -26,7 +26,7 @@ and an inductor is a short (a 0 V source named ``v.<name>``, with a warning).
 Kinds resim refuses by name (:data:`REFUSED`) get a message that names the construct.
 
 *Reciprocal*: the kind's elements keep the conductance matrix symmetric, so the operating
-point minimises the circuit's content (science.md); a controlled source couples a branch to
+point minimises the circuit's content (docs/theory.md §1); a controlled source couples a branch to
 a control voltage elsewhere and breaks that (:attr:`resim.compile.CompiledCircuit.reciprocal`).
 """
 

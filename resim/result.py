@@ -13,7 +13,7 @@ KCL_RELATIVE_WARN = 1e-6  # a node KCL residual above this fraction of the node'
 
 @dataclass(frozen=True)
 class Certificate:
-    """How well a solution satisfies the circuit laws (science.md §1).
+    """How well a solution satisfies the circuit laws (docs/theory.md §1).
 
     * ``kcl``: largest KCL residual at any node (A), every element law included;
     * ``constraint``: largest violation of a source equation or diode bound (V);

@@ -69,7 +69,7 @@ def test_layered_network_is_two_coloured(netlists_dir):
     assert len(prepare(cc).colors) == 2
 
 
-STALL = "stall (science.md)\nV1 p 0 1\nV2 m 0 -1\nR1 p a 1\nR2 m b 1\nD1 a b ideal\n.model ideal D(Ron=0)\n"
+STALL = "stall (docs/theory.md section 2)\nV1 p 0 1\nV2 m 0 -1\nR1 p a 1\nR2 m b 1\nD1 a b ideal\n.model ideal D(Ron=0)\n"
 
 
 def test_stall_example_is_detected_and_resolved():
@@ -240,7 +240,7 @@ def test_random_reciprocal_circuits_agree_with_exact(text):
 
 
 def layered_netlist(n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> str:
-    """A DRN-shaped network (science.md §3) with every conductance present."""
+    """A DRN-shaped network (docs/theory.md §3) with every conductance present."""
     rng = np.random.default_rng(seed)
     lines = ["layered"]
     lines += [f"V{k} x{k} 0 {v:.6f}" for k, v in enumerate(rng.uniform(-1, 1, n_in))]

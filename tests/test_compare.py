@@ -55,7 +55,7 @@ def test_shockley_bridge_agrees_with_ngspice_at_its_defaults(ngspice, netlists_d
 
 
 def drn_text(n_in: int, n_hidden: int, n_out: int, diode: str, seed: int = 0) -> str:
-    """A DRN-shaped network (science.md §3): sources in, all-to-all layers, diodes to ground."""
+    """A DRN-shaped network (docs/theory.md §3): sources in, all-to-all layers, diodes to ground."""
     rng = np.random.default_rng(seed)
     lines = ["drn-shaped"]
     lines += [f"v{k} x{k} 0 {v:.9f}" for k, v in enumerate(rng.uniform(-2, 2, n_in))]

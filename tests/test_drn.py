@@ -82,7 +82,7 @@ def converged_problem():
 
 
 def test_centred_ep_approaches_the_exact_gradient():
-    """science.md §4: as beta -> 0 centred EP tends to dC/dtheta by implicit
+    """docs/theory.md §4: as beta -> 0 centred EP tends to dC/dtheta by implicit
     differentiation on the active set; cosine similarity >= 0.999 at beta = 1e-3."""
     net, y, relaxer, V0 = converged_problem()
     exact = flat(exact_gradient(net, V0, y))
@@ -287,19 +287,19 @@ epochs = 2
 """
 
 
-PAPER = {  # science.md §3: layers, gain, sweeps, beta, weight rates, bias rates (None: the same)
+PAPER = {  # docs/theory.md §6: layers, gain, sweeps, beta, weight rates, bias rates (None: the same)
     "drn_xs_fashion": ([784, 100, 10], 100.0, 4, 1.0, [0.006, 0.006], None),
     "drn_1h_fashion": ([784, 1024, 10], 480.0, 4, 1.0, [0.006, 0.006], None),
     "drn_2h_fashion": ([784, 1024, 1024, 10], 2000.0, 5, 1.0, [0.002, 0.006, 0.018], None),
     "drn_3h_fashion": ([784, 1024, 1024, 1024, 10], 4000.0, 6, 2.0, [0.005, 0.02, 0.08, 0.005],
                        [0.0005, 0.002, 0.008, 0.0005]),
-    "drn_xl_fashion": ([784, 32768, 10], 800.0, 4, 1.0, [0.006, 0.006], None),  # science.md §3b's last lines
+    "drn_xl_fashion": ([784, 32768, 10], 800.0, 4, 1.0, [0.006, 0.006], None),  # the ICML 2024 paper's DRN-XL
 }
 
 
 @pytest.mark.parametrize("name", sorted(PAPER))
 def test_shipped_configs_carry_the_papers_hyper_parameters(name):
-    """examples/drn_*_fashion.toml, the commands of docs/results.md, are science.md §3's setting."""
+    """examples/drn_*_fashion.toml, the commands of docs/results.md, are the ICML 2024 paper's setting (docs/theory.md §6)."""
     cfg = load_config(str(Path(__file__).parent.parent / "examples" / f"{name}.toml"))
     layers, gain, sweeps, beta, lrs, blrs = PAPER[name]
     m, t = cfg["model"], cfg["training"]
@@ -597,7 +597,7 @@ def test_large_products_in_halves_equal_the_whole(threads, dtype):
             pool.shutdown()
 
 
-# ---- the follow-up's setting (science.md §3b): layer order, evaluation, shipped configs ------
+# ---- the follow-up's setting (docs/theory.md §6): layer order, evaluation, shipped configs ------
 
 
 def test_layer_orders_relax_the_layers_in_turn():
@@ -670,7 +670,7 @@ def test_evaluation_after_k_sweeps_is_the_relaxation_from_zero():
     ("fashion_drn_3h_tbp", [784, 1024, 1024, 1024, 10], 2500.0, 6, None),
 ])
 def test_shipped_followup_configs_are_science_3b(name, layers, gain, sweeps, nudging):
-    """examples/fashion_drn_*: science.md §3b's setting, line by line."""
+    """examples/fashion_drn_*: the follow-up's setting (docs/theory.md §6), line by line."""
     cfg = load_config(str(Path(__file__).parent.parent / "examples" / f"{name}.toml"))
     m, t = cfg["model"], cfg["training"]
     assert (m["kind"], m["layers"], m["input_gain"]) == ("drn", layers, gain)

@@ -1,4 +1,4 @@
-"""The ReLU network baseline ([model] kind = "relu-mlp", science.md §3b): its forward pass
+"""The ReLU network baseline ([model] kind = "relu-mlp", docs/theory.md §5): its forward pass
 against a hand computation, backpropagation against central finite differences, the
 optimiser against a plain re-implementation, training, resume, and `resim evaluate` /
 `resim export` on its model. Data: small random arrays, or the real Fashion-MNIST files
@@ -213,7 +213,7 @@ def test_model_files_record_their_kind(tmp_path):
 
 @pytest.mark.parametrize("hidden", [1, 2, 3])
 def test_the_shipped_configs_are_the_follow_ups_baseline(hidden):
-    """examples/relu_mlp_{1,2,3}h_fashion.toml: science.md §3b's ReLU networks, with the
+    """examples/relu_mlp_{1,2,3}h_fashion.toml: the follow-up's ReLU networks (docs/theory.md §6), with the
     public code's left-right flips of the Fashion-MNIST training images."""
     cfg = load_config(str(EXAMPLE).replace("1h", f"{hidden}h"))
     m, t = cfg["model"], cfg["training"]

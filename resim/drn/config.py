@@ -24,13 +24,13 @@ class ConfigError(NetlistError):
 
 
 _LIST_F = "list of numbers"
-#: [model] kind: the deep resistive network, or the ReLU network baseline (science.md §3b)
+#: [model] kind: the deep resistive network, or the ReLU network baseline (docs/theory.md §5)
 KINDS = ("drn", "relu-mlp")
 #: [training] algorithm: the DRN's learning rules, truncated backpropagation through the
 #: relaxation (DRN), and backpropagation (relu-mlp)
 ALGORITHMS = (*EP_RULES, "truncated-bp", "backprop")
-#: [training] layer_order: a sweep's layers, odd then even in every phase (science.md §3),
-#: or input to output in the free phase and at inference, output to input in the nudged ones (§3b)
+#: [training] layer_order: a sweep's layers, odd then even in every phase (docs/theory.md §3),
+#: or input to output in the free phase and at inference, output to input in the nudged ones (the follow-up)
 LAYER_ORDERS = ("odd-even", "forward-backward")
 SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
     "model": {

@@ -1,4 +1,4 @@
-"""The ReLU network baseline of the follow-up paper (science.md §3b), as arrays.
+"""The ReLU network baseline of the follow-up paper (docs/theory.md §5), as arrays.
 
 ``[model] kind = "relu-mlp"``: layers ``0..L`` of sizes ``n_0..n_L`` (``layers`` as the
 configuration gives them: ``n_0`` the raw pixels in [0, 1], not doubled and without an

@@ -1,4 +1,4 @@
-"""The epoch loop of ``resim train`` for ``[model] kind = "relu-mlp"`` (science.md §3b's
+"""The epoch loop of ``resim train`` for ``[model] kind = "relu-mlp"`` (docs/theory.md §5's
 baseline): backpropagation (:func:`resim.drn.mlp.gradient`) and SGD with momentum, the
 batches, learning rates, decay, metrics, checkpoints and resume of a DRN run
 (:mod:`resim.drn.train`, whose helpers it uses)."""

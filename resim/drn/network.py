@@ -1,4 +1,4 @@
-"""The deep resistive network (science.md §3) as arrays, and its relaxation.
+"""The deep resistive network (docs/theory.md §3) as arrays, and its relaxation.
 
 Layers ``0..L``: layer 0 the ``2 * pixels`` input nodes, held by voltage sources at
 ``gain * (+x, -x)``; layers ``1..L-1`` hidden, the first half of each with an ideal diode
@@ -7,7 +7,7 @@ to ground keeping ``v >= 0`` (excitatory), the second half ``v <= 0`` (inhibitor
 conductances between consecutive layers (>= 0), ``b[l]`` [n_(l+1)] the bias currents into
 layer ``l+1``.
 
-Relaxation is exact coordinate descent in layered form (science.md §2): layer after layer,
+Relaxation is exact coordinate descent in layered form (docs/theory.md §2): layer after layer,
 each node set to the conductance-weighted mean of its neighbours plus its bias current,
 clipped by its diode:
 
@@ -15,8 +15,8 @@ clipped by its diode:
 
 batched over images ([B, n_l] arrays). The order of the layers within a sweep
 (:data:`ORDERS`): ``"odd-even"``, the odd layers then the even ones (each colour depends only
-on the other: science.md §3's runs); ``"forward"``, input to output, and ``"backward"``,
-output to input (the follow-up's free and nudged phases, science.md §3b). With one hidden
+on the other: the ICML 2024 paper's runs, docs/theory.md §6); ``"forward"``, input to output, and ``"backward"``,
+output to input (the follow-up's free and nudged phases, docs/theory.md §6). With one hidden
 layer, odd-even and forward coincide. Nudged phases add ``beta (y - v_L)`` to the output
 currents (the cost C = 1/2 |v_L - y|^2 times beta); clamped phases hold ``v_L`` fixed.
 The learning rules built on these states are in :mod:`resim.drn.rules`.
@@ -70,7 +70,7 @@ class DRN:
     @classmethod
     def init(cls, layers: list[int], gain: float, rng: np.random.Generator, dtype=np.float64) -> "DRN":
         """``layers`` = [pixels, hidden..., classes]; inputs are doubled. Conductances start
-        uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) clipped at 0, biases at 0 (science.md §3)."""
+        uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) clipped at 0, biases at 0 (docs/theory.md §3)."""
         sizes = [2 * layers[0], *layers[1:]]
         W = [np.clip(rng.uniform(-1, 1, (a, b)) / np.sqrt(a), 0, None).astype(dtype) for a, b in zip(sizes, sizes[1:])]
         return cls(W, [np.zeros(n, dtype) for n in sizes[1:]], gain)
@@ -224,7 +224,7 @@ def outputs(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | 
     """Output voltages [B, classes] for images ``x``: at the free equilibrium (``sweeps = 0``:
     relaxed to convergence, the circuit's operating point, what ``resim solve`` of the
     exported netlist gives), or after ``sweeps`` sweeps in ``order`` from zero (the
-    follow-up's measure, science.md §3b). ``pool``: a worker thread for the second halves of
+    follow-up's measure, docs/theory.md §5). ``pool``: a worker thread for the second halves of
     the large products.
 
     ``warm`` (converged only): a list, kept by the caller between calls, of each batch's last

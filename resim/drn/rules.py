@@ -1,4 +1,4 @@
-"""The learning rules (science.md §4): each rule's two relaxed states, its estimate of the
+"""The learning rules (docs/theory.md §4): each rule's two relaxed states, its estimate of the
 cost's gradient, and the update of the parameters in place.
 
 The content of a DRN (:mod:`resim.drn.network`) is E = sum_edges 1/2 g (v_i - v_j)^2 -

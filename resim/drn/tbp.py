@@ -1,4 +1,4 @@
-"""Truncated backpropagation through the relaxation (TBP, science.md §3b): the follow-up's
+"""Truncated backpropagation through the relaxation (TBP, docs/theory.md §5): the follow-up's
 baseline learning rule for the DRN.
 
 From the free state ``V0`` (a constant: no gradient flows into it), ``sweeps`` further free

@@ -1,4 +1,4 @@
-"""Exact coordinate descent (science.md §2): the fast core, for reciprocal circuits.
+"""Exact coordinate descent (docs/theory.md §2): the fast core, for reciprocal circuits.
 
 The circuit's content is minimised one coordinate at a time, each step exactly:
 
@@ -26,7 +26,7 @@ R, V, I and all diodes but those with a recombination current (``ISR``) or a rev
 :class:`CDUnsupported` (``method="auto"`` then uses the exact solver).
 
 A result is accepted only through the exact solver's certificate (:func:`solve_cd`). A
-stalled point (science.md's (3 V, 1 V) example: a conducting diode between two free
+stalled point (docs/theory.md §2's example, stuck at (1 V, 1 V): a conducting diode between two free
 nodes) fails it; the diodes that join free coordinates at their bound are then *tied*
 (held at u = Vfwd like voltage sources, so their clusters move as blocks) and untied when
 their current turns negative, until the point is certified. Only what that does not

@@ -8,7 +8,7 @@ Two kinds of stall:
   common mode hangs on 1 Meg contracts by 1 - 1.5e-6 a sweep);
 * the sweeps reach a fixed point that fails the certificate: a conducting ideal diode
   between two free coordinates bounds each by the other, and no single-coordinate move
-  can go on (science.md's (3 V, 1 V) example). Such diodes are *tied* (held at u = Vfwd
+  can go on (docs/theory.md §2's example, stuck at (1 V, 1 V)). Such diodes are *tied* (held at u = Vfwd
   like voltage sources, so their clusters move as blocks) and untied when their current
   turns negative (:func:`retie`).
 """
