@@ -30,13 +30,13 @@ from typing import Mapping
 
 import numpy as np
 
-from ..circuit import NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
+from ..circuit import CELSIUS, NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
 from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError
 from .expressions import Expr, ExpressionError, Function, Value, affine
 from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
-from .options import CELSIUS, read_options
+from .options import read_options
 from .syntax_errors import shown
 from .statements import (ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist, Poly,
                          Refused)
@@ -318,10 +318,17 @@ class _Elaborator:
                                      "a resistance")
             if value == 0.0:
                 self._note("r0", name)
-            value, defaulted = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
-                                          self.options.temperature, self.options.tnom)
+            try:
+                value, defaulted, factor, celsius = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
+                                                               self.options.temperature, self.options.tnom)
+            except ModelError as exc:
+                raise line.error(1, f"resistor '{stmt.name}'{where}: {exc.message}", exc.hint) from None
             if defaulted:
                 self._note("r-", name)
+            if factor < 0.0:
+                self.warnings.append(f"{stmt.location}: warning: resistor '{name}': TC1/TC2 make its temperature "
+                                     f"factor negative at {celsius:g} C ({factor:g}: a resistance of {value:g} ohm); "
+                                     "kept, as ngspice does")
             if math.isinf(value):  # a model's width W - 2 NARROW of 0: open, as ngspice
                 self._note("open", name)
                 return
