@@ -25,6 +25,8 @@ import pytest
 import resim
 from resim.cli import run_args
 from resim.errors import NetlistError
+from resim.netlist.expressions import MAX_NESTING
+from resim.netlist.values import MAX_EXPRESSION_DEPTH
 from resim.ngspice import run_op
 
 
@@ -146,3 +148,139 @@ def test_a_resistance_that_tc_makes_negative_is_kept_with_a_warning(tmp_path, ng
     assert len(warning) == 1 and ":4:" in warning[0] and "negative" in warning[0] and "127 C" in warning[0]
     theirs = run_op(text, ngspice=ngspice).voltages["2"]
     assert resim.solve(circuit).voltage("2") == pytest.approx(theirs, rel=1e-9) == pytest.approx(2.0)
+
+
+# ---- item 7: exponential expression work ------------------------------------------------------
+
+
+def doubling_chain(depth: int, argument: str = "0") -> str:
+    """``f1(x) = x + 1``, ``f_k(x) = f_{k-1}(x) + f_{k-1}(x)``: ``f_k(a) = 2^(k-1) (a + 1)``."""
+    lines = ["func chain", ".func f1(x) {x+1}"]
+    lines += [f".func f{k}(x) {{f{k - 1}(x)+f{k - 1}(x)}}" for k in range(2, depth + 1)]
+    lines += [f"V1 1 0 {{f{depth}({argument})}}", "R1 1 0 1k", ".op", ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_doubling_chain_of_45_functions_is_evaluated_once_per_argument(tmp_path):
+    """The issue's 1.3 KB netlist (2^44 calls evaluated naively: minutes); memoised, 45 calls."""
+    text = doubling_chain(45)
+    assert len(text) < 1400
+    circuit = resim.load_netlist(write(tmp_path, text))
+    assert circuit["v"].value[0] == 2.0 ** 44
+
+
+def test_a_doubling_chain_agrees_with_ngspice(tmp_path, ngspice):
+    text = doubling_chain(8, "0.25")
+    ours = resim.solve(resim.load_netlist(write(tmp_path, text))).voltage("1")
+    theirs = run_op(text, ngspice=ngspice).voltages["1"]
+    assert ours == theirs == 2.0 ** 7 * 1.25
+
+
+def test_a_doubling_chain_of_node_voltages_in_a_value(tmp_path):
+    """The same chain in an E source's VALUE (affine in v(a)): f45(v(a)) = 2^44 (v(a) + 1)."""
+    text = doubling_chain(45).replace("V1 1 0 {f45(0)}", "V1 a 0 0.5\nE1 1 0 VALUE={f45(v(a)) * 2^-44}")
+    assert resim.solve(resim.load_netlist(write(tmp_path, text))).voltage("1") == 1.5
+
+
+def test_exponential_work_in_a_value_is_refused(tmp_path):
+    lines = ["t", ".func f1(x) {x+1}"]
+    lines += [f".func f{k}(x) {{f{k - 1}(2*x)+f{k - 1}(2*x+1)}}" for k in range(2, 41)]
+    lines += ["V1 a 0 1", "E1 o 0 VALUE={f40(v(a))}", "R1 o 0 1k"]
+    err, path = error_of(tmp_path, "\n".join(lines) + "\n")
+    located(err, path, 43, "f40(v(a))")
+    assert "f40" in err.message and "VALUE" in err.message
+
+
+def test_memoised_calls_see_their_callers_parameters(tmp_path):
+    """A body that names a parameter it does not take sees the caller's value (resim's
+    scoping): calls with the same argument but another such value are not confused."""
+    text = ("t\n.param y=10\n.func g(a) {a + y}\n.func h(y) {g(1) + g(1)}\n"
+            "V1 1 0 {g(1) + h(100) + g(1)}\nR1 1 0 1k\n")
+    circuit = resim.load_netlist(write(tmp_path, text))
+    assert circuit["v"].value[0] == 11 + 2 * 101 + 11
+
+
+def test_expression_work_that_memoising_cannot_save_is_a_located_netlist_error(tmp_path):
+    """Distinct arguments at every level (2x and 2x+1: 2^40 different calls) cannot be memoised: refused,
+    naming the function the element calls, at the element's line."""
+    lines = ["t", ".func f1(x) {x+1}"]
+    lines += [f".func f{k}(x) {{f{k - 1}(2*x)+f{k - 1}(2*x+1)}}" for k in range(2, 41)]
+    lines += ["V1 1 0 1", "R1 1 0 {1k + f40(0)}"]
+    err, path = error_of(tmp_path, "\n".join(lines) + "\n")
+    located(err, path, 43, "f40(0)")
+    assert "f40" in err.message and "value of 'r1'" in err.message
+    assert err.exit_code == 3
+
+
+def test_an_error_inside_a_function_body_is_located_at_the_call(tmp_path):
+    """Was located at the element's line with the column of the .func's body."""
+    err, path = error_of(tmp_path, "t\n.func f(x) {x+yy}\nV1 1 0 1\nR1 1 0 {2*f(1)}\n")
+    located(err, path, 4, "f(1)")
+    assert "undefined parameter 'yy'" in err.message and "f" in err.message
+
+
+# ---- item 9b: long flat chains are computed, real nesting is bounded -------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("terms", [250, 5000])
+def test_a_flat_sum_is_computed(tmp_path, fast, terms):
+    """``{1+1+...}`` of 250 terms was refused as "nested more than 200 levels"; ngspice
+    computes it (checked for 250 in test_a_flat_sum_of_250_terms_agrees_with_ngspice)."""
+    text = "t\nV1 1 0 1\nR1 1 0 {" + "+".join(["1"] * terms) + "}\n"
+    circuit = resim.load_netlist(write(tmp_path, text), fast=fast)
+    assert circuit["r"].value[0] == terms
+
+
+def test_a_flat_sum_of_250_terms_agrees_with_ngspice(tmp_path, ngspice):
+    text = "t\nV1 1 0 {" + "+".join(["0.01"] * 250) + "}\nR1 1 0 1k\n.op\n.end\n"
+    ours = resim.solve(resim.load_netlist(write(tmp_path, text))).voltage("1")
+    theirs = run_op(text, ngspice=ngspice).voltages["1"]
+    assert ours == pytest.approx(2.5, rel=1e-12) and theirs == pytest.approx(2.5, rel=1e-12)
+
+
+def test_long_chains_of_every_left_associative_operator(tmp_path):
+    text = ("t\n.param a = {" + "*".join(["1.001"] * 3000) + "}\n"
+            ".param b = {" + "-".join(["1"] * 3000) + "}\n"
+            ".param c = {" + " && ".join(["1"] * 3000) + "}\n"
+            ".param d = {2" + "/2" * 1000 + " * 2^1000}\n"
+            "V1 1 0 1\nR1 1 0 1k\n")
+    params = resim.load_netlist(write(tmp_path, text)).params
+    assert params["a"] == pytest.approx(1.001 ** 3000, rel=1e-9)
+    assert params["b"] == 1 - 2999
+    assert params["c"] == 1.0
+    assert params["d"] == 2.0
+
+
+@pytest.mark.parametrize(
+    "expression, token",
+    [("1+(" * 5000 + "1" + ")" * 5000, "1+(1+("),  # right-nested: real nesting
+     ("-(" * 5000 + "1" + ")" * 5000, "1)"),  # (the caret at its first token)
+     ("sqrt(" * 5000 + "1" + ")" * 5000, "sqrt(sqrt(")],
+)
+def test_real_nesting_is_still_refused(tmp_path, expression, token):
+    err, path = error_of(tmp_path, "t\nV1 1 0 1\nR1 1 0 {" + expression + "}\n")
+    located(err, path, 3, token)
+    assert f"nested more than {MAX_EXPRESSION_DEPTH} levels deep" in err.message
+
+
+def test_nested_function_bodies_never_raise_a_recursion_error(tmp_path, capsys):
+    """Each body nests 150 levels around a call of the one before: 20 of them nest 3,000
+    levels in all (was a RecursionError, exit 1)."""
+    body = "1*(" * 150 + "{}" + ")" * 150
+    lines = ["t", ".func f1(x) {" + body.format("x") + "}"]
+    lines += [f".func f{k}(x) {{" + body.format(f"f{k - 1}(x)") + "}" for k in range(2, 21)]
+    lines += ["V1 1 0 {f20(1)}", "R1 1 0 1k"]
+    err, path = error_of(tmp_path, "\n".join(lines) + "\n")
+    located(err, path, 22, "f20(1)")
+    assert f"more than {MAX_NESTING} levels" in err.message
+    assert run_args(["solve", str(path)]) == 3
+    assert "RecursionError" not in capsys.readouterr().err
+
+
+def test_nested_function_bodies_within_the_limit_are_evaluated(tmp_path):
+    body = "1*(" * 20 + "{}" + ")" * 20
+    lines = ["t", ".func f1(x) {" + body.format("x+1") + "}"]
+    lines += [f".func f{k}(x) {{" + body.format(f"f{k - 1}(x)") + "}" for k in range(2, 11)]
+    lines += ["V1 1 0 {f10(1)}", "R1 1 0 1k"]
+    assert resim.load_netlist(write(tmp_path, "\n".join(lines) + "\n"))["v"].value[0] == 2.0
