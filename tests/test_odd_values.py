@@ -24,7 +24,7 @@ import pytest
 
 import resim
 from resim.cli import run_args
-from resim.errors import NetlistError
+from resim.errors import NetlistError, TopologyError
 from resim.netlist.expressions import MAX_NESTING
 from resim.netlist.values import MAX_EXPRESSION_DEPTH
 from resim.ngspice import run_op
@@ -284,3 +284,28 @@ def test_nested_function_bodies_within_the_limit_are_evaluated(tmp_path):
     lines += [f".func f{k}(x) {{" + body.format(f"f{k - 1}(x)") + "}" for k in range(2, 11)]
     lines += ["V1 1 0 {f10(1)}", "R1 1 0 1k"]
     assert resim.load_netlist(write(tmp_path, "\n".join(lines) + "\n"))["v"].value[0] == 2.0
+
+
+# ---- item 11e: resistances that cancel -------------------------------------------------------------
+
+
+def test_resistances_that_cancel_say_so(tmp_path, capsys):
+    """R1 = -1k in series with R2 = 1k: the conductance at node 2 is 1/-1k + 1/1k = 0, so
+    its KCL row is all zeros (was: "does not fit in double precision", exit 6)."""
+    text = "neg\nV1 1 0 1\nR1 1 2 -1k\nR2 2 0 1k\n.op\n.end\n"
+    err, path = error_of(tmp_path, text, TopologyError)
+    located(err, path, 3, "R1")
+    assert "node 2" in err.message and "r1" in err.message and "r2" in err.message
+    assert "cancel" in err.message and "double precision" not in err.message
+    assert run_args(["solve", str(path)]) == 4
+    assert "cancel" in capsys.readouterr().err
+
+
+def test_cancelling_resistances_across_two_nodes(tmp_path):
+    """No single node sums to zero (a: 1/-500 + 1/250, b: 2/250), but r1 = -500 ohm cancels
+    the 500-ohm path r2 + r3 from a to ground: the nodal matrix [[2, -4], [-4, 8]] mS is
+    singular, and I1's current has nowhere to go."""
+    text = "neg\nV1 1 0 1\nR0 1 0 1k\nI1 0 a 1m\nR1 a 0 -500\nR2 a b 250\nR3 b 0 250\n"
+    err, path = error_of(tmp_path, text, TopologyError)
+    located(err, path, 5, "R1")
+    assert "r1" in err.message and "a, b" in err.message and "double precision" not in err.message
