@@ -34,6 +34,7 @@ from .errors import SourceLocation
 # Physical constants as ngspice 39 uses them (const.h), and its nominal temperature.
 BOLTZMANN = 1.38064852e-23
 CHARGE = 1.6021766208e-19
+CELSIUS = 273.15  # K at 0 C (ngspice's CONSTCtoK): SPICE temperatures are written in C
 NOMINAL_TEMPERATURE = 300.15
 THERMAL_VOLTAGE = BOLTZMANN * NOMINAL_TEMPERATURE / CHARGE
 DEFAULT_GMIN = 1e-12  # S across each Shockley junction, as ngspice (`.options gmin=` changes it)

@@ -141,13 +141,13 @@ def test_whitespace_tabs_blank_lines_and_crlf(load):
      ("10kOhm", 1e4), ("1.5e3", 1.5e3), ("-.5", -0.5), ("+2", 2.0), ("3.", 3.0), ("4Ohm", 4.0), ("1e3k", 1e6)],
 )
 def test_number_suffixes(load, token, value):
-    c = load(f"t\nR1 a 0 {token}\n")
+    c = load(f"t\nR1 a 0 {token}\nV1 a 0 1\n")  # (V1: node a has two connections, no warning)
     assert c["r"].value[0] == pytest.approx(value, rel=1e-15)
     assert c.warnings == ()
 
 
 def test_no_atto_suffix_as_ngspice_with_a_warning(load):
-    c = load("t\nR1 a 0 2a\n")
+    c = load("t\nR1 a 0 2a\nV1 a 0 1\n")
     assert c["r"].value[0] == 2.0  # ngspice 39 reads '2a' as 2 (checked with ngspice -b)
     assert len(c.warnings) == 1 and "<text>:2:8" in c.warnings[0] and "atto" in c.warnings[0]
 
@@ -407,7 +407,7 @@ def test_dc_is_kept(load):
 
 
 def test_unknown_dot_commands_warn_and_are_ignored(load):
-    c = load("t\nR1 a 0 1\n.tran 1n 1u\n.options reltol=1e-4\n.print dc v(a)\n.save all\n")
+    c = load("t\nR1 a 0 1\n.tran 1n 1u\n.options reltol=1e-4\n.print dc v(a)\n.save all\nV1 a 0 1\n")
     assert values(c, "r") == {"r1": 1.0}
     assert c.warnings == (
         "<text>:3:1: warning: '.tran' is not supported and was ignored",  # .options reltol: no DC effect, silent

@@ -14,7 +14,8 @@ instance parameters applied (:mod:`.models`), linear POLY and VALUE sources made
 elements, a capacitor dropped (open), an inductor a 0 V source (short), a 0 ohm resistor
 1 milliohm; each such change is said in one warning per kind.
 
-Every computed value must be a finite number (a netlist error otherwise).
+Every computed value must be a finite number (a netlist error otherwise). A node that one
+element alone connects is warned about (:mod:`.connections`).
 
 The parsed netlist is only read: the elements and nodes that expansion adds, and the
 values of expressions, go into arrays of the circuit's own, so elaborating one parsed
@@ -30,13 +31,14 @@ from typing import Mapping
 
 import numpy as np
 
-from ..circuit import NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
+from ..circuit import CELSIUS, NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
 from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError
+from .connections import single_connections
 from .expressions import Expr, ExpressionError, Function, Value, affine
 from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
-from .options import CELSIUS, read_options
+from .options import read_options
 from .syntax_errors import shown
 from .statements import (ColumnArrays, Columns, ElementStmt, FuncStmt, ModelStmt, ParamStmt, ParsedNetlist, Poly,
                          Refused)
@@ -51,8 +53,13 @@ def element_name(kind: str, path: tuple[str, ...], name: str) -> str:
 
 
 def elaborate(parsed: ParsedNetlist, params: Mapping[str, float] | None = None) -> Circuit:
-    """The flat :class:`Circuit` of a parsed netlist, with ``params`` overriding ``.param`` values."""
-    return _Elaborator(parsed, dict(params or {})).run()
+    """The flat :class:`Circuit` of a parsed netlist, with ``params`` overriding ``.param`` values.
+    A :class:`NetlistError` names the netlist's unknown dot cards (a ``.modle`` leads to an
+    "undefined model")."""
+    try:
+        return _Elaborator(parsed, dict(params or {})).run()
+    except NetlistError as exc:
+        raise parsed.blame_unknown_cards(exc) from None
 
 
 def _value_error(exc: ExpressionError, line, fallback_column: int, what: str) -> NetlistError:
@@ -74,6 +81,9 @@ class _Elaborator:
         self.scope: dict[str, float] = {}  # the global parameters, set by run()
         self.notes: dict[str, list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
         self.synthesized: set[str] = set()  # see Circuit.synthesized
+        # connections no element carries (elements left out, unused subcircuit ports): (kind, name, nodes, location)
+        self.dropped: list[tuple[str, str, tuple[str, ...], object]] = []
+        self.shunted = 0  # resistors .options rshunt added (the last of the r group)
 
     def node_id(self, name: str) -> int:
         """The index of node ``name`` (as :meth:`ParsedNetlist.node_id`, adding to :attr:`added_nodes`)."""
@@ -145,6 +155,7 @@ class _Elaborator:
         if self.options.rshunt is not None:
             self.shunt(self.options.rshunt)
         nodes, groups = self.number_nodes(self.diodes.index, fixed)
+        self.warnings += single_connections(nodes, groups, p.files, p.lines, self.shunted, self.dropped)
         models = tuple(self.diodes.models)
         dc = tuple(
             tuple(DcSweep(src, *(self._eval(v, scope, d.line, f".dc {src}") for v in rest)) for src, *rest in d.sweeps)
@@ -222,6 +233,9 @@ class _Elaborator:
         for stmt in sub.body:
             if isinstance(stmt, ModelStmt):
                 self.local_model(stmt, scope, prefix, local)
+        used = {n for stmt in sub.body if isinstance(stmt, ElementStmt) for n in stmt.nodes}
+        self.dropped.extend(("x", element_name("x", path, inst.name), (outer,), inst.location)
+                            for port, outer in ports.items() if port not in used)  # a connection all the same
         for stmt in sub.body:
             if isinstance(stmt, Refused):
                 raise stmt.error
@@ -295,6 +309,7 @@ class _Elaborator:
         name = element_name(kind, path, stmt.name)
         if kind == "c":
             self._note("c", name)
+            self.dropped.append(("c", name, nodes, stmt.location))  # its connections still count
             return
         if kind == "l":
             self._add("v", element_name("v", path, "v." + stmt.name), nodes, 0.0, stmt, synthesized=True)
@@ -318,12 +333,20 @@ class _Elaborator:
                                      "a resistance")
             if value == 0.0:
                 self._note("r0", name)
-            value, defaulted = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
-                                          self.options.temperature, self.options.tnom)
+            try:
+                value, defaulted, factor, celsius = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
+                                                               self.options.temperature, self.options.tnom)
+            except ModelError as exc:
+                raise line.error(1, f"resistor '{stmt.name}'{where}: {exc.message}", exc.hint) from None
             if defaulted:
                 self._note("r-", name)
+            if factor < 0.0:
+                self.warnings.append(f"{stmt.location}: warning: resistor '{name}': TC1/TC2 make its temperature "
+                                     f"factor negative at {celsius:g} C ({factor:g}: a resistance of {value:g} ohm); "
+                                     "kept, as ngspice does")
             if math.isinf(value):  # a model's width W - 2 NARROW of 0: open, as ngspice
                 self._note("open", name)
+                self.dropped.append(("r", name, nodes, stmt.location))
                 return
             if "m" in params and m != 1.0:
                 self._note("m", name)
@@ -409,6 +432,7 @@ class _Elaborator:
         for name in names:
             col.append(f"r.rshunt.{name}", (self.node_id(name), 0), ohm, 0, 0)
             self.synthesized.add(f"r.rshunt.{name}")
+        self.shunted = len(names)
 
     def _note(self, topic: str, name: str) -> None:
         self.notes.setdefault(topic, []).append(name)

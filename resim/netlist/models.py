@@ -31,20 +31,24 @@ else the model's ``R``; else 1 milliohm (with a warning, as ngspice). Then::
     R_eff = R factor scale / m,   factor = 1.01^(TCE dT) if TCE is given, else 1 + TC1 dT + TC2 dT^2
 
 with ``dT = T_inst - TNOM``, ``T_inst`` the instance's ``temp`` (C) or the circuit's plus ``dtemp``.
+An ``R_eff`` of 0 or not finite (ngspice: NaN) is refused; a negative ``factor`` is kept, as
+ngspice keeps it (the caller warns).
+
+Every temperature (the circuit's, ``TNOM``, an instance's) must be above absolute zero.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from ..circuit import BOLTZMANN, CHARGE, NOMINAL_TEMPERATURE, DiodeModel
+from ..circuit import BOLTZMANN, CELSIUS, CHARGE, NOMINAL_TEMPERATURE, DiodeModel
 from ..errors import NetlistError
 from .expressions import Value
+from .options import ABSOLUTE_ZERO_HINT, above_absolute_zero
 from .statements import ModelStmt
 
-CELSIUS = 273.15
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS", "bv": "BV", "ibv": "IBV", "nbv": "NBV"}
 _PWL = {"ron": "Ron", "roff": "Roff", "vfwd": "Vfwd"}
 _TEMPERATURE = ("eg", "xti", "tnom", "trs", "trs1", "trs2", "tcv", "jsw", "area", "pj", "level", "tlev", "ns")
@@ -144,6 +148,8 @@ class DiodeModels:
             return model, (0.0, area, pj)
         T = self.temperature
         t0 = params["tnom"] + CELSIUS if "tnom" in params else tnom
+        if not t0 > 0.0:
+            raise ModelError(f"TNOM={t0 - CELSIUS:g} C is at or below absolute zero (-273.15 C)", ABSOLUTE_ZERO_HINT)
         n = shockley.get("N", 1.0)
         if not n > 0:
             raise ModelError(f"N must be positive, got {n}")
@@ -279,18 +285,36 @@ class ResistorModels:
 
     def add(self, name: str, m: ModelStmt, evaluate: Callable[[ModelStmt, Value, str], float]) -> None:
         """Add resistor model card ``m`` under ``name``."""
+        def error(message: str, hint: str) -> NetlistError:
+            return NetlistError(f"model '{m.name}': {message}", location=m.location,
+                                source_line=m.line.physical_text(m.location.line), hint=hint)
+
         for key in m.params:
             if key not in RESISTOR_MODEL_KEYS:
-                raise NetlistError(f"model '{m.name}': unknown resistor parameter '{key}'", location=m.location,
-                                   source_line=m.line.physical_text(m.location.line),
-                                   hint="resistor models take RSH, DEFW, L, NARROW, SHORT, R, TC1, TC2, TCE, TNOM")
-        self.params[name] = {key: evaluate(m, v, key) for key, v in m.params.items()}
+                raise error(f"unknown resistor parameter '{key}'",
+                            "resistor models take RSH, DEFW, L, NARROW, SHORT, R, TC1, TC2, TCE, TNOM")
+        params = self.params[name] = {key: evaluate(m, v, key) for key, v in m.params.items()}
+        if "tnom" in params and not above_absolute_zero(params["tnom"]):
+            raise error(f"TNOM={params['tnom']:g} C is at or below absolute zero (-273.15 C)", ABSOLUTE_ZERO_HINT)
+
+
+class Resistance(NamedTuple):
+    """A resistor's resistance at its temperature (:func:`resistance`)."""
+
+    ohms: float
+    defaulted: bool  # no value nor a model that gives one: 1 milliohm, as ngspice
+    factor: float  # the temperature factor (1 + TC1 dT + TC2 dT^2, or 1.01^(TCE dT))
+    celsius: float  # the instance's temperature, C
 
 
 def resistance(value: float | None, model: dict[str, float] | None, inst: dict[str, float], temperature: float,
-               tnom: float) -> tuple[float, bool]:
-    """A resistor's resistance at ``temperature`` (K), and whether it fell back to 1 milliohm
-    for want of a value (see the module docstring; ``inst``: its instance parameters)."""
+               tnom: float) -> Resistance:
+    """A resistor's resistance at ``temperature`` (K), as ngspice computes it (see the module
+    docstring; ``inst``: its instance parameters).
+
+    Raises :class:`ModelError` for an instance temperature at or below absolute zero, and
+    for a resistance that is 0 or not finite at its temperature (where ngspice gives NaN: a
+    temperature factor of 0, or one that overflows)."""
     model = model or {}
     defaulted = False
     if value is None:
@@ -300,7 +324,7 @@ def resistance(value: float | None, model: dict[str, float] | None, inst: dict[s
         if length * width * rsh > 0:
             effective_width = width - 2.0 * model.get("narrow", 0.0)
             if effective_width == 0.0:  # ngspice: an open circuit
-                return math.inf, False
+                return Resistance(math.inf, False, 1.0, temperature - CELSIUS)
             value = (length - 2.0 * model.get("short", 0.0)) / effective_width * rsh
         elif model.get("r", model.get("resistance", model.get("res", 0.0))) != 0.0:
             value = model.get("r", model.get("resistance", model.get("res", 0.0)))
@@ -309,10 +333,24 @@ def resistance(value: float | None, model: dict[str, float] | None, inst: dict[s
     elif value == 0.0:
         value = 1e-3
     t_inst = inst["temp"] + CELSIUS if "temp" in inst else temperature + inst.get("dtemp", 0.0)
+    celsius = t_inst - CELSIUS
+    if not above_absolute_zero(celsius):
+        raise ModelError(f"its temperature {celsius:g} C (temp=, dtemp=) is at or below absolute zero (-273.15 C)",
+                         ABSOLUTE_ZERO_HINT)
     dt = t_inst - (model["tnom"] + CELSIUS if "tnom" in model else tnom)
     tce = inst.get("tce", model.get("tce"))
     if tce is not None:
-        factor = 1.01 ** (tce * dt)
+        law = "1.01^(TCE dT)"
+        try:
+            factor = 1.01 ** (tce * dt)
+        except OverflowError:
+            factor = math.inf
     else:
+        law = "1 + TC1 dT + TC2 dT^2"
         factor = 1.0 + inst.get("tc1", model.get("tc1", 0.0)) * dt + inst.get("tc2", model.get("tc2", 0.0)) * dt * dt
-    return value * factor * inst.get("scale", 1.0) / inst.get("m", 1.0), defaulted
+    ohms = value * factor * inst.get("scale", 1.0) / inst.get("m", 1.0)
+    if ohms == 0.0 or not math.isfinite(ohms):
+        raise ModelError(f"its resistance at {celsius:g} C is {ohms:g} ohm: {value:g} ohm times the temperature factor "
+                         f"{law} = {factor:g} (dT = {dt:g} K)",
+                         "ngspice gives NaN here; check TC1/TC2/TCE and the temperature (.temp, temp=, dtemp=)")
+    return Resistance(ohms, defaulted, factor, celsius)

@@ -4,7 +4,8 @@ Applied: ``temp`` (C; ``.temp`` wins over ``.options temp``, as in ngspice), ``t
 ``gmin`` (S across each junction) and ``rshunt`` (a resistor from every node to ground).
 Accepted silently: the tolerances and iteration limits that only decide how closely and
 how ngspice converges, and options of other analyses (:data:`NO_DC_EFFECT`). Any other
-option is reported in a warning and ignored.
+option is reported in a warning and ignored. A temperature at or below absolute zero
+(-273.15 C) is a located error (:func:`check_temperature`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE
+from ..circuit import CELSIUS, DEFAULT_GMIN, NOMINAL_TEMPERATURE
 from .expressions import Value
 from .statements import OptionsStmt
 
-CELSIUS = 273.15
+ABSOLUTE_ZERO_HINT = "give a temperature above absolute zero, -273.15 C (SPICE temperatures are in degrees Celsius)"
 NO_DC_EFFECT = frozenset("""
 reltol abstol vntol chgtol pivtol pivrel itl1 itl2 itl3 itl4 itl5 itl6 gminsteps srcsteps method trtol noacct acct
 keepopinfo savecurrents numdgt post ingold klu sparse nopage noinit list nomod node opts maxord xmu trytocompact
@@ -45,11 +46,13 @@ def read_options(statements: list[OptionsStmt], evaluate: Callable[[OptionsStmt,
         for key, value, column in stmt.options:
             where = stmt.line.location(column)
             if key == ".temp":
-                dot_temp = evaluate(stmt, value, ".temp")
+                dot_temp = check_temperature(evaluate(stmt, value, ".temp"), stmt, column, "'.temp'")
             elif key in ("temp", "tnom", "gmin", "rshunt"):
                 if value is None or isinstance(value, str):
                     raise stmt.line.error(column, f"option '{key}' needs a number", f"write: .options {key}=value")
                 found[key] = evaluate(stmt, value, key)
+                if key in ("temp", "tnom"):
+                    check_temperature(found[key], stmt, column, f"option '{key}'")
             elif key not in NO_DC_EFFECT:
                 warnings.append(f"{where}: warning: option '{key}' is not known to resim and was ignored")
     temperature = dot_temp if dot_temp is not None else found.get("temp")
@@ -59,3 +62,17 @@ def read_options(statements: list[OptionsStmt], evaluate: Callable[[OptionsStmt,
         gmin=found.get("gmin", DEFAULT_GMIN),
         rshunt=found.get("rshunt"),
     )
+
+
+def above_absolute_zero(celsius: float) -> bool:
+    """Whether ``celsius`` (C) is a temperature: above -273.15 C, 0 K."""
+    return celsius + CELSIUS > 0.0
+
+
+def check_temperature(celsius: float, stmt: OptionsStmt, column: int, what: str) -> float:
+    """``celsius``, or a :class:`~resim.errors.NetlistError` at ``column`` of ``stmt`` when it is at or
+    below absolute zero (the temperature laws divide by and take logarithms of ``T`` in K)."""
+    if not above_absolute_zero(celsius):
+        raise stmt.line.error(column, f"{what}: {celsius:g} C is at or below absolute zero (-273.15 C)",
+                              ABSOLUTE_ZERO_HINT)
+    return celsius

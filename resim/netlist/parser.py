@@ -22,21 +22,27 @@ from __future__ import annotations
 
 import os
 
+from ..errors import NetlistError
 from .reader import Reader, read_file
 from .statements import ParsedNetlist
 
 
 def parse_text(text: str, file: str = "<text>", *, fast: bool = True) -> ParsedNetlist:
     """Parse netlist ``text`` (first line = title). ``.include`` paths resolve against ``file``'s folder."""
-    reader = Reader(fast=fast)
-    reader.read(text, file, title=True, stack=())
-    return reader.finish()
+    return _read(text, file, (), fast)
 
 
 def parse_file(path: str | os.PathLike, *, fast: bool = True) -> ParsedNetlist:
     """Parse the netlist file at ``path``."""
     path = os.fspath(path)
-    text = read_file(path, None)
+    return _read(read_file(path, None), path, (os.path.realpath(path),), fast)
+
+
+def _read(text: str, file: str, stack: tuple[str, ...], fast: bool) -> ParsedNetlist:
+    """The netlist ``text`` of ``file``; an error names the unknown dot cards read before it."""
     reader = Reader(fast=fast)
-    reader.read(text, path, title=True, stack=(os.path.realpath(path),))
+    try:
+        reader.read(text, file, title=True, stack=stack)
+    except NetlistError as exc:
+        raise reader.out.blame_unknown_cards(exc) from None
     return reader.finish()

@@ -27,7 +27,7 @@ from . import bulk, grammar, transform
 from .expressions import Expr
 from .source import LogicalLine, join_logical, strip_inline_comment
 from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Global, Include, ModelStmt, Op,
-                         OptionsStmt, ParsedNetlist, Refused, SubcktDef)
+                         OptionsStmt, ParsedNetlist, Refused, SubcktDef, UnknownCard)
 from .syntax_errors import unsupported_element
 
 MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
@@ -103,6 +103,7 @@ class Reader:
         self.ended = False
         self.in_control = False  # inside a .control ... .endc block
         self.node_map = None  # (scan, node ids of its node names) for the file being read
+        self.unclosed: ModelStmt | None = None  # the last card, a .model whose '(' is open
 
     # -- driver -------------------------------------------------------------------------
     def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...], section: str | None = None) -> None:
@@ -136,6 +137,7 @@ class Reader:
         for s in slow:
             if s < pos:  # consumed as a continuation
                 continue
+            self._still_open(lines, pos, s)
             self._bulk(fast, pos, s, lines, file, file_index, stack)
             pos = s + 1
             stripped = lines[s].lstrip()
@@ -146,8 +148,12 @@ class Reader:
                     self.in_control = False
                 continue
             logical, pos = join_logical(lines, s, file)
-            if not logical.text or logical.text == ")":  # ngspice reads a lone ')' closing a .model
+            if logical.text == ")":  # ngspice reads a lone ')' closing a .model
+                self.unclosed = None
                 continue
+            if not logical.text:
+                continue
+            self._still_open()
             if logical.text.lower().startswith(".control"):
                 self.in_control = True
                 out.warnings.append(f"{logical.location(1)}: warning: .control block ignored (resim runs no ngspice scripts)")
@@ -156,7 +162,9 @@ class Reader:
             if self.ended:
                 break
         else:
+            self._still_open(lines, pos, n)
             self._bulk(fast, pos, n, lines, file, file_index, stack)
+        self._still_open()
         self.ended = False
         if title and self.open_subckts:
             sub = self.open_subckts[-1]
@@ -166,6 +174,15 @@ class Reader:
                 source_line=sub.line.physical_text(sub.location.line) if sub.line else None,
                 hint=f"add '.ends {sub.name}' after its last element",
             )
+
+    def _still_open(self, lines: list[str] | None = None, lo: int = 0, hi: int = 0) -> None:
+        """Refuse the ``.model`` whose ``(`` is open (:attr:`unclosed`) if a card follows it
+        (any card, or, with ``lines``, one of ``lines[lo:hi]``): only a lone ``)`` on the next
+        line closes it."""
+        if self.unclosed is None:
+            return
+        if lines is None or any(line.strip() and line.lstrip()[:1] != "*" for line in lines[lo:hi]):
+            raise self.unclosed.unclosed_error()
 
     def _bulk(self, fast, lo: int, hi: int, lines: list[str], file: str, file_index: int, stack) -> None:
         """Append the simple lines in ``[lo, hi)`` (see :mod:`.bulk`; all others there are blank)."""
@@ -214,6 +231,7 @@ class Reader:
         elif isinstance(stmt, OptionsStmt):  # .options, .temp: global, wherever written
             self.out.options.append(stmt)
         elif isinstance(stmt, ModelStmt):  # inside a subcircuit: its own, made per instance
+            self.unclosed = stmt if stmt.unclosed else None
             if self.open_subckts:
                 self.open_subckts[-1].body.append(stmt)
             else:
@@ -233,6 +251,8 @@ class Reader:
             self.out.has_op = True
         elif isinstance(stmt, End):
             self.ended = True
+        elif isinstance(stmt, UnknownCard):
+            self.out.unknown_cards.append(stmt)
 
     def _element(self, stmt: ElementStmt, file_index: int) -> None:
         if self.open_subckts:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import SourceLocation
+from ..errors import NetlistError, SourceLocation
 from .expressions import Expr, Value
 from .source import LogicalLine
 
@@ -106,6 +106,12 @@ class ModelStmt:
     params: dict[str, Value]  # expressions are evaluated with the global parameters
     location: SourceLocation
     line: LogicalLine
+    unclosed: int | None = None  # the column of a '(' the card does not close (the next line must: ')')
+
+    def unclosed_error(self) -> NetlistError:
+        """The error for a ``(`` that neither the card nor a lone ``)`` on the next line closes."""
+        return self.line.error(self.unclosed, "'.model': '(' is never closed; expected ')'",
+                               f"end the card with ')': {self.line.text})")
 
 
 @dataclass
@@ -150,6 +156,17 @@ class Refused:
     an error only if an instance of the subcircuit is made (ngspice reads unused ones)."""
 
     error: Exception
+
+
+@dataclass
+class UnknownCard:
+    """A dot card that no SPICE knows (``.modle``): ignored with a warning, and named with
+    any error of the netlist (:meth:`ParsedNetlist.blame_unknown_cards`), which it may well
+    have caused."""
+
+    word: str  # as written, lower case
+    location: SourceLocation
+    meant: str | None  # the card it probably meant (``.model``)
 
 
 @dataclass
@@ -243,9 +260,19 @@ class ParsedNetlist:
     dc: list[DcStmt] = field(default_factory=list)
     has_op: bool = False
     warnings: list[str] = field(default_factory=list)
+    unknown_cards: list[UnknownCard] = field(default_factory=list)
     # node names as the columns refer to them; ground ("0", alias "gnd") is 0
     node_names: list[str] = field(default_factory=lambda: ["0"])
     node_index: dict[str, int] = field(default_factory=lambda: {"0": 0, "gnd": 0})
+
+    def blame_unknown_cards(self, error: NetlistError) -> NetlistError:
+        """``error``, its hint naming the unknown dot cards read so far (a misspelled
+        ``.model`` leads to an "undefined model"): the likely cause, said with the effect."""
+        if self.unknown_cards:
+            notes = [f"note: {card.location} has the unknown card '{card.word}', which was ignored"
+                     + (f": did you mean '{card.meant}'?" if card.meant else "") for card in self.unknown_cards[:3]]
+            error.hint = "\n".join(([error.hint] if error.hint else []) + notes)
+        return error
 
     def node_id(self, name: str) -> int:
         """The index of node ``name`` in :attr:`node_names`, adding it when new (while reading)."""

@@ -115,3 +115,24 @@ def syntax_error(exc: Exception, line: LogicalLine) -> NetlistError:
         column = 1
         message = f"{label}: syntax error"
     return line.error(column, message, hint)
+
+
+# Dot cards resim reads, and those of SPICE dialects (ngspice, HSPICE, LTspice) it ignores:
+# any other is a typo's likely sign (.modle), said with the card it probably meant.
+RESIM_DOT_CARDS = (".model", ".param", ".func", ".options", ".option", ".opt", ".temp", ".subckt", ".ends",
+                   ".include", ".inc", ".lib", ".endl", ".global", ".op", ".dc", ".end", ".control", ".endc")
+SPICE_DOT_CARDS = frozenset(RESIM_DOT_CARDS + (
+    ".tran", ".ac", ".noise", ".disto", ".pz", ".sens", ".tf", ".four", ".sp", ".pss", ".print", ".plot", ".save",
+    ".probe", ".ic", ".nodeset", ".meas", ".measure", ".width", ".title", ".csparam", ".if", ".elseif", ".else",
+    ".endif", ".alter", ".data", ".enddata", ".protect", ".unprotect", ".hdl", ".connect", ".macro", ".eom",
+    ".step", ".backanno", ".wave", ".net", ".ferret", ".loadbias", ".savebias", ".machine", ".endmachine",
+    ".mc", ".wcase", ".distribution", ".stimulus", ".stimlib", ".extract"))
+
+
+def meant_card(word: str) -> str | None:
+    """The dot card a misspelled ``word`` probably meant (``.modle``: ``.model``), or None."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word.lower(), sorted(SPICE_DOT_CARDS), n=1, cutoff=0.6)
+    return close[0] if close else None
+

@@ -22,17 +22,19 @@ from typing import Any, Callable
 from .cards import column_of as first_column, element_card
 from .source import LogicalLine
 from .statements import (DcStmt, ElementStmt, End, Ends, FuncStmt, Global, Include, ModelStmt, Op, OptionsStmt,
-                         ParamStmt, SubcktDef)
+                         ParamStmt, SubcktDef, UnknownCard)
+from .syntax_errors import SPICE_DOT_CARDS, meant_card
 from .values import assignment, expression, lower, node, value
 
 Statement = (ElementStmt | ModelStmt | SubcktDef | DcStmt | Ends | Include | Global | Op | End | OptionsStmt
-             | list[ParamStmt | FuncStmt] | None)
+             | UnknownCard | list[ParamStmt | FuncStmt] | None)
 
 
 def statement(tree: Any, line: LogicalLine, warnings: list[str]) -> Statement:
     """The statement that ``tree`` (a ``lark.Tree`` of :func:`.grammar.parse_line`) of ``line`` says.
 
-    None for a dot command resim ignores (with a warning, except ``.control``/``.endc``).
+    None for a dot command of SPICE that resim ignores (with a warning, except
+    ``.control``/``.endc``); an :class:`UnknownCard` (and a warning) for one no SPICE knows.
     Raises :class:`NetlistError` at the offending column for a number out of range, an
     expression nested too deeply, a model parameter that is not a constant, and an
     instance that names no subcircuit.
@@ -71,7 +73,8 @@ def _model(tree, line, warnings):
     if any(getattr(mp, "data", None) == "stray_plus" for mp in rest):
         warnings.append(f"{line.location(1)}: warning: model '{lower(name)}': a stray '+' inside the line was "
                         "ignored (as ngspice 39 does; a continuation '+' starts a line)")
-    return ModelStmt(lower(name), lower(mtype), params, line.location(1), line)
+    unclosed = line.text.index("(", mtype.end_pos) + 1 if tree.data == "model_unclosed" else None
+    return ModelStmt(lower(name), lower(mtype), params, line.location(1), line, unclosed)
 
 
 def _param(tree, line, warnings):
@@ -185,15 +188,20 @@ def _other_dot(tree, line, warnings):
     if word in (".if", ".elseif", ".else", ".endif"):  # ignoring them would read every branch
         raise line.error(1, f"'{word}': conditional netlists (.if/.elseif/.else/.endif) are not supported",
                          "keep the branch you want and delete the .if lines")
-    if word not in (".endc", ".control"):
-        warnings.append(f"{line.location(1)}: warning: '{word}' is not supported and was ignored")
-    return None
+    if word in SPICE_DOT_CARDS:
+        if word not in (".endc", ".control"):
+            warnings.append(f"{line.location(1)}: warning: '{word}' is not supported and was ignored")
+        return None
+    meant = meant_card(word)
+    warnings.append(f"{line.location(1)}: warning: unknown dot card '{word}' ignored"
+                    + (f" (did you mean '{meant}'?)" if meant else ""))
+    return UnknownCard(word, line.location(1), meant)
 
 
 _RULES: dict[str, Callable[[Any, LogicalLine, list[str]], Statement]] = {
     **{rule: element_card for rule in ("resistor", "vsource", "isource", "diode", "vcvs", "vccs", "capacitor",
                                        "inductor")},
-    "instance": _instance, "model": _model, "param": _param, "func": _func, "subckt": _subckt, "ends": _ends,
+    "instance": _instance, "model": _model, "model_unclosed": _model, "param": _param, "func": _func, "subckt": _subckt, "ends": _ends,
     "include": _include, "lib": _lib, "global": _global, "op": _op, "dc": _dc, "options": _options, "temp": _temp, "end": _end,
     "other_dot": _other_dot,
 }

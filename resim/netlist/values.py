@@ -3,19 +3,21 @@
 :func:`value` reads a value node of the grammar (a plain number, or a ``{braced}``
 expression kept as an :class:`~.expressions.Expr`), :func:`number` one number token (its
 ngspice surprises noted as warnings), :func:`expression` an expression subtree. Numbers out
-of range and expressions nested deeper than :data:`MAX_EXPRESSION_DEPTH` are located errors.
+of range and expressions nested deeper than :data:`MAX_EXPRESSION_DEPTH` are located errors:
+the nesting of parentheses, calls and unary operators, not the length of a run of binary
+operators (``1+1+...+1`` is one chain, however long).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .expressions import Expr, Value
+from .expressions import Expr, Value, chain
 from .numbers import FINITE_HINT, NumberRangeError, parse_number
 from .source import LogicalLine
 from .syntax_errors import statement_label
 
-MAX_EXPRESSION_DEPTH = 200  # nesting of an expression's tree (keeps evaluation off Python's recursion limit)
+MAX_EXPRESSION_DEPTH = 200  # real nesting of an expression (keeps reading and evaluating it off Python's recursion limit)
 # Functions whose arguments are node names, not expressions: v(a), v(a, b) (and i(vname), refused later).
 NODE_FUNCTIONS = ("v", "i")
 
@@ -102,6 +104,7 @@ def expression(tree, line: LogicalLine, warnings: list[str]) -> Value:
 
 
 _OPERATOR_TOKENS = ("POW_OP", "COMPARE_OP", "MOD_OP", "AND_OP", "OR_OP", "QMARK", "COLON")  # named operator terminals (the others are filtered out)
+_BINARY_RULES = ("add", "sub", "mul", "div", "mod", "pow", "and", "or", "compare")  # all left-associative
 _COMPARISONS = {"==": "eq", "!=": "ne", "<>": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 
 
@@ -136,11 +139,21 @@ def _ast(tree, line: LogicalLine, warnings: list[str], depth: int = 0) -> tuple[
         if tag == "neg" and inner[0] == "num":
             return ("num", -inner[1]), col
         return (tag, inner), col
-    if tag in ("add", "sub", "mul", "div", "mod", "pow", "and", "or", "compare", "ternary"):
-        is_operator = [isinstance(k, Token) and k.type in _OPERATOR_TOKENS for k in tree.children]
-        kids = [_ast(k, line, warnings, depth) for k, op in zip(tree.children, is_operator) if not op]
-        if tag == "compare":
-            tag = _COMPARISONS[str(tree.children[is_operator.index(True)])]
+    if tag in _BINARY_RULES:  # a left-associative run (1+2-3*4): one chain, read in a loop
+        spine = []
+        while not isinstance(tree, Token) and tree.data in _BINARY_RULES:
+            spine.append(tree)
+            tree = tree.children[0]
+        first, column = _ast(tree, line, warnings, depth)
+        steps = []
+        for link in reversed(spine):
+            operator = next((k for k in link.children if isinstance(k, Token) and k.type in _OPERATOR_TOKENS), None)
+            tag = _COMPARISONS[str(operator)] if link.data == "compare" else link.data
+            steps.append((tag, _ast(link.children[-1], line, warnings, depth)[0]))
+        return chain(first, steps), column
+    if tag == "ternary":
+        kids = [_ast(k, line, warnings, depth) for k in tree.children
+                if not (isinstance(k, Token) and k.type in _OPERATOR_TOKENS)]
         return (tag, *(k[0] for k in kids)), kids[0][1]
     if tag in ("braced", "expr", "sum", "product", "power", "unary", "atom"):
         return _ast(tree.children[0], line, warnings, depth)

@@ -12,6 +12,14 @@ ideal diodes that are on. Nodes that these do not join to ground form *floating 
   :class:`~resim.errors.TopologyError`.
 
 Both name the nodes and the elements involved.
+
+With negative resistances the system can be singular without a floating group: their
+conductance cancels the rest's (``R1 = -1k`` in series with ``R2 = 1k``: node 2's KCL row
+``1/-1k + 1/1k = 0``). :func:`cancelling_resistances` finds the nodes of the system's null
+vector ``z`` (``A z = 0``, the right singular vector of its smallest singular value) and
+names the resistors there: :class:`~resim.errors.TopologyError`, as a degenerate loop of E
+elements (the element values, not a solver, make the equations degenerate; whether they
+then have no solution or infinitely many depends on the sources).
 """
 
 from __future__ import annotations
@@ -135,3 +143,68 @@ def explain_singular(cc: CompiledCircuit, on: np.ndarray) -> None:
         location=where[0], source_line=where[1],
         hint="give them a resistive path to ground or a source",
     )
+
+
+DIAGNOSE_MAX = 2000  # unknowns: up to this a singular system's null vector is found (dense SVD)
+
+
+def _null_vars(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray | None:
+    """The node unknowns where the null vector of state ``on``'s system lives (empty when the
+    system is not numerically singular), or None when the system is too large to look."""
+    from .mna import MNASystem
+
+    sys_ = MNASystem(cc)
+    if sys_.size > DIAGNOSE_MAX:
+        return None
+    r, c, v, _ = sys_.assemble(on, np.zeros(len(cc.shockley.index)), 0.0, 1.0)
+    _, sigma, vt = np.linalg.svd(sys_.dense(r, c, v))
+    if not len(sigma) or sigma[-1] > 1e-12 * sigma[0]:
+        return np.zeros(0, int)
+    z = np.abs(vt[-1][: cc.n_vars])
+    return np.flatnonzero(z > 1e-6 * np.max(z, initial=0.0))
+
+
+def cancelling_resistances(cc: CompiledCircuit, on: np.ndarray, fallback: bool) -> None:
+    """Raise :class:`TopologyError` if negative resistances make the system of state ``on``
+    singular: naming the nodes of its null vector and the resistors there; for a system too
+    large to look into, naming the negative resistors, when ``fallback`` (nothing else
+    explains the singularity). Return otherwise."""
+    res = cc.resistors
+    negative = res.value < 0
+    if not negative.any():
+        return
+    c = cc.circuit
+    null = _null_vars(cc, on)
+    ohms = c["r"].value
+    if null is None:
+        if not fallback:
+            return
+        rows = np.flatnonzero(negative)
+        names = ", ".join(f"{c['r'].names[int(res.index[k])]} ({ohms[res.index[k]]:g} ohm)" for k in rows[:6])
+        location, line = c.where("r", int(res.index[rows[0]]))
+        raise TopologyError(
+            f"the circuit equations are singular, and it has negative resistances ({names}"
+            f"{' and more' if len(rows) > 6 else ''}): their conductance cancels the rest's between some nodes",
+            location=location, source_line=line,
+            hint="a negative resistance must not cancel the conductance it is connected to: change its value")
+    at_null = np.isin(res.a, null) | np.isin(res.b, null)
+    if not (at_null & negative).any():
+        return
+    var_node = np.full(cc.n_vars, -1)
+    known = cc.var >= 0
+    var_node[cc.var[known]] = np.flatnonzero(known)
+    nodes = [c.nodes[var_node[k]] for k in null if var_node[k] >= 0]
+    node_text = (f"node {nodes[0]}" if len(nodes) == 1 else
+                 f"nodes {', '.join(nodes[:6])}{' and more' if len(nodes) > 6 else ''}")
+    rows = np.flatnonzero(at_null)
+    rows = np.r_[rows[negative[rows]], rows[~negative[rows]]]  # the negative ones first
+    names = ", ".join(f"{c['r'].names[int(res.index[k])]} ({ohms[res.index[k]]:g} ohm)" for k in rows[:6])
+    first = c["r"].names[int(res.index[rows[0]])]
+    location, line = c.where("r", int(res.index[rows[0]]))
+    raise TopologyError(
+        f"the circuit equations are singular: at {node_text} the conductances of {names}"
+        f"{' and more' if len(rows) > 6 else ''} cancel (a negative resistance against the rest: zero net "
+        "conductance), so Kirchhoff's current law does not determine the voltage there",
+        location=location, source_line=line,
+        hint=f"change the value of {first}: a negative resistance must not cancel the conductance it is connected to")
+

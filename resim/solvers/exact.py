@@ -232,10 +232,12 @@ def _one_off(cc: CompiledCircuit, on: np.ndarray, seen: set[bytes]) -> np.ndarra
 
 def _singular(cc: CompiledCircuit, on: np.ndarray):
     """Raise the error that says why state ``on``'s system is singular, naming elements."""
-    from .diagnose import explain_singular, parallel_ideal
+    from .diagnose import cancelling_resistances, explain_singular, parallel_ideal
 
     explain_singular(cc, on)  # floating groups: no solution, or an undetermined voltage
     ideal_on = np.flatnonzero(cc.ideal & on)
+    vcvs = cc.vcvs.index
+    cancelling_resistances(cc, on, fallback=not len(ideal_on) and not len(vcvs))  # negative resistances
     c = cc.circuit
     if len(ideal_on):
         names = [c["d"].names[cc.pwl.index[k]] for k in ideal_on]
@@ -248,7 +250,6 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
             source_line=line,
             hint="add resistance in series with the diode (Ron > 0) or with the source",
         )
-    vcvs = cc.vcvs.index
     if not len(vcvs):  # no floating group, no conducting diode, no E: the numbers, not the topology
         from .certificate import out_of_range
 

@@ -105,6 +105,43 @@ class MNASystem:
         """Solve the linear system for PWL state ``on`` and Shockley linearization at ``u_sh``
         (junctions shunted by a further ``gshunt``, independent sources scaled by ``alpha``);
         raises :class:`Singular`."""
+        r, c, v, rhs = self.assemble(on, u_sh, gshunt, alpha)
+        if self.size == 0:
+            return np.zeros(0)
+        if self.size <= DENSE_MAX and not self.nD and not len(self.soft):
+            # small, and no active set to settle (its state tests need the sparse LU's exact
+            # zeros): dense LAPACK, and no scipy import (fast start-up)
+            A = self.dense(r, c, v)
+            try:
+                x = np.linalg.solve(A, rhs)
+                x += np.linalg.solve(A, rhs - A @ x)  # one step of iterative refinement
+            except np.linalg.LinAlgError as exc:
+                raise Singular(str(exc)) from None
+        else:
+            import scipy.sparse as sp
+            import scipy.sparse.linalg as spla
+
+            A = sp.csc_matrix((v, (r, c)), shape=(self.size, self.size))
+            try:
+                lu = spla.splu(A)
+            except RuntimeError as exc:
+                raise Singular(str(exc)) from None
+            x = lu.solve(rhs)
+            x += lu.solve(rhs - A @ x)  # one step of iterative refinement
+        if not np.all(np.isfinite(x)):
+            raise Singular("non-finite solution")
+        return x
+
+    def dense(self, r: np.ndarray, c: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The system's matrix from its entries (:meth:`assemble`), as a dense array."""
+        A = np.zeros((self.size, self.size))
+        np.add.at(A, (r, c), v)
+        return A
+
+    def assemble(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float,
+                 alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The system's matrix entries (rows, columns, values: duplicates add up) and its
+        right-hand side, for the arguments of :meth:`solve`."""
         cc = self.cc
         rows, cols, vals = [self.base[0]], [self.base[1]], [self.base[2]]
         rhs = alpha * self.rhs_sources
@@ -144,32 +181,7 @@ class MNASystem:
         c = np.concatenate(cols)
         v = np.concatenate(vals)
         keep = (r >= 0) & (c >= 0)
-        if self.size == 0:
-            return np.zeros(0)
-        if self.size <= DENSE_MAX and not self.nD and not len(self.soft):
-            # small, and no active set to settle (its state tests need the sparse LU's exact
-            # zeros): dense LAPACK, and no scipy import (fast start-up)
-            A = np.zeros((self.size, self.size))
-            np.add.at(A, (r[keep], c[keep]), v[keep])
-            try:
-                x = np.linalg.solve(A, rhs)
-                x += np.linalg.solve(A, rhs - A @ x)  # one step of iterative refinement
-            except np.linalg.LinAlgError as exc:
-                raise Singular(str(exc)) from None
-        else:
-            import scipy.sparse as sp
-            import scipy.sparse.linalg as spla
-
-            A = sp.csc_matrix((v[keep], (r[keep], c[keep])), shape=(self.size, self.size))
-            try:
-                lu = spla.splu(A)
-            except RuntimeError as exc:
-                raise Singular(str(exc)) from None
-            x = lu.solve(rhs)
-            x += lu.solve(rhs - A @ x)  # one step of iterative refinement
-        if not np.all(np.isfinite(x)):
-            raise Singular("non-finite solution")
-        return x
+        return r[keep], c[keep], v[keep], rhs
 
     def volts(self, x: np.ndarray) -> np.ndarray:
         """Node potentials with a trailing 0 so that index -1 (ground) reads 0."""
