@@ -16,10 +16,14 @@ import click
 
 from .atomic import check_writable, write_text
 
-from .errors import EXIT_CODES, Interrupted
+from .errors import EXIT_CODES, Interrupted, exit_codes_of
 from .server import MAX_REQUEST, READ_TIMEOUT
 
-_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+
+def _exit_help(codes: dict[int, str]) -> str:
+    """The "Exit codes" epilog of a command's --help, listing ``codes`` (kept as written: \\b)."""
+    return ("\b\nExit codes (docs/exit-codes.md has the details):\n"
+            + "\n".join(f"  {code:<3}  {meaning}" for code, meaning in codes.items()))
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
@@ -39,7 +43,7 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_HELP)
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_exit_help(EXIT_CODES))
 @click.version_option(package_name="resim")
 def main() -> None:
     """resim: simulate nonlinear resistive networks from SPICE-style netlists.
@@ -54,7 +58,7 @@ def main() -> None:
     """
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
@@ -119,7 +123,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     _emit(text, output)
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dc", "dcs", multiple=True, nargs=4, metavar="SOURCE START STOP STEP",
               help="Sweep a V or I source (or a resistor) as ngspice's .dc does; repeatable, the first "
@@ -260,7 +264,7 @@ class _progress_bar:
             self.bar.stop()
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="The run's TOML file (docs/train.md lists every key).")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True,
@@ -368,7 +372,7 @@ class _epoch_bar:
             self.task = None
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("model", type=click.Path(dir_okay=False, exists=True))
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
@@ -415,7 +419,7 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
     return net, data
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("model", type=click.Path(dir_okay=False, exists=True))
 @click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
@@ -441,7 +445,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
         _write_stdout(chunk)
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.option("--socket", "socket_path", type=click.Path(dir_okay=False), metavar="PATH",
               help="Where to listen (default: $RESIM_SERVER, else server.sock in a private 0700 folder: "
                    "$XDG_RUNTIME_DIR/resim/ or /tmp/resim-UID/). Only a stale socket is ever replaced.")
@@ -480,7 +484,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     run_server(path, run_args, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
 
 
-@main.command("plot", epilog=_EXIT_HELP)
+@main.command("plot")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False, exists=True))
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="The figure: .png, .svg or .pdf, after its extension; written as solve -o writes.")
@@ -517,7 +521,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
-@main.group(epilog=_EXIT_HELP)
+@main.group()
 def synth() -> None:
     """Make resistive circuits from ReLU networks and piecewise-linear functions.
 
@@ -574,7 +578,7 @@ def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, outpu
         click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
 
 
-@synth.command("relu", epilog=_EXIT_HELP)
+@synth.command("relu")
 @click.argument("net_file", metavar="NET.npz", type=click.Path(dir_okay=False, exists=True))
 @click.option("--input-range", callback=_range, default="0:1", show_default=True, metavar="LO:HI",
               help="The range of every input, for the gain and the guaranteed error.")
@@ -597,7 +601,7 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
     _synthesise(syn.load_relu(net_file), lo, hi, gain, check, output, os.path.basename(net_file))
 
 
-@synth.command("pwl", epilog=_EXIT_HELP)
+@synth.command("pwl")
 @click.option("--points", required=True, metavar="X0:Y0,X1:Y1,...",
               help="The function's points, x increasing; it is linear between them and continues the end slopes.")
 @click.option("--input-range", callback=_range, metavar="LO:HI",
@@ -620,7 +624,7 @@ def synth_pwl(points: str, input_range: tuple[float, float] | None, output: str 
     _synthesise(syn.pwl_net(x, y), lo, hi, gain, check, output, f"piecewise-linear function {points}")
 
 
-@main.command("compare-with-ngspice", epilog=_EXIT_HELP)
+@main.command("compare-with-ngspice")
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
 @click.option("--tol", type=float, callback=_positive, default=1e-6, show_default=True, metavar="VOLTS",
               help="Largest node-voltage difference that still agrees.")
@@ -670,6 +674,22 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
     _write_stdout(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp))
     if not cmp.ok:
         raise compare.ResultsDiffer(cmp.verdict())
+
+
+def _list_exit_codes(group: click.Group, prefix: str = "") -> None:
+    """Give each command under ``group`` the epilog that lists its own exit codes
+    (:func:`resim.errors.exit_codes_of`; all of them for a command not declared there)."""
+    for name, command in group.commands.items():
+        try:
+            codes = exit_codes_of(prefix + name)
+        except KeyError:
+            codes = EXIT_CODES
+        command.epilog = _exit_help(codes)
+        if isinstance(command, click.Group):
+            _list_exit_codes(command, f"{prefix}{name} ")
+
+
+_list_exit_codes(main)
 
 
 def run_args(args: list[str] | None = None) -> int:
