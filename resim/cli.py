@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -233,13 +234,13 @@ def _write_stdout(text: str) -> None:
         raise _StdoutClosed from None
 
 
-def _silence_stdout() -> None:
-    """Point stdout's file descriptor at /dev/null, so that Python's flush at exit finds no
-    broken pipe to report ("Exception ignored ... BrokenPipeError"): the recipe of Python's
-    documentation of SIGPIPE."""
+def _silence(stream) -> None:
+    """Point ``stream``'s file descriptor (stdout's or stderr's) at /dev/null, so that
+    Python's flush at exit finds no broken pipe to report ("Exception ignored ...
+    BrokenPipeError", and exit status 120): the recipe of Python's documentation of SIGPIPE."""
     with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor (a StringIO): nothing to do
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
 
 
@@ -703,47 +704,56 @@ def run_args(args: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return _report(exc.show, exc.exit_code)
     except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt or EOFError in a command
         if isinstance(exc.__cause__, KeyboardInterrupt):
             return _interrupted(Interrupted("interrupted"))
         if isinstance(exc.__cause__, EOFError):  # not from a prompt (resim has none): a bug
             return _internal_error(exc.__cause__)
-        click.echo("aborted", err=True)
-        return 1
+        return _say("aborted", 1)
     except _StdoutClosed:  # `| head` has all it wants: stop quietly, as success
-        _silence_stdout()
+        _silence(sys.stdout)
         return 0
     except Interrupted as exc:  # Ctrl-C, where the command says how to go on (resim train)
         return _interrupted(exc)
     except ResimError as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        return exc.exit_code
+        return _say(f"error: {exc.render()}", exc.exit_code)
     except KeyboardInterrupt:
         return _interrupted(Interrupted("interrupted"))
     except MemoryError:
-        click.echo("error: out of memory: this job needs more memory than the process may have "
-                   "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
-                   "limit (ulimit -v), or run a smaller job", err=True)
-        return 11
+        return _say("error: out of memory: this job needs more memory than the process may have "
+                    "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
+                    "limit (ulimit -v), or run a smaller job", 11)
     except Exception as exc:  # a bug: say so plainly
         return _internal_error(exc)
 
 
 def _interrupted(exc: Interrupted) -> int:
     """Report a Ctrl-C (an :class:`~resim.errors.Interrupted`) on stderr: its exit code, 130."""
-    click.echo(exc.render(), err=True)
-    return exc.exit_code
+    return _say(exc.render(), exc.exit_code)
 
 
 def _internal_error(exc: BaseException) -> int:
     """Report a bug (re-raised with its traceback under RESIM_DEBUG=1): exit code 1."""
     if os.environ.get("RESIM_DEBUG"):
         raise exc
-    click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)",
-               err=True)
-    return 1
+    return _say(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", 1)
+
+
+def _say(message: str, code: int) -> int:
+    """Write ``message`` on stderr (see :func:`_report`); ``code``."""
+    return _report(lambda: click.echo(message, err=True), code)
+
+
+def _report(show: Callable[[], None], code: int) -> int:
+    """Run ``show``, which writes a message on stderr; ``code``. When stderr's reader has
+    gone (``resim ... 2>&1 | true``), the message is lost but not the exit code: stderr
+    is pointed at /dev/null (so that nothing fails again at exit) and ``code`` returned."""
+    try:
+        show()
+    except BrokenPipeError:
+        _silence(sys.stderr)
+    return code
 
 
 def run() -> None:
