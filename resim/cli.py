@@ -18,6 +18,7 @@ import click
 from .atomic import check_writable, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of
+from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 from .server import MAX_REQUEST, READ_TIMEOUT
 
 
@@ -146,8 +147,10 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
                    "sweeps, 64 otherwise). The results are the same, bit for bit, for any N.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on a Dask cluster (tcp://host:8786); "
                                                      "needs resim[distributed].")
+@click.option("--scheduler-timeout", type=click.FloatRange(0, 3600, min_open=True), default=SCHEDULER_TIMEOUT,
+              show_default=True, metavar="SECONDS", help="How long to wait for the --scheduler to answer.")
 def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None, plot: str | None, method: str,
-          jobs: int, scheduler: str | None) -> None:
+          jobs: int, scheduler: str | None, scheduler_timeout: float) -> None:
     """Solve NETLIST at many operating points: its .dc line, or --dc / --param sweeps.
 
     Writes one row per point, the swept values first, then the probes (CSV on stdout by
@@ -165,6 +168,10 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     from .netlist.numbers import parse_number
 
     overrides = _parse_set(sets)
+    if scheduler is not None:  # its form: before the work (reaching it is run_sweep's first step)
+        from .scheduler import check_address
+
+        check_address(scheduler)
     if output:  # before the work, not after
         check_writable(output)
     if plot:
@@ -186,7 +193,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     try:
         result = sw.run_sweep(netlist if any(a.kind == "param" for a in axes) else circuit, axes or None,
                               probes=list(probes), overrides=overrides, method=method, jobs=jobs,
-                              scheduler=scheduler, progress=progress)
+                              scheduler=scheduler, scheduler_timeout=scheduler_timeout, progress=progress)
     finally:
         if progress is not None:
             progress.close()
