@@ -6,7 +6,6 @@ no Python traceback is shown unless ``RESIM_DEBUG=1``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from .atomic import check_writable, write_text
 from .errors import EXIT_CODES, Interrupted, exit_codes_of
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 from .server import MAX_REQUEST, READ_TIMEOUT
+from .streams import silence
 
 
 def _exit_help(codes: dict[int, str]) -> str:
@@ -239,16 +239,6 @@ def _write_stdout(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         raise _StdoutClosed from None
-
-
-def _silence(stream) -> None:
-    """Point ``stream``'s file descriptor (stdout's or stderr's) at /dev/null, so that
-    Python's flush at exit finds no broken pipe to report ("Exception ignored ...
-    BrokenPipeError", and exit status 120): the recipe of Python's documentation of SIGPIPE."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor (a StringIO): nothing to do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
 
 
 class _progress_bar:
@@ -474,8 +464,9 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     differ from the server's, when RESIM_DEBUG is set, when the table goes to a
     terminal (it is drawn for it: -o, --format csv or json, or a pipe are served), and
     when an argument names /dev/stdin, /dev/stdout, /dev/fd/N, /proc/... or /dev/tty.
-    The server answers only your own user; it stops on SIGTERM or Ctrl-C and removes
-    its socket.
+    Each command runs in a process of its own, stopped when its client goes (Ctrl-C on
+    it: exit 130, "interrupted"). The server answers only your own user; it stops on
+    SIGTERM or Ctrl-C and removes its socket.
 
     \b
     Example:
@@ -714,19 +705,19 @@ def run_args(args: list[str] | None = None) -> int:
         return _report(exc.show, exc.exit_code)
     except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt or EOFError in a command
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            return _interrupted(Interrupted("interrupted"))
+            return _interrupted(Interrupted())
         if isinstance(exc.__cause__, EOFError):  # not from a prompt (resim has none): a bug
             return _internal_error(exc.__cause__)
         return _say("aborted", 1)
     except _StdoutClosed:  # `| head` has all it wants: stop quietly, as success
-        _silence(sys.stdout)
+        silence(sys.stdout)
         return 0
     except Interrupted as exc:  # Ctrl-C, where the command says how to go on (resim train)
         return _interrupted(exc)
     except ResimError as exc:
         return _say(f"error: {exc.render()}", exc.exit_code)
     except KeyboardInterrupt:
-        return _interrupted(Interrupted("interrupted"))
+        return _interrupted(Interrupted())
     except MemoryError:
         return _say("error: out of memory: this job needs more memory than the process may have "
                     "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
@@ -759,7 +750,7 @@ def _report(show: Callable[[], None], code: int) -> int:
     try:
         show()
     except BrokenPipeError:
-        _silence(sys.stderr)
+        silence(sys.stderr)
     return code
 
 

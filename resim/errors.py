@@ -127,9 +127,13 @@ class OutputError(ResimError):
 
 class Interrupted(ResimError):
     """The user stopped the command (Ctrl-C, SIGINT): exit code 130, as a shell reports a
-    program stopped by SIGINT. Printed without the ``error:`` prefix."""
+    program stopped by SIGINT. Printed without the ``error:`` prefix; by default just
+    "interrupted", as every command but ``resim train`` says it."""
 
     exit_code = 130
+
+    def __init__(self, message: str = "interrupted", **kwargs) -> None:
+        super().__init__(message, **kwargs)
 
 
 EXIT_CODES: dict[int, str] = {
