@@ -300,10 +300,11 @@ def _exchange(path: str, argv: list[str], stdin: str | None, timeout: float) -> 
 
 
 def relay(out: str, err: str, code: int) -> int:
-    """Write a served command's stdout ``out`` and stderr ``err`` here; its exit code
-    ``code``, as if it had run here: a stdout whose reader has gone (``| head``) ends it
-    quietly, exit code 0, and a message lost to a stderr whose reader has gone keeps its
-    code (:func:`resim.streams.silence` spares the exit a broken pipe)."""
+    """Write a served command's stdout ``out`` and stderr ``err`` here (stderr first, as
+    a command run here writes its warnings before its result); its exit code ``code``, as
+    if it had run here: a stdout whose reader has gone (``| head``) ends it quietly, exit
+    code 0, and a message lost to a stderr whose reader has gone keeps its code
+    (:func:`resim.streams.silence` spares the exit a broken pipe)."""
     try:
         sys.stderr.write(err)
         sys.stderr.flush()

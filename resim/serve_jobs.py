@@ -85,8 +85,9 @@ class Jobs:
 
     def close(self) -> None:
         """Stop the command being run, if any (the server is stopping)."""
-        if self.running is not None:
-            stop(self.running)
+        running = self.running  # (its thread may be done with it meanwhile)
+        if running is not None:
+            stop(running)
 
 
 def _nothing() -> None:
@@ -128,13 +129,12 @@ def run_command(request: dict, handler: Callable[[list[str]], int]) -> dict:
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 
-def hung_up(client: socket.socket, timeout: float = 0) -> bool:
+def hung_up(client: socket.socket) -> bool:
     """Whether the client at the other end of ``client`` has closed its connection (it
-    has already shut its sending side: that alone is not hanging up), waiting up to
-    ``timeout`` seconds (None: until it does)."""
+    has already shut its sending side after its request: that alone is not hanging up)."""
     poller = select.poll()
     poller.register(client.fileno(), 0)  # POLLHUP and POLLERR are always reported
-    return bool(poller.poll(None if timeout is None else int(timeout * 1000)))
+    return bool(poller.poll(0))
 
 
 def _answered(receive: Any, client: socket.socket) -> bool:

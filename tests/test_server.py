@@ -834,6 +834,30 @@ def test_ctrl_c_on_a_served_solve_exits_130_quietly_and_stops_the_command(
     assert_serves(str(sock), netlists_dir)
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_server_stopped_while_it_runs_a_command_leaves_no_process(
+        resim_exe, start_server, tmp_path, netlists_dir):
+    sock = tmp_path / "s.sock"
+    server = start_server(sock)
+    client_proc, command = _served_endless_command(resim_exe, sock, server, tmp_path / "work", netlists_dir)
+    try:
+        below = _descendants(server.pid)  # the command, the fork server, multiprocessing's helper
+        assert command in below
+        server.terminate()
+        assert server.wait(GUARD_S) == 0
+        _wait_until(lambda: not any(_alive(p) for p in below), "every process of the server to end")
+    finally:
+        client_proc.kill()  # (with its server gone, it runs the command itself)
+        client_proc.communicate(timeout=GUARD_S)
+
+
 def test_a_command_whose_process_dies_is_refused_and_the_server_serves_on(start_server, tmp_path, netlists_dir):
     """Its client (here the raw protocol) gets a refusal saying so, and would run the command itself."""
     sock = tmp_path / "s.sock"
