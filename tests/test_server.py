@@ -795,25 +795,36 @@ def _wait_until(condition, what: str):
     return value
 
 
-def _served_endless_command(resim_exe: str, sock: Path, server: subprocess.Popen, folder: Path,
-                            netlists_dir: Path) -> tuple[subprocess.Popen, int]:
-    """A client running the endless command through the server at ``sock``, from ``folder``;
-    and the process that runs it for the server (below the server, in ``folder``)."""
-    folder.mkdir()
-    client_proc = subprocess.Popen([resim_exe, "solve", str(netlists_dir / "drn_tiny.cir"), *ENDLESS], cwd=folder,
-                                   env=_env(str(sock), RESIM_SERVER_TIMEOUT=str(GUARD_S)), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-    command = _wait_until(lambda: [p for p in _descendants(server.pid) if _cwd(p) == str(folder)],
-                          "the server to start the command")
-    return client_proc, command[0]
+@pytest.fixture
+def endless_client(resim_exe, netlists_dir):
+    """``endless_client(sock, server, folder)`` starts a client running the endless command
+    through the server at ``sock`` from ``folder``, and returns it and the process that runs
+    the command for the server (below the server, in ``folder``). Every client it started
+    is killed at the end of the test (with its server gone, a client runs the command
+    itself: it would never end)."""
+    clients = []
+
+    def start(sock: Path, server: subprocess.Popen, folder: Path) -> tuple[subprocess.Popen, int]:
+        folder.mkdir()
+        clients.append(subprocess.Popen([resim_exe, "solve", str(netlists_dir / "drn_tiny.cir"), *ENDLESS],
+                                        cwd=folder, env=_env(str(sock), RESIM_SERVER_TIMEOUT=str(GUARD_S)),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        command = _wait_until(lambda: [p for p in _descendants(server.pid) if _cwd(p) == str(folder)],
+                              "the server to start the command")
+        return clients[-1], command[0]
+
+    yield start
+    for proc in clients:
+        proc.kill()
+        proc.communicate(timeout=GUARD_S)
 
 
 def test_a_command_whose_client_was_killed_is_stopped_and_the_next_client_answered(
-        resim_exe, start_server, tmp_path, netlists_dir):
+        start_server, endless_client, tmp_path, netlists_dir):
     sock = tmp_path / "s.sock"
     server = start_server(sock)
     idle = _descendants(server.pid)  # the fork server of the commands (and multiprocessing's helper)
-    client_proc, command = _served_endless_command(resim_exe, sock, server, tmp_path / "work", netlists_dir)
+    client_proc, command = endless_client(sock, server, tmp_path / "work")
     assert command not in idle
     client_proc.kill()
     client_proc.communicate(timeout=GUARD_S)
@@ -822,11 +833,11 @@ def test_a_command_whose_client_was_killed_is_stopped_and_the_next_client_answer
 
 
 def test_ctrl_c_on_a_served_solve_exits_130_quietly_and_stops_the_command(
-        resim_exe, start_server, tmp_path, netlists_dir):
+        start_server, endless_client, tmp_path, netlists_dir):
     sock = tmp_path / "s.sock"
     server = start_server(sock)
     idle = _descendants(server.pid)
-    client_proc, _ = _served_endless_command(resim_exe, sock, server, tmp_path / "work", netlists_dir)
+    client_proc, _ = endless_client(sock, server, tmp_path / "work")
     client_proc.send_signal(signal.SIGINT)
     out, err = client_proc.communicate(timeout=GUARD_S)
     assert (client_proc.returncode, out, err) == (130, "", "interrupted\n")  # as a command run here says it
@@ -842,20 +853,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_server_stopped_while_it_runs_a_command_leaves_no_process(
-        resim_exe, start_server, tmp_path, netlists_dir):
+def test_a_server_stopped_while_it_runs_a_command_leaves_no_process(start_server, endless_client, tmp_path):
     sock = tmp_path / "s.sock"
     server = start_server(sock)
-    client_proc, command = _served_endless_command(resim_exe, sock, server, tmp_path / "work", netlists_dir)
-    try:
-        below = _descendants(server.pid)  # the command, the fork server, multiprocessing's helper
-        assert command in below
-        server.terminate()
-        assert server.wait(GUARD_S) == 0
-        _wait_until(lambda: not any(_alive(p) for p in below), "every process of the server to end")
-    finally:
-        client_proc.kill()  # (with its server gone, it runs the command itself)
-        client_proc.communicate(timeout=GUARD_S)
+    _, command = endless_client(sock, server, tmp_path / "work")
+    below = _descendants(server.pid)  # the command, the fork server, multiprocessing's helper
+    assert command in below
+    server.terminate()
+    assert server.wait(GUARD_S) == 0
+    _wait_until(lambda: not any(_alive(p) for p in below), "every process of the server to end")
 
 
 def test_a_command_whose_process_dies_is_refused_and_the_server_serves_on(start_server, tmp_path, netlists_dir):
