@@ -464,8 +464,8 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     differ from the server's, when RESIM_DEBUG is set, when the table goes to a
     terminal (it is drawn for it: -o, --format csv or json, or a pipe are served), and
     when an argument names /dev/stdin, /dev/stdout, /dev/fd/N, /proc/... or /dev/tty.
-    Each command runs in a process of its own, stopped when its client goes (Ctrl-C on
-    it: exit 130, "interrupted"). The server answers only your own user; it stops on
+    A command is stopped when its client goes (Ctrl-C on it: exit 130,
+    "interrupted"), and the next one runs at once. The server answers only your own user; it stops on
     SIGTERM or Ctrl-C and removes its socket.
 
     \b

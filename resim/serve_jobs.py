@@ -1,15 +1,21 @@
-"""The commands ``resim serve`` runs: each in a process of its own, stopped when its client
-leaves.
+"""The commands ``resim serve`` runs: in a worker process that is stopped when the client of
+its command leaves.
 
-A command runs in a child process forked from a warm *fork server* (multiprocessing's
-``forkserver``, started once by :class:`Jobs`), which has imported resim and built the
-netlist grammar (:mod:`resim.serve_preload`): the child starts in a few milliseconds with
-everything loaded, and the server's own threads are never forked. While the command runs,
-the server watches its client's connection: when the client hangs up (Ctrl-C, killed, or
-gave up waiting), the command is stopped (:func:`stop`: SIGINT first, so that it ends as a
-Ctrl-C ends it, its temporary files removed; SIGKILL after :data:`STOP_GRACE` seconds) and
-the next command may start. It was not before: the command ran on, at 100 % CPU, in the
-server's own process, and every other client waited behind it.
+Commands run one at a time in a *worker*, a process forked from a warm *fork server*
+(multiprocessing's ``forkserver``, started once by :class:`Jobs`), which has imported resim,
+built the netlist grammar and solved two small circuits (:mod:`resim.serve_preload`): a
+worker starts in milliseconds with everything loaded, and the server's own threads are
+never forked. A worker runs command after command, as the server's own process did (a
+command costs a pipe's round trip more: forking a process per command measured 23 ms).
+
+While a command runs, the server watches its client's connection. When the client hangs
+up (Ctrl-C, killed, or tired of waiting), the worker is stopped (:func:`stop`: SIGINT
+first, so that the command ends as a Ctrl-C ends it, its temporary files removed; SIGKILL
+after :data:`STOP_GRACE` seconds), a fresh one is forked, and the next command may start.
+It was not so before: the command ran on in the server's own process, at 100 % CPU, and
+every other client waited behind it. A worker that dies (killed by the kernel for memory,
+a crash) is replaced the same way; its command is refused (:class:`CommandFailed`), and
+its client runs it itself.
 
 This module imports multiprocessing only when a :class:`Jobs` is made: ``resim`` imports
 :mod:`resim.server`, and so this module, on every start.
@@ -27,17 +33,35 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-STOP_GRACE = 2.0  # seconds a command has to end after SIGINT before it is killed
+STOP_GRACE = 2.0  # seconds a command has to end after SIGINT before its worker is killed
 
 
 class CommandFailed(Exception):
-    """A command could not be run, or its process ended without an answer: the message
+    """A command could not be run, or its worker ended without an answer: the message
     says why (the server refuses the request with it, and the client runs the command)."""
 
 
+class _Worker:
+    """A worker process and the two pipes the server talks to it through."""
+
+    def __init__(self, context: Any, handler: Callable[[list[str]], int]) -> None:
+        their_requests, self.requests = context.Pipe(duplex=False)  # (reading end, writing end)
+        self.answers, their_answers = context.Pipe(duplex=False)
+        with their_requests, their_answers:  # the worker has its own copies
+            self.process = context.Process(target=_work, args=(handler, their_requests, their_answers),
+                                           daemon=True, name="resim-worker")
+            self.process.start()
+
+    def stop(self) -> None:
+        """End the worker and wait for it (:func:`stop`); close the pipes (its EOF)."""
+        self.requests.close()  # a worker between commands ends at once
+        self.answers.close()
+        stop(self.process)
+
+
 class Jobs:
-    """Runs commands, each in a child of a warm fork server, with ``handler(argv)``
-    (a module-level function: the child finds it by its module and name)."""
+    """Runs commands one at a time in a warm worker process, with ``handler(argv)``
+    (a module-level function: the worker finds it by its module and name)."""
 
     def __init__(self, handler: Callable[[list[str]], int]) -> None:
         import multiprocessing
@@ -45,67 +69,58 @@ class Jobs:
         self.handler = handler
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload([handler.__module__, "resim.serve_preload"])
-        self.running: Any = None  # the child of the command being run (one at a time)
-        self._start(_nothing).join()  # start the fork server and load resim in it now, not on the first request
-
-    def _start(self, target: Callable[..., None], *args: Any) -> Any:
-        child = self.context.Process(target=target, args=args, daemon=True, name="resim-command")
-        child.start()
-        return child
+        # The first worker: Process.start returns once the fork server has loaded resim
+        # (serve_preload) and forked it, so the first request finds everything warm.
+        self.worker: _Worker | None = _Worker(self.context, handler)
 
     def run(self, request: dict, client: socket.socket) -> dict | None:
-        """Run the command of ``request`` (:func:`run_command` in a child process): its
-        answer, or None when ``client`` hung up before it came (the child is then stopped).
-        :class:`CommandFailed` when the child raised or ended without answering."""
+        """Run the command of ``request`` (:func:`run_command`) in the worker: its answer,
+        or None when ``client`` hung up before it came (the worker is then stopped and
+        replaced). :class:`CommandFailed` when the command raised or its worker died."""
         if hung_up(client):  # it left while waiting for its turn
             return None
-        receive, send = self.context.Pipe(duplex=False)
-        with receive:
-            with send:
-                self.running = self._start(_child, request, self.handler, send)
-            answered = False
-            try:
-                if not _answered(receive, client):
-                    return None
-                answered = True
-                try:
-                    kind, value = receive.recv()
-                except EOFError:
-                    self.running.join(STOP_GRACE)
-                    raise CommandFailed(f"the command's process ended without an answer (exit code "
-                                        f"{self.running.exitcode})") from None
-                if kind == "raised":
-                    raise CommandFailed(value)
-                return value
-            finally:
-                if answered:  # it ends by itself once it has answered
-                    self.running.join(STOP_GRACE)
-                stop(self.running)
-                self.running = None
+        if self.worker is None or not self.worker.process.is_alive():
+            self._replace()
+        worker = self.worker
+        try:
+            worker.requests.send(request)
+            if not _answered(worker.answers, client):
+                self._replace()
+                return None
+            kind, value = worker.answers.recv()
+        except (EOFError, OSError):  # it died, before or while running the command
+            worker.process.join(STOP_GRACE)
+            code = worker.process.exitcode
+            self._replace()
+            raise CommandFailed(f"the command's process ended without an answer (exit code {code})") from None
+        if kind == "raised":
+            raise CommandFailed(value)
+        return value
+
+    def _replace(self) -> None:
+        """Stop the worker, if any, and start a fresh one."""
+        self.close()
+        self.worker = _Worker(self.context, self.handler)
 
     def close(self) -> None:
-        """Stop the command being run, if any (the server is stopping)."""
-        running = self.running  # (its thread may be done with it meanwhile)
-        if running is not None:
-            stop(running)
+        """Stop the worker and the command it runs, if any (the server is stopping)."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop()
 
 
-def _nothing() -> None:
-    """A child that does nothing: made once to start the fork server."""
-
-
-def _child(request: dict, handler: Callable[[list[str]], int], answer: Any) -> None:
-    """The child process of one command: run it and send ``("answer", reply)`` or
-    ``("raised", message)`` on ``answer``; stopped by SIGINT, it sends nothing."""
-    try:
-        try:
-            outcome = ("answer", run_command(request, handler))
-        except Exception as exc:  # a bad working folder, or a bug with RESIM_DEBUG set
-            outcome = ("raised", f"{type(exc).__name__}: {exc}")
-        with contextlib.suppress(OSError):  # the server stopped waiting
-            answer.send(outcome)
-    except KeyboardInterrupt:  # stopped: its client has gone, and nobody reads an answer
-        pass
+def _work(handler: Callable[[list[str]], int], requests: Any, answers: Any) -> None:
+    """A worker process: run each request received on ``requests`` and send
+    ``("answer", reply)`` or ``("raised", message)`` on ``answers``, until ``requests``
+    ends (the server closed it) or SIGINT stops it (its client has gone)."""
+    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
+        while True:
+            request = requests.recv()
+            try:
+                outcome = ("answer", run_command(request, handler))
+            except Exception as exc:  # a bad working folder, or a bug with RESIM_DEBUG set
+                outcome = ("raised", f"{type(exc).__name__}: {exc}")
+            answers.send(outcome)
 
 
 def run_command(request: dict, handler: Callable[[list[str]], int]) -> dict:
@@ -137,28 +152,28 @@ def hung_up(client: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
-def _answered(receive: Any, client: socket.socket) -> bool:
-    """Wait until the child's answer (or its end) can be read from ``receive``: True; or
+def _answered(answers: Any, client: socket.socket) -> bool:
+    """Wait until the worker's answer (or its end) can be read from ``answers``: True; or
     until ``client`` hangs up first: False."""
     poller = select.poll()
-    poller.register(receive.fileno(), select.POLLIN)
+    poller.register(answers.fileno(), select.POLLIN)
     poller.register(client.fileno(), 0)
     while True:
         ready = dict(poller.poll())
-        if receive.fileno() in ready:
+        if answers.fileno() in ready:
             return True
         if client.fileno() in ready:
             return False
 
 
-def stop(child: Any) -> None:
-    """End the process ``child`` (a multiprocessing ``Process``) and wait for it: SIGINT,
-    which a command takes as Ctrl-C (exit 130, temporary files removed); SIGKILL if it
-    has not ended :data:`STOP_GRACE` seconds later."""
-    if child.exitcode is None:
+def stop(process: Any) -> None:
+    """End ``process`` (a multiprocessing ``Process``) and wait for it: SIGINT, which a
+    command takes as Ctrl-C (exit 130, temporary files removed); SIGKILL if it has not
+    ended :data:`STOP_GRACE` seconds later."""
+    if process.exitcode is None:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGINT)
-        child.join(STOP_GRACE)
-    if child.exitcode is None:
-        child.kill()
-        child.join()
+            os.kill(process.pid, signal.SIGINT)
+        process.join(STOP_GRACE)
+    if process.exitcode is None:
+        process.kill()
+        process.join()

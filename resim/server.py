@@ -15,12 +15,12 @@ The protocol and the client are in :mod:`resim.client`. The server:
   :data:`MAX_CONNECTIONS` requests are read or run at once: the accept loop never waits,
   and answers one more at once with a "busy" refusal (its client runs the command itself);
 * runs a command only when the client's :func:`resim.client.behaviour_env` is its own.
-  Commands run one at a time, each in a process of its own (:mod:`resim.serve_jobs`), in
-  the client's working folder, with its umask, by the function :func:`serve` is given
+  Commands run one at a time, in a worker process (:mod:`resim.serve_jobs`), in the
+  client's working folder, with its umask, by the function :func:`serve` is given
   (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import the CLI
   that imports it). The server's own stdin is ``/dev/null``;
 * stops a command whose client has left (hung up: Ctrl-C, killed, or tired of waiting),
-  so that it neither runs on nor holds up the next client.
+  with its worker, so that it neither runs on nor holds up the next client.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
 
     ``handler(argv)`` runs one command (``argv`` without the program name, e.g.
     ``["solve", "net.cir"]``) and returns its exit code, having reported errors on its
-    stderr: :func:`resim.cli.run_args`. It is called in a process of its own, with the
+    stderr: :func:`resim.cli.run_args`. It is called in a worker process, with the
     request's working folder, stdin, stdout and stderr in place, one command at a time
     (:class:`resim.serve_jobs.Jobs`: it must be a module-level function). Passing it in
     keeps this module free of :mod:`resim.cli`, which imports it for ``resim serve``."""

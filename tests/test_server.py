@@ -823,25 +823,23 @@ def test_a_command_whose_client_was_killed_is_stopped_and_the_next_client_answer
         start_server, endless_client, tmp_path, netlists_dir):
     sock = tmp_path / "s.sock"
     server = start_server(sock)
-    idle = _descendants(server.pid)  # the fork server of the commands (and multiprocessing's helper)
     client_proc, command = endless_client(sock, server, tmp_path / "work")
-    assert command not in idle
     client_proc.kill()
     client_proc.communicate(timeout=GUARD_S)
-    _wait_until(lambda: _descendants(server.pid) == idle, "the command's process to end")
+    _wait_until(lambda: not _alive(command), "the command's process to end")
     assert_serves(str(sock), netlists_dir)  # at once: before, only after the command's hours
+    assert not [p for p in _descendants(server.pid) if _cwd(p) == str(tmp_path / "work")]
 
 
 def test_ctrl_c_on_a_served_solve_exits_130_quietly_and_stops_the_command(
         start_server, endless_client, tmp_path, netlists_dir):
     sock = tmp_path / "s.sock"
     server = start_server(sock)
-    idle = _descendants(server.pid)
-    client_proc, _ = endless_client(sock, server, tmp_path / "work")
+    client_proc, command = endless_client(sock, server, tmp_path / "work")
     client_proc.send_signal(signal.SIGINT)
     out, err = client_proc.communicate(timeout=GUARD_S)
     assert (client_proc.returncode, out, err) == (130, "", "interrupted\n")  # as a command run here says it
-    _wait_until(lambda: _descendants(server.pid) == idle, "the command's process to end")
+    _wait_until(lambda: not _alive(command), "the command's process to end")
     assert_serves(str(sock), netlists_dir)
 
 
