@@ -7,8 +7,9 @@ Dask (a web server on the port) answers bytes that Dask reads as the length of a
 (``HTTP/1.1`` is 3.5e18: a 3 EiB allocation and a ``MemoryError``), or nothing at all, for
 which Dask waits forever. Here, in order, each a :class:`SchedulerError` (exit code 2):
 
-1. the address must be ``[SCHEME://]HOST:PORT`` with a scheme Dask knows
-   (:func:`check_address`; tested before anything is read or solved);
+1. the address must be ``[SCHEME://]HOST:PORT``, the scheme one of Dask's over TCP
+   (``tcp``, the default; ``tls``, ``ws``, ``wss``) (:func:`check_address`; tested before
+   anything is read or solved);
 2. something must accept a connection at HOST:PORT within the time limit
    (:func:`_accepts`: a refused connection fails at once, not after 30 s);
 3. it must answer Dask's handshake and an ``identity`` request as a scheduler, all within
@@ -28,7 +29,7 @@ from .errors import ResimError
 
 DEFAULT_TIMEOUT = 5.0  # seconds to reach the scheduler (--scheduler-timeout)
 EXAMPLE = "tcp://127.0.0.1:8786"  # the address `dask scheduler` prints, on this machine
-_NETWORK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")  # Dask's schemes of HOST:PORT addresses
+_NETWORK_SCHEMES = ("tcp", "tls", "ws", "wss")  # Dask's schemes over TCP (probed by _accepts)
 
 
 class DistributedUnavailable(ResimError):
@@ -68,7 +69,7 @@ def check_address(address: str) -> tuple[str, int]:
 
     scheme, location = parse_address(address)
     if scheme not in _NETWORK_SCHEMES:
-        raise malformed(f"unknown scheme '{scheme}://' (Dask's are {', '.join(s + '://' for s in _NETWORK_SCHEMES)})")
+        raise malformed(f"scheme '{scheme}://' is not one of {', '.join(s + '://' for s in _NETWORK_SCHEMES)}")
     try:
         host, port = parse_host_port(location)
     except ValueError:

@@ -91,7 +91,7 @@ def closed_port() -> int:
     ("127.0.0.1:", "expected [SCHEME://]HOST:PORT"),
     ("tcp://:8786", "no host before the port"),
     ("tcp://127.0.0.1:99999", "port 99999 is not from 1 to 65535"),
-    ("http://127.0.0.1:8786", "unknown scheme 'http://'"),
+    ("http://127.0.0.1:8786", "scheme 'http://' is not one of tcp://, tls://, ws://, wss://"),
     ("", "expected [SCHEME://]HOST:PORT"),
 ])
 def test_a_malformed_address_is_a_usage_error_with_an_example(divider, capsys, address, says):
