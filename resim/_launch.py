@@ -14,7 +14,7 @@ def main() -> None:
     """Entry point of the ``resim`` console script."""
     server = os.environ.get("RESIM_SERVER")
     if server and len(sys.argv) > 1:
-        from resim.client import FORWARDED, NotServed, forward
+        from resim.client import FORWARDED, NotServed, forward, interrupted
 
         if sys.argv[1] in FORWARDED:
             try:
@@ -22,8 +22,9 @@ def main() -> None:
             except NotServed as exc:
                 if str(exc):
                     print(f"resim: {exc}; running the command here", file=sys.stderr, flush=True)
+            except KeyboardInterrupt:  # Ctrl-C while served: the server stops the command when we hang up
+                sys.exit(interrupted())
             else:
-                sys.stdout.flush()
                 sys.exit(code)
     from resim.cli import run
 

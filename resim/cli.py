@@ -6,21 +6,26 @@ no Python traceback is shown unless ``RESIM_DEBUG=1``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import click
 
 from .atomic import check_writable, write_text
 
-from .errors import EXIT_CODES, Interrupted, printable
+from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
+from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 from .server import MAX_REQUEST, READ_TIMEOUT
+from .streams import silence
 
-_EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+
+def _exit_help(codes: dict[int, str]) -> str:
+    """The "Exit codes" epilog of a command's --help, listing ``codes`` (kept as written: \\b)."""
+    return ("\b\nExit codes (docs/exit-codes.md has the details):\n"
+            + "\n".join(f"  {code:<3}  {meaning}" for code, meaning in codes.items()))
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
@@ -40,7 +45,7 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EXIT_HELP)
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_exit_help(EXIT_CODES))
 @click.version_option(package_name="resim")
 def main() -> None:
     """resim: simulate nonlinear resistive networks from SPICE-style netlists.
@@ -60,7 +65,7 @@ def main() -> None:
 _OUTPUT_PATH = click.Path(dir_okay=False, readable=False)
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="Output format (JSON schema: docs/json.md).")
@@ -125,7 +130,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     _emit(text, output)
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dc", "dcs", multiple=True, nargs=4, metavar="SOURCE START STOP STEP",
               help="Sweep a V or I source (or a resistor) as ngspice's .dc does; repeatable, the first "
@@ -148,8 +153,10 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
                    "sweeps, 64 otherwise). The results are the same, bit for bit, for any N.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the points on a Dask cluster (tcp://host:8786); "
                                                      "needs resim[distributed].")
+@click.option("--scheduler-timeout", type=click.FloatRange(0, 3600, min_open=True), default=SCHEDULER_TIMEOUT,
+              show_default=True, metavar="SECONDS", help="How long to wait for the --scheduler to answer.")
 def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None, plot: str | None, method: str,
-          jobs: int, scheduler: str | None) -> None:
+          jobs: int, scheduler: str | None, scheduler_timeout: float) -> None:
     """Solve NETLIST at many operating points: its .dc line, or --dc / --param sweeps.
 
     Writes one row per point, the swept values first, then the probes (CSV on stdout by
@@ -167,6 +174,10 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     from .netlist.numbers import parse_number
 
     overrides = _parse_set(sets)
+    if scheduler is not None:  # its form: before the work (reaching it is run_sweep's first step)
+        from .scheduler import check_address
+
+        check_address(scheduler)
     output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
     if plot is not None:
         _figure_file(plot, "'--plot'")
@@ -188,7 +199,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
     try:
         result = sw.run_sweep(netlist if any(a.kind == "param" for a in axes) else circuit, axes or None,
                               probes=list(probes), overrides=overrides, method=method, jobs=jobs,
-                              scheduler=scheduler, progress=progress)
+                              scheduler=scheduler, scheduler_timeout=scheduler_timeout, progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -257,16 +268,6 @@ def _write_stdout(text: str) -> None:
         raise _StdoutClosed from None
 
 
-def _silence_stdout() -> None:
-    """Point stdout's file descriptor at /dev/null, so that Python's flush at exit finds no
-    broken pipe to report ("Exception ignored ... BrokenPipeError"): the recipe of Python's
-    documentation of SIGPIPE."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # no descriptor (a StringIO): nothing to do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
 class _progress_bar:
     """A rich progress bar on stderr (only used on a terminal): ``what``, a bar, done/total
     ``unit``, the time left; called as ``bar(done, total)``."""
@@ -291,7 +292,7 @@ class _progress_bar:
             self.bar.stop()
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="The run's TOML file (docs/train.md lists every key).")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True,
@@ -405,7 +406,7 @@ class _epoch_bar:
             self.task = None
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("model", type=click.Path())
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
@@ -470,7 +471,7 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
     return net, data
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.argument("model", type=click.Path())
 @click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
@@ -500,7 +501,7 @@ def export(model: str, index: int, data_dir: str | None) -> None:
         _write_stdout(chunk)
 
 
-@main.command(epilog=_EXIT_HELP)
+@main.command()
 @click.option("--socket", "socket_path", type=click.Path(dir_okay=False), metavar="PATH",
               help="Where to listen (default: $RESIM_SERVER, else server.sock in a private 0700 folder: "
                    "$XDG_RUNTIME_DIR/resim/ or /tmp/resim-UID/). Only a stale socket is ever replaced.")
@@ -521,8 +522,9 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     differ from the server's, when RESIM_DEBUG is set, when the table goes to a
     terminal (it is drawn for it: -o, --format csv or json, or a pipe are served), and
     when an argument names /dev/stdin, /dev/stdout, /dev/fd/N, /proc/... or /dev/tty.
-    The server answers only your own user; it stops on SIGTERM or Ctrl-C and removes
-    its socket.
+    A command is stopped when its client goes (Ctrl-C on it: exit 130,
+    "interrupted"), and the next one runs at once. The server answers only your own user; it stops on
+    SIGTERM or Ctrl-C and removes its socket.
 
     \b
     Example:
@@ -539,7 +541,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     run_server(path, run_args, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
 
 
-@main.command("plot", epilog=_EXIT_HELP)
+@main.command("plot")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(file_okay=False, exists=True))
 @click.option("--output", "-o", required=True, type=_OUTPUT_PATH, metavar="FILE",
               help="The figure: .png, .svg or .pdf, after its extension; written as solve -o writes.")
@@ -574,7 +576,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
-@main.group(epilog=_EXIT_HELP)
+@main.group()
 def synth() -> None:
     """Make resistive circuits from ReLU networks and piecewise-linear functions.
 
@@ -644,7 +646,7 @@ def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, outpu
         click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
 
 
-@synth.command("relu", epilog=_EXIT_HELP)
+@synth.command("relu")
 @click.argument("net_file", metavar="NET.npz", type=click.Path())
 @click.option("--input-range", callback=_range, default="0:1", show_default=True, metavar="LO:HI",
               help="The range of every input, for the gain and the guaranteed error.")
@@ -670,7 +672,7 @@ def synth_relu(net_file: str, input_range: tuple[float, float], output: str | No
                 [("the network", net_file)])
 
 
-@synth.command("pwl", epilog=_EXIT_HELP)
+@synth.command("pwl")
 @click.option("--points", required=True, metavar="X0:Y0,X1:Y1,...",
               help="The function's points, x increasing; it is linear between them and continues the end slopes.")
 @click.option("--input-range", callback=_range, metavar="LO:HI",
@@ -693,7 +695,7 @@ def synth_pwl(points: str, input_range: tuple[float, float] | None, output: str 
     _synthesise(syn.pwl_net(x, y), lo, hi, gain, check, output, f"piecewise-linear function {points}")
 
 
-@main.command("compare-with-ngspice", epilog=_EXIT_HELP)
+@main.command("compare-with-ngspice")
 @click.argument("netlist", type=click.Path(dir_okay=False, exists=True))
 @click.option("--tol", type=float, callback=_positive, default=1e-6, show_default=True, metavar="VOLTS",
               help="Largest node-voltage difference that still agrees.")
@@ -757,6 +759,22 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
         raise compare.CouldNotCompare(cmp.verdict())
 
 
+def _list_exit_codes(group: click.Group, prefix: str = "") -> None:
+    """Give each command under ``group`` the epilog that lists its own exit codes
+    (:func:`resim.errors.exit_codes_of`; all of them for a command not declared there)."""
+    for name, command in group.commands.items():
+        try:
+            codes = exit_codes_of(prefix + name)
+        except KeyError:
+            codes = EXIT_CODES
+        command.epilog = _exit_help(codes)
+        if isinstance(command, click.Group):
+            _list_exit_codes(command, f"{prefix}{name} ")
+
+
+_list_exit_codes(main)
+
+
 def run_args(args: list[str] | None = None) -> int:
     """Run the command line ``args`` (default: ``sys.argv[1:]``); the exit code, errors
     already reported on stderr (the console script and ``resim serve`` both use this)."""
@@ -768,47 +786,56 @@ def run_args(args: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return _report(exc.show, exc.exit_code)
     except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt or EOFError in a command
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            return _interrupted(Interrupted("interrupted"))
+            return _interrupted(Interrupted())
         if isinstance(exc.__cause__, EOFError):  # not from a prompt (resim has none): a bug
             return _internal_error(exc.__cause__)
-        click.echo("aborted", err=True)
-        return 1
+        return _say("aborted", 1)
     except _StdoutClosed:  # `| head` has all it wants: stop quietly, as success
-        _silence_stdout()
+        silence(sys.stdout)
         return 0
     except Interrupted as exc:  # Ctrl-C, where the command says how to go on (resim train)
         return _interrupted(exc)
     except ResimError as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        return exc.exit_code
+        return _say(f"error: {exc.render()}", exc.exit_code)
     except KeyboardInterrupt:
-        return _interrupted(Interrupted("interrupted"))
+        return _interrupted(Interrupted())
     except MemoryError:
-        click.echo("error: out of memory: this job needs more memory than the process may have "
-                   "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
-                   "limit (ulimit -v), or run a smaller job", err=True)
-        return 11
+        return _say("error: out of memory: this job needs more memory than the process may have "
+                    "(see docs/benchmarks.md for what large netlists and DRN-XL need); free memory, raise the "
+                    "limit (ulimit -v), or run a smaller job", 11)
     except Exception as exc:  # a bug: say so plainly
         return _internal_error(exc)
 
 
 def _interrupted(exc: Interrupted) -> int:
     """Report a Ctrl-C (an :class:`~resim.errors.Interrupted`) on stderr: its exit code, 130."""
-    click.echo(exc.render(), err=True)
-    return exc.exit_code
+    return _say(exc.render(), exc.exit_code)
 
 
 def _internal_error(exc: BaseException) -> int:
     """Report a bug (re-raised with its traceback under RESIM_DEBUG=1): exit code 1."""
     if os.environ.get("RESIM_DEBUG"):
         raise exc
-    click.echo(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)",
-               err=True)
-    return 1
+    return _say(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", 1)
+
+
+def _say(message: str, code: int) -> int:
+    """Write ``message`` on stderr (see :func:`_report`); ``code``."""
+    return _report(lambda: click.echo(message, err=True), code)
+
+
+def _report(show: Callable[[], None], code: int) -> int:
+    """Run ``show``, which writes a message on stderr; ``code``. When stderr's reader has
+    gone (``resim ... 2>&1 | true``), the message is lost but not the exit code: stderr
+    is pointed at /dev/null (so that nothing fails again at exit) and ``code`` returned."""
+    try:
+        show()
+    except BrokenPipeError:
+        silence(sys.stderr)
+    return code
 
 
 def run() -> None:

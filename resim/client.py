@@ -1,8 +1,8 @@
 """The client half of ``resim serve``: hand a command to a running server, safely.
 
 The ``resim`` console script (:mod:`resim._launch`) imports this module before anything
-else, so it imports only the standard library and :mod:`resim.errors` (no numpy, click or
-resim's solvers: that is the point of the server).
+else, so it imports only the standard library, :mod:`resim.errors` and :mod:`resim.streams`
+(no numpy, click or resim's solvers: that is the point of the server).
 
 Protocol (a UNIX socket, one request per connection): the client sends one JSON object
 ``{"argv": [...], "cwd": "...", "stdin": "..." | null, "key": "...", "umask": N, "env": {...}}``
@@ -38,6 +38,9 @@ import stat
 import struct
 import sys
 import time
+
+from .errors import Interrupted
+from .streams import silence
 
 FORWARDED = ("solve",)  # commands the client hands to a server
 TIMEOUT_ENV = "RESIM_SERVER_TIMEOUT"
@@ -293,6 +296,32 @@ def _exchange(path: str, argv: list[str], stdin: str | None, timeout: float) -> 
         raise NotServed(f"the server at {path} refused: {reply['error']}" if reply.get("error") else "")
     if not (isinstance(code, int) and isinstance(out, str) and isinstance(err, str)):
         raise NotServed(f"the server at {path} sent a malformed answer")
-    sys.stdout.write(out)
-    sys.stderr.write(err)
+    return relay(out, err, code)
+
+
+def relay(out: str, err: str, code: int) -> int:
+    """Write a served command's stdout ``out`` and stderr ``err`` here (stderr first, as
+    a command run here writes its warnings before its result); its exit code ``code``, as
+    if it had run here: a stdout whose reader has gone (``| head``) ends it quietly, exit
+    code 0, and a message lost to a stderr whose reader has gone keeps its code
+    (:func:`resim.streams.silence` spares the exit a broken pipe)."""
+    try:
+        sys.stderr.write(err)
+        sys.stderr.flush()
+    except BrokenPipeError:
+        silence(sys.stderr)
+    try:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence(sys.stdout)
+        return 0
     return code
+
+
+def interrupted() -> int:
+    """Report a Ctrl-C that stopped a served command (closing the connection has told the
+    server to stop it) as a command run here reports it: its one line, exit code 130."""
+    with contextlib.suppress(OSError):
+        print(Interrupted().render(), file=sys.stderr, flush=True)
+    return Interrupted.exit_code

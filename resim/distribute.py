@@ -9,7 +9,8 @@ was computed.
 * ``jobs=N``: a pool of local processes (``concurrent.futures``), N at most and never more
   than there are chunks; each process receives the task once;
 * ``scheduler="tcp://host:8786"``: a running Dask distributed scheduler (optional extra:
-  ``pip install 'resim[distributed]'``); its workers need resim installed.
+  ``pip install 'resim[distributed]'``), reached within ``scheduler_timeout`` seconds or
+  refused with a clear error (:mod:`resim.scheduler`); its workers need resim installed.
 """
 
 from __future__ import annotations
@@ -19,13 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ResimError
-
-
-class DistributedUnavailable(ResimError):
-    """``--scheduler`` was given but Dask's distributed package is not installed."""
-
-    exit_code = 2
+from .scheduler import DEFAULT_TIMEOUT, connect
 
 
 def workers(jobs: int, n_chunks: int) -> int:
@@ -34,7 +29,7 @@ def workers(jobs: int, n_chunks: int) -> int:
 
 
 def run_chunks(fn: Callable[[Any, np.ndarray], Any], task, points: np.ndarray, chunks: list[tuple[int, int]], *,
-               jobs: int = 1, scheduler: str | None = None,
+               jobs: int = 1, scheduler: str | None = None, scheduler_timeout: float = DEFAULT_TIMEOUT,
                progress: Callable[[int, int], None] | None = None) -> list:
     """``fn(task, points[a:b])`` for every chunk ``(a, b)``, in chunk order.
 
@@ -54,14 +49,9 @@ def run_chunks(fn: Callable[[Any, np.ndarray], Any], task, points: np.ndarray, c
             progress(done, total)
 
     if scheduler:
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise DistributedUnavailable(
-                "--scheduler needs Dask's distributed package, which is not installed",
-                hint="pip install 'resim[distributed]'  (or run without --scheduler, or with --jobs N)",
-            ) from None
-        with Client(scheduler) as client:
+        with connect(scheduler, scheduler_timeout) as client:
+            from distributed import as_completed
+
             remote_task = client.scatter(task, broadcast=True)
             futures = [client.submit(fn, remote_task, piece, pure=False) for piece in pieces]
             index = {f.key: k for k, f in enumerate(futures)}

@@ -1,9 +1,6 @@
 """Typed errors raised by the resim library.
 
 Library code never prints or exits: it raises one of these, and the CLI maps each class to
-a message and an exit code (the table below is also in ``resim --help`` and ``docs/``).
-
-=====  =====================  ==========================================================
 code   class                  meaning
 =====  =====================  ==========================================================
 0      -                      success
@@ -19,6 +16,10 @@ code   class                  meaning
 10     OutputError            an output file cannot be written (missing folder, disk full, ...)
 130    Interrupted            stopped by Ctrl-C (SIGINT)
 =====  =====================  ==========================================================
+=======
+a message and its ``exit_code``. :data:`EXIT_CODES` is the one table of exit codes (``resim
+--help``, docs/exit-codes.md), and :data:`COMMAND_EXIT_CODES` says which command returns which
+(each command's ``--help`` lists its own).
 """
 
 from __future__ import annotations
@@ -142,25 +143,55 @@ class OutputError(ResimError):
 
 class Interrupted(ResimError):
     """The user stopped the command (Ctrl-C, SIGINT): exit code 130, as a shell reports a
-    program stopped by SIGINT. Printed without the ``error:`` prefix."""
+    program stopped by SIGINT. Printed without the ``error:`` prefix; by default just
+    "interrupted", as every command but ``resim train`` says it."""
 
     exit_code = 130
+
+    def __init__(self, message: str = "interrupted", **kwargs) -> None:
+        super().__init__(message, **kwargs)
 
 
 EXIT_CODES: dict[int, str] = {
     0: "success (also when stdout is closed early, e.g. by | head: resim then stops quietly)",
     1: "internal error (a bug in resim)",
-    2: "usage error (bad command-line option or --set; train: a run that would be overwritten or cannot be "
-       "resumed; a damaged model; plot: a run folder without readable metrics, or no matplotlib; serve: a socket path that is taken or not private)",
-    3: "netlist error (syntax, undefined model/subcircuit/parameter, missing file), or a bad run.toml",
+    2: "usage error (a bad command-line option, argument or --set, or one the command cannot act on)",
+    3: "netlist or run.toml error (syntax, undefined model/subcircuit/parameter, unknown key, missing file)",
     4: "topology error (floating nodes, voltage-source loops, current source into a cut set, nodes held only by off diodes)",
     5: "no solution (e.g. ideal diode forward-biased across a voltage source)",
     6: "solver did not converge, or the operating point overflows double precision",
-    7: "dataset error (resim train/evaluate: files not found, not downloadable, checksum or format wrong)",
-    8: "ngspice missing, failed or past --timeout, or the comparison could not be made (compare-with-ngspice; "
-       "the tail of ngspice's output is shown)",
-    9: "resim and ngspice differ beyond the tolerances (compare-with-ngspice)",
+    7: "dataset error (files not found, not downloadable, checksum or format wrong)",
+    8: "ngspice missing, failed or past --timeout (the tail of its output is shown), or the comparison could not be made",
+    9: "resim and ngspice differ beyond the tolerances",
     10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
     11: "out of memory (the netlist or model needs more memory than the process may have)",
-    130: "interrupted (Ctrl-C); resim train prints the command that resumes the run",
+    130: "interrupted (Ctrl-C)",
 }
+"""Every exit code and what it means (``resim --help``; docs/exit-codes.md has the details)."""
+
+ANY_COMMAND_EXIT_CODES = (0, 1, 2, 11, 130)  # success, a bug, a usage error, out of memory, Ctrl-C
+COMMAND_EXIT_CODES: dict[str, tuple[int, ...]] = {
+    # command (a subcommand after its group's name): the codes it returns besides those above
+    "solve": (3, 4, 5, 6, 10),
+    "sweep": (3, 4, 5, 6, 10),
+    "compare-with-ngspice": (3, 4, 5, 6, 8, 9, 10),
+    "train": (3, 7, 10),
+    "evaluate": (7,),
+    "export": (7,),
+    "plot": (10,),
+    "serve": (),
+    "synth relu": (6, 10),
+    "synth pwl": (6, 10),
+}
+"""The exit codes each command can return (its ``--help`` lists them), besides
+:data:`ANY_COMMAND_EXIT_CODES`."""
+
+
+def exit_codes_of(command: str) -> dict[int, str]:
+    """The exit codes ``command`` can return (``"solve"``, ``"synth relu"``; a group such as
+    ``"synth"``: those of its commands), each with its meaning, in increasing order;
+    ``KeyError`` for a command not in :data:`COMMAND_EXIT_CODES`."""
+    own = [codes for name, codes in COMMAND_EXIT_CODES.items() if name == command or name.startswith(command + " ")]
+    if not own:
+        raise KeyError(command)
+    return {code: EXIT_CODES[code] for code in sorted(set(ANY_COMMAND_EXIT_CODES).union(*own))}

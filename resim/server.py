@@ -15,22 +15,22 @@ The protocol and the client are in :mod:`resim.client`. The server:
   :data:`MAX_CONNECTIONS` requests are read or run at once: the accept loop never waits,
   and answers one more at once with a "busy" refusal (its client runs the command itself);
 * runs a command only when the client's :func:`resim.client.behaviour_env` is its own.
-  Commands run one at a time (they share the process's working folder, umask, stdin and
-  stdout), in the client's working folder, with its umask, by the function :func:`serve`
-  is given (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import
-  the CLI that imports it). The server's own stdin is ``/dev/null``.
+  Commands run one at a time, in a worker process (:mod:`resim.serve_jobs`), in the
+  client's working folder, with its umask, by the function :func:`serve` is given
+  (``resim serve`` gives :func:`resim.cli.run_args`: this module does not import the CLI
+  that imports it). The server's own stdin is ``/dev/null``;
+* stops a command whose client has left (hung up: Ctrl-C, killed, or tired of waiting),
+  with its worker, so that it neither runs on nor holds up the next client.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
 import socket
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -124,17 +124,21 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
 
     ``handler(argv)`` runs one command (``argv`` without the program name, e.g.
     ``["solve", "net.cir"]``) and returns its exit code, having reported errors on its
-    stderr: :func:`resim.cli.run_args`. It is called with the request's working folder,
-    stdin, stdout and stderr in place, one command at a time. Passing it in keeps this
-    module free of :mod:`resim.cli`, which imports it for ``resim serve``."""
+    stderr: :func:`resim.cli.run_args`. It is called in a worker process, with the
+    request's working folder, stdin, stdout and stderr in place, one command at a time
+    (:class:`resim.serve_jobs.Jobs`: it must be a module-level function). Passing it in
+    keeps this module free of :mod:`resim.cli`, which imports it for ``resim serve``."""
+    from .serve_jobs import Jobs
+
     listener = _bind(path)  # a path that cannot be used fails before the second of imports
     ours = os.lstat(path).st_ino
     restore = _stop_on_sigterm()
+    jobs = None
     try:
         listener.listen(16)  # early clients wait in the queue while resim loads
         _stdin_from_devnull()
-        _warm_up()
-        session = _Session(code_key(), handler, read_timeout, max_request)
+        jobs = Jobs(handler)  # resim loaded in the fork server of the commands' processes
+        session = _Session(code_key(), jobs.run, read_timeout, max_request)
         slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         if on_ready:
             on_ready(path)
@@ -149,6 +153,8 @@ def serve(path: str, handler: Callable[[list[str]], int], *, read_timeout: float
     finally:
         restore()
         listener.close()
+        if jobs is not None:
+            jobs.close()
         with contextlib.suppress(OSError):
             if os.lstat(path).st_ino == ours:  # never remove what another server put there since
                 os.unlink(path)
@@ -170,16 +176,6 @@ def _busy(conn: socket.socket) -> None:
         conn.setblocking(False)  # a small answer fits a fresh socket's buffer; never wait on it
         if peer_trusted(peer_uid(conn)):
             conn.sendall(json.dumps(_refusal(f"busy: {MAX_CONNECTIONS} requests are being read or run")).encode())
-
-
-def _warm_up() -> None:  # pragma: no cover - run in a subprocess by tests
-    """Import everything a forwarded command needs, and build the grammar table, once."""
-    from . import api  # noqa: F401
-    from .compile import compile_circuit  # noqa: F401
-    from .netlist import grammar, parser  # noqa: F401
-    from .solvers import auto, cd, exact  # noqa: F401
-
-    grammar.grammar()
 
 
 def _bind(path: str) -> socket.socket:
@@ -219,12 +215,16 @@ def _stop_on_sigterm() -> Callable[[], None]:
 
 
 class _Session:
-    """What every connection of one server shares: the code key, the command handler,
-    the limits, and the lock that runs commands one at a time."""
+    """What every connection of one server shares: the code key, the function that runs a
+    command, the limits, and the lock that runs commands one at a time.
 
-    def __init__(self, key: str, handler: Callable[[list[str]], int], read_timeout: float,
+    ``run(request, conn)`` runs the command of a valid ``request`` and returns the answer,
+    or None when the client of ``conn`` has hung up and the command was stopped
+    (:meth:`resim.serve_jobs.Jobs.run`)."""
+
+    def __init__(self, key: str, run: Callable[[dict, socket.socket], dict | None], read_timeout: float,
                  max_request: int, env: dict[str, str] | None = None) -> None:
-        self.key, self.handler = key, handler
+        self.key, self.run = key, run
         self.read_timeout, self.max_request = read_timeout, max_request
         self.env = behaviour_env() if env is None else env  # a client with others runs its command itself
         self.lock = threading.Lock()
@@ -238,6 +238,8 @@ class _Session:
                 if not peer_trusted(peer_uid(conn)):
                     return  # another user: not a byte read, not a byte answered
                 reply = self._reply(conn, deadline)
+                if reply is None:  # the client has gone: nobody to answer
+                    return
                 with contextlib.suppress(OSError):
                     conn.settimeout(self.read_timeout)  # a client that reads no answer
                     conn.sendall(json.dumps(reply).encode())
@@ -246,7 +248,7 @@ class _Session:
         finally:
             done()
 
-    def _reply(self, conn: socket.socket, deadline: float) -> dict:
+    def _reply(self, conn: socket.socket, deadline: float) -> dict | None:
         try:
             request = json.loads(read_all(conn, self.max_request, deadline))
         except RequestTooLarge:
@@ -261,10 +263,14 @@ class _Session:
         if (request.get("key") != self.key or request["env"] != self.env or not request["argv"]
                 or request["argv"][0] not in FORWARDED):
             return {"code": None}  # other code or settings, or a command this server does not run
+        from .serve_jobs import CommandFailed  # (not imported by every `resim` start, as this module is)
+
         try:
             with self.lock:
-                return _run(request, self.handler)
-        except Exception as exc:  # a bad cwd, or a bug with RESIM_DEBUG set: answer, stay up
+                return self.run(request, conn)
+        except CommandFailed as exc:  # a bad cwd, a bug with RESIM_DEBUG set, a crash: answer, stay up
+            return _refusal(str(exc))
+        except Exception as exc:
             return _refusal(f"{type(exc).__name__}: {exc}")
 
 
@@ -290,23 +296,3 @@ def _malformed(request: object) -> str | None:
     if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
         return "'env' must be an object of strings"
     return None
-
-
-def _run(request: dict, handler: Callable[[list[str]], int]) -> dict:
-    """Run the request's command with ``handler``, in its working folder, with its stdin and
-    umask (process-wide: commands run one at a time); the answer."""
-    out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
-    stdin = sys.stdin
-    umask = os.umask(request["umask"])
-    try:
-        os.chdir(request["cwd"])
-        if request.get("stdin") is not None:
-            sys.stdin = io.StringIO(request["stdin"])
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = handler(list(request["argv"]))
-    finally:
-        sys.stdin = stdin
-        os.umask(umask)
-        os.chdir(here)
-    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}

@@ -30,6 +30,7 @@ import numpy as np
 
 from .circuit import Circuit
 from .errors import ResimError
+from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 
 SOURCE_KINDS = ("v", "i")
 SWEEPABLE = ("v", "i", "r")
@@ -175,9 +176,12 @@ def parse_probe(circuit: Circuit, probe: str) -> tuple[str, str | int]:
 
 def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = None, *, probes: list[str] | None = None,
               overrides: dict[str, float] | None = None, method: str = "auto", jobs: int = 1,
-              scheduler: str | None = None, chunk_size: int | None = None, progress=None) -> SweepResult:
+              scheduler: str | None = None, scheduler_timeout: float = SCHEDULER_TIMEOUT, chunk_size: int | None = None,
+              progress=None) -> SweepResult:
     """Sweep ``axes`` (default: the netlist's ``.dc``) and record ``probes`` (default: every
-    node voltage) at each point. ``progress(done, total)`` is called as chunks finish."""
+    node voltage) at each point, here, in ``jobs`` processes or on the Dask ``scheduler``
+    (reached within ``scheduler_timeout`` seconds, :mod:`resim.scheduler`).
+    ``progress(done, total)`` is called as chunks finish."""
     from . import api
 
     t0 = time.perf_counter()
@@ -200,7 +204,8 @@ def run_sweep(source: str | os.PathLike | Circuit, axes: list[Axis] | None = Non
                      overrides=dict(overrides or {}), axes=axes, probes=probes, method=method, batched=batched)
     from .distribute import run_chunks
 
-    parts = run_chunks(solve_chunk, task, points, chunks, jobs=jobs, scheduler=scheduler, progress=progress)
+    parts = run_chunks(solve_chunk, task, points, chunks, jobs=jobs, scheduler=scheduler,
+                       scheduler_timeout=scheduler_timeout, progress=progress)
     values = np.concatenate([p[0] for p in parts], axis=0) if parts else np.zeros((0, len(probes)))
     methods: dict[str, int] = {}
     for _, m in parts:

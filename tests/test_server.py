@@ -14,6 +14,7 @@ import io
 import json
 import os
 import select
+import signal
 import shutil
 import socket
 import stat
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from resim import client
+from resim import client, serve_jobs
 from resim import server as server_mod
 
 OTHER_UID = 12345  # a uid that is not ours (tests run as root: os.chown can give files to it)
@@ -365,7 +366,8 @@ def test_peers_are_trusted_only_with_our_own_uid():
 
 class _Cli:
     """Its ``run_args`` stands in for resim.cli's as the handler of an in-process server
-    session: records what it runs."""
+    session: records what it runs. ``run`` runs a request with it, in this process (a
+    server runs it in a child process: :class:`resim.serve_jobs.Jobs`)."""
 
     def __init__(self) -> None:
         self.ran: list[list[str]] = []
@@ -374,6 +376,9 @@ class _Cli:
         self.ran.append(argv)
         print("ran", *argv)
         return 0
+
+    def run(self, req: dict, conn: socket.socket) -> dict:
+        return serve_jobs.run_command(req, self.run_args)
 
 
 def _answer(session: server_mod._Session, req: dict) -> tuple[bytes, list[bool]]:
@@ -393,7 +398,7 @@ def _answer(session: server_mod._Session, req: dict) -> tuple[bytes, list[bool]]
 def test_the_server_answers_only_its_own_uid(monkeypatch, tmp_path, uid, answered):
     monkeypatch.setattr(server_mod, "peer_uid", lambda conn: uid)  # what SO_PEERCRED would say
     cli = _Cli()
-    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20, env={})
+    session = server_mod._Session("k", cli.run, read_timeout=GUARD_S, max_request=1 << 20, env={})
     answer, released = _answer(session, request(["solve", "x.cir"], str(tmp_path), key="k", env={}))
     assert released == [True]
     if answered:
@@ -697,7 +702,7 @@ def test_the_server_applies_the_umask_for_the_command_only(tmp_path):
         return 0
 
     before = client.current_umask()
-    reply = server_mod._run(request(["solve", "x.cir"], str(tmp_path), umask=0o077), handler)
+    reply = serve_jobs.run_command(request(["solve", "x.cir"], str(tmp_path), umask=0o077), handler)
     assert reply["code"] == 0 and seen == [0o077] and client.current_umask() == before
 
 
@@ -734,7 +739,7 @@ def test_the_client_sends_its_umask_and_the_settings_that_change_results(resim_e
 ])
 def test_the_server_runs_only_requests_with_its_own_settings(tmp_path, env, runs):
     cli = _Cli()
-    session = server_mod._Session("k", cli.run_args, read_timeout=GUARD_S, max_request=1 << 20,
+    session = server_mod._Session("k", cli.run, read_timeout=GUARD_S, max_request=1 << 20,
                                   env={"RESIM_DATA": "/d"})
     answer, _ = _answer(session, request(["solve", "x.cir"], str(tmp_path), key="k", env=env))
     assert json.loads(answer) == ({"code": 0, "stdout": "ran solve x.cir\n", "stderr": ""} if runs else {"code": None})
@@ -745,3 +750,152 @@ def test_behaviour_env_leaves_out_the_clients_own_settings():
     env = {"RESIM_DATA": "a", "RESIM_SERVER": "s", "RESIM_SERVER_TIMEOUT": "3", "OMP_NUM_THREADS": "2",
            "NPY_X": "1", "HOME": "/root", "PATH": "/bin"}
     assert client.behaviour_env(env) == {"RESIM_DATA": "a", "OMP_NUM_THREADS": "2", "NPY_X": "1"}
+
+
+# ---- a client that leaves: its command is stopped, and the next client is answered -----------
+
+# A billion coordinate-descent sweeps of drn_tiny.cir: hours of CPU, a command that would
+# still be running at the end of any test (it is never let finish).
+ENDLESS = ["--method", "cd", "--sweeps", "1000000000", "--format", "csv"]
+
+
+def _parents() -> dict[int, int]:
+    """The parent of every process, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):  # gone meanwhile
+                stat_line = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat_line.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid``: its children, theirs, ..."""
+    parents, found, level = _parents(), set(), {pid}
+    while level:
+        level = {p for p, parent in parents.items() if parent in level} - found
+        found |= level
+    return found
+
+
+def _cwd(pid: int) -> str | None:
+    with contextlib.suppress(OSError):
+        return os.readlink(f"/proc/{pid}/cwd")
+    return None
+
+
+def _wait_until(condition, what: str):
+    """``condition()``'s first true value, tried every 10 ms; fails after :data:`GUARD_S` s."""
+    deadline = time.monotonic() + GUARD_S
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {GUARD_S} s for {what}")
+        time.sleep(0.01)
+    return value
+
+
+@pytest.fixture
+def endless_client(resim_exe, netlists_dir):
+    """``endless_client(sock, server, folder)`` starts a client running the endless command
+    through the server at ``sock`` from ``folder``, and returns it and the process that runs
+    the command for the server (below the server, in ``folder``). Every client it started
+    is killed at the end of the test (with its server gone, a client runs the command
+    itself: it would never end)."""
+    clients = []
+
+    def start(sock: Path, server: subprocess.Popen, folder: Path) -> tuple[subprocess.Popen, int]:
+        folder.mkdir()
+        clients.append(subprocess.Popen([resim_exe, "solve", str(netlists_dir / "drn_tiny.cir"), *ENDLESS],
+                                        cwd=folder, env=_env(str(sock), RESIM_SERVER_TIMEOUT=str(GUARD_S)),
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        command = _wait_until(lambda: [p for p in _descendants(server.pid) if _cwd(p) == str(folder)],
+                              "the server to start the command")
+        return clients[-1], command[0]
+
+    yield start
+    for proc in clients:
+        proc.kill()
+        proc.communicate(timeout=GUARD_S)
+
+
+def test_a_command_whose_client_was_killed_is_stopped_and_the_next_client_answered(
+        start_server, endless_client, tmp_path, netlists_dir):
+    sock = tmp_path / "s.sock"
+    server = start_server(sock)
+    client_proc, command = endless_client(sock, server, tmp_path / "work")
+    client_proc.kill()
+    client_proc.communicate(timeout=GUARD_S)
+    _wait_until(lambda: not _alive(command), "the command's process to end")
+    assert_serves(str(sock), netlists_dir)  # at once: before, only after the command's hours
+    assert not [p for p in _descendants(server.pid) if _cwd(p) == str(tmp_path / "work")]
+
+
+def test_ctrl_c_on_a_served_solve_exits_130_quietly_and_stops_the_command(
+        start_server, endless_client, tmp_path, netlists_dir):
+    sock = tmp_path / "s.sock"
+    server = start_server(sock)
+    client_proc, command = endless_client(sock, server, tmp_path / "work")
+    client_proc.send_signal(signal.SIGINT)
+    out, err = client_proc.communicate(timeout=GUARD_S)
+    assert (client_proc.returncode, out, err) == (130, "", "interrupted\n")  # as a command run here says it
+    _wait_until(lambda: not _alive(command), "the command's process to end")
+    assert_serves(str(sock), netlists_dir)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_server_stopped_while_it_runs_a_command_leaves_no_process(start_server, endless_client, tmp_path):
+    sock = tmp_path / "s.sock"
+    server = start_server(sock)
+    _, command = endless_client(sock, server, tmp_path / "work")
+    below = _descendants(server.pid)  # the command, the fork server, multiprocessing's helper
+    assert command in below
+    server.terminate()
+    assert server.wait(GUARD_S) == 0
+    _wait_until(lambda: not any(_alive(p) for p in below), "every process of the server to end")
+
+
+def test_a_command_whose_process_dies_is_refused_and_the_server_serves_on(start_server, tmp_path, netlists_dir):
+    """Its client (here the raw protocol) gets a refusal saying so, and would run the command itself."""
+    sock = tmp_path / "s.sock"
+    server = start_server(sock)
+    work = tmp_path / "work"
+    work.mkdir()
+    req = request(["solve", str(netlists_dir / "drn_tiny.cir"), *ENDLESS], str(work))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        _connect(conn, str(sock))
+        conn.sendall(json.dumps(req).encode())
+        conn.shutdown(socket.SHUT_WR)
+        (command,) = _wait_until(lambda: [p for p in _descendants(server.pid) if _cwd(p) == str(work)],
+                                 "the server to start the command")
+        os.kill(command, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        reply = json.loads(_read_until_hangup(conn))
+    assert reply == {"code": None, "error": "the command's process ended without an answer (exit code -9)"}
+    assert_serves(str(sock), netlists_dir)
+
+
+@pytest.mark.parametrize("closed, netlist, code", [
+    ("stderr", "bad.cir", 3),  # the error message is lost, not its exit code
+    ("stdout", "divider.cir", 0),  # `| head` took what it wanted: quietly, as success
+])
+def test_a_served_command_writing_into_a_closed_pipe_exits_as_it_would_here(
+        resim_exe, server, netlists_dir, tmp_path, closed, netlist, code):
+    (tmp_path / "bad.cir").write_text("bad\nR1 a b x\n")
+    path = tmp_path / netlist if netlist == "bad.cir" else netlists_dir / netlist
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    streams = {closed: write_end, "stdout" if closed == "stderr" else "stderr": subprocess.PIPE}
+    try:
+        done = subprocess.run([resim_exe, "solve", str(path), "--format", "csv"], env=_env(server), timeout=120,
+                              stdin=subprocess.DEVNULL, **streams)
+    finally:
+        os.close(write_end)
+    assert done.returncode == code
+    assert not (done.stdout or done.stderr), done.stdout or done.stderr  # no traceback, nothing more
