@@ -42,6 +42,20 @@ def ngspice() -> str:
 
 
 @pytest.fixture(scope="session")
+def resim_exe() -> str:
+    """The installed ``resim`` console script (next to this Python first, then on $PATH);
+    fails (never skips) when it is not installed."""
+    import shutil
+    import sys
+
+    here = Path(sys.executable).with_name("resim")
+    found = str(here) if here.exists() else shutil.which("resim")
+    if found is None:
+        pytest.fail("the `resim` console script is not installed: run `pip install -e '.[test]'`", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
 def netlists_dir() -> Path:
     return NETLISTS
 

@@ -10,9 +10,7 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,18 +25,6 @@ I_V1 = -(10 - V_OUT) / 1e3
 @pytest.fixture(scope="module")
 def divider(netlists_dir) -> str:
     return str(netlists_dir / "divider.cir")
-
-
-@pytest.fixture(scope="module")
-def resim_exe() -> str:
-    """The installed console script (next to this Python first, then on $PATH)."""
-    here = Path(sys.executable).with_name("resim")
-    if here.exists():
-        return str(here)
-    found = shutil.which("resim")
-    if found is None:
-        pytest.fail("the `resim` console script is not installed: run `pip install -e '.[test]'`", pytrace=False)
-    return found
 
 
 def run_cli(exe: str, *args: str) -> tuple[int, str, str]:

@@ -5,21 +5,10 @@ it stays the code of the error (2 for a usage error), not 1."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="module")
-def resim_exe() -> str:
-    here = Path(sys.executable).with_name("resim")
-    found = str(here) if here.exists() else shutil.which("resim")
-    if found is None:
-        pytest.fail("the `resim` console script is not installed: run `pip install -e '.[test]'`", pytrace=False)
-    return found
 
 
 def run_into_closed_pipe(exe: str, args: list[str], both: bool, cwd: Path) -> int:

@@ -15,7 +15,6 @@ import json
 import os
 import select
 import signal
-import shutil
 import socket
 import stat
 import subprocess
@@ -31,15 +30,6 @@ from resim import server as server_mod
 
 OTHER_UID = 12345  # a uid that is not ours (tests run as root: os.chown can give files to it)
 GUARD_S = 60  # a bound on waits that would otherwise hang a broken build (never a speed check)
-
-
-@pytest.fixture(scope="module")
-def resim_exe() -> str:
-    here = Path(sys.executable).with_name("resim")
-    found = str(here) if here.exists() else shutil.which("resim")
-    if found is None:
-        pytest.fail("the `resim` console script is not installed: run `pip install -e '.[test]'`", pytrace=False)
-    return found
 
 
 def _start(exe: str, sock: Path, *options: str) -> subprocess.Popen:

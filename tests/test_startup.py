@@ -15,21 +15,6 @@ import sys
 
 import pytest
 
-TEN = """ten-element ladder with a diode
-V1 in 0 5
-R1 in a 1k
-R2 a 0 2k
-R3 a b 1k
-R4 b 0 2k
-R5 b c 1k
-R6 c 0 2k
-R7 c out 1k
-R8 out 0 10k
-D1 out 0 dsil
-.model dsil D(IS=1e-14 N=1)
-.op
-.end
-"""
 
 #: modules a small solve must not load, and why each is kept out
 NOT_NEEDED = {
@@ -50,9 +35,8 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
-def test_small_solve_loads_only_what_it_needs(tmp_path, fmt):
-    net = tmp_path / "ten.cir"
-    net.write_text(TEN)
+def test_small_solve_loads_only_what_it_needs(tmp_path, netlists_dir, fmt):
+    net = netlists_dir / "ladder10.cir"  # bench/startup.py's circuit
     run = subprocess.run([sys.executable, "-c", SCRIPT, "solve", str(net), "--format", fmt],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     report = json.loads(run.stderr.strip().splitlines()[-1])
