@@ -62,7 +62,7 @@ def resim_answer() -> tuple[float, float, str]:
 
 
 def stall_figure(plt, path: str) -> None:
-    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    fig, ax = plt.subplots(figsize=(5.2, 6.6))
     g = np.linspace(-2, 6, 321)
     A, B = np.meshgrid(g, g)
     E = 0.5 * (A - 1) ** 2 + 0.5 * (B + 1) ** 2
@@ -83,7 +83,7 @@ def stall_figure(plt, path: str) -> None:
     ax.set_xlabel("v_a (V)")
     ax.set_ylabel("v_b (V)")
     ax.set_aspect("equal")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.11))  # below: inside, it hid (1, -1) and (0, 0)
     ax.set_title("Content contours; the diode a->b keeps v_a <= v_b", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -7,6 +7,7 @@ finished run: its checkpoint holds the same network as its model."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,20 @@ def test_a_hard_linked_backup_of_a_run_keeps_its_content(tmp_path, capsys):
     assert resim(capsys, "train", "--config", config, "--out", run, "--resume")[0] == 0
     assert {f.name: f.read_bytes() for f in backup.iterdir()} == before
     assert (run / "checkpoint.npz").read_bytes() != before["checkpoint.npz"]
+
+
+def test_the_hint_for_a_missing_model_is_a_command_that_finishes_the_run(tmp_path, capsys):
+    """The hint's `resim train` line names the run's own config.resolved.toml (not a
+    placeholder), and run as printed it writes the missing model.npz."""
+    run, _ = trained(tmp_path, capsys, DRN)
+    code, finished, _ = resim(capsys, "export", run / "model.npz", "--input", "0")
+    assert code == 0
+    (run / "model.npz").unlink()
+    code, _, err = resim(capsys, "export", run / "model.npz", "--input", "0")
+    assert code == 2
+    line = err[err.index("resim train"):].splitlines()[0]
+    assert f"--config {run / 'config.resolved.toml'}" in line, line
+    code, _, err = resim(capsys, *shlex.split(line)[1:])
+    assert code == 0, err
+    code, out, err = resim(capsys, "export", run / "model.npz", "--input", "0")
+    assert code == 0 and out == finished, err  # the same network as before

@@ -112,10 +112,12 @@ def model_file(path: str, command: str) -> tuple[str, str | None]:
     folder = os.path.dirname(path)
     checkpoint = os.path.join(folder, "checkpoint.npz")
     if os.path.basename(path) == "model.npz" and os.path.isfile(checkpoint):
+        config = os.path.join(folder, "config.resolved.toml")  # every run folder has one; it resumes the run
+        config = shlex.quote(config) if os.path.isfile(config) else "RUN.toml"
         raise RunError(f"'{path}' does not exist: the run in '{folder or '.'}' has not finished "
                        f"({_epochs_done(checkpoint)}), and its last checkpoint works",
                        hint=f"resim {command} {shlex.quote(checkpoint)} (with the same options); or finish the "
-                            f"run first: resim train --config RUN.toml --out {shlex.quote(folder or '.')} --resume")
+                            f"run first: resim train --config {config} --out {shlex.quote(folder or '.')} --resume")
     raise RunError(f"'{path}' does not exist", hint="give a model.npz or checkpoint.npz written by resim train, "
                                                     "or its run folder")
 
