@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from .atomic import check_writable, write_text
+from .atomic import check_distinct, check_writable, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
@@ -118,6 +118,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
+    _not_included(circuit, output)
     for w in circuit.warnings:
         click.echo(printable(w), err=True)
     result = api.solve(circuit, method=method, **options)
@@ -183,6 +184,7 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
         _figure_file(plot, "'--plot'")
         sweep_output.check_plot(plot, [("the netlist", netlist), ("-o", output)])
     circuit = api.load_netlist(netlist, overrides=overrides)
+    _not_included(circuit, output, plot)
     for w in circuit.warnings:
         click.echo(printable(w), err=True)
     axes = []
@@ -243,6 +245,15 @@ def _output_file(output: str | None, inputs: Sequence[tuple[str, str | None]] = 
         return None
     check_writable(output, inputs)
     return output
+
+
+def _not_included(circuit, *outputs: str | None) -> None:
+    """Refuse an output that is one of the files the netlist ``.include``s or ``.lib``s:
+    an input too, known once the netlist is read (still before solving)."""
+    included = [("the file the netlist includes", f) for f in circuit.files[1:]]
+    for output in outputs:
+        if output is not None:
+            check_distinct(output, included)
 
 
 def _figure_file(path: str, param_hint: str) -> None:

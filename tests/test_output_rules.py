@@ -78,6 +78,23 @@ def test_solve_and_sweep_refuse_to_write_over_their_netlist(divider, tmp_path, c
     same_file_refused(capsys, ["sweep", divider, "--dc", "V1", "0", "1", "1", "-o", out], divider, DIVIDER.encode())
 
 
+@pytest.mark.parametrize("card", [".include part.inc", ".lib part.inc res"])
+def test_solve_and_sweep_refuse_to_write_over_a_file_the_netlist_includes(tmp_path, capsys, card):
+    """An .include'd or .lib file is an input too: it was replaced by the table (exit 0)."""
+    part = tmp_path / "part.inc"
+    body = "R2 out 0 800\n" if card.startswith(".include") else ".lib res\nR2 out 0 800\n.endl res\n"
+    part.write_text(body)
+    netlist = tmp_path / "top.cir"
+    netlist.write_text(f"top\nV1 in 0 10\nR1 in out 1k\n{card}\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(part)
+    for args in (["solve", netlist, "-o", link], ["sweep", netlist, "--dc", "V1", "0", "1", "1", "-o", part],
+                 ["sweep", netlist, "--dc", "V1", "0", "1", "1", "--plot", tmp_path / "p.png", "-o", link]):
+        err = same_file_refused(capsys, args, part, body.encode())
+        assert f"the file the netlist includes '{part}'" in err, err
+    assert not (tmp_path / "p.png").exists()
+
+
 def test_the_netlist_read_from_stdin_is_an_input_too(divider, capsys, monkeypatch):
     with open(divider) as stdin:
         monkeypatch.setattr(sys, "stdin", stdin)
