@@ -756,9 +756,9 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
     from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
-    if keep is not None:  # the files resim.ngspice writes into --keep DIR (and DIR/dc for a .dc line)
+    if keep is not None:  # the files resim.ngspice writes into --keep DIR (DIR/dc for a .dc line, and the netlist as written's)
         for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
-            for folder in (keep, os.path.join(keep, "dc")):
+            for folder in (keep, os.path.join(keep, "dc"), os.path.join(keep, compare.AS_WRITTEN_DIR)):
                 check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,

@@ -214,6 +214,9 @@ class Comparison:
         }
 
 
+AS_WRITTEN_DIR = "as-written"  # --keep DIR's folder for ngspice's run of the netlist as written
+
+
 def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
                          options: str | None = DEFAULT_OPTIONS, keep: str | os.PathLike | None = None,
                          diodes: str = "states", against: str | os.PathLike | None = None,
@@ -261,7 +264,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
         cmp.as_written_note = why_not_as_written(circuit, path)
         if cmp.as_written_note is None:
             try:
-                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), "as-written"),
+                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR),
                                               "as written", dc=False)
             except NgspiceError as exc:
                 cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"

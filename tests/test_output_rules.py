@@ -136,6 +136,15 @@ def test_compare_keep_refuses_the_folder_that_holds_the_netlist_as_circuit_cir(t
     same_file_refused(capsys, ["compare-with-ngspice", netlist, "--keep", tmp_path], netlist, DIVIDER.encode())
 
 
+def test_compare_keep_refuses_the_folder_whose_as_written_run_would_replace_the_netlist(tmp_path, capsys):
+    """ngspice's run of the netlist as written keeps DIR/as-written/circuit.cir: it replaced a
+    netlist of that name there (exit 0)."""
+    netlist = tmp_path / "as-written" / "circuit.cir"
+    netlist.parent.mkdir()
+    netlist.write_text(DIVIDER)
+    same_file_refused(capsys, ["compare-with-ngspice", netlist, "--keep", tmp_path], netlist, DIVIDER.encode())
+
+
 # ---- '-' and '' (item 10) ------------------------------------------------------------------------------
 
 
