@@ -543,7 +543,8 @@ def to_json(cmp: Comparison) -> str:
 
 def to_table(cmp: Comparison, top: int = 10) -> str:
     """A plain-text report: the worst nodes first, then the summary and the verdict (with
-    the netlist as written, its own nodes and summary after the translation's)."""
+    the netlist as written, its own nodes and summary after the translation's). Names
+    are escaped as in error messages (:func:`~resim.errors.printable`)."""
     out = [f"resim vs ngspice: {cmp.netlist}", ""]
     if cmp.as_written is not None:
         out += [f"{cmp.label}:", *_table_rows(cmp, top), "", f"{cmp.as_written.label}, read by ngspice:",
@@ -558,16 +559,17 @@ def to_table(cmp: Comparison, top: int = 10) -> str:
     for note in cmp.notes + ([] if cmp.as_written is None else cmp.as_written.notes):
         out.append(f"note               : {note}")
     out.append(f"verdict            : {cmp.verdict()}")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"  # names with control characters, escaped
 
 
 def _table_rows(cmp: Comparison, top: int) -> list[str]:
     """One comparison's worst nodes and its node and current summary."""
     out = []
-    width = max([len(r.name) for r in cmp.rows[:top]] + [4])
+    names = [printable(r.name) for r in cmp.rows[:top]]  # as to_table shows them
+    width = max([len(n) for n in names] + [4])
     out.append(f"{'node':<{width}}  {'resim (V)':>22}  {'ngspice (V)':>22}  {'|diff| (V)':>10}")
-    for r in cmp.rows[:top]:
-        out.append(f"{r.name:<{width}}  {r.resim:>22.15g}  {r.ngspice:>22.15g}  {r.diff:>10.3g}")
+    for name, r in zip(names, cmp.rows[:top]):
+        out.append(f"{name:<{width}}  {r.resim:>22.15g}  {r.ngspice:>22.15g}  {r.diff:>10.3g}")
     if len(cmp.rows) > top:
         out.append(f"... {len(cmp.rows) - top} more nodes")
     out.append("")

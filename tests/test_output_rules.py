@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import stat
 import sys
@@ -301,3 +302,14 @@ def test_control_characters_in_names_are_escaped_in_tables_and_csv(tmp_path, cap
     assert code == 0 and out.splitlines()[0] == "v1,v(a\\x1b[31m)"
     code, out, _ = resim(capsys, "solve", netlist, "--format", "json")  # JSON escapes by itself, and reads back
     assert "\x1b" not in out and json.loads(out)["nodes"]["a\x1b[31m"] == 1.0
+
+
+def test_control_characters_in_names_are_escaped_in_the_comparison_table(tmp_path, capsys, ngspice):
+    """compare-with-ngspice's table wrote them raw (its node rows and its renaming note)."""
+    netlist = tmp_path / "esc\x1b[1m.cir"
+    netlist.write_text("title\nV1 a\x1b[31m 0 1\nR\x07x a\x1b[31m b 1k\nR2 b 0 1k\n")
+    code, out, err = resim(capsys, "compare-with-ngspice", netlist, "--ngspice", ngspice)
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    assert "esc\\x1b[1m.cir" in out and "a\\x1b[31m -> " in out and "r\\x07x -> " in out
+    assert re.search(r"^a\\x1b\[31m +1 +1 +0$", out, re.M), out
