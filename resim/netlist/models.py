@@ -244,8 +244,11 @@ def saturation_at(key: str, saturation: float, T: float, t0: float, eg: float, x
     exponent = (T / t0 - 1.0) * eg / (n * thermal_voltage(T)) + xti / n * math.log(T / t0)
     if not 0.0 < saturation < math.inf:  # none (JSW's default 0), or a negative one (_check refuses an IS)
         return saturation * math.exp(min(exponent, 709.78))
-    log_value = math.log(saturation) + exponent
-    value = math.exp(log_value) if log_value < 709.78 else math.inf  # math.exp raises past log(1.8e308)
+    try:
+        value = saturation * math.exp(exponent)  # (exactly IS at TNOM, where exp(0) = 1)
+    except OverflowError:  # exp(exponent) alone is beyond 1.8e308; IS times it may not be
+        log_value = math.log(saturation) + exponent
+        value = math.exp(log_value) if log_value < 709.78 else math.inf
     if not value > 0.0 or value == math.inf:
         raise ModelError(f"{key}={saturation:g} A taken to the circuit's temperature, {T - CELSIUS:g} C, is {value:g} A "
                          "there, outside double precision (ngspice gives NaN)",
