@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from .atomic import check_writable, write_text
+from .atomic import check_distinct, check_writable, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
@@ -118,11 +118,12 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
+    _not_included(circuit, output)
     for w in circuit.warnings:
-        click.echo(printable(w), err=True)
+        _note(printable(w))
     result = api.solve(circuit, method=method, **options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
-        click.echo(printable(w), err=True)
+        _note(printable(w))
     if fmt == "table":
         text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty())
     else:
@@ -183,8 +184,9 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
         _figure_file(plot, "'--plot'")
         sweep_output.check_plot(plot, [("the netlist", netlist), ("-o", output)])
     circuit = api.load_netlist(netlist, overrides=overrides)
+    _not_included(circuit, output, plot)
     for w in circuit.warnings:
-        click.echo(printable(w), err=True)
+        _note(printable(w))
     axes = []
     for source, *rng in dcs:
         try:
@@ -243,6 +245,15 @@ def _output_file(output: str | None, inputs: Sequence[tuple[str, str | None]] = 
         return None
     check_writable(output, inputs)
     return output
+
+
+def _not_included(circuit, *outputs: str | None) -> None:
+    """Refuse an output that is one of the files the netlist ``.include``s or ``.lib``s:
+    an input too, known once the netlist is read (still before solving)."""
+    included = [("the file the netlist includes", f) for f in circuit.files[1:]]
+    for output in outputs:
+        if output is not None:
+            check_distinct(output, included)
 
 
 def _figure_file(path: str, param_hint: str) -> None:
@@ -333,22 +344,22 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
     bar = None
     try:
         data = data_mod.load(d["dataset"], data_dir or d["data_dir"] or None, d["train_limit"], d["test_limit"])
-        click.echo(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / "
-                   f"{len(data.test_x):,} test images from {data.folder}); {config['training']['algorithm']}, "
-                   f"run folder {out}", err=True)
+        _note(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / "
+              f"{len(data.test_x):,} test images from {data.folder}); {config['training']['algorithm']}, "
+              f"run folder {out}")
         bar = _epoch_bar(config["training"]["epochs"]) if sys.stderr.isatty() else None
 
         def epoch_line(row: dict) -> None:
             if bar is not None:
                 bar.done()
-            click.echo(f"epoch {row['epoch']}: train error {row['train_error']:.2%}, test error "
-                       f"{row['test_error']:.2%}, cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s "
-                       f"({row['samples_per_second']:.0f} samples/s)", err=True)
+            _note(f"epoch {row['epoch']}: train error {row['train_error']:.2%}, test error "
+                  f"{row['test_error']:.2%}, cost {row['cost']:.4g}, {row['epoch_seconds']:.1f} s "
+                  f"({row['samples_per_second']:.0f} samples/s)")
 
         def resumed(done: int, epochs: int) -> None:
             checkpoint = os.path.join(out, "checkpoint.npz")
-            click.echo(f"resuming at epoch {done + 1} of {epochs} ({done} done, in {checkpoint})" if done < epochs
-                       else f"resuming: all {epochs} epochs are done; writing the model again", err=True)
+            _note(f"resuming at epoch {done + 1} of {epochs} ({done} done, in {checkpoint})" if done < epochs
+                  else f"resuming: all {epochs} epochs are done; writing the model again")
 
         run_train(config, data, out, resume=resume, overwrite=overwrite,
                   progress=Progress(batch=bar, epoch=epoch_line, resumed=resumed), threads=threads)
@@ -438,7 +449,7 @@ def _model_file(path: str, command: str) -> str:
 
     path, note = model_file(path, command)
     if note:
-        click.echo(f"{command}: {note}", err=True)
+        _note(f"{command}: {note}")
     return path
 
 
@@ -535,7 +546,7 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
     from .server import default_socket, serve as run_server
 
     def ready(path: str) -> None:
-        click.echo(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}", err=True)
+        _note(f"resim server listening on {path}; use it with: export RESIM_SERVER={path}")
 
     path = socket_path or os.environ.get("RESIM_SERVER") or default_socket()
     run_server(path, run_args, read_timeout=read_timeout, max_request=max_request, on_ready=ready)
@@ -639,11 +650,10 @@ def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, outpu
             if bar is not None:
                 bar.close()
     _emit(text, output)
-    click.echo(f"synth: {'-'.join(map(str, net.sizes))} ReLU network, gain {gain:g}; guaranteed |circuit - network| "
-               f"<= {bound:.3g} for inputs in [{lo:g}, {hi:g}] (output scale {scale:.3g}, ratio {bound / scale:.2g})",
-               err=True)
+    _note(f"synth: {'-'.join(map(str, net.sizes))} ReLU network, gain {gain:g}; guaranteed |circuit - network| "
+          f"<= {bound:.3g} for inputs in [{lo:g}, {hi:g}] (output scale {scale:.3g}, ratio {bound / scale:.2g})")
     if measured is not None:
-        click.echo(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)", err=True)
+        _note(f"synth: measured max |circuit - network| {measured:.3g} at {check} inputs (resim solve)")
 
 
 @synth.command("relu")
@@ -745,9 +755,9 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
     from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
-    if keep is not None:  # the files resim.ngspice writes into --keep DIR (and DIR/dc for a .dc line)
+    if keep is not None:  # the files resim.ngspice writes into --keep DIR (DIR/dc for a .dc line, and the netlist as written's)
         for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
-            for folder in (keep, os.path.join(keep, "dc")):
+            for folder in (keep, os.path.join(keep, "dc"), os.path.join(keep, compare.AS_WRITTEN_DIR)):
                 check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
@@ -796,6 +806,11 @@ def run_args(args: list[str] | None = None) -> int:
     except _StdoutClosed:  # `| head` has all it wants: stop quietly, as success
         silence(sys.stdout)
         return 0
+    except SystemExit as exc:  # click's own answer to a broken pipe in what it writes (--help, --version)
+        if exc.code == 1 and isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            silence(sys.stdout)  # stdout's reader has gone, as for _StdoutClosed (stderr's: every line is _note'd)
+            return 0
+        raise
     except Interrupted as exc:  # Ctrl-C, where the command says how to go on (resim train)
         return _interrupted(exc)
     except ResimError as exc:
@@ -820,6 +835,12 @@ def _internal_error(exc: BaseException) -> int:
     if os.environ.get("RESIM_DEBUG"):
         raise exc
     return _say(f"internal error: {type(exc).__name__}: {exc}\n(set RESIM_DEBUG=1 for a traceback; please report it)", 1)
+
+
+def _note(message: str) -> None:
+    """Write a warning or a progress line on stderr; when stderr's reader has gone, the line
+    is lost and the command goes on (:func:`_report`; click would end it with exit 1)."""
+    _report(lambda: click.echo(message, err=True), 0)
 
 
 def _say(message: str, code: int) -> int:

@@ -214,6 +214,9 @@ class Comparison:
         }
 
 
+AS_WRITTEN_DIR = "as-written"  # --keep DIR's folder for ngspice's run of the netlist as written
+
+
 def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
                          options: str | None = DEFAULT_OPTIONS, keep: str | os.PathLike | None = None,
                          diodes: str = "states", against: str | os.PathLike | None = None,
@@ -261,7 +264,7 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
         cmp.as_written_note = why_not_as_written(circuit, path)
         if cmp.as_written_note is None:
             try:
-                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), "as-written"),
+                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR),
                                               "as written", dc=False)
             except NgspiceError as exc:
                 cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
@@ -540,7 +543,8 @@ def to_json(cmp: Comparison) -> str:
 
 def to_table(cmp: Comparison, top: int = 10) -> str:
     """A plain-text report: the worst nodes first, then the summary and the verdict (with
-    the netlist as written, its own nodes and summary after the translation's)."""
+    the netlist as written, its own nodes and summary after the translation's). Names
+    are escaped as in error messages (:func:`~resim.errors.printable`)."""
     out = [f"resim vs ngspice: {cmp.netlist}", ""]
     if cmp.as_written is not None:
         out += [f"{cmp.label}:", *_table_rows(cmp, top), "", f"{cmp.as_written.label}, read by ngspice:",
@@ -555,16 +559,17 @@ def to_table(cmp: Comparison, top: int = 10) -> str:
     for note in cmp.notes + ([] if cmp.as_written is None else cmp.as_written.notes):
         out.append(f"note               : {note}")
     out.append(f"verdict            : {cmp.verdict()}")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"  # names with control characters, escaped
 
 
 def _table_rows(cmp: Comparison, top: int) -> list[str]:
     """One comparison's worst nodes and its node and current summary."""
     out = []
-    width = max([len(r.name) for r in cmp.rows[:top]] + [4])
+    names = [printable(r.name) for r in cmp.rows[:top]]  # as to_table shows them
+    width = max([len(n) for n in names] + [4])
     out.append(f"{'node':<{width}}  {'resim (V)':>22}  {'ngspice (V)':>22}  {'|diff| (V)':>10}")
-    for r in cmp.rows[:top]:
-        out.append(f"{r.name:<{width}}  {r.resim:>22.15g}  {r.ngspice:>22.15g}  {r.diff:>10.3g}")
+    for name, r in zip(names, cmp.rows[:top]):
+        out.append(f"{name:<{width}}  {r.resim:>22.15g}  {r.ngspice:>22.15g}  {r.diff:>10.3g}")
     if len(cmp.rows) > top:
         out.append(f"... {len(cmp.rows) - top} more nodes")
     out.append("")

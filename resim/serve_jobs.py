@@ -112,7 +112,11 @@ class Jobs:
 def _work(handler: Callable[[list[str]], int], requests: Any, answers: Any) -> None:
     """A worker process: run each request received on ``requests`` and send
     ``("answer", reply)`` or ``("raised", message)`` on ``answers``, until ``requests``
-    ends (the server closed it) or SIGINT stops it (its client has gone)."""
+    ends (the server closed it) or SIGINT stops it (its client has gone). SIGINT is taken as
+    Ctrl-C even when the server was started with it ignored (``resim serve &`` in a script:
+    a shell without job control ignores it in background commands), since it is how
+    :func:`stop` ends a command."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
             request = requests.recv()

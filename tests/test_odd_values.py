@@ -111,6 +111,25 @@ def test_a_temperature_just_above_absolute_zero_is_read(tmp_path):
     assert circuit.temperature == pytest.approx(0.15)
 
 
+@pytest.mark.parametrize(
+    "temp, model, value",
+    [
+        ("-270", "D(IS=1e-14)", "0 A"),  # 3.15 K: exp(-1.11 eV / kT) underflows (was "IS must be positive, got 0.0")
+        ("-273.1499999", "D(IS=1e-14)", "0 A"),
+        ("1e300", "D(IS=1e-14)", "inf A"),  # T^XTI overflows (was an internal error, OverflowError)
+        ("1e300", "D(IS=1e-14 ISR=1e-12)", "inf A"),
+    ],
+)
+def test_a_saturation_current_that_the_temperature_takes_out_of_range_is_refused(tmp_path, temp, model, value):
+    """ngspice 39 gives NaN at these temperatures; resim refuses, naming the model, the
+    parameter, its temperature and the value it takes there, and says what would fix it."""
+    err, path = error_of(tmp_path, f"t\n.temp {temp}\nV1 1 0 1\nR1 1 2 1k\nD1 2 0 dm\n.model dm {model}\n")
+    located(err, path, 6, ".model")
+    assert err.exit_code == 3
+    assert "'dm'" in err.message and "IS=1e-14 A" in err.message and f"{float(temp):g} C" in err.message
+    assert f"is {value} there" in err.message and "temperature" in err.hint
+
+
 # ---- item 9a: a resistance that TC makes zero, negative or not finite --------------------------
 
 

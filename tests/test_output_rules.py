@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import stat
 import sys
@@ -78,6 +79,23 @@ def test_solve_and_sweep_refuse_to_write_over_their_netlist(divider, tmp_path, c
     same_file_refused(capsys, ["sweep", divider, "--dc", "V1", "0", "1", "1", "-o", out], divider, DIVIDER.encode())
 
 
+@pytest.mark.parametrize("card", [".include part.inc", ".lib part.inc res"])
+def test_solve_and_sweep_refuse_to_write_over_a_file_the_netlist_includes(tmp_path, capsys, card):
+    """An .include'd or .lib file is an input too: it was replaced by the table (exit 0)."""
+    part = tmp_path / "part.inc"
+    body = "R2 out 0 800\n" if card.startswith(".include") else ".lib res\nR2 out 0 800\n.endl res\n"
+    part.write_text(body)
+    netlist = tmp_path / "top.cir"
+    netlist.write_text(f"top\nV1 in 0 10\nR1 in out 1k\n{card}\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(part)
+    for args in (["solve", netlist, "-o", link], ["sweep", netlist, "--dc", "V1", "0", "1", "1", "-o", part],
+                 ["sweep", netlist, "--dc", "V1", "0", "1", "1", "--plot", tmp_path / "p.png", "-o", link]):
+        err = same_file_refused(capsys, args, part, body.encode())
+        assert f"the file the netlist includes '{part}'" in err, err
+    assert not (tmp_path / "p.png").exists()
+
+
 def test_the_netlist_read_from_stdin_is_an_input_too(divider, capsys, monkeypatch):
     with open(divider) as stdin:
         monkeypatch.setattr(sys, "stdin", stdin)
@@ -115,6 +133,15 @@ def test_plot_refuses_to_write_over_a_runs_metrics(tmp_path, capsys):
 def test_compare_keep_refuses_the_folder_that_holds_the_netlist_as_circuit_cir(tmp_path, capsys):
     """--keep DIR writes DIR/circuit.cir: a netlist of that name in DIR would be replaced."""
     netlist = tmp_path / "circuit.cir"
+    netlist.write_text(DIVIDER)
+    same_file_refused(capsys, ["compare-with-ngspice", netlist, "--keep", tmp_path], netlist, DIVIDER.encode())
+
+
+def test_compare_keep_refuses_the_folder_whose_as_written_run_would_replace_the_netlist(tmp_path, capsys):
+    """ngspice's run of the netlist as written keeps DIR/as-written/circuit.cir: it replaced a
+    netlist of that name there (exit 0)."""
+    netlist = tmp_path / "as-written" / "circuit.cir"
+    netlist.parent.mkdir()
     netlist.write_text(DIVIDER)
     same_file_refused(capsys, ["compare-with-ngspice", netlist, "--keep", tmp_path], netlist, DIVIDER.encode())
 
@@ -275,3 +302,14 @@ def test_control_characters_in_names_are_escaped_in_tables_and_csv(tmp_path, cap
     assert code == 0 and out.splitlines()[0] == "v1,v(a\\x1b[31m)"
     code, out, _ = resim(capsys, "solve", netlist, "--format", "json")  # JSON escapes by itself, and reads back
     assert "\x1b" not in out and json.loads(out)["nodes"]["a\x1b[31m"] == 1.0
+
+
+def test_control_characters_in_names_are_escaped_in_the_comparison_table(tmp_path, capsys, ngspice):
+    """compare-with-ngspice's table wrote them raw (its node rows and its renaming note)."""
+    netlist = tmp_path / "esc\x1b[1m.cir"
+    netlist.write_text("title\nV1 a\x1b[31m 0 1\nR\x07x a\x1b[31m b 1k\nR2 b 0 1k\n")
+    code, out, err = resim(capsys, "compare-with-ngspice", netlist, "--ngspice", ngspice)
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out
+    assert "esc\\x1b[1m.cir" in out and "a\\x1b[31m -> " in out and "r\\x07x -> " in out
+    assert re.search(r"^a\\x1b\[31m +1 +1 +0$", out, re.M), out

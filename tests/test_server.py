@@ -32,12 +32,15 @@ OTHER_UID = 12345  # a uid that is not ours (tests run as root: os.chown can giv
 GUARD_S = 60  # a bound on waits that would otherwise hang a broken build (never a speed check)
 
 
-def _start(exe: str, sock: Path, *options: str) -> subprocess.Popen:
-    """``resim serve --socket sock options``, once it accepts connections (its log beside ``sock``)."""
+def _start(exe: str, sock: Path, *options: str, ignore_sigint: bool = False) -> subprocess.Popen:
+    """``resim serve --socket sock options``, once it accepts connections (its log beside
+    ``sock``); with ``ignore_sigint``, started as ``resim serve &`` in a script starts it
+    (a shell without job control gives a background command SIGINT ignored)."""
     log = sock.with_name(sock.name + ".log")
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     with open(log, "w") as err:
         proc = subprocess.Popen([exe, "serve", "--socket", str(sock), *options], stdout=err, stderr=err,
-                                env=_env())
+                                env=_env(), preexec_fn=ignore)
     deadline = time.monotonic() + GUARD_S
     while "listening" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -61,8 +64,8 @@ def start_server(resim_exe, tmp_path):
     """``start_server(sock, *options)`` starts a server; all are stopped at the end of the test."""
     procs = []
 
-    def start(sock: Path, *options: str) -> subprocess.Popen:
-        procs.append(_start(resim_exe, sock, *options))
+    def start(sock: Path, *options: str, ignore_sigint: bool = False) -> subprocess.Popen:
+        procs.append(_start(resim_exe, sock, *options, ignore_sigint=ignore_sigint))
         return procs[-1]
 
     yield start
@@ -829,6 +832,28 @@ def test_ctrl_c_on_a_served_solve_exits_130_quietly_and_stops_the_command(
     client_proc.send_signal(signal.SIGINT)
     out, err = client_proc.communicate(timeout=GUARD_S)
     assert (client_proc.returncode, out, err) == (130, "", "interrupted\n")  # as a command run here says it
+    _wait_until(lambda: not _alive(command), "the command's process to end")
+    assert_serves(str(sock), netlists_dir)
+
+
+def _signal_bit(pid: int, field: str, sig: int) -> bool:
+    """Whether signal ``sig`` is in the ``SigIgn``/``SigCgt`` mask of process ``pid``."""
+    line = next(ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith(field + ":"))
+    return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+
+
+def test_a_server_started_with_sigint_ignored_still_stops_commands_by_sigint(
+        start_server, endless_client, tmp_path, netlists_dir):
+    """``resim serve &`` in a script inherits SIGINT ignored; the commands it runs must still
+    take the SIGINT that stops them as Ctrl-C (exit 130, temporary files removed), not wait
+    out the grace and be killed (the next client waited those 2 s)."""
+    sock = tmp_path / "s.sock"
+    server = start_server(sock, ignore_sigint=True)
+    assert _signal_bit(server.pid, "SigIgn", signal.SIGINT)  # as the shell would leave it
+    client_proc, command = endless_client(sock, server, tmp_path / "work")
+    assert not _signal_bit(command, "SigIgn", signal.SIGINT) and _signal_bit(command, "SigCgt", signal.SIGINT)
+    client_proc.kill()
+    client_proc.communicate(timeout=GUARD_S)
     _wait_until(lambda: not _alive(command), "the command's process to end")
     assert_serves(str(sock), netlists_dir)
 

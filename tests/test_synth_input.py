@@ -53,6 +53,7 @@ def test_a_file_that_is_no_npz_archive_is_a_usage_error(tmp_path, capsys):
     ({**GOOD, "W01": np.ones((1, 1))}, ["W01", "leading zero"]),
     ({**GOOD, "W0": np.ones((2, 3)) * (1 + 1j)}, ["W0", "complex"]),
     ({**GOOD, "b1": np.array(["a"])}, ["b1", "not numbers"]),
+    ({**GOOD, "W0": np.array([[1.0, "a", None]], dtype=object)}, ["'W0'", "Python objects", "not numbers"]),
     ({**GOOD, "kind": np.array("drn"), "gain": np.array(4.0)}, ["deep resistive network", "resim export"]),
     ({**GOOD, "kind": np.array("transformer")}, ["kind 'transformer'"]),
     ({**GOOD, "W1": np.full((3, 1), 1e308)}, ["W1", "too large"]),

@@ -142,11 +142,22 @@ def read_npz(path: str, hint: str) -> dict[str, np.ndarray]:
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise RunError(f"'{path}' is a single .npy array, not an .npz archive of named arrays", hint=hint)
         with loaded as z:
-            return {k: z[k] for k in z.files}
+            return {k: _array(z, k, path, hint) for k in z.files}
     except OSError as exc:
         raise RunError(f"cannot read '{path}': {exc.strerror or exc}", hint=hint) from None
     except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise RunError(f"'{path}' is truncated or corrupt, not a complete .npz archive ({exc})", hint=hint) from None
+
+
+def _array(z: np.lib.npyio.NpzFile, key: str, path: str, hint: str) -> np.ndarray:
+    """Array ``key`` of the open archive ``z``; an object array (which only a pickle can
+    load: resim loads none) is a :class:`RunError` naming it, not a corrupt archive."""
+    try:
+        return z[key]
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        raise RunError(f"'{path}': array '{key}' holds Python objects (a pickle), not numbers", hint=hint) from None
 
 
 def _network(z: dict[str, np.ndarray], path: str, hint: str) -> DRN | MLP:

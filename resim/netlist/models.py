@@ -153,14 +153,13 @@ class DiodeModels:
         n = shockley.get("N", 1.0)
         if not n > 0:
             raise ModelError(f"N must be positive, got {n}")
-        vt = thermal_voltage(T)
         eg, xti = params.get("eg", 1.11), params.get("xti", 3.0)
 
-        def at_temperature(saturation: float) -> float:
-            return saturation * math.exp((T / t0 - 1.0) * eg / (n * vt) + xti / n * math.log(T / t0))
+        def at_temperature(saturation: float, key: str) -> float:
+            return saturation_at(key, saturation, T, t0, eg, xti, n)
 
         dt = T - t0
-        IS = at_temperature(shockley.get("IS", 1e-14))
+        IS = at_temperature(shockley.get("IS", 1e-14), "IS")
         trs1 = params.get("trs1", params.get("trs", 0.0))
         RS = shockley.get("RS", 0.0) * (1.0 + trs1 * dt + params.get("trs2", 0.0) * dt * dt)
         bv = shockley.get("BV", 0.0)
@@ -168,7 +167,7 @@ class DiodeModels:
         model = DiodeModel(name, "shockley", IS=IS, N=n, RS=RS, BV=BV, IBV=shockley.get("IBV", 1e-3),
                            NBV=shockley.get("NBV"), **_recombination(params, T, t0), **_knees(params))
         _check(model)
-        return model, (at_temperature(params.get("jsw", 0.0)), area, pj)
+        return model, (at_temperature(params.get("jsw", 0.0), "JSW"), area, pj)
 
     def ref(self, name: str, area: float | None, pj: float | None, m: float) -> tuple[str, float]:
         """The model (its name: ``name`` or a variant's) and the value (``area * m``) of a
@@ -217,9 +216,8 @@ def _recombination(params: dict[str, float], T: float, t0: float) -> dict[str, f
     tlevc = params.get("tlevc", 0.0)
     if tlevc not in (0.0, 1.0):
         raise ModelError(f"TLEVC={tlevc:g} is not supported", "TLEVC is 0 or 1")
-    vt, dt = thermal_voltage(T), T - t0
-    eg, xti = params.get("eg", 1.11), params.get("xti", 3.0)
-    isr_t = isr * math.exp((T / t0 - 1.0) * eg / (nr * vt) + xti / nr * math.log(T / t0))
+    dt = T - t0
+    isr_t = saturation_at("ISR", isr, T, t0, params.get("eg", 1.11), params.get("xti", 3.0), nr)
     vj = params.get("vj", params.get("pb", 1.0))
     if tlevc == 0.0:
         vj_t = junction_potential(vj, T, t0)
@@ -234,6 +232,28 @@ def _recombination(params: dict[str, float], T: float, t0: float) -> dict[str, f
         raise ModelError(f"the junction potential VJ at {T - CELSIUS:g} C is {vj_t:g} V, not positive",
                          "check VJ, TPB and FC")
     return {"ISR": isr_t, "NR": nr, "VJ": vj_t, "MJ": min(grading, GRADING_MAX)}
+
+
+def saturation_at(key: str, saturation: float, T: float, t0: float, eg: float, xti: float, n: float) -> float:
+    """A saturation current (``IS``, ``ISR``, ``JSW``: ``key``) at ``T`` (K) from ``TNOM`` ``t0``::
+
+        I(T) = I exp((T/t0 - 1) EG / (n Vt) + (XTI / n) ln(T/t0))
+
+    Raises ModelError where a positive current leaves double precision there (0 near
+    absolute zero, inf at astronomical temperatures; ngspice 39 gives NaN)."""
+    exponent = (T / t0 - 1.0) * eg / (n * thermal_voltage(T)) + xti / n * math.log(T / t0)
+    if not 0.0 < saturation < math.inf:  # none (JSW's default 0), or a negative one (_check refuses an IS)
+        return saturation * math.exp(min(exponent, 709.78))
+    try:
+        value = saturation * math.exp(exponent)  # (exactly IS at TNOM, where exp(0) = 1)
+    except OverflowError:  # exp(exponent) alone is beyond 1.8e308; IS times it may not be
+        log_value = math.log(saturation) + exponent
+        value = math.exp(log_value) if log_value < 709.78 else math.inf
+    if not value > 0.0 or value == math.inf:
+        raise ModelError(f"{key}={saturation:g} A taken to the circuit's temperature, {T - CELSIUS:g} C, is {value:g} A "
+                         "there, outside double precision (ngspice gives NaN)",
+                         f"give a temperature nearer the model's TNOM ({t0 - CELSIUS:g} C), or check EG and XTI")
+    return value
 
 
 def junction_potential(vj: float, T: float, t0: float) -> float:

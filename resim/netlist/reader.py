@@ -119,7 +119,7 @@ class Reader:
         out.lines.append(lines)  # as written, for messages
         low = text.lower()  # (once: the bulk scanner reads it too; a large netlist is tens of MB)
         if section is not None or ".lib" in low:
-            lines = library_lines(lines, section, file)
+            lines = library_lines(lines, section, file, first=1 if title else 0)
             low = "\n".join(lines).lower()
         n = len(lines)
         start = 0
@@ -306,7 +306,7 @@ class Reader:
         self.read(text, path, title=False, stack=(*stack, real), section=inc.section)
 
 
-def library_lines(lines: list[str], section: str | None, file: str) -> list[str]:
+def library_lines(lines: list[str], section: str | None, file: str, first: int = 0) -> list[str]:
     """``lines`` as ngspice 39 reads them (numbering kept, lines not read blank).
 
     A library file holds sections ``.lib name`` ... ``.endl [name]``. Reading section
@@ -314,9 +314,10 @@ def library_lines(lines: list[str], section: str | None, file: str) -> list[str]
     name; a missing section, or one without its ``.endl``, is a NetlistError. Any other file
     (``section`` None: the netlist, an ``.include``) is read whole, and a ``.lib name`` line in
     it (no section: ``.lib models.lib``) is a NetlistError at that line, as ngspice refuses it;
-    it is not taken as a section that would swallow the rest of the file."""
+    it is not taken as a section that would swallow the rest of the file. ``first``: the
+    first line that can be a card (1 in a netlist, whose line 0 is its title)."""
     if section is None:
-        for number, text in enumerate(lines):
+        for number, text in enumerate(lines[first:], first):
             if _head(text) == ".end":
                 break
             if _section_start(lines, number) is not None:
