@@ -12,9 +12,19 @@ import sys
 
 def main() -> None:
     """Entry point of the ``resim`` console script."""
+    try:
+        _run()
+    except KeyboardInterrupt:  # Ctrl-C before a command could take it: while Python loads resim
+        from resim.client import interrupted
+
+        sys.exit(interrupted())
+
+
+def _run() -> None:
+    """Forward the command to the server, or run it here (see the module's docstring)."""
     server = os.environ.get("RESIM_SERVER")
     if server and len(sys.argv) > 1:
-        from resim.client import FORWARDED, NotServed, forward, interrupted
+        from resim.client import FORWARDED, NotServed, forward
 
         if sys.argv[1] in FORWARDED:
             try:
@@ -22,10 +32,8 @@ def main() -> None:
             except NotServed as exc:
                 if str(exc):
                     print(f"resim: {exc}; running the command here", file=sys.stderr, flush=True)
-            except KeyboardInterrupt:  # Ctrl-C while served: the server stops the command when we hang up
-                sys.exit(interrupted())
             else:
-                sys.exit(code)
+                sys.exit(code)  # a Ctrl-C while served: main's; hanging up tells the server to stop the command
     from resim.cli import run
 
     run()

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,24 @@ def test_fixed_sweeps_and_float32_give_the_exact_answer(netlists_dir):
 def test_cd_options_with_the_exact_method_are_a_usage_error(resim_exe, divider):
     code, _, err = run_cli(resim_exe, "solve", divider, "--method", "exact", "--sweeps", "5")
     assert code == 2 and "--sweeps apply to --method cd" in err
+
+
+def test_ctrl_c_while_resim_loads_is_the_one_line_of_any_ctrl_c():
+    """Ctrl-C in the first tens of milliseconds, while the console script still imports the
+    CLI (numpy, click), printed a Python traceback (issue 23 item 8). The interrupt is made
+    certain by a finder that raises it when ``resim.cli`` is imported."""
+    script = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'resim.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from resim._launch import main\n"
+        "sys.argv = ['resim', 'solve', 'x.cir']\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 130, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == ["interrupted"]

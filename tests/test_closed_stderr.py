@@ -65,3 +65,4 @@ def test_help_into_a_closed_stdout_is_success(resim_exe, tmp_path, args):
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (0, b"")
+
