@@ -762,6 +762,8 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout, as_written=as_written)
+    for w in cmp.warnings:  # as solve shows them: a repeated DC value, a node with one connection, ...
+        _note(printable(w))
     _write_stdout(compare.to_json(cmp) if fmt == "json" else compare.to_table(cmp))
     if cmp.outcome == "differ":
         raise compare.ResultsDiffer(cmp.verdict())

@@ -105,6 +105,7 @@ class Comparison:
     ran: str = "translation"
     as_written: Comparison | None = None  # with a translation: ngspice on the netlist as written
     as_written_note: str | None = None  # why the netlist as written was not compared
+    warnings: list[str] = field(default_factory=list)  # resim's warnings about the netlist (its reader's)
 
     @property
     def differs(self) -> bool:
@@ -258,8 +259,11 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
                 f"could not compare: ngspice does not take {_listed(odd)} as written, so its answer for "
                 f"{os.fspath(against)} cannot be matched to resim's by name",
                 hint="compare without --against: resim's translation renames them for ngspice (docs/ngspice.md)")
-        return run.as_given(os.fspath(against), keep, "against", dc=True)
+        cmp = run.as_given(os.fspath(against), keep, "against", dc=True)
+        cmp.warnings = list(circuit.warnings)
+        return cmp
     cmp = run.translation(diodes, keep)
+    cmp.warnings = list(circuit.warnings)
     if as_written:
         cmp.as_written_note = why_not_as_written(circuit, path)
         if cmp.as_written_note is None:

@@ -237,6 +237,7 @@ def test_both_comparisons_are_reported(ngspice, tmp_path):
     assert re.search(r"verdict +: agree: resim's reading, translated: .*; the netlist as written: largest \|dv\| 0 V",
                      proc.stdout), proc.stdout
     assert (tmp_path / "kept" / "as-written" / "circuit.cir").read_text().startswith(REPEATED_DC.split("\n")[0])
+    assert "DC values" in proc.stderr  # resim's warning about the netlist, shown as solve shows it
     cmp = compare_with_ngspice(path, ngspice=ngspice)
     assert cmp.as_written is not None and cmp.as_written_note is None
     assert sorted(r.name for r in cmp.as_written.rows) == ["a", "b", "c"]
