@@ -130,6 +130,20 @@ def test_a_saturation_current_that_the_temperature_takes_out_of_range_is_refused
     assert f"is {value} there" in err.message and "temperature" in err.hint
 
 
+def test_a_breakdown_knee_at_an_absurd_temperature_prints_no_numpy_warning(tmp_path):
+    """At .temp 1e100 a diode's IS stays finite but IS BV / Vt overflows: the knee is BV (as
+    an infinite IS BV / Vt says), and no numpy RuntimeWarning reaches the user's stderr."""
+    import warnings
+
+    import resim
+
+    text = "t\n.temp 1e100\nV1 a 0 1\nR1 a b 1k\nD1 0 b dz\n.model dz D(IS=1e-14 BV=5 TCV=0.001)\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = resim.solve(resim.load_netlist(text))
+    assert result.voltage("a") == 1.0
+
+
 # ---- item 9a: a resistance that TC makes zero, negative or not finite --------------------------
 
 

@@ -151,7 +151,10 @@ def breakdown_knee(BV: float, IBV: float, IS: float, NBV: float, vt: float,
 
     solved by ngspice's fixed-point iteration (25 steps at most, stopping at ``reltol``
     IBV). An ``IBV`` below ``IS BV / Vt`` cannot be matched: the knee is ``BV`` itself.
+    (In Python floats: at an absurd temperature ``IS BV / Vt`` overflows to ``inf``, without
+    numpy's warning.)
     """
+    BV, IBV, IS, NBV, vt = float(BV), float(IBV), float(IS), float(NBV), float(vt)
     if IBV < IS * BV / vt:
         return BV
     nbvt = NBV * vt
