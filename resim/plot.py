@@ -65,7 +65,11 @@ def read_run(folder: str) -> Curves:
         if not line.strip():
             continue
         try:
-            rows.append(_row(line))
+            row = _row(line)
+            if rows and row[0] <= rows[-1][0]:  # a run appends epoch after epoch (a resumed one rewrites the file)
+                raise ValueError(f"'epoch' is {_json_number(row[0])}, after epoch {_json_number(rows[-1][0])}: "
+                                 "epochs only increase")
+            rows.append(row)
         except ValueError as exc:
             if number == len(lines) and rows:  # no newline after it: being written
                 break

@@ -192,6 +192,7 @@ def test_help_examples_run(tmp_path, capsys, monkeypatch):
     ('{"epoch": NaN, "train_error": 0.2, "test_error": 0.1}', "epoch", "NaN"),
     ('{"epoch": 0, "train_error": 0.2, "test_error": 0.1}', "epoch", "0"),
     ('{"epoch": 1.5, "train_error": 0.2, "test_error": 0.1}', "epoch", "1.5"),
+    ('{"epoch": 1, "train_error": 0.2, "test_error": 0.1}', "epoch", "1, after epoch 1: epochs only increase"),
 ])
 def test_metrics_that_no_run_writes_are_damage_naming_line_and_field(tmp_path, capsys, row, field, words):
     """Error rates are fractions in [0, 1], epochs whole numbers from 1; a test error of NaN
