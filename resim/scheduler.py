@@ -106,9 +106,12 @@ def _no_answer(address: str, why: str, timeout: float) -> SchedulerError:
 
 
 def _not_dask(address: str, why: str) -> SchedulerError:
-    return SchedulerError(f"{address} did not answer as a Dask scheduler ({why})",
-                          hint="check the port: give the address `dask scheduler` prints "
-                               f"(its default port is 8786), e.g. --scheduler {EXAMPLE}")
+    if "ssl_context" in why:  # tls:// or wss:// without Dask's TLS settings: the port is not the problem
+        hint = ("a TLS address needs Dask's TLS settings (its configuration's distributed.comm.tls: "
+                "ca-file and the client's cert and key); or give the tcp:// address")
+    else:
+        hint = f"check the port: give the address `dask scheduler` prints (its default port is 8786), e.g. --scheduler {EXAMPLE}"
+    return SchedulerError(f"{address} did not answer as a Dask scheduler ({why})", hint=hint)
 
 
 def _accepts(address: str, host: str, port: int, timeout: float) -> None:

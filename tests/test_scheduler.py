@@ -135,3 +135,14 @@ def test_a_service_that_is_not_dask_is_named_as_such(divider, capsys, tcp_server
     out, err = capsys.readouterr()
     assert out == "" and f"error: {address} did not answer as a Dask scheduler ({why})" in err
     assert server.conns  # it was reached
+
+
+def test_a_tls_address_without_tls_settings_says_so_not_check_the_port(divider, capsys, tcp_server):
+    """Dask cannot even start a TLS handshake without its TLS settings; the hint said to
+    check the port, which is not what is wrong."""
+    server = tcp_server(_silence)
+    address = f"tls://127.0.0.1:{server.port}"
+    assert run_args(sweep(divider, address, "--scheduler-timeout", "0.5")) == 2
+    _, err = capsys.readouterr()
+    assert f"error: {address} did not answer as a Dask scheduler" in err
+    assert "TLS settings" in err and "check the port" not in err
