@@ -258,6 +258,13 @@ def test_a_bare_lib_line_says_what_is_wrong(tmp_path, fast):
     assert LIB_HINT.format("lib1.lib") in err.hint
 
 
+def test_a_quoted_lib_file_is_not_shown_in_doubled_quotes(tmp_path, fast):
+    """`.lib 'models.lib'` was shown as '.lib 'models.lib'' in the message and its hint."""
+    err, path = error_of(tmp_path, "quoted\nV1 a 0 1\n.lib 'models.lib'\nR1 a 0 1k\n", fast)
+    check(err, path, 3, 1, "\".lib 'models.lib'\" names no library section", at=".lib")
+    assert "\".include 'models.lib'\"" in err.hint and "''" not in err.hint
+
+
 def test_a_title_that_reads_like_a_lib_line_is_a_title(tmp_path, fast):
     """The first line is the title whatever it says (docs/netlist.md); ngspice 39 solves this
     netlist (v(1) = 1 V), and the unsectioned-.lib check must not read its title as a card."""

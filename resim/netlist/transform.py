@@ -153,9 +153,10 @@ def _lib(tree, line, warnings):
 def lib_without_section(name: str) -> tuple[str, str]:
     """The message and hint for a ``.lib name`` line that is not a library file's section
     start: ngspice 39 refuses it ("unimplemented control card")."""
-    return (f"'.lib {name}' names no library section",
-            f"to read a section of a library file write '.lib {name} SECTION'; to read the whole file write "
-            f"'.include {name}' (a '.lib NAME' ... '.endl' section belongs in a library file)")
+    q = '"' if "'" in name else "'"  # a quoted file name inside its card: no doubled quotes
+    return (f"{q}.lib {name}{q} names no library section",
+            f"to read a section of a library file write {q}.lib {name} SECTION{q}; to read the whole file write "
+            f"{q}.include {name}{q} (a '.lib NAME' ... '.endl' section belongs in a library file)")
 
 
 def _unquoted(raw: str) -> str:
