@@ -259,11 +259,12 @@ def _not_included(circuit, *outputs: str | None) -> None:
 def _figure_file(path: str, param_hint: str) -> None:
     """Refuse a figure file (``plot -o``, ``sweep --plot``) whose extension names no format:
     the same rule for both, and ``-`` is no file (docs/output.md)."""
-    from .figure import FORMATS, output_format
+    from .figure import format_of
 
-    if output_format(path) is None:
-        raise click.BadParameter(f"'{path}': a figure is written to a file whose extension names its format, "
-                                 f"one of {', '.join('.' + f for f in FORMATS)}", param_hint=param_hint)
+    try:
+        format_of(path)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
 
 
 class _StdoutClosed(Exception):
