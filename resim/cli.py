@@ -753,13 +753,11 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
       resim compare-with-ngspice mine.cir --against mine_for_ngspice.cir --tol 1e-9
     """
     from . import compare
-    from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
-    if keep is not None:  # the files resim.ngspice writes into --keep DIR (DIR/dc for a .dc line, and the netlist as written's)
-        for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
-            for folder in (keep, os.path.join(keep, "dc"), os.path.join(keep, compare.AS_WRITTEN_DIR)):
-                check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
+    if keep is not None:
+        for path in compare.kept_files(keep):
+            check_distinct(path, [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout, as_written=as_written)

@@ -36,7 +36,7 @@ from . import api
 from .circuit import Circuit
 from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import ResimError, printable
-from .ngspice import DEFAULT_OPTIONS, NgspiceError, NgspiceResult, run_op
+from .ngspice import DEFAULT_OPTIONS, KEPT_FILES, NgspiceError, NgspiceResult, run_op
 from .result import Result
 from .translate import Translation, current_maps, ngspice_takes_element, ngspice_takes_node, to_ngspice
 
@@ -216,6 +216,13 @@ class Comparison:
 
 
 AS_WRITTEN_DIR = "as-written"  # --keep DIR's folder for ngspice's run of the netlist as written
+DC_DIR = "dc"  # --keep DIR's folder for ngspice's run of the .dc line
+
+
+def kept_files(keep: str | os.PathLike) -> list[str]:
+    """Every file that :func:`compare_with_ngspice` may write into its ``keep`` folder."""
+    folders = (os.fspath(keep), os.path.join(keep, DC_DIR), os.path.join(keep, AS_WRITTEN_DIR))
+    return [os.path.join(folder, name) for folder in folders for name in KEPT_FILES]
 
 
 def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
@@ -397,7 +404,7 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
         deck = deck.replace("\n.op\n", f"\n{line}\n")
     ours = run_sweep(circuit)
     theirs = run_dc(deck, ngspice=ngspice, options=options,
-                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), "dc"), timeout=timeout)
+                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), DC_DIR), timeout=timeout)
     if len(theirs.sweep) != len(ours.points):
         cmp.notes.append(f".dc: ngspice ran {len(theirs.sweep)} points, resim {len(ours.points)}: not compared")
         return
