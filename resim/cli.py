@@ -841,7 +841,7 @@ def _internal_error(exc: BaseException) -> int:
 def _note(message: str) -> None:
     """Write a warning or a progress line on stderr; when stderr's reader has gone, the line
     is lost and the command goes on (:func:`_report`; click would end it with exit 1)."""
-    _report(lambda: click.echo(message, err=True), 0)
+    _say(message, 0)
 
 
 def _say(message: str, code: int) -> int:
