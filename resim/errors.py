@@ -165,7 +165,7 @@ EXIT_CODES: dict[int, str] = {
     7: "dataset error (files not found, not downloadable, checksum or format wrong)",
     8: "ngspice missing, failed or past --timeout (the tail of its output is shown), or the comparison could not be made",
     9: "resim and ngspice differ beyond the tolerances",
-    10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
+    10: "cannot write output (missing or read-only folder or file, disk full, an output that is an input, ...)",
     11: "out of memory (the netlist or model needs more memory than the process may have)",
     130: "interrupted (Ctrl-C)",
 }
