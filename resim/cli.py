@@ -259,11 +259,12 @@ def _not_included(circuit, *outputs: str | None) -> None:
 def _figure_file(path: str, param_hint: str) -> None:
     """Refuse a figure file (``plot -o``, ``sweep --plot``) whose extension names no format:
     the same rule for both, and ``-`` is no file (docs/output.md)."""
-    from .figure import FORMATS, output_format
+    from .figure import format_of
 
-    if output_format(path) is None:
-        raise click.BadParameter(f"'{path}': a figure is written to a file whose extension names its format, "
-                                 f"one of {', '.join('.' + f for f in FORMATS)}", param_hint=param_hint)
+    try:
+        format_of(path)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
 
 
 class _StdoutClosed(Exception):
@@ -752,13 +753,11 @@ def compare_with_ngspice(netlist: str, tol: float, tol_i: float | None, timeout:
       resim compare-with-ngspice mine.cir --against mine_for_ngspice.cir --tol 1e-9
     """
     from . import compare
-    from .atomic import check_distinct
     from .ngspice import DEFAULT_OPTIONS
 
-    if keep is not None:  # the files resim.ngspice writes into --keep DIR (DIR/dc for a .dc line, and the netlist as written's)
-        for name in ("circuit.cir", "circuit.raw", "ngspice.log"):
-            for folder in (keep, os.path.join(keep, "dc"), os.path.join(keep, compare.AS_WRITTEN_DIR)):
-                check_distinct(os.path.join(folder, name), [("the netlist", netlist), ("--against", against)])
+    if keep is not None:
+        for path in compare.kept_files(keep):
+            check_distinct(path, [("the netlist", netlist), ("--against", against)])
     cmp = compare.compare_with_ngspice(netlist, tol=tol, ngspice=ngspice_path, keep=keep, diodes=diodes,
                                        options=None if ngspice_defaults else DEFAULT_OPTIONS, against=against,
                                        method=method, tol_i=tol_i, timeout=timeout, as_written=as_written)
@@ -842,7 +841,7 @@ def _internal_error(exc: BaseException) -> int:
 def _note(message: str) -> None:
     """Write a warning or a progress line on stderr; when stderr's reader has gone, the line
     is lost and the command goes on (:func:`_report`; click would end it with exit 1)."""
-    _report(lambda: click.echo(message, err=True), 0)
+    _say(message, 0)
 
 
 def _say(message: str, code: int) -> int:

@@ -36,7 +36,7 @@ from . import api
 from .circuit import Circuit
 from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import ResimError, printable
-from .ngspice import DEFAULT_OPTIONS, NgspiceError, NgspiceResult, run_op
+from .ngspice import DEFAULT_OPTIONS, KEPT_FILES, NgspiceError, NgspiceResult, run_op
 from .result import Result
 from .translate import Translation, current_maps, ngspice_takes_element, ngspice_takes_node, to_ngspice
 
@@ -110,9 +110,14 @@ class Comparison:
     @property
     def differs(self) -> bool:
         """A difference beyond the tolerances, in this run or in the netlist as written."""
-        own = (self.max_dv > self.tol or self.dc_max_dv > self.tol or bool(self.state_violations)
-               or bool(self.current_violations) or (self.ran != "translation" and self._missing_any))
+        own = self._beyond_tolerances or (self.ran != "translation" and self._missing_any)
         return own or (self.as_written is not None and self.as_written.differs)
+
+    @property
+    def _beyond_tolerances(self) -> bool:
+        """This run's own values differ: a voltage or current beyond its tolerance, a diode state."""
+        return (self.max_dv > self.tol or self.dc_max_dv > self.tol or bool(self.state_violations)
+                or bool(self.current_violations))
 
     @property
     def _missing_any(self) -> bool:
@@ -156,9 +161,7 @@ class Comparison:
 
     def _findings(self) -> str:
         """This run's differences, else what is missing, else how close it agrees."""
-        differs = (self.max_dv > self.tol or self.dc_max_dv > self.tol or self.state_violations
-                   or self.current_violations or self._missing_any)
-        if not differs:
+        if not (self._beyond_tolerances or self._missing_any):
             dc = f" (.dc: {self.dc_points} points, largest |dv| {self.dc_max_dv:.3g} V)" if self.dc_points else ""
             return (f"largest |dv| {self.max_dv:.3g} V <= tol {self.tol:.3g} V, {self.currents_compared} "
                     f"currents within tol-i {self.tol_i:.3g} of their scale{dc}")
@@ -216,6 +219,13 @@ class Comparison:
 
 
 AS_WRITTEN_DIR = "as-written"  # --keep DIR's folder for ngspice's run of the netlist as written
+DC_DIR = "dc"  # --keep DIR's folder for ngspice's run of the .dc line
+
+
+def kept_files(keep: str | os.PathLike) -> list[str]:
+    """Every file that :func:`compare_with_ngspice` may write into its ``keep`` folder."""
+    folders = (os.fspath(keep), os.path.join(keep, DC_DIR), os.path.join(keep, AS_WRITTEN_DIR))
+    return [os.path.join(folder, name) for folder in folders for name in KEPT_FILES]
 
 
 def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL, ngspice: str | None = None,
@@ -397,7 +407,7 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
         deck = deck.replace("\n.op\n", f"\n{line}\n")
     ours = run_sweep(circuit)
     theirs = run_dc(deck, ngspice=ngspice, options=options,
-                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), "dc"), timeout=timeout)
+                    keep_dir=None if keep is None else os.path.join(os.fspath(keep), DC_DIR), timeout=timeout)
     if len(theirs.sweep) != len(ours.points):
         cmp.notes.append(f".dc: ngspice ran {len(theirs.sweep)} points, resim {len(ours.points)}: not compared")
         return
@@ -415,9 +425,9 @@ def _compare_dc(cmp: Comparison, circuit, deck: str, tr: Translation | None, ngs
 
 # A netlist's .save would hide nodes from the comparison, and its other analyses may fail
 # at the tightened tolerances (a .tran's "timestep too small") after the operating point.
-_NOT_THE_OPERATING_POINT = re.compile(r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure)\b.*$", re.I | re.M)
-_NOT_THE_OPERATING_POINT_OR_DC = re.compile(
-    r"^[ \t]*\.(?:save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure|dc)\b.*$", re.I | re.M)
+_OTHER_CARDS = "save|tran|ac|noise|pz|disto|sens|four|tf|meas|measure"
+_NOT_THE_OPERATING_POINT = re.compile(rf"^[ \t]*\.(?:{_OTHER_CARDS})\b.*$", re.I | re.M)
+_NOT_THE_OPERATING_POINT_OR_DC = re.compile(rf"^[ \t]*\.(?:{_OTHER_CARDS}|dc)\b.*$", re.I | re.M)
 _CONTROL_BLOCK = re.compile(r"^[ \t]*\.control\b.*?(?:^[ \t]*\.endc\b[^\n]*|\Z)", re.I | re.M | re.S)
 _INCLUDE = re.compile(r"""^(\s*\.(?:include|inc|lib)\s+)(['"]?)([^'"\s]+)\2(\s+\S+)?""", re.I | re.M)
 

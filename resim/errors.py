@@ -1,6 +1,11 @@
 """Typed errors raised by the resim library.
 
 Library code never prints or exits: it raises one of these, and the CLI maps each class to
+a message and its ``exit_code``. :data:`EXIT_CODES` is the one table of exit codes (``resim
+--help``, docs/exit-codes.md), and :data:`COMMAND_EXIT_CODES` says which command returns which
+(each command's ``--help`` lists its own). The classes (those not defined here name their module):
+
+=====  =====================  ==========================================================
 code   class                  meaning
 =====  =====================  ==========================================================
 0      -                      success
@@ -10,16 +15,13 @@ code   class                  meaning
 4      TopologyError          the circuit is structurally ill-posed (floating nodes, ...)
 5      NoSolutionError        the circuit equations have no solution
 6      ConvergenceError       a solver did not converge; no answer is reported
+7      DataError              a dataset is missing or damaged (resim.drn.data)
 8      NgspiceError,          compare-with-ngspice: ngspice missing, failed or timed out
        CouldNotCompare        (resim.ngspice), or the comparison could not be made (resim.compare)
 9      ResultsDiffer          compare-with-ngspice: resim and ngspice differ (resim.compare)
 10     OutputError            an output file cannot be written (missing folder, disk full, ...)
 130    Interrupted            stopped by Ctrl-C (SIGINT)
 =====  =====================  ==========================================================
-=======
-a message and its ``exit_code``. :data:`EXIT_CODES` is the one table of exit codes (``resim
---help``, docs/exit-codes.md), and :data:`COMMAND_EXIT_CODES` says which command returns which
-(each command's ``--help`` lists its own).
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ EXIT_CODES: dict[int, str] = {
     7: "dataset error (files not found, not downloadable, checksum or format wrong)",
     8: "ngspice missing, failed or past --timeout (the tail of its output is shown), or the comparison could not be made",
     9: "resim and ngspice differ beyond the tolerances",
-    10: "cannot write output (I/O error: missing or read-only folder, disk full, ...)",
+    10: "cannot write output (missing or read-only folder or file, disk full, an output that is an input, ...)",
     11: "out of memory (the netlist or model needs more memory than the process may have)",
     130: "interrupted (Ctrl-C)",
 }

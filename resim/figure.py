@@ -33,6 +33,16 @@ def output_format(path: str) -> str | None:
     return ext if ext in FORMATS else None
 
 
+def format_of(path: str) -> str:
+    """:func:`output_format` of ``path``, or ValueError saying which extensions a figure
+    file may have (the one message of ``plot -o`` and ``sweep --plot``)."""
+    fmt = output_format(path)
+    if fmt is None:
+        raise ValueError(f"'{path}': a figure is written to a file whose extension names its format, "
+                         f"one of {', '.join('.' + f for f in FORMATS)}")
+    return fmt
+
+
 def pyplot(what: str = "--plot"):
     """matplotlib.pyplot on the Agg backend, or :class:`PlotUnavailable` saying that
     ``what`` (an option or a command) needs it."""

@@ -107,7 +107,8 @@ def to_csv(result: Result) -> str:
         w.writerow(["node", printable(name), "voltage_V", repr(v)])
     d = to_dict(result)
     for name, e in d["elements"].items():
-        w.writerow([e["type"], printable(name), "current_A", repr(e["current"])])
+        name = printable(name)
+        w.writerow([e["type"], name, "current_A", repr(e["current"])])
         if "state" in e:
             w.writerow([e["type"], name, "state", e["state"]])
     w.writerow(["circuit", "", "power_dissipated_W", repr(result.power_dissipated)])

@@ -338,11 +338,12 @@ def _run_in(exe: str, deck: str, workdir: Path, timeout: float) -> NgspiceResult
     return NgspiceResult(voltages=voltages, currents=currents, wall_time=wall_time, log=log)
 
 
+KEPT_FILES = ("circuit.cir", "circuit.raw", "ngspice.log")  # what a run writes in its folder (keep_dir)
+
+
 def _run_plots(exe: str, deck: str, workdir: Path, timeout: float) -> tuple[list[_Plot], str, float]:
     """Run ngspice on ``deck`` inside ``workdir``: the rawfile's plots, the log, the wall time."""
-    cir = workdir / "circuit.cir"
-    raw = workdir / "circuit.raw"
-    log_path = workdir / "ngspice.log"
+    cir, raw, log_path = (workdir / name for name in KEPT_FILES)
     cir.write_text(deck, encoding="utf-8", errors="surrogateescape")  # bytes read that way are written back as read
     raw.unlink(missing_ok=True)
     start = time.perf_counter()

@@ -22,7 +22,7 @@ import numpy as np
 
 from .atomic import check_writable, write_bytes
 from .drn.train import RunError
-from .figure import FORMATS, output_format, save
+from .figure import FORMATS, format_of, output_format, save
 from .figure import pyplot as figure_pyplot
 
 __all__ = ["FORMATS", "Curves", "default_labels", "output_format", "pyplot", "read_run", "render", "write_plot"]
@@ -170,9 +170,7 @@ def write_plot(folders: Sequence[str], path: str, labels: Sequence[str] | None =
     :class:`~resim.figure.PlotUnavailable`, :class:`~resim.errors.OutputError` (also for
     a ``path`` that is a run's metrics.jsonl);
     a run that cannot be read is a :class:`~resim.drn.train.RunError`."""
-    fmt = output_format(path)
-    if fmt is None:
-        raise ValueError(f"'{path}': the extension must be one of {', '.join('.' + f for f in FORMATS)}")
+    fmt = format_of(path)
     pyplot()
     check_writable(path, [("the metrics", os.path.join(f, "metrics.jsonl")) for f in folders])
     runs = [read_run(f) for f in folders]

@@ -17,8 +17,8 @@ every other client waited behind it. A worker that dies (killed by the kernel fo
 a crash) is replaced the same way; its command is refused (:class:`CommandFailed`), and
 its client runs it itself.
 
-This module imports multiprocessing only when a :class:`Jobs` is made: ``resim`` imports
-:mod:`resim.server`, and so this module, on every start.
+This module imports multiprocessing only when a :class:`Jobs` is made; :mod:`resim.server`,
+which ``resim`` imports on every start, imports this module only to serve.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import numpy as np
 
 from .atomic import check_writable, write_bytes
 from .errors import printable
-from .figure import FORMATS, PlotUnavailable, output_format, pyplot, save
+from .figure import PlotUnavailable, format_of, pyplot, save
 from .sweep import SweepResult
 
 __all__ = ["PlotUnavailable", "check_plot", "columns", "plot", "pyplot", "to_csv", "to_json"]
@@ -55,11 +55,9 @@ def check_plot(path: str, inputs: Iterable[tuple[str, str]] = ()) -> None:
 
 def plot(result: SweepResult, path: str) -> None:
     """Probes against the (inner) swept value; a heat map of the first probe for 2-D sweeps.
-    Written as the format ``path``'s extension names (:func:`resim.figure.output_format`;
+    Written as the format ``path``'s extension names (:func:`resim.figure.format_of`;
     ValueError if none)."""
-    fmt = output_format(path)
-    if fmt is None:
-        raise ValueError(f"'{path}': the extension must be one of {', '.join('.' + f for f in FORMATS)}")
+    fmt = format_of(path)
     plt = pyplot()
     axes = result.axes
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -288,7 +288,8 @@ def test_a_file_with_several_hard_links_is_written_in_place(divider, tmp_path, c
 
 def test_control_characters_in_names_are_escaped_in_tables_and_csv(tmp_path, capsys):
     netlist = tmp_path / "esc.cir"
-    netlist.write_text("title \x1b[2J\nV1 a\x1b[31m 0 1\nR\x07x a\x1b[31m 0 2\n")
+    netlist.write_text("title \x1b[2J\nV1 a\x1b[31m 0 1\nR\x07x a\x1b[31m 0 2\n"
+                       "D\x07d 0 a\x1b[31m ideal\n.model ideal D(Ron=0 Vfwd=0)\n")  # reverse-biased: off, a state row
     for fmt in ("table", "csv"):
         code, out, err = resim(capsys, "solve", netlist, "--format", fmt)
         assert code == 0, err
@@ -298,6 +299,7 @@ def test_control_characters_in_names_are_escaped_in_tables_and_csv(tmp_path, cap
     rows = {(k, n, q): v for k, n, q, v in csv.reader(io.StringIO(out))}
     assert float(rows[("node", "a\\x1b[31m", "voltage_V")]) == 1.0
     assert float(rows[("R", "r\\x07x", "current_A")]) == 0.5
+    assert rows[("D", "d\\x07d", "state")] == "off"
     code, out, _ = resim(capsys, "sweep", netlist, "--dc", "V1", "0", "1", "1")
     assert code == 0 and out.splitlines()[0] == "v1,v(a\\x1b[31m)"
     code, out, _ = resim(capsys, "solve", netlist, "--format", "json")  # JSON escapes by itself, and reads back

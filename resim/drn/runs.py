@@ -105,8 +105,7 @@ def model_file(path: str, command: str) -> tuple[str, str | None]:
         if os.path.exists(checkpoint):
             return checkpoint, (f"'{path}' holds no model.npz: its run has not finished ({_epochs_done(checkpoint)}); "
                                 f"using its last checkpoint, {checkpoint}")
-        raise RunError(f"'{path}' holds no model.npz or checkpoint.npz",
-                       hint="give a model.npz or checkpoint.npz written by resim train, or its run folder")
+        raise RunError(f"'{path}' holds no model.npz or checkpoint.npz", hint=_MODEL_FILE_HINT)
     if os.path.exists(path):
         return path, None
     folder = os.path.dirname(path)
@@ -118,8 +117,10 @@ def model_file(path: str, command: str) -> tuple[str, str | None]:
                        f"({_epochs_done(checkpoint)}), and its last checkpoint works",
                        hint=f"resim {command} {shlex.quote(checkpoint)} (with the same options); or finish the "
                             f"run first: resim train --config {config} --out {shlex.quote(folder or '.')} --resume")
-    raise RunError(f"'{path}' does not exist", hint="give a model.npz or checkpoint.npz written by resim train, "
-                                                    "or its run folder")
+    raise RunError(f"'{path}' does not exist", hint=_MODEL_FILE_HINT)
+
+
+_MODEL_FILE_HINT = "give a model.npz or checkpoint.npz written by resim train, or its run folder"
 
 
 def _epochs_done(checkpoint: str) -> str:
