@@ -270,18 +270,17 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
                 f"{os.fspath(against)} cannot be matched to resim's by name",
                 hint="compare without --against: resim's translation renames them for ngspice (docs/ngspice.md)")
         cmp = run.as_given(os.fspath(against), keep, "against", dc=True)
-        cmp.warnings = list(circuit.warnings)
-        return cmp
-    cmp = run.translation(diodes, keep)
+    else:
+        cmp = run.translation(diodes, keep)
+        if as_written:
+            cmp.as_written_note = why_not_as_written(circuit, path)
+            if cmp.as_written_note is None:
+                try:
+                    cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR),
+                                                  "as written", dc=False)
+                except NgspiceError as exc:
+                    cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
     cmp.warnings = list(circuit.warnings)
-    if as_written:
-        cmp.as_written_note = why_not_as_written(circuit, path)
-        if cmp.as_written_note is None:
-            try:
-                cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR),
-                                              "as written", dc=False)
-            except NgspiceError as exc:
-                cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
     return cmp
 
 
