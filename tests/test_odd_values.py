@@ -245,6 +245,35 @@ def test_expression_work_that_memoising_cannot_save_is_a_located_netlist_error(t
     assert err.exit_code == 3
 
 
+def _doubling_functions(depth: int) -> list[str]:
+    """f1 .. f<depth>, each calling the one before at two distinct arguments: f<depth>(x)
+    takes 2^depth calls that memoising cannot save."""
+    return [".func f1(x) {x+1}", *(f".func f{k}(x) {{f{k - 1}(2*x)+f{k - 1}(2*x+1)}}" for k in range(2, depth + 1))]
+
+
+def test_many_expressions_each_under_the_bound_are_refused_in_all(tmp_path):
+    """Each .param below stays under MAX_WORK (2^13 calls of a few steps), so each alone is
+    allowed; 100 of them took 9 s. The netlist's expressions share a budget, MAX_WORK plus
+    1,000 steps per expression, so the second such line is refused, located at it."""
+    lines = ["t", *_doubling_functions(13)]
+    lines += [f".param p{i} = {{f13({i})}}" for i in range(100)]
+    lines += ["V1 1 0 {p0}", "R1 1 0 1k"]
+    err, path = error_of(tmp_path, "\n".join(lines) + "\n")
+    assert err.exit_code == 3 and "in all" in err.message and "steps of user-function work" in err.message
+    assert err.location.line < 14 + 100  # refused early, not after the 100 lines
+    one = resim.load_netlist("t\n" + "\n".join(_doubling_functions(13)) + "\n.param p0 = {f13(0)}\nV1 1 0 {p0}\nR1 1 0 1k\n")
+    assert one["v"].value[0] == sum(range(1, 2 ** 12 + 1))  # x+1 at the 2^12 leaves x = 0 .. 2^12-1: allowed alone
+
+
+def test_ordinary_function_calls_in_many_expressions_stay_within_the_budget(tmp_path):
+    """3,000 elements each calling a small function: about 10 steps each, far under the
+    1,000 per expression the netlist's budget allows."""
+    lines = ["t", ".func half(x) {x/2 + 0*x}", "V1 n0 0 1"]
+    lines += [f"R{i} n0 0 {{half({i + 2}k)}}" for i in range(3000)]
+    circuit = resim.load_netlist("\n".join(lines) + "\n")
+    assert circuit["r"].value[0] == 1000.0 and len(circuit["r"].value) == 3000
+
+
 def test_an_error_inside_a_function_body_is_located_at_the_call(tmp_path):
     """Was located at the element's line with the column of the .func's body."""
     err, path = error_of(tmp_path, "t\n.func f(x) {x+yy}\nV1 1 0 1\nR1 1 0 {2*f(1)}\n")

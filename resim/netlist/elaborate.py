@@ -35,7 +35,7 @@ from ..circuit import CELSIUS, NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGro
 from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import NetlistError
 from .connections import single_connections
-from .expressions import Expr, ExpressionError, Function, Value, affine
+from .expressions import Expr, ExpressionError, Function, Value, affine, netlist_budget
 from .models import DiodeModels, ModelError, ResistorModels, resistance
 from .numbers import FINITE_HINT
 from .options import read_options
@@ -57,7 +57,8 @@ def elaborate(parsed: ParsedNetlist, params: Mapping[str, float] | None = None) 
     A :class:`NetlistError` names the netlist's unknown dot cards (a ``.modle`` leads to an
     "undefined model")."""
     try:
-        return _Elaborator(parsed, dict(params or {})).run()
+        with netlist_budget():  # a bound on the user-function work of all its expressions
+            return _Elaborator(parsed, dict(params or {})).run()
     except NetlistError as exc:
         raise parsed.blame_unknown_cards(exc) from None
 

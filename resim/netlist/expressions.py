@@ -40,6 +40,9 @@ from __future__ import annotations
 import math
 import operator
 from collections import ChainMap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 
@@ -168,6 +171,11 @@ MAX_NESTING = 500
 # distinct arguments): bounds the work of functions that call others with many different
 # arguments (f_k(x) = f_{k-1}(2x) + f_{k-1}(2x+1): 2^k distinct calls); under half a second.
 MAX_WORK = 100_000
+# Steps of user-function work in all the expressions of one netlist (:func:`netlist_budget`):
+# MAX_WORK once, plus this much per expression evaluated. A netlist of many expressions that
+# each stay just under MAX_WORK (100 .param lines: 9 s) is refused after about MAX_WORK steps
+# more than it may use, while ordinary function calls (tens of steps each) never come near.
+WORK_PER_EXPRESSION = 1_000
 # Binary operators, all left-associative: a chain of them (1+2-3*4) is one ("chain", first,
 # ((op, operand), ...)) node (applied in order), evaluated in a loop, not one level each.
 BINARY = frozenset(("add", "sub", "mul", "div", "mod", "pow", "lt", "gt", "le", "ge", "eq", "ne", "and", "or"))
@@ -218,11 +226,14 @@ class _Work:
     """One evaluation's user-function calls: each body's value by the values it depends on
     (evaluated once per distinct arguments), and the steps spent (:data:`MAX_WORK`)."""
 
-    __slots__ = ("memo", "deps", "sizes", "steps", "calls", "node_uses")
+    __slots__ = ("memo", "deps", "sizes", "steps", "calls", "node_uses", "budget")
 
     def __init__(self) -> None:
         self.steps = 0
         self.calls = 0  # user-function calls in progress
+        self.budget = _BUDGET.get()  # the netlist's (netlist_budget), or None
+        if self.budget is not None:
+            self.budget.expressions += 1
 
     def __getattr__(self, name: str) -> dict:
         """The tables (:attr:`memo`, :attr:`deps`, :attr:`sizes`, :attr:`node_uses`: id ->
@@ -297,7 +308,46 @@ class _Work:
             raise LimitError(f"evaluating it takes more than {MAX_WORK:,} steps: user functions that call others "
                              "several times with different arguments take exponential time",
                              "simplify the .func definitions (compute a repeated call once, in a .param)")
+        if self.budget is not None:
+            self.budget.spend(size)
         self.calls += 1
+
+
+class _Budget:
+    """The user-function work of one netlist's expressions (:func:`netlist_budget`)."""
+
+    __slots__ = ("steps", "expressions")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.expressions = 0
+
+    def spend(self, steps: int) -> None:
+        """Count ``steps``; :class:`LimitError` past ``MAX_WORK + WORK_PER_EXPRESSION`` per
+        expression evaluated so far."""
+        self.steps += steps
+        allowed = MAX_WORK + WORK_PER_EXPRESSION * self.expressions
+        if self.steps > allowed:
+            raise LimitError(f"the netlist's expressions take more than {allowed:,} steps of user-function work "
+                             f"in all ({self.expressions:,} expressions so far): many expressions each call "
+                             "functions that do much work",
+                             "simplify the .func definitions, or compute a repeated call once in a .param")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("resim_expression_budget", default=None)
+
+
+@contextmanager
+def netlist_budget() -> Iterator[None]:
+    """Within it, every evaluation shares one bound on user-function work (:class:`_Budget`):
+    :data:`MAX_WORK` once, plus :data:`WORK_PER_EXPRESSION` per expression evaluated. The
+    bound of one expression (:data:`MAX_WORK`) alone lets a netlist of N expressions take
+    N times half a second."""
+    token = _BUDGET.set(_Budget())
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 def evaluate(node: Node, scope: Mapping[str, float]) -> float:
