@@ -27,7 +27,8 @@ infinity or NaN.
 A user function's body is evaluated once per distinct values of what it depends on (its
 arguments and the parameters its body, and the bodies it calls, name), so that a chain of
 functions each calling the one before twice costs a call per level, not 2^k; the work that
-memoising cannot save is bounded (:data:`MAX_WORK`), and so is the nesting of an evaluation
+memoising cannot save is bounded (:data:`MAX_WORK` for one expression, :func:`netlist_budget`
+for all of a netlist's), and so is the nesting of an evaluation
 through the bodies it calls (:data:`MAX_NESTING`): both are :class:`LimitError`, never a
 hang or a RecursionError.
 
