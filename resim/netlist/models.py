@@ -46,7 +46,7 @@ from typing import Callable, NamedTuple
 from ..circuit import BOLTZMANN, CELSIUS, CHARGE, NOMINAL_TEMPERATURE, DiodeModel
 from ..errors import NetlistError
 from .expressions import Value
-from .options import ABSOLUTE_ZERO_HINT, above_absolute_zero
+from .options import ABSOLUTE_ZERO_HINT, above_absolute_zero, below_absolute_zero
 from .statements import ModelStmt
 
 _SHOCKLEY = {"is": "IS", "n": "N", "rs": "RS", "bv": "BV", "ibv": "IBV", "nbv": "NBV"}
@@ -148,8 +148,8 @@ class DiodeModels:
             return model, (0.0, area, pj)
         T = self.temperature
         t0 = params["tnom"] + CELSIUS if "tnom" in params else tnom
-        if not t0 > 0.0:
-            raise ModelError(f"TNOM={t0 - CELSIUS:g} C is at or below absolute zero (-273.15 C)", ABSOLUTE_ZERO_HINT)
+        if not above_absolute_zero(t0 - CELSIUS):
+            raise ModelError(below_absolute_zero("TNOM", t0 - CELSIUS), ABSOLUTE_ZERO_HINT)
         n = shockley.get("N", 1.0)
         if not n > 0:
             raise ModelError(f"N must be positive, got {n}")
@@ -315,7 +315,7 @@ class ResistorModels:
                             "resistor models take RSH, DEFW, L, NARROW, SHORT, R, TC1, TC2, TCE, TNOM")
         params = self.params[name] = {key: evaluate(m, v, key) for key, v in m.params.items()}
         if "tnom" in params and not above_absolute_zero(params["tnom"]):
-            raise error(f"TNOM={params['tnom']:g} C is at or below absolute zero (-273.15 C)", ABSOLUTE_ZERO_HINT)
+            raise error(below_absolute_zero("TNOM", params["tnom"]), ABSOLUTE_ZERO_HINT)
 
 
 class Resistance(NamedTuple):
@@ -355,8 +355,7 @@ def resistance(value: float | None, model: dict[str, float] | None, inst: dict[s
     t_inst = inst["temp"] + CELSIUS if "temp" in inst else temperature + inst.get("dtemp", 0.0)
     celsius = t_inst - CELSIUS
     if not above_absolute_zero(celsius):
-        raise ModelError(f"its temperature {celsius:g} C (temp=, dtemp=) is at or below absolute zero (-273.15 C)",
-                         ABSOLUTE_ZERO_HINT)
+        raise ModelError(below_absolute_zero("its temperature (temp=, dtemp=)", celsius), ABSOLUTE_ZERO_HINT)
     dt = t_inst - (model["tnom"] + CELSIUS if "tnom" in model else tnom)
     tce = inst.get("tce", model.get("tce"))
     if tce is not None:

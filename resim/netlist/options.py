@@ -69,10 +69,16 @@ def above_absolute_zero(celsius: float) -> bool:
     return celsius + CELSIUS > 0.0
 
 
+def below_absolute_zero(what: str, celsius: float) -> str:
+    """The message for a temperature ``what`` of ``celsius`` C at or below absolute zero (its
+    hint: :data:`ABSOLUTE_ZERO_HINT`); the temperature laws divide by and take logarithms of
+    ``T`` in K."""
+    return f"{what}: {celsius:g} C is at or below absolute zero (-273.15 C)"
+
+
 def check_temperature(celsius: float, stmt: OptionsStmt, column: int, what: str) -> float:
     """``celsius``, or a :class:`~resim.errors.NetlistError` at ``column`` of ``stmt`` when it is at or
-    below absolute zero (the temperature laws divide by and take logarithms of ``T`` in K)."""
+    below absolute zero (:func:`below_absolute_zero`)."""
     if not above_absolute_zero(celsius):
-        raise stmt.line.error(column, f"{what}: {celsius:g} C is at or below absolute zero (-273.15 C)",
-                              ABSOLUTE_ZERO_HINT)
+        raise stmt.line.error(column, below_absolute_zero(what, celsius), ABSOLUTE_ZERO_HINT)
     return celsius
