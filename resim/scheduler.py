@@ -106,9 +106,9 @@ def _no_answer(address: str, why: str, timeout: float) -> SchedulerError:
 
 
 def _not_dask(address: str, why: str) -> SchedulerError:
-    if "ssl_context" in why:  # tls:// or wss:// without Dask's TLS settings: the port is not the problem
+    if address.startswith(("tls://", "wss://")):  # without Dask's TLS settings no handshake even starts
         hint = ("a TLS address needs Dask's TLS settings (its configuration's distributed.comm.tls: "
-                "ca-file and the client's cert and key); or give the tcp:// address")
+                "ca-file and the client's cert and key) and the port the scheduler prints; or give the tcp:// address")
     else:
         hint = f"check the port: give the address `dask scheduler` prints (its default port is 8786), e.g. --scheduler {EXAMPLE}"
     return SchedulerError(f"{address} did not answer as a Dask scheduler ({why})", hint=hint)
