@@ -273,15 +273,22 @@ def compare_with_ngspice(netlist: str | os.PathLike, *, tol: float = DEFAULT_TOL
     else:
         cmp = run.translation(diodes, keep)
         if as_written:
-            cmp.as_written_note = why_not_as_written(circuit, path)
-            if cmp.as_written_note is None:
-                try:
-                    cmp.as_written = run.as_given(path, None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR),
-                                                  "as written", dc=False)
-                except NgspiceError as exc:
-                    cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
+            _add_as_written(cmp, run, keep)
     cmp.warnings = list(circuit.warnings)
     return cmp
+
+
+def _add_as_written(cmp: Comparison, run: "_Runs", keep) -> None:
+    """Set ``cmp.as_written`` to ngspice's run of the netlist as written, or
+    ``cmp.as_written_note`` to why there is none (:func:`why_not_as_written`, or ngspice failed)."""
+    cmp.as_written_note = why_not_as_written(run.circuit, run.path)
+    if cmp.as_written_note is not None:
+        return
+    folder = None if keep is None else os.path.join(os.fspath(keep), AS_WRITTEN_DIR)
+    try:
+        cmp.as_written = run.as_given(run.path, folder, "as written", dc=False)
+    except NgspiceError as exc:
+        cmp.as_written_note = f"ngspice could not run it: {_why_ngspice_failed(exc)}"
 
 
 @dataclass
