@@ -26,6 +26,7 @@ from _common import machine  # noqa: E402
 import numpy as np  # noqa: E402
 
 from resim.drn import kernels, onepass  # noqa: E402
+from resim.drn.engine import Engine  # noqa: E402
 
 
 def main() -> None:
@@ -51,10 +52,10 @@ def main() -> None:
         t0 = time.perf_counter()
         if pool is None:
             for cols_ in halves:
-                kernels.step_columns(W, None, P, Q, 0.0, 1e-6, 1.0, feed, cols_)
+                kernels.step_columns(Engine(W.dtype.name), W, None, P, Q, 0.0, 1e-6, 1.0, feed, cols_)
         else:
             job = pool.submit(kernels.step_columns, W, None, P, Q, 0.0, 1e-6, 1.0, feed, halves[1])
-            kernels.step_columns(W, None, P, Q, 0.0, 1e-6, 1.0, feed, halves[0])
+            kernels.step_columns(Engine(W.dtype.name), W, None, P, Q, 0.0, 1e-6, 1.0, feed, halves[0])
             job.result()
         return time.perf_counter() - t0
 

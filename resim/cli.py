@@ -304,6 +304,24 @@ class _progress_bar:
             self.bar.stop()
 
 
+_ENGINE_OPTIONS = (
+    click.option("--backend", type=click.Choice(["numpy", "torch"]), default=None,
+                 help="Overrides [training] backend: numpy (default) or torch (pip install 'resim[torch]')."),
+    click.option("--device", default=None, metavar="DEVICE",
+                 help="Overrides [training] device (torch): cpu, cuda or cuda:N."),
+    click.option("--precision", type=click.Choice(["float64", "float32", "bfloat16"]), default=None,
+                 help="Overrides [training] precision: the relaxation's products; bfloat16 needs torch and "
+                      "float32 (the conductances and every sum stay float32)."),
+)
+
+
+def _engine_options(f):
+    """--backend, --device and --precision: the engine keys of [training], as overrides."""
+    for option in reversed(_ENGINE_OPTIONS):
+        f = option(f)
+    return f
+
+
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True),
               help="The run's TOML file (docs/train.md lists every key).")
@@ -319,8 +337,9 @@ class _progress_bar:
 @click.option("--threads", type=click.IntRange(1, 2), default=None,
               help="Cores for the large matrix products (updates, relaxation, test error): 2 (default where "
                    "there are two) or 1. The results are the same bit for bit.")
+@_engine_options
 def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: str | None,
-          threads: int | None) -> None:
+          threads: int | None, backend: str | None, device: str | None, precision: str | None) -> None:
     """Train a deep resistive network by equilibrium propagation (or a relative, or
     truncated backpropagation), or the ReLU-network baseline by backpropagation.
 
@@ -333,14 +352,17 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
       resim train --config examples/drn_1h_fashion.toml --out runs/1h --threads 1
       resim train --config examples/fashion_drn_1h_tbp.toml --out runs/fashion_drn_1h_tbp
       resim train --config examples/relu_mlp_1h_fashion.toml --out runs/fashion_relu_1h
+      resim train --config examples/fashion_drn_3h_ep.toml --out runs/3h --backend torch --precision bfloat16
+      resim train --config examples/fashion_drn_3h_ep.toml --out runs/3h --backend torch --device cuda
     """
     from .drn import data as data_mod
-    from .drn.config import load_config
+    from .drn.config import load_config, with_engine
     from .drn.train import Progress, train as run_train
 
     if resume and overwrite:
         raise click.UsageError("--resume continues the run in --out, --overwrite starts it again: give one")
-    config = load_config(config_path)
+    engine = {"backend": backend, "device": device, "precision": precision}
+    config = with_engine(load_config(config_path), **engine)
     d = config["data"]
     bar = None
     try:
@@ -367,10 +389,11 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
     except KeyboardInterrupt:
         if bar is not None:
             bar.done()
-        raise _train_interrupted(config_path, out, data_dir, threads) from None
+        raise _train_interrupted(config_path, out, data_dir, threads, engine) from None
 
 
-def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None) -> Interrupted:
+def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None,
+                       engine: dict[str, str | None]) -> Interrupted:
     """The Interrupted error of a stopped `resim train`, with the command that goes on from
     its last checkpoint (or starts it again when no epoch was complete)."""
     import shlex
@@ -381,6 +404,7 @@ def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads
     args = ["resim", "train", "--config", config_path, "--out", out]
     args += ["--data-dir", data_dir] if data_dir else []
     args += ["--threads", str(threads)] if threads else []
+    args += [a for key, value in engine.items() if value for a in (f"--{key}", value)]
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
         done = int(read_npz(checkpoint, "")["epoch"]) if os.path.exists(checkpoint) else 0
@@ -424,20 +448,27 @@ class _epoch_bar:
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
 @click.option("--dataset", help="Evaluate on this dataset instead of the model's (mnist, fashion-mnist, kmnist, "
                                 "idx:<folder>); its files come from --data-dir or the usual places.")
-def evaluate(model: str, data_dir: str | None, dataset: str | None) -> None:
+@_engine_options
+def evaluate(model: str, data_dir: str | None, dataset: str | None, backend: str | None, device: str | None,
+             precision: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
     MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
     checkpoint (a run that has not finished).
 
+    The engine is the run's ([training] backend, device, precision), unless overridden; a
+    DRN is evaluated at its equilibrium, with products at the arrays' own precision.
+
     \b
-    Example:
+    Examples:
       resim evaluate runs/xs/model.npz
+      resim evaluate runs/3h --backend torch --device cuda
     """
     from .drn.train import classify
 
     model = _model_file(model, "evaluate")
-    net, data = _model_and_data(model, data_dir, dataset)
+    net, data = _model_and_data(model, data_dir, dataset,
+                                engine={"backend": backend, "device": device, "precision": precision})
     wrong = classify(net, data.test_x) != data.test_y
     click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
                            "test_error": float(wrong.mean())}))
@@ -454,11 +485,13 @@ def _model_file(path: str, command: str) -> str:
     return path
 
 
-def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None, circuit: bool = False):
+def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None, circuit: bool = False,
+                    engine: dict[str, str | None] | None = None):
     """The network in MODEL and the dataset to use it on: ``dataset`` (default: the one it
     was trained on) from ``data_dir`` (default: the training's data_dir, for that dataset
     only: the folder of one dataset must not stand in for another). ``circuit``: refuse a
-    model that is not one (a relu-mlp)."""
+    model that is not one (a relu-mlp). ``engine``: the network on the engine of its run's
+    [training] keys, with these overrides (else numpy)."""
     import shlex
 
     from .drn import data as data_mod
@@ -472,15 +505,33 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
                        hint=f"resim synth relu {shlex.quote(model)} -o net.cir; resim export writes a deep resistive "
                             "network ([model] kind = \"drn\")")
     try:
-        trained = parse_toml(config_text).get("data", {}) if config_text else {}
+        doc = parse_toml(config_text) if config_text else {}
     except ValueError as exc:
         raise RunError(f"'{model}': its stored configuration is not valid TOML ({exc})") from None
+    trained = doc.get("data", {})
+    if engine is not None:
+        net = _on_engine(net, doc.get("training", {}), engine)
     name = trained.get("dataset", "fashion-mnist")
     if data_dir is None and dataset in (None, name):
         data_dir = trained.get("data_dir") or None
     data = data_mod.load(dataset or name, data_dir)
     check_model_data(net, data, model)
     return net, data
+
+
+def _on_engine(net, training: dict, overrides: dict[str, str | None]):
+    """``net`` on the engine of a run's ``[training]`` keys with ``overrides`` (not None)."""
+    from .drn.config import ConfigError
+    from .drn.engines import make_engine
+
+    keys = {k: training.get(k, d) for k, d in (("backend", "numpy"), ("device", "cpu"), ("precision", ""))}
+    keys.update({k: v for k, v in overrides.items() if v is not None})
+    dtype = str(net.W[0].dtype)
+    if keys["backend"] == "numpy" and keys["device"] != "cpu":
+        raise ConfigError(f"the numpy backend runs on the CPU, not on '{keys['device']}'",
+                          hint="--backend torch runs on a CUDA device; --device cpu keeps numpy")
+    engine = make_engine(keys["backend"], keys["device"], dtype, keys["precision"] or None)
+    return net.on(engine) if engine.backend != "numpy" else net
 
 
 @main.command()

@@ -723,6 +723,7 @@ def test_update_in_cache_sized_strips_equals_the_whole_block(monkeypatch, moment
     """A column block walked in strips (update, clip, next batch's currents and column sums
     strip by strip, as DRN-XL's halves are) gives the bits of one pass over the whole block."""
     from resim.drn import kernels
+    from resim.drn.engine import Engine
 
     rng = np.random.default_rng(4)
     rows, cols, k = 300, 257, 6
@@ -737,7 +738,8 @@ def test_update_in_cache_sized_strips_equals_the_whole_block(monkeypatch, moment
         monkeypatch.setattr(kernels, "ONE_PASS", False)
         W, M = W0.copy(order="F"), M0.copy(order="F")
         feed = (x, np.ones(rows, dtype), np.empty((4, cols), dtype), np.empty(cols, dtype))
-        kernels.step_columns(W, M if momentum else None, P, Q, momentum, 0.3, 0.7, feed, slice(0, cols))
+        engine = Engine(np.dtype(dtype).name)
+        kernels.step_columns(engine, W, M if momentum else None, P, Q, momentum, 0.3, 0.7, feed, slice(0, cols))
         return W, M, feed[2], feed[3], len(kernels.strips(W, slice(0, cols)))
 
     whole, striped = run(1 << 30), run(40 * rows * W0.itemsize)

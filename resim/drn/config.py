@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NetlistError, SourceLocation
+from .engine import BACKENDS, EngineUnavailable
 from .rules import ALGORITHMS as EP_RULES
 
 if TYPE_CHECKING:
@@ -59,8 +60,14 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "lr_decay": ("number", 0.99),
         "seed": ("integer", 0),
         "dtype": ("string", "float64"),
+        # the engine (resim.drn.engine): how the run is computed, not what it is; a run resumes on any
+        "backend": ("string", "numpy"),  # or "torch" (pip install 'resim[torch]')
+        "device": ("string", "cpu"),  # torch: "cuda" or "cuda:N"
+        "precision": ("string", ""),  # the relaxation's products: "" (the dtype) or "bfloat16" (torch, float32)
     },
 }
+#: [training] keys that say how a run is computed, not what it computes: a run may resume with others
+ENGINE_KEYS = ("backend", "device", "precision")
 
 
 @dataclass(frozen=True)
@@ -159,13 +166,15 @@ def check(doc: dict, text: str, path: str) -> Config:
 
 def same_run(resolved_a: str, resolved_b: str) -> bool:
     """Whether two resolved configurations (:meth:`Config.to_toml`) describe the same run,
-    up to its length (``[training] epochs``): what ``--resume`` may continue."""
+    up to its length (``[training] epochs``) and its engine (:data:`ENGINE_KEYS`: a run
+    started on a GPU may go on on a CPU): what ``--resume`` may continue."""
     docs = [parse_toml(text) for text in (resolved_a, resolved_b)]
     for doc in docs:
         for section, keys in SCHEMA.items():  # keys added since a run started take their defaults
             for key, (_, default) in keys.items():
                 doc.setdefault(section, {}).setdefault(key, default)
-        doc["training"].pop("epochs", None)
+        for key in ("epochs", *ENGINE_KEYS):
+            doc["training"].pop(key, None)
     return docs[0] == docs[1]
 
 
@@ -209,12 +218,50 @@ def _semantics(v: dict, path: str, text: str) -> None:
                    "0 never mirrors a training image, 0.5 mirrors half of them (the follow-up's Fashion-MNIST runs)")
     if t["dtype"] not in ("float64", "float32"):
         raise _err(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
+    _check_engine(t, lambda key, message, hint=None: _err(path, text, "training", key, message, hint))
     if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":
         raise _err(path, text, "training", "nudging", "nudging must not be 0")
     ds = d["dataset"]
     if ds not in ("mnist", "fashion-mnist", "kmnist") and not ds.startswith("idx:"):
         raise _err(path, text, "data", "dataset", f"unknown dataset '{ds}'",
                    "mnist, fashion-mnist, kmnist, or idx:<folder with the four IDX files>")
+
+
+def _check_engine(t: dict, error) -> None:
+    """Refuse engine keys that no machine could honour (what this one lacks, torch or a GPU,
+    is found when the engine is made: :func:`resim.drn.engine.make_engine`)."""
+    if t["backend"] not in BACKENDS:
+        raise error("backend", f"unknown backend '{t['backend']}'", f"choose from {', '.join(BACKENDS)}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", t["device"]):
+        raise error("device", f"unknown device '{t['device']}'", "cpu, cuda or cuda:N (N the GPU's number)")
+    if t["backend"] == "numpy" and t["device"] != "cpu":
+        raise error("device", f"the numpy backend runs on the CPU, not on '{t['device']}'",
+                    "backend = \"torch\" runs on a CUDA device")
+    if t["precision"] not in ("", t["dtype"], "bfloat16"):
+        raise error("precision", f"precision '{t['precision']}' does not go with dtype {t['dtype']}",
+                    "leave it out (products in the dtype), or \"bfloat16\" (torch, dtype \"float32\")")
+    if t["precision"] == "bfloat16" and (t["dtype"] != "float32" or t["backend"] != "torch"):
+        raise error("precision", "bfloat16 products need backend = \"torch\" and dtype = \"float32\"",
+                    "the conductances and every sum stay float32; only the relaxation's products are bfloat16")
+
+
+def with_engine(config: Config, **keys: str | None) -> Config:
+    """``config`` with the engine keys given (not None) replaced, checked as the file's are:
+    the command-line overrides of ``resim train`` and ``resim evaluate``. A bad override is
+    an :class:`~resim.drn.engine.EngineUnavailable` (a usage error) naming the option."""
+    given = {k: v for k, v in keys.items() if v is not None}
+    if not given:
+        return config
+    values = {section: dict(keys) for section, keys in config.values.items()}
+    values["training"].update(given)
+
+    def error(key, message, hint=None):
+        if key in given:
+            return EngineUnavailable(f"--{key}: {message}", hint=hint)
+        return ConfigError(message, hint=hint)
+
+    _check_engine(values["training"], error)
+    return Config(values, config.path, config.text)
 
 
 def _coerce(kind: str, value: Any) -> tuple[bool, Any]:

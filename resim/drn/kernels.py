@@ -28,7 +28,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import onepass
-from .blas import add_outer
 
 _SPLIT = 1 << 16  # matrices at least this large are updated and multiplied in two column halves
 CACHE_BYTES = 1 << 20  # a column block is walked in strips of about this size (a core's L2) ...
@@ -43,24 +42,27 @@ def column_blocks(W: np.ndarray) -> list[slice]:
     return [slice(0, n // 2), slice(n // 2, n)] if W.size >= _SPLIT else [slice(0, n)]
 
 
-def step_columns(W: np.ndarray, M: np.ndarray | None, P: np.ndarray, Q: np.ndarray, momentum: float, lr: float,
-                 alpha: float, feed: tuple[np.ndarray, ...] | None, cols: slice) -> None:
+def step_columns(engine, W, M, P, Q, momentum: float, lr: float, alpha: float,
+                 feed: tuple[np.ndarray, ...] | None, cols: slice) -> None:
     """:func:`resim.drn.rules.descend` on the columns ``cols`` of one layer: W -= lr alpha
     P^T Q (or the momentum form, with ``M`` the momentum, else None), clip at 0, then with
     ``feed`` = (x, ones, drive, colsum) the upcoming batch's currents ``drive = x W`` and the
-    column sums ``colsum = 1^T W`` of those columns."""
-    if ONE_PASS and streamed(W, cols) and onepass.available():
+    column sums ``colsum = 1^T W`` of those columns (numpy only). ``engine``: the
+    :class:`resim.drn.engine.Engine` the arrays live on (its ``add_outer`` and
+    ``clip_conductances``); strips and the one-pass kernel are numpy's."""
+    numpy = engine.backend == "numpy"
+    if numpy and ONE_PASS and streamed(W, cols) and onepass.available():
         onepass.step(W, M, P, Q, momentum, lr, alpha, feed, cols)
         return
-    for strip in strips(W, cols):
+    for strip in strips(W, cols) if numpy else [cols]:
         Wb, Qb = W[:, strip], Q[:, strip]
         if M is not None:
             Mb = M[:, strip]
-            add_outer(Mb, alpha, P, Qb, beta=momentum)
+            engine.add_outer(Mb, alpha, P, Qb, beta=momentum)
             Wb -= lr * Mb
         else:
-            add_outer(Wb, -lr * alpha, P, Qb)
-        clip_conductances(Wb)
+            engine.add_outer(Wb, -lr * alpha, P, Qb)
+        engine.clip_conductances(Wb)
         if feed is not None:
             x, ones, drive, colsum = feed
             drive[:, strip] = x @ Wb

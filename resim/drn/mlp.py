@@ -20,9 +20,14 @@ Training (:mod:`resim.drn.mlp_train`) is SGD with momentum in the DRN's conventi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from .engines import engine_of
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 
 @dataclass
@@ -44,17 +49,23 @@ class MLP:
         W = [(rng.uniform(-1, 1, (a, c)) / np.sqrt(a)).astype(dtype) for a, c in zip(layers, layers[1:])]
         return cls(W, [np.zeros(n, dtype) for n in layers[1:]])
 
+    def on(self, engine: "Engine") -> "MLP":
+        """This network's parameters on ``engine`` (:mod:`resim.drn.engine`), as a copy."""
+        return MLP([engine.asarray(engine_of(w).numpy(w)) for w in self.W],
+                   [engine.asarray(engine_of(b).numpy(b)) for b in self.b])
+
 
 def forward(W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
     """Every layer's activity for the batch ``x`` [B, n_0]: ``[h_0, h_1, ..., h_(L-1), out]``
     with h_0 = x (in the weights' dtype), h_l = max(h_(l-1) W_(l-1) + b_(l-1), 0) and
     out = h_(L-1) W_(L-1) + b_(L-1)."""
-    h = [np.asarray(x, W[0].dtype)]
+    engine = engine_of(W[0])
+    h = [engine.asarray(x)]
     for l, (w, c) in enumerate(zip(W, b)):
         z = h[-1] @ w
         z += c
         if l < len(W) - 1:
-            np.maximum(z, 0, out=z)
+            engine.relu_(z)
         h.append(z)
     return h
 
@@ -76,7 +87,7 @@ def gradient(W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray,
 
     (ReLU's derivative is taken as 0 at 0.)"""
     h = forward(W, b, x)
-    delta = (h[-1] - np.asarray(y, h[-1].dtype)) / len(x)
+    delta = (h[-1] - engine_of(W[0]).asarray(y)) / len(x)
     gW: list[np.ndarray] = [np.empty(0)] * len(W)
     gb: list[np.ndarray] = [np.empty(0)] * len(W)
     for l in range(len(W) - 1, -1, -1):
@@ -98,8 +109,10 @@ def sgd_step(params: list[np.ndarray], grads: list[np.ndarray], moms: list[np.nd
 
 
 def outputs(W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """The network's outputs [N, n_L] for the images ``x`` [N, n_0], ``batch`` images at a time."""
-    out = [forward(W, b, x[a:a + batch])[-1] for a in range(0, len(x), batch)]
+    """The network's outputs [N, n_L] for the images ``x`` [N, n_0], ``batch`` images at a
+    time, as a numpy array whatever the engine of ``W``."""
+    engine = engine_of(W[0])
+    out = [engine.numpy(forward(W, b, x[a:a + batch])[-1]) for a in range(0, len(x), batch)]
     return np.concatenate(out) if out else np.zeros((0, W[-1].shape[1]), W[-1].dtype)
 
 

@@ -24,13 +24,13 @@ The learning rules built on these states are in :mod:`resim.drn.rules`.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import column_blocks
+from .engine import NUMPY64, Engine
+from .engines import engine_of
 
 ORDERS = ("odd-even", "forward", "backward")
 
@@ -48,20 +48,26 @@ def layer_order(L: int, order: str) -> list[int]:
 
 @dataclass
 class DRN:
-    """Parameters of a DRN (``W`` conductances, ``b`` bias currents) and its input gain.
+    """Parameters of a DRN (``W`` conductances, ``b`` bias currents), its input gain, and
+    the engine its arrays live on (:mod:`resim.drn.engine`; default: numpy, in the dtype of
+    the arrays given).
 
-    The conductance matrices are kept column-major (Fortran order), whatever order they
-    are given in: the training step updates, clips and multiplies them in column blocks
-    (:func:`resim.drn.rules.descend`), and a column block of a column-major matrix is one
-    contiguous piece of memory (which scipy's ``gemm``, the fallback of
+    With numpy, the conductance matrices are kept column-major (Fortran order), whatever
+    order they are given in: the training step updates, clips and multiplies them in column
+    blocks (:func:`resim.drn.rules.descend`), and a column block of a column-major matrix is
+    one contiguous piece of memory (which scipy's ``gemm``, the fallback of
     :mod:`resim.drn.blas`, requires)."""
 
-    W: list[np.ndarray]
-    b: list[np.ndarray]
+    W: list
+    b: list
     gain: float
+    engine: Engine = field(default=None, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.W = [np.asfortranarray(w) for w in self.W]
+        if self.engine is None:
+            self.engine = engine_of(self.W[0]) if len(self.W) else NUMPY64
+        self.W = [self.engine.matrix(w) for w in self.W]
+        self.b = [self.engine.asarray(b) for b in self.b]
 
     @property
     def sizes(self) -> list[int]:
@@ -77,20 +83,33 @@ class DRN:
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         """[B, pixels] images in [0, 1] -> [B, 2 pixels] input voltages ``gain (+x, -x)``."""
-        x = np.asarray(x, self.W[0].dtype)
-        return self.gain * np.concatenate([x, -x], axis=1)
+        x = self.engine.asarray(x)
+        return self.gain * self.engine.concat([x, -x], axis=1)
 
     def copy(self) -> "DRN":
-        return DRN([w.copy() for w in self.W], [b.copy() for b in self.b], self.gain)
+        return DRN([w.clone() if hasattr(w, "clone") else w.copy() for w in self.W],
+                   [b.clone() if hasattr(b, "clone") else b.copy() for b in self.b], self.gain, self.engine)
+
+    def on(self, engine: Engine) -> "DRN":
+        """This network's parameters on ``engine`` (a copy; the same object if already there)."""
+        if engine is self.engine:
+            return self
+        return DRN([engine.matrix(self.engine.numpy(w)) for w in self.W],
+                   [engine.asarray(self.engine.numpy(b)) for b in self.b], self.gain, engine)
+
+    def numpy(self) -> "DRN":
+        """This network with numpy arrays of its dtype (for files and the circuit solvers)."""
+        return self.on(Engine(self.engine.dtype)) if self.engine.backend != "numpy" else self
 
 
 class Relaxer:
     """Layered coordinate descent for one set of parameters (the denominators are fixed)."""
 
-    def __init__(self, net: DRN, colsum0: np.ndarray | None = None, pool: Executor | None = None) -> None:
+    def __init__(self, net: DRN, colsum0=None, pool: Executor | None = None) -> None:
         """``colsum0``: the column sums of ``W[0]``, when the caller already has them;
-        ``pool``: one worker thread for the second half of every large product."""
+        ``pool``: one worker thread for the second half of every large product (numpy)."""
         self.net = net
+        self.engine = e = net.engine
         self.pool = pool
         W = net.W
         L = len(W)
@@ -98,75 +117,63 @@ class Relaxer:
         # conductance to the previous layer plus to the next one, per node of layers 1..L
         into = [W[0].sum(axis=0) if colsum0 is None else colsum0] + [W[l - 1].sum(axis=0) for l in range(2, L + 1)]
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
-        self.inv = [_reciprocal(d) for d in self.den]  # 0 for a node without conductance
-        self.low, self.high = _diode_bounds(tuple(net.sizes[1:-1]), W[0].dtype.char)
+        self.inv = [e.reciprocal(d) for d in self.den]  # 0 for a node without conductance
+        self.low, self.high = e.diode_bounds(tuple(net.sizes[1:-1]))
+        # the conductances as the relaxation's products read them (bfloat16 copies where asked)
+        self.Wp = [e.for_products(w) for w in W]
 
-    def start(self, x: np.ndarray) -> list[np.ndarray]:
+    def start(self, x: np.ndarray) -> list:
         """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
         v0 = self.net.inputs(x)
-        return [v0] + [np.zeros((len(v0), n), v0.dtype) for n in self.net.sizes[1:]]
+        return [v0] + [self.engine.zeros((len(v0), n)) for n in self.net.sizes[1:]]
 
-    def relax(self, V: list[np.ndarray], sweeps: int, beta: float = 0.0, y: np.ndarray | None = None,
-              clamp: np.ndarray | None = None, drive0: np.ndarray | None = None,
-              order: str = "odd-even") -> list[np.ndarray]:
+    def relax(self, V: list, sweeps: int, beta=0.0, y=None, clamp=None, drive0=None,
+              order: str = "odd-even") -> list:
         """``sweeps`` sweeps from ``V`` (not modified): free (``beta = 0``), nudged toward
         ``y``, or with the outputs clamped to ``clamp``, the layers of each sweep in ``order``
-        (:data:`ORDERS`). ``drive0 = V[0] W[0]`` (the inputs' currents into layer 1) may be
-        passed in: every phase of a batch shares it.
+        (:data:`ORDERS`). ``beta`` is a number or a [B, 1] array. ``drive0 = V[0] W[0]`` (the
+        inputs' currents into layer 1) may be passed in: every phase of a batch shares it.
 
         At batch sizes of a few images every array here is small, and the time goes to
         numpy's per-call overhead: each node update is a product per neighbouring layer and
         four in-place calls (add, scale, two bounds), and nothing is copied."""
-        W, b, L = self.net.W, self.net.b, self.L
+        b, L, Wp = self.net.b, self.L, self.Wp
         V = list(V)
         order = layer_order(L, order)
         if clamp is not None:
             V[L] = clamp
             order = [l for l in order if l != L]
         if drive0 is None:
-            drive0 = self.product(V[0], W[0])
+            drive0 = self.product(V[0], Wp[0])
         inv = self.inv
         fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
-        if isinstance(beta, np.ndarray) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
-            inv = [*inv[:-1], _reciprocal(self.den[-1] + beta)]  # beta may be [B, 1]
+        if not isinstance(beta, (int, float)) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
+            inv = [*inv[:-1], self.engine.reciprocal(self.den[-1] + beta)]  # beta may be [B, 1]
             fixed[-1] = fixed[-1] + beta * y
         for _ in range(sweeps):
             for l in order:
                 # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
-                v = self.product(V[l - 1], W[l - 1]) if l > 1 else None
+                v = self.product(V[l - 1], Wp[l - 1]) if l > 1 else None
                 if l < L:
                     if v is None:
-                        v = self.product(V[l + 1], W[l].T)
+                        v = self.product(V[l + 1], Wp[l].T)
                     else:
-                        v += self.product(V[l + 1], W[l].T)
+                        v += self.product(V[l + 1], Wp[l].T)
                 if v is None:
                     v = fixed[0] * inv[0]
                 else:
                     v += fixed[l - 1]
                     v *= inv[l - 1]
                 if l < L:
-                    np.maximum(v, self.low[l - 1], out=v)
-                    np.minimum(v, self.high[l - 1], out=v)
+                    self.engine.clip_(v, self.low[l - 1], self.high[l - 1])
                 V[l] = v
         return V
 
-    def product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """a b; a large b in two fixed column halves, the second on the pool's thread when
-        there is one (the halves are the same without it: the same bits either way)."""
-        blocks = column_blocks(b)
-        if len(blocks) == 1:
-            return a @ b
-        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-        first, second = blocks
-        other = None
-        if self.pool is None:
-            np.matmul(a, b[:, second], out=out[:, second])
-        else:
-            other = self.pool.submit(np.matmul, a, b[:, second], out=out[:, second])
-        np.matmul(a, b[:, first], out=out[:, first])
-        if other is not None:
-            other.result()
-        return out
+    def product(self, a, b):
+        """a b at the relaxation's precision (``b`` one of :attr:`Wp`, or its transpose); with
+        numpy, a large ``b`` in two fixed column halves, the second on the pool's thread
+        (the same bits either way)."""
+        return self.engine.product(a, b, self.pool)
 
     def converge(self, V, tol: float = 1e-12, max_sweeps: int = 100_000, settled=None, **kw) -> list[np.ndarray]:
         """Sweep until the largest change is below ``tol`` (for tests and exact gradients).
@@ -179,7 +186,7 @@ class Relaxer:
         previous = None
         for _ in range(max_sweeps):
             nxt = self.relax(V, 1, **kw)
-            delta = max(float(np.max(np.abs(a - c))) for a, c in zip(nxt[1:], V[1:]))
+            delta = max(self.engine.max_abs(a - c) for a, c in zip(nxt[1:], V[1:]))
             V = nxt
             if delta <= tol:
                 return V
@@ -190,27 +197,6 @@ class Relaxer:
                     return V
             previous = delta
         raise RuntimeError("DRN relaxation did not converge")
-
-
-@functools.cache
-def _diode_bounds(hidden: tuple[int, ...], dtype: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Each hidden layer's diode bounds as [1, n] rows: v >= 0 on its first half (low 0,
-    high inf), v <= 0 on its second (low -inf, high 0). Read-only: shared by every Relaxer."""
-    low, high = [], []
-    for n in hidden:
-        h = n // 2
-        low.append(np.r_[np.zeros(h), np.full(n - h, -np.inf)].astype(dtype)[None, :])
-        high.append(np.r_[np.full(h, np.inf), np.zeros(n - h)].astype(dtype)[None, :])
-    for a in low + high:
-        a.flags.writeable = False
-    return low, high
-
-
-def _reciprocal(d: np.ndarray) -> np.ndarray:
-    """1/d, and 0 where d = 0 (a node no conductance reaches stays at 0)."""
-    out = np.zeros_like(d)
-    np.divide(1.0, d, out=out, where=d > 0)
-    return out
 
 
 def eval_batch(net: DRN) -> int:
@@ -232,7 +218,11 @@ def outputs(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | 
     it converges in fewer sweeps) and the new equilibria are stored back. The equilibrium
     does not depend on the start: the same outputs, to the tolerance, either way.
     ``settled``: see :meth:`Relaxer.converge` (:func:`predict` stops once no class can change).
-    ``batch``: images relaxed at once (default :func:`eval_batch`)."""
+    ``batch``: images relaxed at once (default :func:`eval_batch`). The outputs are numpy
+    arrays whatever the network's engine; at the equilibrium, its products are at the
+    arrays' own precision (bfloat16's cannot settle an equilibrium to 1e-10)."""
+    if not sweeps:
+        net = net.on(net.engine.exact())
     relaxer = Relaxer(net, pool=pool)
     batch = batch or eval_batch(net)
     out = []
@@ -246,7 +236,7 @@ def outputs(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | 
             V = relaxer.converge(V, tol=1e-10 * (1.0 + net.gain), settled=settled)
             if warm is not None:
                 warm[k:k + 1] = [V[1:]]
-        out.append(V[-1])
+        out.append(net.engine.numpy(V[-1]))
     return np.concatenate(out) if out else np.zeros((0, net.sizes[-1]))
 
 
@@ -262,7 +252,7 @@ def predict(net: DRN, x: np.ndarray, batch: int | None = None, pool: Executor | 
     return np.argmax(outputs(net, x, batch, pool, **how), axis=1)
 
 
-def _classes_settled(V: list[np.ndarray], bound: float) -> bool:
-    out = V[-1]
+def _classes_settled(V: list, bound: float) -> bool:
+    out = engine_of(V[-1]).numpy(V[-1])
     top2 = np.partition(out, out.shape[1] - 2, axis=1)[:, -2:]
     return bool(np.all(top2[:, 1] - top2[:, 0] > 4.0 * bound))

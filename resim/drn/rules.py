@@ -19,7 +19,8 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from .kernels import clip_conductances, column_blocks, step_columns
+from .engines import engine_of
+from .kernels import column_blocks, step_columns
 from .network import DRN, Relaxer
 
 ALGORITHMS = ("centered-ep", "positive-ep", "negative-ep", "contrastive", "centered-cl", "positive-cl",
@@ -31,16 +32,17 @@ def ep_difference(Va: list[np.ndarray], Vb: list[np.ndarray],
     """(dE/dtheta(Va) - dE/dtheta(Vb)) / scale, averaged over the batch, computed without
     the states' common terms: for W[l], 1/2 (a^2 - a'^2) + 1/2 (c^2 - c'^2) - (a^T c - a'^T c')."""
     B = len(Va[0])
+    e = engine_of(Va[0])
     gW, gb = [], []
     for l in range(len(Va) - 1):
         a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
         if l == 0:  # the inputs are the same in both states
-            dsq_a = np.zeros(a.shape[1], a.dtype)
+            dsq_a = e.zeros(a.shape[1])
             cross = a.T @ (c - c2)
         else:
-            dsq_a = 0.5 * (np.einsum("bi,bi->i", a, a) - np.einsum("bi,bi->i", a2, a2))
+            dsq_a = 0.5 * (e.coldot(a, a) - e.coldot(a2, a2))
             cross = a.T @ c - a2.T @ c2
-        dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
+        dsq_c = 0.5 * (e.coldot(c, c) - e.coldot(c2, c2))
         gW.append((dsq_a[:, None] + dsq_c[None, :] - cross) / (scale * B))
         gb.append(-(c - c2).sum(axis=0) / (scale * B))
     return gW, gb
@@ -63,16 +65,15 @@ def phases(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, algorithm: str
     """The two states and the divisor of an EP-family rule: its estimate of dC/dtheta is
     (dE/dtheta(Va) - dE/dtheta(Vb)) / scale (see :func:`estimate`). ``order``: the layer
     order of the nudged (or clamped) phases' sweeps."""
-    L, beta = relaxer.L, nudging
+    L, beta, e = relaxer.L, nudging, relaxer.engine
     kw = {"drive0": drive0, "order": order}
     if algorithm == "centered-ep":
         # the +beta and -beta phases as one stacked batch: every weight matrix is read once
         # per sweep for both (the relaxation is memory-bound at small batches)
         B = len(y)
-        both = relaxer.relax([np.concatenate([v, v]) for v in V0], sweeps,
-                             np.concatenate([np.full((B, 1), beta, y.dtype), np.full((B, 1), -beta, y.dtype)]),
-                             np.concatenate([y, y]),
-                             drive0=None if drive0 is None else np.concatenate([drive0, drive0]), order=order)
+        both = relaxer.relax([e.concat([v, v]) for v in V0], sweeps,
+                             e.concat([e.full((B, 1), beta), e.full((B, 1), -beta)]), e.concat([y, y]),
+                             drive0=None if drive0 is None else e.concat([drive0, drive0]), order=order)
         return [v[:B] for v in both], [v[B:] for v in both], 2 * beta
     if algorithm == "positive-ep":
         return relaxer.relax(V0, sweeps, beta, y, **kw), V0, beta
@@ -107,24 +108,26 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
     cores when ``pool`` (one worker thread) is given: the halves are the same either way,
     so the result does not depend on the thread count. With ``upcoming`` (the next batch's
     input voltages), returns that batch's input currents ``upcoming W[0]`` and the column
-    sums ``1^T W[0]`` of the updated W[0], computed on each half while it is in cache.
+    sums ``1^T W[0]`` of the updated W[0], computed on each half while it is in cache
+    (numpy; other engines return None, and the caller computes them).
     """
     B = len(Va[0])
+    e = net.engine
     W0 = net.W[0]
-    feed = None if upcoming is None else (np.ascontiguousarray(upcoming, W0.dtype), np.ones(W0.shape[0], W0.dtype),
-                                          np.empty((len(upcoming), W0.shape[1]), W0.dtype),
-                                          np.empty(W0.shape[1], W0.dtype))
+    feed = None if upcoming is None or not e.fuses_updates() else (
+        np.ascontiguousarray(upcoming, W0.dtype), np.ones(W0.shape[0], W0.dtype),
+        np.empty((len(upcoming), W0.shape[1]), W0.dtype), np.empty(W0.shape[1], W0.dtype))
     mine, jobs = [], []  # column blocks for this thread; the pool's running halves
     for l, W in enumerate(net.W):
         a, c, a2, c2 = Va[l], Va[l + 1], Vb[l], Vb[l + 1]
-        dsq_c = 0.5 * (np.einsum("bj,bj->j", c, c) - np.einsum("bj,bj->j", c2, c2))
+        dsq_c = 0.5 * (e.coldot(c, c) - e.coldot(c2, c2))
         if l == 0:
-            P = np.vstack([-a, np.ones((1, a.shape[1]), a.dtype)])
-            Q = np.vstack([c - c2, dsq_c[None, :]])
+            P = e.concat([-a, e.ones((1, a.shape[1]))])
+            Q = e.concat([c - c2, dsq_c[None, :]])
         else:
-            dsq_a = 0.5 * (np.einsum("bi,bi->i", a, a) - np.einsum("bi,bi->i", a2, a2))
-            P = np.vstack([-a, -a2, dsq_a[None, :], np.ones((1, a.shape[1]), a.dtype)])
-            Q = np.vstack([c, -c2, np.ones((1, c.shape[1]), c.dtype), dsq_c[None, :]])
+            dsq_a = 0.5 * (e.coldot(a, a) - e.coldot(a2, a2))
+            P = e.concat([-a, -a2, dsq_a[None, :], e.ones((1, a.shape[1]))])
+            Q = e.concat([c, -c2, e.ones((1, c.shape[1])), dsq_c[None, :]])
         g_b = -(c - c2).sum(axis=0) / (scale * B)
         if momentum:
             mom_b[l] *= momentum
@@ -132,9 +135,9 @@ def descend(net: DRN, Va: list[np.ndarray], Vb: list[np.ndarray], scale: float, 
             net.b[l] -= lr_b[l] * mom_b[l]
         else:
             net.b[l] -= lr_b[l] * g_b
-        step = functools.partial(step_columns, W, mom_W[l] if momentum else None, P, Q, momentum,
+        step = functools.partial(step_columns, e, W, mom_W[l] if momentum else None, P, Q, momentum,
                                  lr_w[l], 1.0 / (scale * B), feed if l == 0 else None)
-        blocks = column_blocks(W)
+        blocks = column_blocks(W) if e.backend == "numpy" else [slice(None)]
         if len(blocks) == 1:
             mine.insert(0, (step, blocks[0]))  # small layers first, while the pool works
         elif pool is None:
@@ -158,7 +161,7 @@ def apply_gradient(net: DRN, gW: list[np.ndarray], gb: list[np.ndarray], lr_w, l
             m *= momentum
             m += g
             theta -= lr * m
-        clip_conductances(net.W[l])
+        net.engine.clip_conductances(net.W[l])
 
 
 def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray,
@@ -167,7 +170,11 @@ def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray,
     (batch mean). The KCL residuals R_F(v, theta) = 0 of the free nodes F (hidden nodes off
     their diode's bound, and the outputs) define v_F(theta); with H = dR_F/dv_F (the
     conductance matrix on F) and lambda = H^-1 dC/dv_F: dC/dg_ij = -(lambda_i - lambda_j)
-    (v_i - v_j), dC/db_i = lambda_i (lambda = 0 off F). One dense solve per image."""
+    (v_i - v_j), dC/db_i = lambda_i (lambda = 0 off F). One dense solve per image, in numpy
+    whatever the network's engine; the gradients come back on that engine."""
+    engine = net.engine
+    net = net.numpy()
+    V, y = [engine.numpy(v) for v in V], engine.numpy(y)
     sizes = net.sizes
     offs = np.cumsum([0, *sizes])
     n = offs[-1]
@@ -195,4 +202,4 @@ def exact_gradient(net: DRN, V: list[np.ndarray], y: np.ndarray,
             li, lj = lam[offs[l]:offs[l + 1]], lam[offs[l + 1]:offs[l + 2]]
             gW[l] -= (li[:, None] - lj[None, :]) * (vi[:, None] - vj[None, :])
             gb[l] += lj
-    return [g / B for g in gW], [g / B for g in gb]
+    return [engine.matrix(g / B) for g in gW], [engine.asarray(g / B) for g in gb]

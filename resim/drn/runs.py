@@ -27,6 +27,7 @@ from ..atomic import write_bytes
 from ..errors import ResimError
 from .config import Config, same_run
 from .data import Dataset
+from .engines import engine_of
 from .mlp import MLP, cost
 from .mlp import predict as predict_mlp
 from .network import DRN, predict
@@ -65,9 +66,10 @@ def save_npz(path: str, **arrays) -> None:
 
 def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
     """The arrays of a model.npz: ``W<l>``, ``b<l>``, ``kind`` ([model] kind), a DRN's
-    ``gain``, the resolved ``config`` text when given, and ``extra``."""
-    out = {f"W{l}": w for l, w in enumerate(net.W)}
-    out.update({f"b{l}": b for l, b in enumerate(net.b)})
+    ``gain``, the resolved ``config`` text when given, and ``extra``; numpy arrays, whatever
+    engine the network is on (so that a run resumes on any engine or device)."""
+    out = {f"W{l}": host(w) for l, w in enumerate(net.W)}
+    out.update({f"b{l}": host(b) for l, b in enumerate(net.b)})
     if isinstance(net, MLP):
         out["kind"] = np.array(MLP.kind)
     else:
@@ -77,6 +79,11 @@ def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
         out["config"] = np.array(config.to_toml())
     out.update(extra)
     return out
+
+
+def host(a) -> np.ndarray:
+    """An array of any engine as a numpy array (a numpy array itself)."""
+    return a if isinstance(a, np.ndarray) else engine_of(a).numpy(a)
 
 
 _MODEL_HINT = ("give a model.npz written by resim train; `resim train --config RUN.toml --out DIR --resume` "
@@ -269,8 +276,8 @@ def end_epoch(out: str, config: Config, net: DRN | MLP, mom_W: list, mom_b: list
     rows.append(row)
     _write_metrics(out, rows)
     save_npz(os.path.join(out, "checkpoint.npz"),
-             **model_arrays(net, config, **{f"mW{l}": w for l, w in enumerate(mom_W)},
-                            **{f"mb{l}": b for l, b in enumerate(mom_b)},
+             **model_arrays(net, config, **{f"mW{l}": host(w) for l, w in enumerate(mom_W)},
+                            **{f"mb{l}": host(b) for l, b in enumerate(mom_b)},
                             epoch=np.array(len(rows)), metrics=np.array(json.dumps(rows))))
     clock.tock("write")
     if progress and progress.epoch:

@@ -26,12 +26,10 @@ lands exactly on its bound; so does this one.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import column_blocks
 from .network import Relaxer, layer_order
 
 
@@ -58,17 +56,16 @@ def truncated_gradient(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, sw
     order=order, drive0=drive0)``, through those sweeps only (``V0`` constant). ``drive0``:
     ``V0[0] W[0]`` when the caller has it. The gradients have the network's dtype, and each
     ``dC/dW[l]`` its layout (column-major)."""
-    net, L = relaxer.net, relaxer.L
+    net, L, engine = relaxer.net, relaxer.L, relaxer.engine
     W = net.W
-    dtype = W[0].dtype
     updates, V = _forward(relaxer, V0, sweeps, order, drive0)
     B = len(V0[0])
     grad = [None] * (L + 1)  # dC/dv of each layer's current value (None: nothing flows there)
-    grad[L] = (V[L] - np.asarray(y, dtype)) * dtype.type(1.0 / B)
-    pairs: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in W]  # dC/dW[m] = sum a^T c
-    e_in = np.zeros((B, W[0].shape[1]), dtype)  # the adjoints of layer 1's currents, summed
-    d_inv = [np.zeros(n, dtype) for n in net.sizes[1:]]
-    gb = [np.zeros_like(b) for b in net.b]
+    grad[L] = (V[L] - engine.asarray(y)) * (1.0 / B)
+    pairs: list[list[tuple]] = [[] for _ in W]  # dC/dW[m] = sum a^T c
+    e_in = engine.zeros((B, W[0].shape[1]))  # the adjoints of layer 1's currents, summed
+    d_inv = [engine.zeros(n) for n in net.sizes[1:]]
+    gb = [engine.zeros(len(b)) for b in net.b]
     for u in reversed(updates):
         g = grad[u.l]
         grad[u.l] = None  # the value before this update was not read by it
@@ -77,7 +74,7 @@ def truncated_gradient(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, sw
         if u.passed is not None:
             g = g * u.passed
         i = u.l - 1  # index of the layer's denominator, bias and incoming conductances
-        d_inv[i] += np.einsum("bj,bj->j", g, u.s)
+        d_inv[i] += engine.coldot(g, u.s)
         e = g * relaxer.inv[i]
         gb[i] += e.sum(axis=0)
         if u.l == 1:
@@ -85,53 +82,39 @@ def truncated_gradient(relaxer: Relaxer, V0: list[np.ndarray], y: np.ndarray, sw
         else:
             pairs[i].append((u.below, e))
             if u.below_moved:
-                _accumulate(grad, u.l - 1, relaxer.product(e, W[i].T))
+                _accumulate(grad, u.l - 1, engine.product(e, W[i].T, relaxer.pool))
         if u.l < L:
             pairs[u.l].append((e, u.above))
             if u.above_moved:
-                _accumulate(grad, u.l + 1, relaxer.product(e, W[u.l]))
+                _accumulate(grad, u.l + 1, engine.product(e, W[u.l], relaxer.pool))
     pairs[0].append((V0[0], e_in))
     # each denominator is the node's conductance sum: its gradient goes to all of them
     d_den = [-(inv * inv) * d for inv, d in zip(relaxer.inv, d_inv)]
     gW = []
     for m, w in enumerate(W):
-        ones_in, ones_out = np.ones((1, w.shape[0]), dtype), np.ones((1, w.shape[1]), dtype)
+        ones_in, ones_out = engine.ones((1, w.shape[0])), engine.ones((1, w.shape[1]))
         P = [a for a, _ in pairs[m]] + [ones_in] + ([d_den[m - 1][None, :]] if m else [])
         Q = [c for _, c in pairs[m]] + [d_den[m][None, :]] + ([ones_out] if m else [])
-        gW.append(_inner_products(np.vstack(P), np.vstack(Q), relaxer.pool))
+        gW.append(engine.inner(engine.concat(P), engine.concat(Q), relaxer.pool))
     return gW, gb
-
-
-def _inner_products(P: np.ndarray, Q: np.ndarray, pool: Executor | None) -> np.ndarray:
-    """P^T Q, column-major (the layout of the conductances), in the fixed column blocks of
-    :func:`~resim.drn.kernels.column_blocks`, the second on the pool's thread when there is
-    one (the same bits either way)."""
-    out = np.empty((Q.shape[1], P.shape[1]), np.result_type(P, Q))  # (P^T Q)^T, row-major
-    blocks = column_blocks(out.T)
-    jobs = [] if pool is None else [pool.submit(np.matmul, Q[:, cols].T, P, out=out[cols]) for cols in blocks[1:]]
-    for cols in blocks[:len(blocks) - len(jobs)]:
-        np.matmul(Q[:, cols].T, P, out=out[cols])
-    for job in jobs:
-        job.result()
-    return out.T
 
 
 def _forward(relaxer: Relaxer, V0: list[np.ndarray], sweeps: int, order: str,
              drive0: np.ndarray | None) -> tuple[list[_Update], list[np.ndarray]]:
     """The free sweeps of :meth:`Relaxer.relax` with its arithmetic (the same bits), keeping
     each update's record for the backward pass; returns the records and the final state."""
-    W, b, L = relaxer.net.W, relaxer.net.b, relaxer.L
+    Wp, b, L = relaxer.Wp, relaxer.net.b, relaxer.L
     V = list(V0)
     if drive0 is None:
-        drive0 = relaxer.product(V[0], W[0])
+        drive0 = relaxer.product(V[0], Wp[0])
     fixed = [drive0 + b[0], *b[1:]]
     moved = [False] * (L + 1)  # which layers hold a value that depends on the parameters
     updates = []
     for _ in range(sweeps):
         for l in layer_order(L, order):
             # relax's sums in relax's order: the layer below, the layer above, the fixed currents
-            terms = ([relaxer.product(V[l - 1], W[l - 1])] if l > 1 else []) + \
-                    ([relaxer.product(V[l + 1], W[l].T)] if l < L else [])
+            terms = ([relaxer.product(V[l - 1], Wp[l - 1])] if l > 1 else []) + \
+                    ([relaxer.product(V[l + 1], Wp[l].T)] if l < L else [])
             s = terms[0] if terms else fixed[0].copy()
             for term in terms[1:]:
                 s += term
@@ -142,8 +125,7 @@ def _forward(relaxer: Relaxer, V0: list[np.ndarray], sweeps: int, order: str,
             if l < L:
                 low, high = relaxer.low[l - 1], relaxer.high[l - 1]
                 passed = (v >= low) & (v <= high)
-                np.maximum(v, low, out=v)
-                np.minimum(v, high, out=v)
+                relaxer.engine.clip_(v, low, high)
             above = V[l + 1] if l < L else None
             updates.append(_Update(l, s, passed, V[l - 1] if l > 1 else None, above, moved[l - 1],
                                    l < L and moved[l + 1]))

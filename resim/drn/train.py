@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 
-from . import blas
 from .config import Config
 from .data import Dataset
+from .engine import Engine, EngineUnavailable
+from .engines import make_engine
 from .mlp import MLP
 from .mlp_train import train_mlp
 from .network import DRN, Relaxer, predict
@@ -33,7 +34,7 @@ from .tbp import truncated_gradient
 
 WARM_BYTES = 256 << 20  # the most memory the test set's carried equilibria may take
 
-__all__ = ["RUN_FILES", "Progress", "RunError", "check_model_data", "classify", "load_model", "model_arrays",
+__all__ = ["RUN_FILES", "EngineUnavailable", "Progress", "RunError", "check_model_data", "classify", "load_model", "model_arrays",
            "read_npz", "save_npz", "train"]
 
 
@@ -54,30 +55,33 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False, over
     every large matrix product (weight updates, relaxation, test-error evaluation) runs on
     a worker thread; the results are the same bit for bit with 1. OpenBLAS's own threads
     are set to 1 meanwhile (they cost more than they give at these batch sizes) and
-    restored afterwards. A relu-mlp runs on one core."""
+    restored afterwards. With the torch engine ([training] backend), torch's own threads
+    are set to ``threads`` instead. A relu-mlp runs on one core with numpy.
+
+    The engine (:mod:`resim.drn.engine`) is made from [training] backend, device, dtype and
+    precision before the folder is touched: asking for one this machine does not have
+    (torch not installed, no CUDA device) is an :class:`EngineUnavailable` error."""
+    t = config["training"]
+    engine = make_engine(t["backend"], t["device"], t["dtype"], t["precision"] or None)
     config.check_data(data)
     prepare_folder(out, resume, overwrite)
     threads = min(2, os.cpu_count() or 1) if threads is None else threads
-    previous = blas.set_threads(1)
-    pool = ThreadPoolExecutor(1, thread_name_prefix="resim-halves") if threads > 1 and blas.releases_gil() else None
-    try:
-        return _train(config, data, out, resume, progress, timings, pool)
-    finally:
-        if pool is not None:
-            pool.shutdown()
-        if previous is not None:
-            blas.set_threads(previous)
+    with engine.threads(threads) as pool:
+        return _train(config, data, out, resume, progress, timings, pool, engine)
 
 
 def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
-           timings: dict[str, float] | None, pool: ThreadPoolExecutor | None) -> tuple[DRN | MLP, list[dict]]:
+           timings: dict[str, float] | None, pool: Executor | None, engine: Engine) -> tuple[DRN | MLP, list[dict]]:
     clock = Clock(timings)
     m, t = config["model"], config["training"]
     if m["kind"] == MLP.kind:
-        return train_mlp(config, data, out, resume, progress, clock)
+        return train_mlp(config, data, out, resume, progress, clock, engine)
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
     net, mom_W, mom_b, first, rows = start_run(
         config, out, resume, lambda rng: DRN.init(m["layers"], m["input_gain"], rng, dtype), progress)
+    # the run's arrays onto the engine (a run is stored as numpy arrays: it resumes on any engine)
+    net = net.on(engine) if engine.backend != "numpy" else net
+    mom_W, mom_b = [engine.matrix(w) for w in mom_W], [engine.asarray(b) for b in mom_b]
     lr_w = np.array(t["learning_rates"])
     lr_b = np.array(t["bias_learning_rates"] or t["learning_rates"])
     y_all = np.eye(net.sizes[-1], dtype=dtype)[data.train_y]
@@ -98,21 +102,21 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
         display = BatchDisplay(progress, epoch, data.train_y[order], t0)
         v0 = net.inputs(images[:bs])
-        drive0 = v0 @ net.W[0]  # the inputs' currents: shared by every phase of the batch
+        drive0 = relaxer.product(v0, relaxer.Wp[0])  # the inputs' currents: shared by every phase of the batch
         warm = None
         for a in range(0, n, bs):
             clock.tick()
             idx = order[a:a + bs]
-            y = y_all[idx]
+            y = engine.asarray(y_all[idx])
             if warm is not None and len(warm[0]) == len(idx):  # start from the last batch's state
                 V = [v0, *warm]
             else:
-                V = [v0] + [np.zeros((len(idx), k), dtype) for k in net.sizes[1:]]
+                V = [v0] + [engine.zeros((len(idx), k)) for k in net.sizes[1:]]
             upcoming = order[a + bs:a + 2 * bs]
             v0_next = net.inputs(images[a + bs:a + 2 * bs]) if len(upcoming) else None
             clock.tock("data")
             V0 = relaxer.relax(V, t["sweeps"], drive0=drive0, order=free)
-            outs[a:a + len(idx)] = V0[-1]
+            outs[a:a + len(idx)] = engine.numpy(V0[-1])
             feed = None
             if t["algorithm"] in ("exact", "truncated-bp"):
                 if t["algorithm"] == "exact":
@@ -128,12 +132,10 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 # same pass over W[0] as its update
                 feed = descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b,
                                v0_next, pool)
-            if feed is None:
-                drive0 = None if v0_next is None else v0_next @ net.W[0]
-                colsum0 = None
-            else:
-                drive0, colsum0 = feed
+            drive0, colsum0 = (None, None) if feed is None else feed
             relaxer = Relaxer(net, colsum0, pool)
+            if feed is None and v0_next is not None:
+                drive0 = relaxer.product(v0_next, relaxer.Wp[0])
             clock.tock("update")
             warm, v0 = V0[1:], v0_next
             display(outs, a + len(idx))
