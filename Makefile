@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench bytecode clean
+.PHONY: demo test test-torch bench bytecode clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,23 @@ demo: bytecode
 	@echo "    . $(VENV)/bin/activate"
 	@echo "then follow docs/tutorial.md, or the README's Use section."
 
-## make test: install resim with its test extras and run the whole suite
+## make test: install resim with its test extras and run the whole suite (but the torch engine's tests)
 test: bytecode
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not torch"
+	@echo "(the torch engine's tests are not in this run: make test-torch installs PyTorch and runs them)"
+
+# PyTorch for the optional torch engine. The default is the CPU build this project's machines
+# keep on disk; elsewhere a plain `pip install torch==2.13.0` fetches a CUDA build of several GB:
+#   make test-torch TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+$(VENV)/.torch: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[test,torch]'
+	touch $@
+
+## make test-torch: install PyTorch and run the torch engine's tests (CPU; no GPU needed)
+test-torch: bytecode $(VENV)/.torch
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -m torch
 
 ## make bench: benchmarks against ngspice (minutes; results go to docs/benchmarks.md by hand).
 ## DRN-1H against ngspice takes ~5 minutes more: bench/drn_solve.py 1568 1024 10 --gain 480

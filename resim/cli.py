@@ -525,6 +525,8 @@ def _on_engine(net, training: dict, overrides: dict[str, str | None]):
     from .drn.engines import make_engine
 
     keys = {k: training.get(k, d) for k, d in (("backend", "numpy"), ("device", "cpu"), ("precision", ""))}
+    if overrides.get("backend") not in (None, keys["backend"]):  # the run's device and precision were its backend's
+        keys.update(device="cpu", precision="")
     keys.update({k: v for k, v in overrides.items() if v is not None})
     dtype = str(net.W[0].dtype)
     if keys["backend"] == "numpy" and keys["device"] != "cpu":

@@ -42,6 +42,20 @@ def ngspice() -> str:
 
 
 @pytest.fixture(scope="session")
+def torch():
+    """The torch module, for the tests of the torch engine (marked ``torch``: ``make
+    test-torch`` installs it and runs them); fails (never skips) when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        from resim.drn.engine import TORCH_INSTALL
+
+        pytest.fail(f"PyTorch is required for this test (the torch engine) and is not installed: {TORCH_INSTALL}, "
+                    "or `make test-torch`", pytrace=False)
+    return torch
+
+
+@pytest.fixture(scope="session")
 def resim_exe() -> str:
     """The installed ``resim`` console script (next to this Python first, then on $PATH);
     fails (never skips) when it is not installed."""
