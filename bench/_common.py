@@ -55,3 +55,30 @@ def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
             f"load average {load:.2f}, BLAS threads {threads}")
+
+
+ENGINES = {"numpy": ("numpy", ""), "torch-f32": ("torch", ""), "torch-bf16": ("torch", "bfloat16")}
+EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+
+
+def engine_config(model: str, setting: str, algorithm: str, engine: str, device: str):
+    """The run's configuration: the shipped example of the model and setting, float32, one
+    epoch, on ``engine`` (a key of :data:`ENGINES`)."""
+    import tomllib
+
+    from resim.drn.config import check
+
+    followup = os.path.join(EXAMPLES, f"fashion_drn_{model}_{algorithm}.toml")
+    path = followup if setting == "follow-up" and os.path.exists(followup) else \
+        os.path.join(EXAMPLES, f"drn_{model}_fashion.toml")
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    backend, precision = ENGINES[engine]
+    t = doc["training"]
+    t.update(epochs=1, dtype="float32", backend=backend, precision=precision,
+             device=device if backend == "torch" else "cpu")
+    if setting == "follow-up":
+        t["batch_size"] = 32
+    if algorithm == "tbp":
+        t["algorithm"] = "truncated-bp"
+    return check(doc, "", path)

@@ -27,34 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import MODELS, machine  # noqa: E402
-
-ENGINES = {"numpy": ("numpy", ""), "torch-f32": ("torch", ""), "torch-bf16": ("torch", "bfloat16")}
-EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
-
-
-def config_for(model: str, setting: str, algorithm: str, engine: str, device: str):
-    """The run's configuration: the shipped example of the model and setting, float32, one
-    epoch, on ``engine`` (a key of :data:`ENGINES`)."""
-    import tomllib
-
-    from resim.drn.config import check
-
-    followup = os.path.join(EXAMPLES, f"fashion_drn_{model}_{algorithm}.toml")
-    path = followup if setting == "follow-up" and os.path.exists(followup) else \
-        os.path.join(EXAMPLES, f"drn_{model}_fashion.toml")
-    with open(path, "rb") as fh:
-        doc = tomllib.load(fh)
-    backend, precision = ENGINES[engine]
-    t = doc["training"]
-    t.update(epochs=1, dtype="float32", backend=backend, precision=precision,
-             device=device if backend == "torch" else "cpu")
-    if setting == "follow-up":
-        t["batch_size"] = 32
-    if algorithm == "tbp":
-        t["algorithm"] = "truncated-bp"
-    return check(doc, "", path)
-
+from _common import ENGINES, MODELS, engine_config, machine  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,7 +64,7 @@ def main() -> None:
                 splits: dict[str, dict] = {}
                 for _ in range(args.repeats):
                     for engine in args.engines:
-                        config = config_for(model, setting, algorithm, engine, args.device)
+                        config = engine_config(model, setting, algorithm, engine, args.device)
                         timings: dict[str, float] = {}
                         with tempfile.TemporaryDirectory() as out:
                             _, rows = train(config, data, out, timings=timings, threads=args.threads)

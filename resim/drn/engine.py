@@ -164,6 +164,10 @@ class Engine:
 
         clip_conductances(W)
 
+    def colsum(self, W: np.ndarray) -> np.ndarray:
+        """1^T W: the sum of each column (a node's conductance to the layer before it)."""
+        return W.sum(axis=0)
+
     def coldot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """sum_b a[b, i] b[b, i]: one dot product per column."""
         return np.einsum("bi,bi->i", a, b)

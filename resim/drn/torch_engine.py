@@ -83,8 +83,12 @@ class TorchEngine(Engine):
     def clip_conductances(self, W: torch.Tensor) -> None:
         W.clamp_(min=0)
 
+    def colsum(self, W: torch.Tensor) -> torch.Tensor:
+        # as a product: torch's sum over the rows of a row-major matrix is ~3x slower (measured)
+        return torch.ones(W.shape[0], dtype=W.dtype, device=W.device) @ W
+
     def coldot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return (a * b).sum(dim=0)
+        return torch.linalg.vecdot(a, b, dim=0)
 
     def reciprocal(self, d: torch.Tensor) -> torch.Tensor:
         return torch.where(d > 0, 1.0 / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(d))
