@@ -191,13 +191,30 @@ class Engine:
         computed on each column half while it is in cache)."""
         return True
 
+    def numpy_view(self, a):
+        """``a`` as a numpy array sharing its memory, or None where it cannot be (a GPU).
+        Through such views the torch engine on the CPU updates its conductances with numpy's
+        update (:func:`resim.drn.rules.descend`), the fastest resim has there."""
+        return a
+
+    def from_numpy_view(self, a: np.ndarray):
+        """A numpy array as this engine's array, sharing its memory."""
+        return a
+
     def threads(self, n: int):
         """A context in which the engine's products use ``n`` cores, and the pool (one worker
-        thread, else None) that this engine's products take for the second core."""
-        from . import blas
-        from concurrent.futures import ThreadPoolExecutor
+        thread, else None) that numpy's products and updates take for the second core."""
+        return numpy_threads(n)
 
-        return _NumpyThreads(n, blas, ThreadPoolExecutor)
+
+def numpy_threads(n: int) -> "_NumpyThreads":
+    """OpenBLAS at one thread meanwhile, and with ``n`` > 1 a worker thread for the second
+    column halves (as the context's value; None without one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import blas
+
+    return _NumpyThreads(n, blas, ThreadPoolExecutor)
 
 
 class _NumpyThreads:

@@ -33,6 +33,10 @@ _SPLIT = 1 << 16  # matrices at least this large are updated and multiplied in t
 CACHE_BYTES = 1 << 20  # a column block is walked in strips of about this size (a core's L2) ...
 STRIP_ABOVE = 1 << 24  # ... when it is larger than this (far beyond cache: DRN-XL's 103 MB halves, not 1H-3H's)
 ONE_PASS = True  # such a block goes through resim.drn.onepass when numba is installed (False: strips)
+# ... and when P has at most this many rows: the pass does k multiply-adds per conductance in
+# registers, which beats BLAS at batch 4 (k = 5: DRN-XL 478 s per epoch against 1,384 s for one
+# pass per operation) but not at batch 32 (k = 33: 1,928 s, where BLAS in strips is far faster)
+ONE_PASS_ROWS = 12
 
 
 def column_blocks(W: np.ndarray) -> list[slice]:
@@ -51,7 +55,7 @@ def step_columns(engine, W, M, P, Q, momentum: float, lr: float, alpha: float,
     :class:`resim.drn.engine.Engine` the arrays live on (its ``add_outer`` and
     ``clip_conductances``); strips and the one-pass kernel are numpy's."""
     numpy = engine.backend == "numpy"
-    if numpy and ONE_PASS and streamed(W, cols) and onepass.available():
+    if numpy and ONE_PASS and len(P) <= ONE_PASS_ROWS and streamed(W, cols) and onepass.available():
         onepass.step(W, M, P, Q, momentum, lr, alpha, feed, cols)
         return
     for strip in strips(W, cols) if numpy else [cols]:

@@ -119,8 +119,15 @@ class Relaxer:
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [e.reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.low, self.high = e.diode_bounds(tuple(net.sizes[1:-1]))
-        # the conductances as the relaxation's products read them (bfloat16 copies where asked)
-        self.Wp = [e.for_products(w) for w in W]
+        # the conductances as the relaxation's products read them (bfloat16 copies where asked);
+        # W[0]'s only when the inputs' currents are not given (DRN-XL's is 206 MB)
+        self.Wp = [None] + [e.for_products(w) for w in W[1:]]
+
+    def drive(self, v0):
+        """v0 W[0]: the input voltages' currents into layer 1, at the products' precision."""
+        if self.Wp[0] is None:
+            self.Wp[0] = self.engine.for_products(self.net.W[0])
+        return self.product(v0, self.Wp[0])
 
     def start(self, x: np.ndarray) -> list:
         """Zero states for a batch: ``V[0]`` the inputs, ``V[1..L]`` zeros."""
@@ -144,7 +151,7 @@ class Relaxer:
             V[L] = clamp
             order = [l for l in order if l != L]
         if drive0 is None:
-            drive0 = self.product(V[0], Wp[0])
+            drive0 = self.drive(V[0])
         inv = self.inv
         fixed = [drive0 + b[0], *b[1:]]  # currents that do not change during the sweeps
         if not isinstance(beta, (int, float)) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)

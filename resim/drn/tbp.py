@@ -106,7 +106,7 @@ def _forward(relaxer: Relaxer, V0: list[np.ndarray], sweeps: int, order: str,
     Wp, b, L = relaxer.Wp, relaxer.net.b, relaxer.L
     V = list(V0)
     if drive0 is None:
-        drive0 = relaxer.product(V[0], Wp[0])
+        drive0 = relaxer.drive(V[0])
     fixed = [drive0 + b[0], *b[1:]]
     moved = [False] * (L + 1)  # which layers hold a value that depends on the parameters
     updates = []

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .engine import Engine, EngineUnavailable
+from .engine import Engine, EngineUnavailable, numpy_threads
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16}
 
@@ -45,7 +45,12 @@ class TorchEngine(Engine):
         return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
     def matrix(self, w: Any) -> torch.Tensor:
-        return self.asarray(self.numpy(w)).contiguous()
+        """On the CPU column-major, as numpy's (so that numpy's update can work on it in
+        place, :meth:`numpy_view`); on a GPU row-major."""
+        w = self.numpy(w)
+        if self.device == "cpu":
+            return self.asarray(np.ascontiguousarray(w.T)).T
+        return self.asarray(w).contiguous()
 
     def zeros(self, shape) -> torch.Tensor:
         return torch.zeros(shape, dtype=self.torch_dtype, device=self.device)
@@ -103,20 +108,39 @@ class TorchEngine(Engine):
         return self._bounds[hidden]
 
     def fuses_updates(self) -> bool:
-        return False
+        return self.device == "cpu"  # through numpy's update (numpy_view)
+
+    def numpy_view(self, a: torch.Tensor):
+        return a.numpy() if self.device == "cpu" else None
+
+    def from_numpy_view(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a)
 
     def threads(self, n: int):
-        return _torch_threads(n)
+        return _torch_threads(n, self.device)
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int):
-    """torch's intra-op threads at ``n`` meanwhile; no pool (torch splits its own products)."""
+def _torch_threads(n: int, device: str):
+    """torch's intra-op threads at ``n`` meanwhile (torch splits its own products); on the
+    CPU also numpy's (:func:`~resim.drn.engine.numpy_threads`), whose pool is the value, for
+    the update that goes through numpy.
+
+    Subnormal numbers are flushed to zero meanwhile: the momenta of conductances that stop
+    moving decay by mu per batch into float32's subnormal range (below 1.2e-38) after a few
+    hundred batches, where the CPU's arithmetic on them is slow (the update's product took
+    twice as long, measured on this project's AMD EPYC); a value that small changes nothing."""
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
+    torch.set_flush_denormal(True)
     try:
-        yield None
+        if device == "cpu":
+            with numpy_threads(n) as pool:
+                yield pool
+        else:
+            yield None
     finally:
+        torch.set_flush_denormal(False)
         torch.set_num_threads(previous)
 
 

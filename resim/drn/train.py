@@ -102,7 +102,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
         display = BatchDisplay(progress, epoch, data.train_y[order], t0)
         v0 = net.inputs(images[:bs])
-        drive0 = relaxer.product(v0, relaxer.Wp[0])  # the inputs' currents: shared by every phase of the batch
+        drive0 = relaxer.drive(v0)  # the inputs' currents: shared by every phase of the batch
         warm = None
         for a in range(0, n, bs):
             clock.tick()
@@ -135,7 +135,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             drive0, colsum0 = (None, None) if feed is None else feed
             relaxer = Relaxer(net, colsum0, pool)
             if feed is None and v0_next is not None:
-                drive0 = relaxer.product(v0_next, relaxer.Wp[0])
+                drive0 = relaxer.drive(v0_next)
             clock.tock("update")
             warm, v0 = V0[1:], v0_next
             display(outs, a + len(idx))
