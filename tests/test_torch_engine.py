@@ -258,3 +258,27 @@ def test_cli_trains_and_evaluates_on_torch(torch, resim_exe, tmp_path):
                           capture_output=True, text=True, timeout=300)
     if not torch.cuda.is_available():
         assert done.returncode == 2 and "cuda:7" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("batch", [4, 32])
+def test_a_matrix_beyond_the_cache_is_updated_through_numpys_update(torch, fashion, tmp_path, monkeypatch, batch):
+    """Torch on the CPU hands the update of a W[0] far beyond the cache (DRN-XL's) to numpy's,
+    on views of its tensors: the numba pass at batch 4, strips at batch 32. Lowered
+    thresholds make DRN-1H's W[0] such a matrix here; the run must end where numpy's ends
+    (float64), and the tensors must have been updated in place."""
+    from resim.drn import kernels, rules as rules_mod
+
+    monkeypatch.setattr(kernels, "STRIP_ABOVE", 1 << 16)
+    monkeypatch.setattr(kernels, "CACHE_BYTES", 1 << 14)
+    calls = []
+    real = rules_mod._descend_in_place
+    monkeypatch.setattr(rules_mod, "_descend_in_place", lambda *a, **k: calls.append(1) or real(*a, **k))
+    data = dataclasses.replace(fashion, train_x=fashion.train_x[:320], train_y=fashion.train_y[:320],
+                               test_x=fashion.test_x[:100], test_y=fashion.test_y[:100])
+    nets = {}
+    for backend in ("numpy", "torch"):
+        config = example("fashion_drn_1h_ep.toml", epochs=1, backend=backend, dtype="float64", batch_size=batch)
+        nets[backend], _ = _run(config, data, tmp_path / backend)
+    assert len(calls) == 320 // batch
+    for a, b in zip(nets["numpy"].W + nets["numpy"].b, nets["torch"].W + nets["torch"].b):
+        assert fro(a, b) < 1e-7

@@ -130,6 +130,10 @@ class Engine:
             other.result()
         return out
 
+    def add_product(self, v: np.ndarray, a: np.ndarray, b: np.ndarray, pool: Executor | None = None) -> None:
+        """v += a b (as :meth:`product`), in place."""
+        v += self.product(a, b, pool)
+
     def inner(self, P: np.ndarray, Q: np.ndarray, pool: Executor | None = None) -> np.ndarray:
         """P^T Q in a matrix's layout (:meth:`matrix`); numpy: in the fixed column blocks of
         :func:`~resim.drn.kernels.column_blocks`, the second on the pool's thread."""

@@ -73,6 +73,12 @@ def step_columns(engine, W, M, P, Q, momentum: float, lr: float, alpha: float,
             colsum[strip] = ones @ Wb
 
 
+def beyond_cache(W: np.ndarray) -> bool:
+    """Whether the column halves of ``W`` are far beyond the cache (:func:`streamed`): a
+    matrix whose update must read it from memory as few times as it can (DRN-XL's W[0])."""
+    return streamed(W, column_blocks(W)[0])
+
+
 def streamed(W: np.ndarray, cols: slice) -> bool:
     """Whether the block ``W[:, cols]`` is larger than :data:`STRIP_ABOVE`: far beyond the
     cache, so that it is worth reading from memory only once per batch."""

@@ -157,23 +157,26 @@ class Relaxer:
         if not isinstance(beta, (int, float)) or beta != 0:  # the cost's pull on the outputs: beta (y - v_L)
             inv = [*inv[:-1], self.engine.reciprocal(self.den[-1] + beta)]  # beta may be [B, 1]
             fixed[-1] = fixed[-1] + beta * y
+        e = self.engine
+        Vp = [None] + [e.for_products(v) for v in V[1:]]  # the states as the products read them
         for _ in range(sweeps):
             for l in order:
                 # the neighbours' currents (layer 0's are in fixed[0]), then the fixed ones
-                v = self.product(V[l - 1], Wp[l - 1]) if l > 1 else None
+                v = self.product(Vp[l - 1], Wp[l - 1]) if l > 1 else None
                 if l < L:
                     if v is None:
-                        v = self.product(V[l + 1], Wp[l].T)
+                        v = self.product(Vp[l + 1], Wp[l].T)
                     else:
-                        v += self.product(V[l + 1], Wp[l].T)
+                        e.add_product(v, Vp[l + 1], Wp[l].T, self.pool)
                 if v is None:
                     v = fixed[0] * inv[0]
                 else:
                     v += fixed[l - 1]
                     v *= inv[l - 1]
                 if l < L:
-                    self.engine.clip_(v, self.low[l - 1], self.high[l - 1])
+                    e.clip_(v, self.low[l - 1], self.high[l - 1])
                 V[l] = v
+                Vp[l] = e.for_products(v)
         return V
 
     def product(self, a, b):
