@@ -393,7 +393,7 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
 
 
 def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None,
-                       engine: dict[str, str | None]) -> Interrupted:
+                       engine: dict[str, str | None] | None = None) -> Interrupted:
     """The Interrupted error of a stopped `resim train`, with the command that goes on from
     its last checkpoint (or starts it again when no epoch was complete)."""
     import shlex
@@ -404,7 +404,7 @@ def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads
     args = ["resim", "train", "--config", config_path, "--out", out]
     args += ["--data-dir", data_dir] if data_dir else []
     args += ["--threads", str(threads)] if threads else []
-    args += [a for key, value in engine.items() if value for a in (f"--{key}", value)]
+    args += [a for key, value in (engine or {}).items() if value for a in (f"--{key}", value)]
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
         done = int(read_npz(checkpoint, "")["epoch"]) if os.path.exists(checkpoint) else 0

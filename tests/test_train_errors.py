@@ -287,6 +287,13 @@ def test_an_interrupt_before_the_first_epoch_says_to_start_again(tmp_path):
     assert exc.hint == f"start again with: resim train --config c.toml --out '{out}' --threads 1"
 
 
+def test_the_command_after_an_interrupt_keeps_the_engine_overrides(tmp_path):
+    from resim.cli import _train_interrupted
+
+    exc = _train_interrupted("c.toml", "r", None, None, {"backend": "torch", "device": None, "precision": "bfloat16"})
+    assert exc.hint == "start again with: resim train --config c.toml --out r --backend torch --precision bfloat16"
+
+
 def resim_process(*args: str) -> subprocess.Popen:
     """``resim ARGS`` as a child process with Ctrl-C's default meaning (a KeyboardInterrupt),
     whatever the test runner does with SIGINT."""

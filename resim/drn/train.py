@@ -34,8 +34,8 @@ from .tbp import truncated_gradient
 
 WARM_BYTES = 256 << 20  # the most memory the test set's carried equilibria may take
 
-__all__ = ["RUN_FILES", "EngineUnavailable", "Progress", "RunError", "check_model_data", "classify", "load_model", "model_arrays",
-           "read_npz", "save_npz", "train"]
+__all__ = ["RUN_FILES", "EngineUnavailable", "Progress", "RunError", "check_model_data", "classify", "load_model",
+           "model_arrays", "read_npz", "save_npz", "train"]
 
 
 def train(config: Config, data: Dataset, out: str, *, resume: bool = False, overwrite: bool = False,
@@ -56,7 +56,8 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False, over
     a worker thread; the results are the same bit for bit with 1. OpenBLAS's own threads
     are set to 1 meanwhile (they cost more than they give at these batch sizes) and
     restored afterwards. With the torch engine ([training] backend), torch's own threads
-    are set to ``threads`` instead. A relu-mlp runs on one core with numpy.
+    are set to ``threads`` instead. A relu-mlp runs on one core with numpy, on torch's
+    threads with torch.
 
     The engine (:mod:`resim.drn.engine`) is made from [training] backend, device, dtype and
     precision before the folder is touched: asking for one this machine does not have
