@@ -315,11 +315,16 @@ _ENGINE_OPTIONS = (
 )
 
 
-def _engine_options(f):
-    """--backend, --device and --precision: the engine keys of [training], as overrides."""
-    for option in reversed(_ENGINE_OPTIONS):
-        f = option(f)
-    return f
+def _options(options):
+    """A decorator that gives a command the click ``options``, in their order."""
+    def apply(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return apply
+
+
+_engine_options = _options(_ENGINE_OPTIONS)  # the engine keys of [training], as overrides
 
 
 @main.command()
@@ -675,10 +680,7 @@ _SYNTH_OPTIONS = [
 ]
 
 
-def _synth_options(f):
-    for option in reversed(_SYNTH_OPTIONS):
-        f = option(f)
-    return f
+_synth_options = _options(_SYNTH_OPTIONS)
 
 
 def _synthesise(net, lo: float, hi: float, gain: float | None, check: int, output: str | None, title: str,

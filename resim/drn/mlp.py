@@ -51,8 +51,8 @@ class MLP:
 
     def on(self, engine: "Engine") -> "MLP":
         """This network's parameters on ``engine`` (:mod:`resim.drn.engine`), as a copy."""
-        return MLP([engine.asarray(engine_of(w).numpy(w)) for w in self.W],
-                   [engine.asarray(engine_of(b).numpy(b)) for b in self.b])
+        return MLP([engine.asarray(np.array(engine_of(w).numpy(w))) for w in self.W],
+                   [engine.asarray(np.array(engine_of(b).numpy(b))) for b in self.b])
 
 
 def forward(W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:

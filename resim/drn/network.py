@@ -94,8 +94,12 @@ class DRN:
         """This network's parameters on ``engine`` (a copy; the same object if already there)."""
         if engine is self.engine:
             return self
-        return DRN([engine.matrix(self.engine.numpy(w)) for w in self.W],
-                   [engine.asarray(self.engine.numpy(b)) for b in self.b], self.gain, engine)
+
+        def copy(a) -> np.ndarray:  # never a view of this network's memory (torch on the CPU gives views)
+            return np.array(self.engine.numpy(a))
+
+        return DRN([engine.matrix(copy(w)) for w in self.W], [engine.asarray(copy(b)) for b in self.b], self.gain,
+                   engine)
 
     def numpy(self) -> "DRN":
         """This network with numpy arrays of its dtype (for files and the circuit solvers)."""

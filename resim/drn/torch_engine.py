@@ -1,11 +1,13 @@
 """The torch engine (``resim[torch]``): :class:`resim.drn.engine.Engine`'s operations on
 torch tensors, on the CPU (oneDNN) or a CUDA device.
 
-Importing this module imports torch; :func:`resim.drn.engine.make_engine` turns its
-absence into a message with the install command. The tensors are row-major; products
-run on torch's own threads (``threads``), so the numpy engine's column halves and pool
-are not used. Nothing here needs autograd: every gradient (truncated BP's included) is
-written out by hand, once, for both engines.
+Importing this module imports torch; :func:`resim.drn.engines.make_engine` turns its
+absence into a message with the install command. Products run on torch's own threads
+(``threads``). On the CPU the matrices are column-major, numpy's layout, so that the update
+of a matrix far beyond the cache (DRN-XL's W[0]) can go through numpy's on views of them
+(:func:`resim.drn.rules.descend`); on a GPU they are row-major. Nothing here needs
+autograd: every gradient (truncated BP's included) is written out by hand, once, for both
+engines.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TorchEngine(Engine):
         return torch.tensor(np.ascontiguousarray(x, self.dtype), device=self.device)
 
     def numpy(self, a: Any) -> np.ndarray:
+        """``a`` as a numpy array: on the CPU a view of the tensor's memory, not a copy."""
         return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
     def matrix(self, w: Any) -> torch.Tensor:
