@@ -362,19 +362,23 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
     """
     from .drn import data as data_mod
     from .drn.config import load_config, with_engine
+    from .drn.engines import make_engine
     from .drn.train import Progress, train as run_train
 
     if resume and overwrite:
         raise click.UsageError("--resume continues the run in --out, --overwrite starts it again: give one")
-    engine = {"backend": backend, "device": device, "precision": precision}
-    config = with_engine(load_config(config_path), **engine)
+    overrides = {"backend": backend, "device": device, "precision": precision}
+    config = with_engine(load_config(config_path), **overrides)
+    t = config["training"]
+    # an engine this machine cannot give is refused before the data are read
+    engine = make_engine(t["backend"], t["device"], t["dtype"], t["precision"] or None)
     d = config["data"]
     bar = None
     try:
         data = data_mod.load(d["dataset"], data_dir or d["data_dir"] or None, d["train_limit"], d["test_limit"])
         _note(f"{config['model']['layers']} on {data.name} ({len(data.train_x):,} train / "
-              f"{len(data.test_x):,} test images from {data.folder}); {config['training']['algorithm']}, "
-              f"run folder {out}")
+              f"{len(data.test_x):,} test images from {data.folder}); {config['training']['algorithm']} on "
+              f"{engine.describe()}, run folder {out}")
         bar = _epoch_bar(config["training"]["epochs"]) if sys.stderr.isatty() else None
 
         def epoch_line(row: dict) -> None:
@@ -394,11 +398,11 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
     except KeyboardInterrupt:
         if bar is not None:
             bar.done()
-        raise _train_interrupted(config_path, out, data_dir, threads, engine) from None
+        raise _train_interrupted(config_path, out, data_dir, threads, overrides) from None
 
 
 def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None,
-                       engine: dict[str, str | None] | None = None) -> Interrupted:
+                       overrides: dict[str, str | None] | None = None) -> Interrupted:
     """The Interrupted error of a stopped `resim train`, with the command that goes on from
     its last checkpoint (or starts it again when no epoch was complete)."""
     import shlex
@@ -409,7 +413,7 @@ def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads
     args = ["resim", "train", "--config", config_path, "--out", out]
     args += ["--data-dir", data_dir] if data_dir else []
     args += ["--threads", str(threads)] if threads else []
-    args += [a for key, value in (engine or {}).items() if value for a in (f"--{key}", value)]
+    args += [a for key, value in (overrides or {}).items() if value for a in (f"--{key}", value)]
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
         done = int(read_npz(checkpoint, "")["epoch"]) if os.path.exists(checkpoint) else 0

@@ -9,15 +9,16 @@ concatenation, in-place bounds, a column dot product, conversion to and from num
 numpy engine keeps resim's numpy-only fast paths: the two column halves of a large product
 on two cores (:mod:`resim.drn.kernels`), the BLAS update in place (:mod:`resim.drn.blas`)
 and the one-pass kernel of DRN-XL (:mod:`resim.drn.onepass`). The torch engine uses
-torch's own threads instead (``torch.set_num_threads``).
+torch's own threads instead (``torch.set_num_threads``), and on the CPU hands the update of
+a matrix far beyond the cache to numpy's, on views of its tensors (:func:`resim.drn.rules.descend`).
 
 ``precision`` is the dtype of the relaxation's products, the only place where it differs
 from the arrays' dtype: ``bfloat16`` rounds the states and conductances to bfloat16 for
 each product v W of a sweep (one copy of each W per batch), which torch multiplies with
 float32 accumulation, and rounds the product back. The conductances, their updates, the
 momenta, the conductance sums (the denominators) and every other sum stay in the arrays'
-dtype, float32. On CPUs with AVX512-BF16 or AMX, and on GPUs, such a product runs two to
-four times faster than in float32 (docs/benchmarks.md).
+dtype, float32. On this project's CPU (AVX512-BF16) such a product runs about twice as fast
+as in float32, more with AMX and on GPUs (docs/benchmarks.md).
 
 Runs are stored as numpy arrays whatever the engine (:mod:`resim.drn.runs`): a run started
 on one engine or device resumes on another.
@@ -34,8 +35,8 @@ import numpy as np
 from ..errors import ResimError
 
 BACKENDS = ("numpy", "torch")
-PRECISIONS = ("float64", "float32", "bfloat16")
-TORCH_INSTALL = "pip install 'resim[torch]'   (CPU only: pip install torch --index-url https://download.pytorch.org/whl/cpu)"
+TORCH_INSTALL = ("pip install 'resim[torch]'   "
+                 "(CPU only: pip install torch --index-url https://download.pytorch.org/whl/cpu)")
 
 
 class EngineUnavailable(ResimError):
