@@ -254,6 +254,13 @@ def test_cli_trains_and_evaluates_on_torch(torch, resim_exe, tmp_path):
         assert done.returncode == 0, done.stderr
         results[backend] = json.loads(done.stdout)["test_error"]
     assert abs(results["numpy"] - results["torch"]) <= 0.01
+    # a run trained on torch is an ordinary run folder to the other commands
+    done = subprocess.run([resim_exe, "export", str(out), "--input", "0"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.lower().count("\nr") > 1000 and ".end" in done.stdout, done.stderr
+    done = subprocess.run([resim_exe, "plot", str(out), "-o", str(tmp_path / "curves.png")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and (tmp_path / "curves.png").stat().st_size > 1000, done.stderr
     done = subprocess.run([resim_exe, "evaluate", str(out), "--backend", "torch", "--device", "cuda:7"],
                           capture_output=True, text=True, timeout=300)
     if not torch.cuda.is_available():
