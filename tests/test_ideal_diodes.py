@@ -267,3 +267,27 @@ def test_drn_tiny_netlist(mna, netlists_dir):
         assert r.voltage(name) == pytest.approx(v_ref[k[name]], abs=1e-9), name
     np.testing.assert_allclose(r.currents["d"], i_ref, rtol=0, atol=1e-12)
     assert r.certificate.complementarity <= 1e-12
+
+
+def test_a_current_source_circulating_through_a_conducting_ideal_diode_settles():
+    """Found by hypothesis (test_random_diode_networks_match_enumeration): at the solution
+    every voltage is 0 up to rounding (I0 drives its current round through the conducting
+    ideal D0), so a tolerance relative to that state's voltages alone (~1e-30) let rounding
+    noise (~1e-19 V) turn D1 on and off forever: "the diode active set did not settle"."""
+    import resim
+
+    text = """random diode network
+R0 n1 0 10.0
+R1 n2 n1 10.0
+R2 0 n2 42.169650342858226
+I0 n1 n2 -0.003176446710095617
+D0 n1 n2 dm0
+D1 0 n1 dm1
+.model dm0 D(Ron=0 Vfwd=0)
+.model dm1 D(Ron=1 Vfwd=0)
+.end
+"""
+    result = resim.solve(resim.load_netlist(text), method="exact")
+    assert abs(result.voltage("n1")) < 1e-15 and abs(result.voltage("n2")) < 1e-15
+    assert result.current("d0") == pytest.approx(0.003176446710095617, rel=1e-12)
+    assert abs(result.current("d1")) < 1e-15

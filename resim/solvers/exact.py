@@ -158,6 +158,7 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
     seen: set[bytes] = set()
     single = False
     iterations = 0
+    seen_scale = [0.0, 0.0]  # the largest voltage and branch current of any state tried so far
     for _ in range(opts.max_active_set + 1):
         try:
             x, u_sh, it = _nonlinear(sys_, on, u_sh, opts)
@@ -174,7 +175,7 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
             on = nxt
             continue
         iterations += it
-        viol = _pwl_violations(sys_, x, on)
+        viol = _pwl_violations(sys_, x, on, seen_scale)
         if not viol.any():
             break
         seen.add(on.tobytes())
@@ -197,20 +198,31 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
     return replace(result, timings={"solve": time.perf_counter() - t0})
 
 
-def _pwl_violations(sys_: MNASystem, x: np.ndarray, on: np.ndarray) -> np.ndarray:
+def _pwl_violations(sys_: MNASystem, x: np.ndarray, on: np.ndarray, seen_scale: list[float]) -> np.ndarray:
+    """The diodes whose state ``on`` the solution ``x`` contradicts: off but forward-biased
+    beyond Vfwd, or on (and not ideal) below it; ideal and on but carrying negative current.
+
+    The tolerances are 1e-12 of the largest voltage (current) of this state *or of any state
+    tried before* (``seen_scale``, updated here): at a solution where every voltage is 0 up
+    to rounding (a current source circulating through a conducting ideal diode), a tolerance
+    relative to this state's voltages alone is about 1e-30, and rounding noise of 1e-19 V
+    flipped a diode on and off forever (found by hypothesis)."""
     cc = sys_.cc
     vv = sys_.volts(x)
     u = vv[cc.pwl.a] - vv[cc.pwl.b]
     vf = cc.pwl_vfwd
+    seen_scale[0] = max(seen_scale[0], float(np.max(np.abs(vv))) if len(vv) else 0.0)
+    if len(x) > sys_.nv:
+        seen_scale[1] = max(seen_scale[1], float(np.max(np.abs(x[sys_.nv:]))))
     # relative to the circuit's own voltages, never looser than the certificate's tolerance
-    scale = 1e-12 * float(np.max(np.abs(vv))) if len(vv) else 0.0
+    scale = 1e-12 * seen_scale[0]
     viol = (~on) & (u > vf + scale)
     soft = ~cc.ideal
     viol |= on & soft & (u < vf - scale)
     if sys_.nD:
         d = sys_.ideal
         lam = x[sys_.colD] - cc.pwl_goff[d] * u[d]
-        iscale = 1e-12 * max(1e-12, float(np.max(np.abs(x[sys_.nv:]))) if len(x) > sys_.nv else 1e-12)
+        iscale = 1e-12 * max(1e-12, seen_scale[1])
         viol[d] |= on[d] & (lam < -iscale)
     return viol
 
