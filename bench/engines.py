@@ -21,6 +21,7 @@ numpy float32 in the same run. XL at batch 4 takes minutes per engine: its rows 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -57,8 +58,6 @@ def main() -> None:
                 if algorithm == "tbp" and (setting == "paper" or model in ("xs", "xl")):
                     continue
                 n = args.xl_images if model == "xl" else args.images
-                import dataclasses
-
                 data = dataclasses.replace(full, train_x=full.train_x[:n], train_y=full.train_y[:n])
                 samples: dict[str, list[float]] = {e: [] for e in args.engines}
                 splits: dict[str, dict] = {}

@@ -530,18 +530,13 @@ def _model_and_data(model: str, data_dir: str | None, dataset: str | None = None
 
 def _on_engine(net, training: dict, overrides: dict[str, str | None]):
     """``net`` on the engine of a run's ``[training]`` keys with ``overrides`` (not None)."""
-    from .drn.config import ConfigError
     from .drn.engines import make_engine
 
     keys = {k: training.get(k, d) for k, d in (("backend", "numpy"), ("device", "cpu"), ("precision", ""))}
     if overrides.get("backend") not in (None, keys["backend"]):  # the run's device and precision were its backend's
         keys.update(device="cpu", precision="")
     keys.update({k: v for k, v in overrides.items() if v is not None})
-    dtype = str(net.W[0].dtype)
-    if keys["backend"] == "numpy" and keys["device"] != "cpu":
-        raise ConfigError(f"the numpy backend runs on the CPU, not on '{keys['device']}'",
-                          hint="--backend torch runs on a CUDA device; --device cpu keeps numpy")
-    engine = make_engine(keys["backend"], keys["device"], dtype, keys["precision"] or None)
+    engine = make_engine(keys["backend"], keys["device"], str(net.W[0].dtype), keys["precision"] or None)
     return net.on(engine) if engine.backend != "numpy" else net
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NetlistError, SourceLocation
-from .engine import BACKENDS, EngineUnavailable
+from .engine import EngineUnavailable, engine_problem
 from .rules import ALGORITHMS as EP_RULES
 
 if TYPE_CHECKING:
@@ -228,21 +228,11 @@ def _semantics(v: dict, path: str, text: str) -> None:
 
 
 def _check_engine(t: dict, error) -> None:
-    """Refuse engine keys that no machine could honour (what this one lacks, torch or a GPU,
-    is found when the engine is made: :func:`resim.drn.engine.make_engine`)."""
-    if t["backend"] not in BACKENDS:
-        raise error("backend", f"unknown backend '{t['backend']}'", f"choose from {', '.join(BACKENDS)}")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", t["device"]):
-        raise error("device", f"unknown device '{t['device']}'", "cpu, cuda or cuda:N (N the GPU's number)")
-    if t["backend"] == "numpy" and t["device"] != "cpu":
-        raise error("device", f"the numpy backend runs on the CPU, not on '{t['device']}'",
-                    "backend = \"torch\" runs on a CUDA device")
-    if t["precision"] not in ("", t["dtype"], "bfloat16"):
-        raise error("precision", f"precision '{t['precision']}' does not go with dtype {t['dtype']}",
-                    "leave it out (products in the dtype), or \"bfloat16\" (torch, dtype \"float32\")")
-    if t["precision"] == "bfloat16" and (t["dtype"] != "float32" or t["backend"] != "torch"):
-        raise error("precision", "bfloat16 products need backend = \"torch\" and dtype = \"float32\"",
-                    "the conductances and every sum stay float32; only the relaxation's products are bfloat16")
+    """Refuse engine keys that no machine could honour (:func:`~resim.drn.engine.engine_problem`),
+    as ``error(key, message, hint)`` says."""
+    problem = engine_problem(t["backend"], t["device"], t["dtype"], t["precision"])
+    if problem:
+        raise error(*problem)
 
 
 def with_engine(config: Config, **keys: str | None) -> Config:

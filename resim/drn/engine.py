@@ -26,13 +26,17 @@ on one engine or device resumes on another.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from concurrent.futures import Executor
+import re
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ..errors import ResimError
+from . import blas
+from .kernels import clip_conductances, column_blocks
 
 BACKENDS = ("numpy", "torch")
 TORCH_INSTALL = ("pip install 'resim[torch]'   "
@@ -56,12 +60,8 @@ class Engine:
     device = "cpu"
 
     def __init__(self, dtype: str = "float64", precision: str | None = None) -> None:
-        precision = precision or dtype
-        if precision not in (dtype, "bfloat16") or (precision == "bfloat16" and dtype != "float32"):
-            raise EngineUnavailable(f"precision {precision} does not go with {dtype} arrays",
-                                    hint="precision = \"bfloat16\" needs dtype = \"float32\"; otherwise leave "
-                                         "precision out (it is then the dtype)")
-        self.dtype, self.precision = dtype, precision
+        """Keys already checked (:func:`engine_problem`, by :func:`resim.drn.engines.make_engine`)."""
+        self.dtype, self.precision = dtype, precision or dtype
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.describe()})"
@@ -114,8 +114,6 @@ class Engine:
     def product(self, a: np.ndarray, b: np.ndarray, pool: Executor | None = None) -> np.ndarray:
         """a b (``b`` from :meth:`for_products`); numpy: a large ``b`` in two fixed column
         halves, the second on the pool's thread when there is one (the same bits either way)."""
-        from .kernels import column_blocks
-
         blocks = column_blocks(b)
         if len(blocks) == 1:
             return a @ b
@@ -138,8 +136,6 @@ class Engine:
     def inner(self, P: np.ndarray, Q: np.ndarray, pool: Executor | None = None) -> np.ndarray:
         """P^T Q in a matrix's layout (:meth:`matrix`); numpy: in the fixed column blocks of
         :func:`~resim.drn.kernels.column_blocks`, the second on the pool's thread."""
-        from .kernels import column_blocks
-
         out = np.empty((Q.shape[1], P.shape[1]), np.result_type(P, Q))  # (P^T Q)^T, row-major
         blocks = column_blocks(out.T)
         jobs = [] if pool is None else [pool.submit(np.matmul, Q[:, cols].T, P, out=out[cols]) for cols in blocks[1:]]
@@ -151,9 +147,7 @@ class Engine:
 
     def add_outer(self, C: np.ndarray, alpha: float, P: np.ndarray, Q: np.ndarray, beta: float = 1.0) -> None:
         """C = beta C + alpha P^T Q in place."""
-        from .blas import add_outer
-
-        add_outer(C, alpha, P, Q, beta)
+        blas.add_outer(C, alpha, P, Q, beta)
 
     def clip_(self, v: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
         """v = min(max(v, low), high) in place (the diodes' bounds, [1, n] rows)."""
@@ -165,13 +159,7 @@ class Engine:
 
     def clip_conductances(self, W: np.ndarray) -> None:
         """W = max(W, 0) in place."""
-        from .kernels import clip_conductances
-
         clip_conductances(W)
-
-    def colsum(self, W: np.ndarray) -> np.ndarray:
-        """1^T W: the sum of each column (a node's conductance to the layer before it)."""
-        return W.sum(axis=0)
 
     def coldot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """sum_b a[b, i] b[b, i]: one dot product per column."""
@@ -212,33 +200,40 @@ class Engine:
         return numpy_threads(n)
 
 
-def numpy_threads(n: int) -> "_NumpyThreads":
-    """OpenBLAS at one thread meanwhile, and with ``n`` > 1 a worker thread for the second
-    column halves (as the context's value; None without one)."""
-    from concurrent.futures import ThreadPoolExecutor
+@contextlib.contextmanager
+def numpy_threads(n: int):
+    """OpenBLAS at one thread meanwhile (its own threads cost more than they give at these
+    batch sizes), and with ``n`` > 1 a worker thread for the second column halves: the
+    context's value (None without one)."""
+    previous = blas.set_threads(1)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="resim-halves") if n > 1 and blas.releases_gil() else None
+    try:
+        yield pool
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        if previous is not None:
+            blas.set_threads(previous)
 
-    from . import blas
 
-    return _NumpyThreads(n, blas, ThreadPoolExecutor)
-
-
-class _NumpyThreads:
-    """OpenBLAS at one thread, and a worker thread for the second column halves."""
-
-    def __init__(self, n, blas, executor) -> None:
-        self.n, self.blas, self.executor = n, blas, executor
-
-    def __enter__(self):
-        self.previous = self.blas.set_threads(1)
-        self.pool = (self.executor(1, thread_name_prefix="resim-halves")
-                     if self.n > 1 and self.blas.releases_gil() else None)
-        return self.pool
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-        if self.previous is not None:
-            self.blas.set_threads(self.previous)
+def engine_problem(backend: str, device: str, dtype: str, precision: str) -> tuple[str, str, str] | None:
+    """What makes ``[training] backend / device / precision`` impossible on any machine, as
+    (key, message, hint), or None. ``precision`` "" is the dtype's. (What this machine lacks,
+    torch or a GPU, is found when the engine is made: :func:`resim.drn.engines.make_engine`.)"""
+    if backend not in BACKENDS:
+        return "backend", f"unknown backend '{backend}'", f"choose from {', '.join(BACKENDS)}"
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        return "device", f"unknown device '{device}'", "cpu, cuda or cuda:N (N the GPU's number)"
+    if backend == "numpy" and device != "cpu":
+        return ("device", f"the numpy backend runs on the CPU, not on '{device}'",
+                "backend = \"torch\" (--backend torch) runs on a CUDA device")
+    if precision not in ("", dtype, "bfloat16"):
+        return ("precision", f"precision '{precision}' does not go with dtype {dtype}",
+                "leave it out (products in the dtype), or \"bfloat16\" (torch, dtype \"float32\")")
+    if precision == "bfloat16" and (dtype != "float32" or backend != "torch"):
+        return ("precision", "bfloat16 products need backend = \"torch\" and dtype = \"float32\"",
+                "the conductances and every sum stay float32; only the relaxation's products are bfloat16")
+    return None
 
 
 @functools.cache

@@ -34,8 +34,9 @@ CACHE_BYTES = 1 << 20  # a column block is walked in strips of about this size (
 STRIP_ABOVE = 1 << 24  # ... when it is larger than this (far beyond cache: DRN-XL's 103 MB halves, not 1H-3H's)
 ONE_PASS = True  # such a block goes through resim.drn.onepass when numba is installed (False: strips)
 # ... and when P has at most this many rows: the pass does k multiply-adds per conductance in
-# registers, which beats BLAS at batch 4 (k = 5: DRN-XL 478 s per epoch against 1,384 s for one
-# pass per operation) but not at batch 32 (k = 33: 1,928 s, where BLAS in strips is far faster)
+# registers, which beats BLAS at batch 4 (k = 5: 13.1 ms per batch on DRN-XL's W[0] against
+# 47.0 ms in strips, bench/xl_update.py) but not at batch 32 (k = 33: a DRN-XL epoch took
+# 1,928 s through it, 175-234 s in strips; bench/engines.py, docs/benchmarks.md)
 ONE_PASS_ROWS = 12
 
 

@@ -13,13 +13,12 @@ import numpy as np
 from .config import Config
 from .data import Dataset
 from .engine import Engine
-from .engines import engine_of
 from .mlp import MLP, gradient, predict, sgd_step
 from .runs import BatchDisplay, Clock, EpochImages, Progress, end_epoch, model_arrays, save_npz, start_run
 
 
 def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
-              clock: Clock, engine: Engine | None = None) -> tuple[MLP, list[dict]]:
+              clock: Clock, engine: Engine) -> tuple[MLP, list[dict]]:
     """Train (or resume) the configured ReLU network on ``data`` into the run folder ``out``
     (prepared by :func:`resim.drn.train.train`); returns it and the metrics rows.
 
@@ -28,12 +27,12 @@ def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: P
     cost of an epoch are those of the outputs before each batch's update; the test error
     is the arg-max's on the test images after the epoch. ``clock`` times ``data``,
     ``update`` (gradient and step), ``evaluate`` and ``write``. ``engine``: where the arrays
-    live (default numpy; its precision does not apply: an MLP has no relaxation)."""
+    live (its precision does not apply: an MLP has no relaxation)."""
     m, t = config["model"], config["training"]
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
     net, mom_W, mom_b, first, rows = start_run(config, out, resume, lambda rng: MLP.init(m["layers"], rng, dtype),
                                                progress)
-    if engine is not None and engine.backend != "numpy":
+    if engine.backend != "numpy":
         net = net.on(engine)
         mom_W, mom_b = [engine.asarray(w) for w in mom_W], [engine.asarray(b) for b in mom_b]
     rates = [*t["learning_rates"], *(t["bias_learning_rates"] or t["learning_rates"])]
@@ -52,7 +51,7 @@ def train_mlp(config: Config, data: Dataset, out: str, resume: bool, progress: P
             x, y = images[a:a + bs].astype(dtype), y_all[idx]
             clock.tock("data")
             gW, gb, seen = gradient(net.W, net.b, x, y)
-            outs[a:a + len(idx)] = engine_of(seen).numpy(seen)
+            outs[a:a + len(idx)] = engine.numpy(seen)
             sgd_step(net.W + net.b, gW + gb, mom_W + mom_b, decayed, t["momentum"])
             clock.tock("update")
             display(outs, a + len(idx))

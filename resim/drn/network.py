@@ -119,7 +119,7 @@ class Relaxer:
         L = len(W)
         self.L = L
         # conductance to the previous layer plus to the next one, per node of layers 1..L
-        into = [e.colsum(W[0]) if colsum0 is None else colsum0] + [e.colsum(W[l - 1]) for l in range(2, L + 1)]
+        into = [W[0].sum(axis=0) if colsum0 is None else colsum0] + [W[l - 1].sum(axis=0) for l in range(2, L + 1)]
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [e.reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.low, self.high = e.diode_bounds(tuple(net.sizes[1:-1]))

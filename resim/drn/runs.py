@@ -83,7 +83,7 @@ def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
 
 def host(a) -> np.ndarray:
     """An array of any engine as a numpy array (a numpy array itself)."""
-    return a if isinstance(a, np.ndarray) else engine_of(a).numpy(a)
+    return engine_of(a).numpy(a)
 
 
 _MODEL_HINT = ("give a model.npz written by resim train; `resim train --config RUN.toml --out DIR --resume` "

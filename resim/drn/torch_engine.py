@@ -98,10 +98,6 @@ class TorchEngine(Engine):
     def clip_conductances(self, W: torch.Tensor) -> None:
         W.clamp_(min=0)
 
-    def colsum(self, W: torch.Tensor) -> torch.Tensor:
-        # as a product: torch's sum over the rows of a row-major matrix is ~3x slower (measured)
-        return torch.ones(W.shape[0], dtype=W.dtype, device=W.device) @ W
-
     def coldot(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.linalg.vecdot(a, b, dim=0)
 
@@ -134,15 +130,9 @@ class TorchEngine(Engine):
 def _torch_threads(n: int, device: str):
     """torch's intra-op threads at ``n`` meanwhile (torch splits its own products); on the
     CPU also numpy's (:func:`~resim.drn.engine.numpy_threads`), whose pool is the value, for
-    the update that goes through numpy.
-
-    Subnormal numbers are flushed to zero meanwhile: the momenta of conductances that stop
-    moving decay by mu per batch into float32's subnormal range (below 1.2e-38) after a few
-    hundred batches, where the CPU's arithmetic on them is slow (the update's product took
-    twice as long, measured on this project's AMD EPYC); a value that small changes nothing."""
+    the update that goes through numpy."""
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
-    torch.set_flush_denormal(True)
     try:
         if device == "cpu":
             with numpy_threads(n) as pool:
@@ -150,15 +140,13 @@ def _torch_threads(n: int, device: str):
         else:
             yield None
     finally:
-        torch.set_flush_denormal(False)
         torch.set_num_threads(previous)
 
 
 def _device(name: str) -> str:
-    """``cpu``, ``cuda`` or ``cuda:N``, checked against what this machine has."""
-    if name == "cpu":
-        return name
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+    """``cpu``, ``cuda`` or ``cuda:N`` (:func:`~resim.drn.engine.engine_problem` checked the
+    name), checked against what this machine has."""
+    if name != "cpu":
         if not torch.cuda.is_available():
             raise EngineUnavailable(f"device '{name}' was asked for, but torch sees no CUDA GPU here"
                                     f" (torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'}"
@@ -169,4 +157,4 @@ def _device(name: str) -> str:
             raise EngineUnavailable(f"device '{name}' is not here: torch sees {torch.cuda.device_count()} CUDA "
                                     "GPU(s)", hint=f"cuda:0 ... cuda:{torch.cuda.device_count() - 1}")
         return f"cuda:{index}"
-    raise EngineUnavailable(f"unknown device '{name}'", hint="cpu, cuda or cuda:N")
+    return name
