@@ -342,9 +342,13 @@ _engine_options = _options(_ENGINE_OPTIONS)  # the engine keys of [training], as
 @click.option("--threads", type=click.IntRange(1, 2), default=None,
               help="Cores for the large matrix products (updates, relaxation, test error): 2 (default where "
                    "there are two) or 1. The results are the same bit for bit.")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Overrides [training] seed (the initial conductances, the batches' order, the mirroring): "
+                   "one config, several seeds.")
 @_engine_options
 def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: str | None,
-          threads: int | None, backend: str | None, device: str | None, precision: str | None) -> None:
+          threads: int | None, seed: int | None, backend: str | None, device: str | None,
+          precision: str | None) -> None:
     """Train a deep resistive network by equilibrium propagation (or a relative, or
     truncated backpropagation), or the ReLU-network baseline by backpropagation.
 
@@ -355,20 +359,20 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
       resim train --config examples/drn_xs_fashion.toml --out runs/xs
       resim train --config examples/drn_xs_fashion.toml --out runs/xs --resume
       resim train --config examples/drn_1h_fashion.toml --out runs/1h --threads 1
-      resim train --config examples/fashion_drn_1h_tbp.toml --out runs/fashion_drn_1h_tbp
+      resim train --config examples/fashion_drn_1h_tbp.toml --out runs/fashion_drn_1h_tbp --seed 1
       resim train --config examples/relu_mlp_1h_fashion.toml --out runs/fashion_relu_1h
       resim train --config examples/fashion_drn_3h_ep.toml --out runs/3h --backend torch --precision bfloat16
       resim train --config examples/fashion_drn_3h_ep.toml --out runs/3h --backend torch --device cuda
     """
     from .drn import data as data_mod
-    from .drn.config import load_config, with_engine
+    from .drn.config import load_config, with_engine, with_seed
     from .drn.engines import make_engine
     from .drn.train import Progress, train as run_train
 
     if resume and overwrite:
         raise click.UsageError("--resume continues the run in --out, --overwrite starts it again: give one")
     overrides = {"backend": backend, "device": device, "precision": precision}
-    config = with_engine(load_config(config_path), **overrides)
+    config = with_seed(with_engine(load_config(config_path), **overrides), seed)
     t = config["training"]
     # an engine this machine cannot give is refused before the data are read
     engine = make_engine(t["backend"], t["device"], t["dtype"], t["precision"] or None)
@@ -398,11 +402,11 @@ def train(config_path: str, out: str, resume: bool, overwrite: bool, data_dir: s
     except KeyboardInterrupt:
         if bar is not None:
             bar.done()
-        raise _train_interrupted(config_path, out, data_dir, threads, overrides) from None
+        raise _train_interrupted(config_path, out, data_dir, threads, {"seed": seed, **overrides}) from None
 
 
 def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads: int | None,
-                       overrides: dict[str, str | None] | None = None) -> Interrupted:
+                       overrides: dict[str, object] | None = None) -> Interrupted:
     """The Interrupted error of a stopped `resim train`, with the command that goes on from
     its last checkpoint (or starts it again when no epoch was complete)."""
     import shlex
@@ -413,7 +417,7 @@ def _train_interrupted(config_path: str, out: str, data_dir: str | None, threads
     args = ["resim", "train", "--config", config_path, "--out", out]
     args += ["--data-dir", data_dir] if data_dir else []
     args += ["--threads", str(threads)] if threads else []
-    args += [a for key, value in (overrides or {}).items() if value for a in (f"--{key}", value)]
+    args += [a for key, value in (overrides or {}).items() if value is not None for a in (f"--{key}", str(value))]
     checkpoint = os.path.join(out, "checkpoint.npz")
     try:
         done = int(read_npz(checkpoint, "")["epoch"]) if os.path.exists(checkpoint) else 0

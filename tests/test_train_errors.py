@@ -294,6 +294,30 @@ def test_the_command_after_an_interrupt_keeps_the_engine_overrides(tmp_path):
     assert exc.hint == "start again with: resim train --config c.toml --out r --backend torch --precision bfloat16"
 
 
+def test_seed_overrides_the_config_and_a_resume_needs_the_same_seed(tmp_path, capsys):
+    """`--seed K` trains the config's run with [training] seed = K (the model is seed K's, not
+    the file's), and a resume without it is another run, refused."""
+    cfg = write_config(tmp_path / "run.toml", seed=0)
+    code, _, err = resim(capsys, "train", "--config", cfg, "--out", tmp_path / "s3", "--seed", "3")
+    assert code == 0, err
+    assert "seed = 3" in (tmp_path / "s3" / "config.resolved.toml").read_text()
+    three = write_config(tmp_path / "three.toml", seed=3)
+    assert resim(capsys, "train", "--config", three, "--out", tmp_path / "f3")[0] == 0
+    models = arrays(tmp_path / "s3" / "model.npz"), arrays(tmp_path / "f3" / "model.npz")
+    assert all(np.array_equal(models[0][k], models[1][k]) for k in models[0])
+    code, _, err = resim(capsys, "train", "--config", cfg, "--out", tmp_path / "s3", "--resume")
+    assert code != 0 and "seed" in err, err
+    code, _, err = resim(capsys, "train", "--config", cfg, "--out", tmp_path / "s3", "--resume", "--seed", "3")
+    assert code == 0, err
+
+
+def test_the_command_after_an_interrupt_keeps_the_seed():
+    from resim.cli import _train_interrupted
+
+    exc = _train_interrupted("c.toml", "r", None, None, {"seed": 0, "backend": None})
+    assert exc.hint == "start again with: resim train --config c.toml --out r --seed 0"
+
+
 def resim_process(*args: str) -> subprocess.Popen:
     """``resim ARGS`` as a child process with Ctrl-C's default meaning (a KeyboardInterrupt),
     whatever the test runner does with SIGINT."""

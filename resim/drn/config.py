@@ -254,6 +254,16 @@ def with_engine(config: Config, **keys: str | None) -> Config:
     return Config(values, config.path, config.text)
 
 
+def with_seed(config: Config, seed: int | None) -> Config:
+    """``config`` with ``[training] seed`` replaced when ``seed`` is given: ``resim train
+    --seed``, which runs one config's seeds without a copy of the file per seed."""
+    if seed is None:
+        return config
+    values = {section: dict(keys) for section, keys in config.values.items()}
+    values["training"]["seed"] = int(seed)
+    return Config(values, config.path, config.text)
+
+
 def _coerce(kind: str, value: Any) -> tuple[bool, Any]:
     if kind == "number":
         return (isinstance(value, (int, float)) and not isinstance(value, bool)), float(value) if isinstance(
