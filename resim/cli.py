@@ -624,14 +624,18 @@ def serve(socket_path: str | None, read_timeout: float, max_request: int) -> Non
 def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title: str | None) -> None:
     """Draw the train and test error per epoch of training runs on one figure.
 
-    Each RUN_DIR is a folder written by `resim train --out` (its metrics.jsonl); a run
-    still going is drawn as far as it has gone. Each run has its own colour: test
-    error solid, train error dashed, in percent. Needs matplotlib (resim[plot]).
+    Each RUN_DIR is a folder written by `resim train --out` (its metrics.jsonl), or a
+    folder of one configuration's seeds: seed<k>.csv files (a run's metrics.csv, as
+    docs/runs/<row>/ keeps them) or seed<k>/ run folders, drawn as the seeds' mean with
+    the band from the lowest to the highest. A run still going is drawn as far as it has
+    gone. Each RUN_DIR has its own colour: test error solid, train error dashed, in
+    percent. Needs matplotlib (resim[plot]).
 
     \b
     Examples:
       resim plot runs/xs -o curves.png
       resim plot runs/1h runs/2h --label DRN-1H --label DRN-2H --title 'Fashion-MNIST' -o curves.svg
+      resim plot docs/runs/drn-1h-ep docs/runs/drn-1h-tbp --label EP --label TBP -o 1h.png
     """
     from . import plot
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from resim.cli import plot_runs, run_args
-from resim.plot import default_labels, read_run
+from resim.plot import default_labels, read, read_csv, read_run, read_seeds
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROWS_A = [{"epoch": 1, "train_error": 0.2041, "test_error": 0.1685, "cost": 0.31, "epoch_seconds": 23.8,
@@ -29,6 +29,15 @@ def _run(root, name, rows=ROWS_A, tail=""):
     folder.mkdir(parents=True)
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + tail)
     return str(folder)
+
+
+def _csv(path, rows=ROWS_A, tail=""):
+    """A metrics.csv at ``path`` (as resim train writes it, then ``tail``)."""
+    columns = ["epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second"]
+    lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n" + tail)
+    return str(path)
 
 
 def _resim(capsys, *args):
@@ -172,13 +181,17 @@ def test_usage_and_output_errors(tmp_path, capsys):
 
 def test_help_examples_run(tmp_path, capsys, monkeypatch):
     examples = [line.strip() for line in plot_runs.help.splitlines() if line.strip().startswith("resim plot ")]
-    assert len(examples) >= 2
+    assert len(examples) >= 3
     monkeypatch.chdir(tmp_path)
     for example in examples:
         args = shlex.split(example)[1:]
         for arg in args:
             if arg.startswith("runs/") and not (tmp_path / arg).exists():
                 _run(tmp_path, arg)
+            if arg.startswith("docs/runs/") and not (tmp_path / arg).exists():  # a row of seeds
+                for k in range(3):
+                    _csv(tmp_path / arg / f"seed{k}.csv", [dict(r, test_error=r["test_error"] + k / 100)
+                                                           for r in ROWS_A])
         assert _resim(capsys, *args) == (0, ""), example
         assert os.path.getsize(args[args.index("-o") + 1]) > 0
 
@@ -206,3 +219,72 @@ def test_metrics_that_no_run_writes_are_damage_naming_line_and_field(tmp_path, c
     code, err = _resim(capsys, "plot", folder, "-o", out)
     assert code == 2, err
     assert err.startswith(f"error: '{metrics}' line 2 is damaged: '{field}' is {words}") and not out.exists()
+
+
+# ---- folders of seeds (docs/runs/<row>/) -------------------------------------------------------------
+
+
+def test_a_metrics_csv_reads_as_its_run_folder_does(tmp_path):
+    from_csv = read_csv(_csv(tmp_path / "seed0.csv"))
+    from_jsonl = read_run(_run(tmp_path, "run"))
+    for field in ("epoch", "train_error", "test_error"):
+        assert getattr(from_csv, field).tolist() == getattr(from_jsonl, field).tolist()
+    nan = read_csv(_csv(tmp_path / "nan.csv", ROWS_B))
+    assert math.isnan(nan.test_error[0]) and nan.train_error.tolist() == [0.3]
+
+
+def test_seeds_are_read_in_the_order_of_their_numbers(tmp_path):
+    row = tmp_path / "row"
+    for k in (10, 2, 0):
+        _csv(row / f"seed{k}.csv", [dict(r, train_error=k / 100) for r in ROWS_A])
+    (row / "seed0.toml").write_text("# its config\n")
+    (row / "notes.csv").write_text("not,a,seed\n")
+    seeds = read_seeds(str(row))
+    assert [c.train_error[0] for c in seeds] == [0.0, 0.02, 0.1]
+    assert [c.folder for c in read(str(row))] == [str(row / f"seed{k}.csv") for k in (0, 2, 10)]
+
+
+def test_a_folder_of_seed_run_folders_is_read_as_its_runs(tmp_path):
+    _run(tmp_path / "row", "seed1", ROWS_A[:2])  # still going
+    _run(tmp_path / "row", "seed0")
+    seeds = read(str(tmp_path / "row"))
+    assert [len(c.epoch) for c in seeds] == [3, 2]
+    assert read(_run(tmp_path, "single"))[0].epoch.tolist() == [1, 2, 3]
+
+
+def test_a_damaged_csv_names_its_file_and_line(tmp_path, capsys):
+    row = tmp_path / "row"
+    bad = _csv(row / "seed0.csv", ROWS_A[:1] + [dict(ROWS_A[1], train_error=1.5)] + ROWS_A[2:])
+    code, err = _resim(capsys, "plot", row, "-o", tmp_path / "c.png")
+    assert code == 2 and f"'{bad}' line 3 is damaged" in err and "train_error" in err and "1.5" in err
+    (row / "seed0.csv").write_text("epoch;train_error\n1;0.2\n")
+    code, err = _resim(capsys, "plot", row, "-o", tmp_path / "c.png")
+    assert code == 2 and "line 1 is not a metrics.csv header" in err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_a_csv_row_still_being_written_is_left_out(tmp_path):
+    path = _csv(tmp_path / "seed0.csv", ROWS_A, tail="4,0.1")  # no newline yet
+    assert read_csv(path).epoch.tolist() == [1, 2, 3]
+
+
+def test_seeds_are_drawn_as_a_band_labelled_with_their_count(tmp_path, capsys):
+    row = tmp_path / "drn"
+    for k in range(3):
+        _csv(row / f"seed{k}.csv", [dict(r, test_error=r["test_error"] + k / 100) for r in ROWS_A[: 2 + (k > 0)]])
+    out = tmp_path / "c.svg"
+    code, err = _resim(capsys, "plot", row, _run(tmp_path, "one"), "--label", "DRN", "--label", "one", "-o", out)
+    assert (code, err) == (0, "")
+    texts = _svg_texts(out)
+    assert "DRN (3 seeds)" in texts and "one" in texts and "seeds' range (mean drawn)" in texts
+
+
+def test_the_committed_evidence_redraws_its_figure(tmp_path, capsys):
+    """`resim plot docs/runs/drn-1h-ep` from the repository alone, no run folders."""
+    from pathlib import Path
+
+    row = Path(__file__).resolve().parents[1] / "docs" / "runs" / "drn-1h-ep"
+    seeds = len(list(row.glob("seed*.csv")))
+    out = tmp_path / "1h.svg"
+    assert _resim(capsys, "plot", row, "-o", out) == (0, "")
+    assert (f"drn-1h-ep ({seeds} seeds)" if seeds > 1 else "drn-1h-ep") in _svg_texts(out)
