@@ -36,3 +36,52 @@ def test_each_run_parses_with_its_config_and_commit(path):
     config = check(tomllib.loads(text), text, str(path.with_suffix(".toml")))
     assert config["training"]["epochs"] == len(rows)
     assert config["training"]["seed"] == int(path.stem.removeprefix("seed"))
+
+
+# ---- the table of docs/results.md against its evidence --------------------------------------------------
+
+RESULTS = RUNS.parent / "results.md"
+
+
+def _table_rows() -> list[list[str]]:
+    """The cells of each row of the generated table in docs/results.md."""
+    text = RESULTS.read_text()
+    begin = text.index("<!-- table: made by bench/reproduce_table.py")
+    end = text.index("<!-- end of table -->", begin)
+    lines = [line for line in text[begin:end].splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def _figure(values: list[float]) -> str:
+    """How the table writes a mean over seeds: ``10.48 ± 0.29`` (sample std), one seed as ``10.32``."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.2f} ± {std:.2f}"
+
+
+def test_the_table_has_the_nine_rows_of_the_follow_up():
+    rows = _table_rows()
+    assert len(rows) == 9 and all(len(r) == 8 for r in rows), rows
+
+
+@pytest.mark.parametrize("cells", _table_rows(), ids=lambda cells: cells[0])
+def test_each_table_row_is_the_final_epoch_of_its_committed_runs(cells):
+    """Mean ± std of the final test and train errors over the CSVs under the row's curves
+    folder, and its seeds, as the table gives them: the table cannot drift from its evidence."""
+    model, _, figures, seeds, _, _, command, curves = cells
+    name = re.search(r"--rows ([\w-]+)", command).group(1)
+    csvs = sorted(RUNS.glob(f"{name}/seed*.csv"), key=lambda p: int(p.stem.removeprefix("seed")))
+    if figures == "not run yet":
+        assert not csvs and seeds == "0"
+        return
+    assert f"(runs/{name}/)" in curves and csvs, f"{model}: no curves for its figures"
+    finals = []
+    for path in csvs:
+        with open(path, newline="") as fh:
+            finals.append(list(csv.DictReader(fh))[-1])
+    test = [100 * float(r["test_error"]) for r in finals]
+    train = [100 * float(r["train_error"]) for r in finals]
+    assert figures == f"**{_figure(test)}** / {_figure(train)}"
+    assert seeds == ", ".join(p.stem.removeprefix("seed") for p in csvs)
