@@ -80,7 +80,7 @@ BF16 = ("--backend", "torch", "--precision", "bfloat16")
 @dataclass(frozen=True)
 class Row:
     """One row of the follow-up's table: its name (a folder under docs/runs), its label,
-    its shipped config, the engine options of its runs and the published test / train
+    its shipped config (relative to the repository), the engine options of its runs and the published test / train
     error (%)."""
 
     name: str
@@ -93,15 +93,15 @@ class Row:
 
 
 ROWS = [
-    Row("drn-1h-ep", "DRN-1H by EP", "1h", "EP", "fashion_drn_1h_ep.toml", (), (10.38, 6.14)),
-    Row("drn-1h-tbp", "DRN-1H by TBP", "1h", "TBP", "fashion_drn_1h_tbp.toml", (), (10.31, 5.91)),
-    Row("relu-1h", "ReLU-MLP 1H (784-512-10) by BP", "1h", "BP", "relu_mlp_1h_fashion.toml", (), (10.20, 5.13)),
-    Row("drn-2h-ep", "DRN-2H by EP", "2h", "EP", "fashion_drn_2h_ep.toml", BF16, (10.29, 6.20)),
-    Row("drn-2h-tbp", "DRN-2H by TBP", "2h", "TBP", "fashion_drn_2h_tbp.toml", BF16, (9.88, 4.88)),
-    Row("relu-2h", "ReLU-MLP 2H (784-512-512-10) by BP", "2h", "BP", "relu_mlp_2h_fashion.toml", (), (9.42, 2.78)),
-    Row("drn-3h-ep", "DRN-3H by EP", "3h", "EP", "fashion_drn_3h_ep.toml", BF16, (11.23, 8.19)),
-    Row("drn-3h-tbp", "DRN-3H by TBP", "3h", "TBP", "fashion_drn_3h_tbp.toml", BF16, (9.79, 4.58)),
-    Row("relu-3h", "ReLU-MLP 3H (784-512x3-10) by BP", "3h", "BP", "relu_mlp_3h_fashion.toml", (), (9.55, 1.82)),
+    Row("drn-1h-ep", "DRN-1H by EP", "1h", "EP", "examples/fashion_drn_1h_ep.toml", (), (10.38, 6.14)),
+    Row("drn-1h-tbp", "DRN-1H by TBP", "1h", "TBP", "examples/fashion_drn_1h_tbp.toml", (), (10.31, 5.91)),
+    Row("relu-1h", "ReLU-MLP 1H (784-512-10) by BP", "1h", "BP", "examples/relu_mlp_1h_fashion.toml", (), (10.20, 5.13)),
+    Row("drn-2h-ep", "DRN-2H by EP", "2h", "EP", "examples/fashion_drn_2h_ep.toml", BF16, (10.29, 6.20)),
+    Row("drn-2h-tbp", "DRN-2H by TBP", "2h", "TBP", "examples/fashion_drn_2h_tbp.toml", BF16, (9.88, 4.88)),
+    Row("relu-2h", "ReLU-MLP 2H (784-512-512-10) by BP", "2h", "BP", "examples/relu_mlp_2h_fashion.toml", (), (9.42, 2.78)),
+    Row("drn-3h-ep", "DRN-3H by EP", "3h", "EP", "examples/fashion_drn_3h_ep.toml", BF16, (11.23, 8.19)),
+    Row("drn-3h-tbp", "DRN-3H by TBP", "3h", "TBP", "examples/fashion_drn_3h_tbp.toml", BF16, (9.79, 4.58)),
+    Row("relu-3h", "ReLU-MLP 3H (784-512x3-10) by BP", "3h", "BP", "examples/relu_mlp_3h_fashion.toml", (), (9.55, 1.82)),
 ]
 BY_NAME = {row.name: row for row in ROWS}
 
@@ -123,7 +123,7 @@ def run_folder(runs: str, row: Row, seed: int) -> str:
 def epochs_of(row: Row) -> int:
     import tomllib
 
-    with open(os.path.join(ROOT, "examples", row.config), "rb") as fh:
+    with open(os.path.join(ROOT, row.config), "rb") as fh:
         return int(tomllib.load(fh)["training"].get("epochs", 100))
 
 
@@ -145,7 +145,7 @@ def train_command(row: Row, seed: int, out: str, device: str | None) -> list[str
     engine = list(row.engine)
     if device and row.rule != "BP":
         engine = ["--backend", "torch", "--device", device] + (["--precision", "bfloat16"] if row.engine else [])
-    return ["resim", "train", "--config", f"examples/{row.config}", "--out", out, "--seed", str(seed), *engine]
+    return ["resim", "train", "--config", row.config, "--out", out, "--seed", str(seed), *engine]
 
 
 def head_commit() -> str:
