@@ -39,22 +39,24 @@ networks stay on numpy: they take minutes).
 Expected time of one seed (100 epochs), alone on the machine:
 
     row          2-core CPU (AMD EPYC Zen 4)     GPU (estimate, not measured)
-    drn-1h-ep     16 min (9.5 s/epoch, numpy)    about 5 min
-    drn-1h-tbp    27 min (16 s/epoch, numpy)     about 6 min
+    drn-1h-ep     16 min (9.5 s/epoch, numpy)    about 8 min   (240 torch ops per batch)
+    drn-1h-tbp    27 min (16 s/epoch, numpy)     about 8 min   (270)
     relu-1h        5 min (2.9 s/epoch)           (runs on the CPU)
-    drn-2h-ep     45 min (27 s/epoch, bf16)      about 8 min
-    drn-2h-tbp    75 min (45 s/epoch, bf16)      about 10 min
+    drn-2h-ep     45 min (27 s/epoch, bf16)      about 17 min  (530)
+    drn-2h-tbp    75 min (45 s/epoch, bf16)      about 19 min  (610)
     relu-2h        8 min (4.8 s/epoch)           (runs on the CPU)
-    drn-3h-ep     88 min (53 s/epoch, bf16)      about 10 min
-    drn-3h-tbp   175 min (105 s/epoch, bf16)     about 15 min
+    drn-3h-ep     88 min (53 s/epoch, bf16)      about 25 min  (810)
+    drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
 The CPU figures are docs/benchmarks.md's ("Training on the torch engine"), measured; two
-runs at once (--jobs 2, one core each) take about 1.7x as long each. No GPU has been
-lent to this project yet: the GPU column assumes each of a batch's few hundred small
-torch operations costs about 10 us of launch overhead (batch 32 leaves an H100-class GPU
-idle) and is a guess until bench/gpu.py is run on one. All nine rows with three seeds
-take about 25 hours on the 2-core CPU.
+runs at once (--jobs 2, one core each) take 1.1-1.5x as long each but finish sooner
+together (drn-2h-tbp: 66 s per epoch against 45 s alone; drn-1h-tbp: 18 s against 16 s). No GPU has been lent to this project yet, so the GPU column
+is an estimate: at batch 32 a GPU's arithmetic is idle (DRN-3H's 5 GFLOP per batch are
+microseconds) and each torch operation costs its launch, about 10 us in eager PyTorch; the
+counts in brackets are the top-level torch operations per batch, counted with
+torch.profiler on the CPU engine (1,875 batches per epoch). bench/gpu.py measures it on a
+machine with a GPU. All nine rows with three seeds take about 23 hours of the 2-core CPU alone.
 """
 
 from __future__ import annotations
