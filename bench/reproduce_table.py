@@ -158,9 +158,9 @@ def head_commit() -> str:
 class Runner:
     """Runs (row, seed) pairs, --jobs at a time, each a `resim train` child process."""
 
-    def __init__(self, runs: str, jobs: int, device: str | None) -> None:
+    def __init__(self, runs: str, jobs: int, device: str | None, threads: int | None = None) -> None:
         self.runs, self.jobs, self.device = runs, jobs, device
-        self.threads = max(1, min(2, (os.cpu_count() or 1) // jobs))
+        self.threads = threads or max(1, min(2, (os.cpu_count() or 1) // jobs))
         self.children: list[subprocess.Popen] = []
         self.lock = threading.Lock()
         self.stopping = False
@@ -376,6 +376,8 @@ def main() -> None:
                     help=f"the rows to train (default: all): {', '.join(r.name for r in ROWS)}")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], metavar="K", help="default: 0 1 2")
     ap.add_argument("--jobs", type=int, default=1, help="runs at once (default 1; each on 2 / JOBS cores)")
+    ap.add_argument("--threads", type=int, choices=[1, 2],
+                    help="cores per run (default: 2 / --jobs); 1 beside other work on a 2-core machine")
     ap.add_argument("--device", help="cuda or cuda:N: the DRN rows on torch on that GPU")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "table"),
                     help="the run folders' root (default: runs/table; they are not kept in the repository)")
@@ -396,7 +398,7 @@ def main() -> None:
     rows = [BY_NAME[n] for n in args.rows] if args.rows else ROWS
     pairs = [(row, seed) for row in rows for seed in args.seeds]
     if not args.table and not args.collect:
-        runner = Runner(args.runs, args.jobs, args.device)
+        runner = Runner(args.runs, args.jobs, args.device, args.threads)
         say(f"{len(pairs)} runs, {args.jobs} at a time on {runner.threads} core(s) each, in {args.runs}")
         pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
         futures = [pool.submit(runner.run, row, seed) for row, seed in pairs]
