@@ -25,6 +25,7 @@ The kinds themselves (letters, terminal counts, names in messages) are listed on
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -92,7 +93,7 @@ class DiodeModel:
 class ElementGroup:
     """All elements of one kind, column-wise (see the module docstring for conventions)."""
 
-    names: tuple[str, ...]
+    names: Sequence[str]  # a tuple, or names decoded only when read (resim.netlist.names.Names)
     nodes: np.ndarray  # int64 [k, t]
     value: np.ndarray  # float64 [k]
     file: np.ndarray  # int32 [k], index into Circuit.files
@@ -104,6 +105,11 @@ class ElementGroup:
 
     def index_of(self, name: str) -> int | None:
         """Position of the element called ``name`` (lower case), or None."""
+        if getattr(self.names, "lazy", False):  # millions of names, not decoded: looked up by their hashes
+            try:
+                return self.names.index(name)
+            except ValueError:
+                return None
         index = self.__dict__.get("_index")
         if index is None:
             index = {n: k for k, n in enumerate(self.names)}
@@ -175,6 +181,17 @@ class Circuit:
         g = self.groups[kind]
         f, line = int(g.file[k]), int(g.line[k])
         return source_location(self.files, self.source_lines, f, line)
+
+    def node_index(self, name: str) -> int | None:
+        """The index of the node called ``name`` (case-insensitive; ``gnd`` is ``0``), or None."""
+        name = name.lower()
+        if name in ("0", "gnd"):
+            return 0
+        index = self.__dict__.get("_node_index")
+        if index is None:
+            index = {n: k for k, n in enumerate(self.nodes)}
+            object.__setattr__(self, "_node_index", index)
+        return index.get(name)
 
     def find_element(self, name: str) -> tuple[str, int] | None:
         """``(kind, index)`` of the element called ``name`` (case-insensitive), or None."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from .atomic import check_distinct, check_writable, write_text
+from .atomic import check_distinct, check_writable, write_bytes, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
@@ -67,8 +67,9 @@ _OUTPUT_PATH = click.Path(dir_okay=False, readable=False)
 
 @main.command()
 @click.argument("netlist", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="Output format (JSON schema: docs/json.md).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "npz"]), default="table",
+              show_default=True, help="Output format (JSON schema: docs/json.md); npz: NumPy arrays, for millions "
+                                      "of elements (needs -o; docs/output.md).")
 @click.option("--output", "-o", type=_OUTPUT_PATH, help="Write the result to this file instead of stdout (- is stdout): atomically, "
                    "through a symbolic link to its target, in place for a FIFO, a device or a file with hard links; "
                    "never over an input; checked before solving (docs/output.md).")
@@ -86,8 +87,15 @@ _OUTPUT_PATH = click.Path(dir_okay=False, readable=False)
               help="cd: stop when the estimated distance to the solution is below T (1 + max|E|) volts  [default: 1e-13]")
 @click.option("--float32", "single", is_flag=True, help="cd: sweep in float32 (faster, ~1e-6 relative; the "
                                                         "certificate is computed in float64 and may refuse it).")
+@click.option("--nodes", "node_patterns", multiple=True, metavar="PATTERN",
+              help="Write only the voltages of the nodes matching this glob (repeatable), e.g. --nodes 'o*'.")
+@click.option("--elements", "element_patterns", multiple=True, metavar="PATTERN",
+              help="Write only the elements matching this glob (repeatable), e.g. --elements 'd1_*'.")
+@click.option("--probe", "probes", multiple=True, metavar="v(NODE)|i(ELEMENT)",
+              help="Write only this voltage or current (repeatable; with --nodes/--elements, their union).")
 def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], method: str, sweeps: int | None,
-          max_sweeps: int | None, tol: float | None, single: bool) -> None:
+          max_sweeps: int | None, tol: float | None, single: bool, node_patterns: tuple[str, ...],
+          element_patterns: tuple[str, ...], probes: tuple[str, ...]) -> None:
     """Solve the DC operating point of NETLIST.
 
     Reports every node voltage, the current through every element (SPICE sign
@@ -101,8 +109,11 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
       resim solve netlists/diode_clipper.cir --format json -o op.json
       resim solve netlists/diode_clipper.cir --set vin=1.2 --format csv
       resim solve netlists/drn_tiny.cir --method cd --sweeps 40
+      resim solve netlists/drn_tiny.cir --nodes 'o*' --probe 'i(d1)' --format json
+      resim solve netlists/drn_tiny.cir --format npz -o op.npz
     """
     from . import api, format as fmt_mod
+    from .select import select
 
     overrides = _parse_set(sets)
     options: dict = {k: v for k, v in (("sweeps", sweeps), ("max_sweeps", max_sweeps), ("tol", tol)) if v is not None}
@@ -114,20 +125,26 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
         raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
                                "apply to --method cd (or auto), not exact")
     output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
+    if fmt == "npz" and output is None:
+        raise click.UsageError("--format npz writes binary arrays: give the file with -o (e.g. -o op.npz)")
     if netlist == "-":
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
         circuit = api.load_netlist(netlist, overrides=overrides)
     _not_included(circuit, output)
+    selection = select(circuit, node_patterns, element_patterns, probes)  # a typo found before the solve
     for w in circuit.warnings:
         _note(printable(w))
     result = api.solve(circuit, method=method, **options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
         _note(printable(w))
+    if fmt == "npz":
+        write_bytes(output, fmt_mod.to_npz(result, selection))
+        return
     if fmt == "table":
-        text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty())
+        text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty(), selection=selection)
     else:
-        text = fmt_mod.to_json(result) if fmt == "json" else fmt_mod.to_csv(result)
+        text = (fmt_mod.to_json if fmt == "json" else fmt_mod.to_csv)(result, selection)
     _emit(text, output)
 
 
@@ -213,19 +230,19 @@ def sweep(netlist: str, dcs, params, sets, probes, fmt: str, output: str | None,
 
 def _read_stdin() -> str:
     """The netlist on stdin, as a netlist file is read: an endless device (``< /dev/zero``)
-    is refused, and so is more than the parser's file limit."""
+    is refused, and so is more than the memory available would let resim solve
+    (:func:`resim.netlist.reader.read_stream`)."""
     from .client import endless_device
     from .errors import NetlistError
-    from .netlist.reader import MAX_FILE_BYTES
+    from .netlist.reader import read_stream
 
     if endless_device(sys.stdin):
         raise NetlistError("cannot read the netlist from stdin: it is a device, not a file or a pipe",
                            hint="redirect a netlist file (resim solve - < circuit.cir) or pipe one in")
-    text = sys.stdin.read(MAX_FILE_BYTES + 1)
-    if len(text) > MAX_FILE_BYTES:
-        raise NetlistError(f"the netlist on stdin is larger than {MAX_FILE_BYTES} characters",
-                           hint="resim reads netlists of up to 1 GiB")
-    return text
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream without bytes under it (a test's StringIO)
+        return sys.stdin.read()
+    return read_stream(stream, "the netlist on stdin").decode("utf-8", "replace")
 
 
 def _emit(text: str, output: str | None) -> None:

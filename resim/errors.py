@@ -20,6 +20,7 @@ code   class                  meaning
        CouldNotCompare        (resim.ngspice), or the comparison could not be made (resim.compare)
 9      ResultsDiffer          compare-with-ngspice: resim and ngspice differ (resim.compare)
 10     OutputError            an output file cannot be written (missing folder, disk full, ...)
+11     OutOfMemory            the job needs more memory than the process may have (also a MemoryError)
 130    Interrupted            stopped by Ctrl-C (SIGINT)
 =====  =====================  ==========================================================
 """
@@ -141,6 +142,13 @@ class OutputError(ResimError):
     is full, ... The message names the path the user gave."""
 
     exit_code = 10
+
+
+class OutOfMemory(ResimError):
+    """The job would need more memory than this process may have: refused before it starts
+    (a netlist file against the memory available, :mod:`resim.memory`)."""
+
+    exit_code = 11
 
 
 class Interrupted(ResimError):

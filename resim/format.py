@@ -14,15 +14,17 @@ import numpy as np
 from .elements import ELEMENTS
 from .errors import printable
 from .result import Certificate, Result
+from .select import ALL, Selection
 
 
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def to_dict(result: Result, *, with_maps: bool = True) -> dict:
+def to_dict(result: Result, *, with_maps: bool = True, selection: Selection = ALL) -> dict:
     """The JSON form of a result (schema in ``docs/json.md``); ``with_maps=False`` leaves
-    out the (large) ``nodes`` and ``elements`` maps."""
+    out the (large) ``nodes`` and ``elements`` maps, ``selection`` (:mod:`resim.select`)
+    keeps only some of their entries."""
     c = result.circuit
     summary = {
         "title": c.title,
@@ -36,6 +38,8 @@ def to_dict(result: Result, *, with_maps: bool = True) -> dict:
     }
     if not with_maps:
         return summary
+    if not selection.everything:
+        return {**summary, **_selected_maps(result, selection)}
     node_names = np.array(c.nodes, dtype=object)
     elements: dict[str, dict] = {}
     for kind, group in c.groups.items():
@@ -54,14 +58,34 @@ def to_dict(result: Result, *, with_maps: bool = True) -> dict:
     return {**summary, "nodes": result.node_voltages(), "elements": elements}
 
 
-def to_json(result: Result) -> str:
-    """JSON text of :func:`to_dict`; indented for small circuits.
+def _selected_maps(result: Result, selection: Selection) -> dict:
+    """The ``nodes`` and ``elements`` maps of the entries ``selection`` keeps."""
+    c = result.circuit
+    nodes = {c.nodes[k]: float(result.voltages[k]) for k in selection.node_indices(c).tolist()}
+    elements: dict[str, dict] = {}
+    for kind, group in c.groups.items():
+        t = ELEMENTS[kind].json_type
+        for k in selection.element_indices(c, kind).tolist():
+            entry = {"type": t, "nodes": [c.nodes[n] for n in group.nodes[k].tolist()],
+                     "current": float(result.currents[kind][k])}
+            if kind == "d":
+                entry["state"] = result.diode_states[k]
+            elements[group.names[k]] = entry
+    return {"nodes": nodes, "elements": elements}
+
+
+def to_json(result: Result, selection: Selection = ALL) -> str:
+    """JSON text of :func:`to_dict`; indented for small circuits and small selections.
 
     Large results (ibmpg1: 85,000 entries) are written by string formatting instead of
     ``json.dumps`` on a dict per element, which is about 2x faster and gives the same
     document (``tests/test_format.py`` checks that ``json.loads`` of both agree).
     """
     c = result.circuit
+    if not selection.everything:
+        doc = to_dict(result, selection=selection)
+        small = len(doc["nodes"]) + len(doc["elements"]) <= 2000
+        return json.dumps(doc, indent=2 if small else None) + "\n"
     if c.n_elements + c.n_nodes <= 2000:
         return json.dumps(to_dict(result), indent=2) + "\n"
     q = _quoter(c)
@@ -97,15 +121,15 @@ def _quoter(c):
     return lambda n: f'"{n}"'
 
 
-def to_csv(result: Result) -> str:
+def to_csv(result: Result, selection: Selection = ALL) -> str:
     """One row per quantity: ``kind,name,quantity,value``. Names with control characters
     are escaped as in error messages (:func:`~resim.errors.printable`: ``a\\x1b[31m``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["kind", "name", "quantity", "value"])
-    for name, v in result.node_voltages().items():
+    d = to_dict(result, selection=selection)
+    for name, v in d["nodes"].items():
         w.writerow(["node", printable(name), "voltage_V", repr(v)])
-    d = to_dict(result)
     for name, e in d["elements"].items():
         name = printable(name)
         w.writerow([e["type"], name, "current_A", repr(e["current"])])
@@ -127,7 +151,7 @@ def to_table(result: Result, file: TextIO) -> None:
     file.write(table_text(result, terminal=file.isatty()))
 
 
-def table_text(result: Result, *, terminal: bool = False) -> str:
+def table_text(result: Result, *, terminal: bool = False, selection: Selection = ALL) -> str:
     """A human-readable report made with rich: for a terminal (its width, bold headings), or
     plain text 120 columns wide. A table longer than :data:`TABLE_ROWS` rows shows its first
     :data:`TABLE_ROWS` and a line saying how many more there are and where to find them.
@@ -142,10 +166,11 @@ def table_text(result: Result, *, terminal: bool = False) -> str:
     console = Console(file=buf, highlight=False, soft_wrap=False, force_terminal=terminal, width=width, markup=False)
     c = result.circuit
     console.print(Text.assemble((printable(c.title), "bold"), f"  (method: {result.method}; {result.method_reason})"))
-    nodes = [(printable(name), f"{v:.9g}") for name, v in result.node_voltages().items()]
+    d = to_dict(result, selection=selection)
+    nodes = [(printable(name), f"{v:.9g}") for name, v in d["nodes"].items()]
     _print_table(console, "Node voltages", "nodes", [("node", "left"), ("voltage (V)", "right")], nodes)
     elements = [(printable(name), e["type"], printable(" ".join(e["nodes"])), f"{e['current']:.9g}",
-                 e.get("state", "")) for name, e in to_dict(result)["elements"].items()]
+                 e.get("state", "")) for name, e in d["elements"].items()]
     columns = [("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")]
     _print_table(console, "Elements", "elements", columns, elements)
     cert = result.certificate
@@ -178,3 +203,38 @@ def _print_table(console, title: str, what: str, columns: list[tuple[str, str]],
     if len(rows) > TABLE_ROWS:
         console.print(f"... {len(rows) - TABLE_ROWS:,} more {what} not shown (showing the first {TABLE_ROWS:,} of "
                       f"{len(rows):,}); --format csv or --format json gives all of them")
+
+
+def to_npz(result: Result, selection: Selection = ALL) -> bytes:
+    """The solution as a NumPy ``.npz`` archive (``numpy.load``), for results too large for
+    JSON: ``summary`` (the JSON of :func:`to_dict` without its maps), ``node_names`` and
+    ``voltages`` (ground, ``0``, first when every node is written), and for each element
+    kind with elements written, ``<kind>_names``, ``<kind>_current`` (A, SPICE signs),
+    ``d_state`` (1 on, 0 off) and, when every node is written, ``<kind>_terminals`` (indices
+    into ``node_names``). Names are UTF-8 bytes (``.astype(str)`` or ``.decode()`` reads them)."""
+    c = result.circuit
+    arrays: dict[str, np.ndarray] = {"summary": np.array(json.dumps(to_dict(result, with_maps=False)).encode())}
+    nodes = np.arange(c.n_nodes) if selection.nodes is None else selection.nodes
+    arrays["node_names"] = _name_bytes([c.nodes[k] for k in nodes.tolist()])
+    arrays["voltages"] = np.asarray(result.voltages, np.float64)[nodes]
+    for kind, group in c.groups.items():
+        rows = selection.element_indices(c, kind)
+        if not len(rows):
+            continue
+        everything = selection.elements is None
+        arrays[f"{kind}_names"] = _name_bytes(group.names if everything else [group.names[k] for k in rows.tolist()])
+        arrays[f"{kind}_current"] = result.currents[kind] if everything else result.currents[kind][rows]
+        if kind == "d":
+            states = np.array([s == "on" for s in result.diode_states], np.uint8)
+            arrays["d_state"] = states if everything else states[rows]
+        if selection.nodes is None:
+            arrays[f"{kind}_terminals"] = (group.nodes if everything else group.nodes[rows]).astype(np.int32)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _name_bytes(names) -> np.ndarray:
+    """Names as a fixed-width bytes array (UTF-8)."""
+    encoded = [n.encode("utf-8", "surrogatepass") for n in names]
+    return np.array(encoded, dtype=f"S{max((len(e) for e in encoded), default=1) or 1}")

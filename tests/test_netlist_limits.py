@@ -306,18 +306,48 @@ def test_netlist_from_a_fifo_is_read(tmp_path):
     assert resim.solve(circuit).current("r1") == pytest.approx(0.5)
 
 
-def test_file_size_limit(tmp_path, monkeypatch):
-    text = "t\nV1 a 0 1\nR1 a 0 1\n"
-    monkeypatch.setattr(reader_module, "MAX_FILE_BYTES", len(text))
-    (tmp_path / "ok.cir").write_text(text)
-    assert resim.load_netlist(tmp_path / "ok.cir")["r"].names == ("r1",)
-    err, path = error_of(tmp_path, text + "*\n")
-    assert err.message == f"cannot read netlist file '{path}': larger than {len(text)} bytes"
+def _memory(monkeypatch, have: int) -> None:
+    """As if this process could take only ``have`` more bytes."""
+    monkeypatch.setattr("resim.memory.available", lambda: (have, "the test's limit"))
+
+
+def test_a_file_is_held_against_the_memory_before_it_is_read(tmp_path, monkeypatch, capsys):
+    """The 1 GiB limit is gone: a netlist is refused when reading and solving it would need
+    more memory than the process may have (exit code 11), with the estimate that refused it."""
+    from resim import memory
+
+    text = "t\nV1 a 0 1\nR1 a 0 1\n" + "* padding\n" * 200
+    (tmp_path / "net.cir").write_text(text)
+    monkeypatch.setattr("resim.memory.NEED_FIXED", 0)
+    need = memory.netlist_need(len(text))
+    _memory(monkeypatch, need)
+    assert resim.load_netlist(tmp_path / "net.cir")["r"].names == ("r1",)
+    _memory(monkeypatch, need // 2)
+    with pytest.raises(ResimError) as info:
+        resim.load_netlist(tmp_path / "net.cir")
+    err = info.value
+    assert err.exit_code == 11 and type(err).__name__ == "OutOfMemory"
+    assert err.message == (f"netlist file '{tmp_path / 'net.cir'}' (2.02 kB) would need about 5.05 kB of memory to "
+                           f"read and solve (2.5 x its size + 0 bytes), more than the test's limit: 2.52 kB")
+    code = run_args(["solve", str(tmp_path / "net.cir")])
+    out, stderr = capsys.readouterr()
+    assert code == 11 and out == "" and stderr.startswith("error: netlist file") and "Traceback" not in stderr
+
+
+def test_an_included_file_refused_for_memory_names_the_include(tmp_path, monkeypatch):
+    (tmp_path / "big.inc").write_text("R2 a 0 1\n" * 300)
+    (tmp_path / "net.cir").write_text("t\nV1 a 0 1\n.include big.inc\n")
+    _memory(monkeypatch, 1000)  # enough for net.cir, not for big.inc
+    monkeypatch.setattr("resim.memory.NEED_FIXED", 0)
+    with pytest.raises(ResimError) as info:
+        resim.load_netlist(tmp_path / "net.cir")
+    assert info.value.exit_code == 11 and "big.inc" in info.value.message
+    assert (info.value.location.file, info.value.location.line) == (str(tmp_path / "net.cir"), 3)
 
 
 def test_small_file_reserves_no_gigabyte(tmp_path):
-    # reading up to the 1 GiB limit must not reserve the limit: under `ulimit -v` a 1 kB
-    # netlist would fail as out of memory
+    # a small netlist must not reserve much: under `ulimit -v` a 1 kB netlist would fail as
+    # out of memory
     import tracemalloc
 
     (tmp_path / "small.cir").write_text("t\nV1 a 0 1\nR1 a 0 1\n")
@@ -327,27 +357,31 @@ def test_small_file_reserves_no_gigabyte(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert text.startswith("t\nV1") and peak < 1 << 20
+    assert list(text) == ["t", "V1 a 0 1", "R1 a 0 1", ""] and peak < 1 << 20
 
 
 def test_file_longer_than_its_size():
     # /proc files say 0 bytes: reading at the stated size must go on to the end
-    text = reader_module.read_file("/proc/self/status", None)
+    text = "\n".join(reader_module.read_file("/proc/self/status", None))
     assert text.startswith("Name:") and text.endswith("\n") and len(text) > 100
 
 
-def test_pipe_size_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader_module, "MAX_FILE_BYTES", 100)
+def test_a_pipe_is_held_against_the_memory_as_it_is_read(tmp_path, monkeypatch):
+    _memory(monkeypatch, 2000)
+    monkeypatch.setattr("resim.memory.NEED_FIXED", 0)
+    monkeypatch.setattr(reader_module, "_FIRST_CHECK", 100)
+    monkeypatch.setattr(reader_module, "_READ_CHUNK", 64)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    writer = threading.Thread(target=fifo.write_text, args=("t\n" + "R1 a 0 1\n" * 40,))
+    writer = threading.Thread(target=fifo.write_text, args=("t\n" + "R1 a 0 1\n" * 400,))
     writer.start()
     try:
-        with pytest.raises(NetlistError) as info:
+        with pytest.raises(ResimError) as info:
             reader_module.read_file(str(fifo), None)
     finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # the writer may still be writing: let it finish
         writer.join(timeout=5)
-    assert "larger than 100 bytes" in info.value.message
+    assert info.value.exit_code == 11 and "stopped reading at" in info.value.message
 
 
 # ---- nothing in it -------------------------------------------------------------------------------
@@ -401,3 +435,31 @@ def test_an_out_of_range_set_value_says_so(capsys):
     code, _, err = cli(["solve", str(Path(__file__).parent.parent / "netlists" / "divider.cir"), "--set", "R1=1e400"],
                        capsys)
     assert code == 2 and "out of range" in err and "not a number" not in err
+
+
+# ---- far into a file ---------------------------------------------------------------------------------
+
+
+BEYOND = 2**24 + 5  # past float32's exact integers, where a line number stored too narrowly would drift
+
+
+def _long_netlist(path: Path, last: bytes) -> None:
+    """A netlist whose line ``BEYOND`` is ``last``, after blank lines."""
+    head = b"t\nV1 a 0 1\nR1 a 0 1\n"
+    with open(path, "wb") as fh:
+        fh.write(head + b"\n" * (BEYOND - 1 - head.count(b"\n")) + last + b"\n")
+
+
+@pytest.mark.parametrize("last, message, column", [
+    (b"R2 a 0 (1", "line ends early", 10),  # through the grammar: a syntax error, its column
+    (b"R1 a 0 2", "element 'r1' is defined twice (first at", 1),  # a simple line, refused in elaboration
+])
+def test_errors_beyond_line_2_to_the_24_are_located(tmp_path, last, message, column):
+    path = tmp_path / "long.cir"
+    _long_netlist(path, last)
+    with pytest.raises(NetlistError) as info:
+        resim.load_netlist(path)
+    err = info.value
+    assert (err.location.file, err.location.line, err.location.column) == (str(path), BEYOND, column), err.render()
+    assert message in err.message and err.source_line == last.decode()
+    assert f"{path}:{BEYOND}:{column}" in err.render()

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import resim
 import resim.netlist.grammar as grammar_module
 from resim.netlist import bulk
+from resim.netlist.text import NetlistText
 from resim.errors import ResimError
 
 KINDS = ("r", "v", "i", "d", "e", "g")
@@ -194,6 +195,20 @@ def netlist(lines: list[str], title: str = "title") -> str:
 @example(title="t", lines=[".subckt s a b", "R1 a b 5", ".ends", "X1 p q s"])
 def test_fast_path_agrees_with_grammar(title, lines):
     assert_same(netlist(lines, title))
+
+
+@settings(max_examples=int(os.environ.get("RESIM_HYPOTHESIS_EXAMPLES", 200)) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(title=TITLE, lines=st.lists(LINE, min_size=1, max_size=12), chunk=st.integers(1, 80))
+@example(title="t", lines=["R1 a b 5", "* c", "", "+ 6", "R2 a b 7"], chunk=10)  # a continuation in the next chunk
+def test_the_fast_path_reads_the_same_in_chunks_of_any_size(title, lines, chunk):
+    """The scanner reads a large file a chunk of lines at a time (bulk.CHUNK_BYTES): where
+    the chunks end changes nothing, not even for a line continued in the next chunk."""
+    text = netlist(lines, title)
+    whole = outcome(text, True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "CHUNK_BYTES", chunk)
+        assert outcome(text, True) == whole == outcome(text, False)
 
 
 @settings(max_examples=100, deadline=None)
@@ -377,7 +392,7 @@ def test_every_byte_in_every_position(template):
         if c is None:
             continue
         text = netlist([template.format(c), "R99 z 0 1"])
-        if 1 not in bulk.scan(text.split("\n"), text.lower(), 1).slow:  # the fast path takes the line
+        if 1 not in bulk.scan(NetlistText.from_str(text), 1).slow:  # the fast path takes the line
             assert_same(text)
         elif not (declines is None or c in declines or c in "\n\r"):  # ('\n', '\r': another line)
             assert outcome(text, False)[0] == "error", f"the fast path leaves {text!r} to the grammar"

@@ -46,6 +46,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from .names import MAX_NAME_BYTES, MIX, LineNames, hash_words
+from .text import NetlistText
+
 # byte classes, one per byte (exclusive): 0 for bytes any token may hold
 _BAD = 1  # may appear in no token of a simple line (reserved, comment and white-space bytes...)
 _NOT_FIRST = 2  # may not start a node name (but may follow in one, and start a number)
@@ -115,39 +118,96 @@ def byte_classes() -> np.ndarray:
 class KindRows:
     """The simple lines of one element kind, in file order.
 
-    ``node_a``/``node_b`` index :attr:`ScanResult.nodes` (the distinct node names).
+    ``node_a``/``node_b`` index :attr:`ScanResult.nodes` (the distinct node names);
+    ``names`` are decoded from the file only when read (:class:`~.names.LineNames`).
     """
 
-    line: np.ndarray  # 0-based line index, increasing
-    names: list[str]
-    node_a: np.ndarray
-    node_b: np.ndarray
+    line: np.ndarray  # 0-based line index (int32), increasing
+    names: LineNames
+    node_a: np.ndarray  # int32
+    node_b: np.ndarray  # int32
     value: np.ndarray
 
     def between(self, lo: int, hi: int) -> tuple[int, int]:
         """Row range of the lines in ``[lo, hi)``."""
         return int(np.searchsorted(self.line, lo)), int(np.searchsorted(self.line, hi))
 
+    def pick(self, rows: np.ndarray) -> "KindRows":
+        return KindRows(self.line[rows], LineNames(self.names.text, self.names.line[rows], self.names.length[rows],
+                                                   self.names.key[rows]),
+                        self.node_a[rows], self.node_b[rows], self.value[rows])
+
 
 @dataclass(frozen=True)
 class ScanResult:
-    slow: list[int]  # sorted indices of the lines the grammar must read (blank ones included)
+    slow: list[int]  # sorted indices of the lines the grammar must read (not blank or '*' comment lines)
     nodes: list[str]  # distinct node names of the simple lines
     rows: dict[str, KindRows]
 
 
-def scan(lines: list[str], low: str, start: int) -> ScanResult:
+CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
+
+
+def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanResult:
     """Split a file into the lines for the grammar and the simple lines by kind.
 
-    ``lines`` are the file's lines (``text.split("\\n")``, ``\\r`` already normalised),
-    ``low`` the lower-cased text, ``start`` the first line that may hold an element (1 after
-    a title).
+    ``text`` is the file (:class:`~.text.NetlistText`), ``start`` the first line that may
+    hold an element (1 after a title). The file is scanned ``chunk_bytes`` (default
+    :data:`CHUNK_BYTES`) at a time, in whole lines, so the scanner's own arrays stay near
+    that size whatever the file's; the result does not depend on it.
     """
-    buf = _buffer(low)
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    nodes: dict[str, int] = {}
+    slow: list[np.ndarray] = []
+    parts: dict[str, list[KindRows]] = {kind: [] for kind in _KIND_BYTES}
+    demoted: set[int] = set()
+    n = len(text)
+    lo = 0
+    while lo < n:
+        hi = max(lo + 1, int(np.searchsorted(text.starts, text.starts[lo] + chunk_bytes, side="left")))
+        hi = min(hi, n)
+        chunk_slow, chunk_rows = _scan_chunk(text, lo, hi, start, nodes, demoted)
+        slow.append(chunk_slow)
+        for kind, rows in chunk_rows.items():
+            parts[kind].append(rows)
+        lo = hi
+    if demoted:  # a simple line whose '+' continuation is in a later chunk: the grammar's
+        late = np.array(sorted(demoted), np.int64)
+        for kind, blocks in parts.items():
+            parts[kind] = [b.pick(np.flatnonzero(~np.isin(b.line, late))) for b in blocks]
+        slow.append(late)
+    slow_lines = distinct(np.concatenate(slow)) if len(slow) > 1 or demoted else slow[0]
+    names = list(nodes)
+    rows = {kind: _joined_rows(text, blocks) for kind, blocks in parts.items()}
+    return ScanResult(slow_lines[slow_lines >= start].tolist(), names, rows)
+
+
+def _joined_rows(text: NetlistText, blocks: list[KindRows]) -> KindRows:
+    if len(blocks) == 1:
+        return blocks[0]
+    if not blocks:
+        empty = np.zeros(0, np.int32)
+        return KindRows(empty, LineNames(text, empty, np.zeros(0, np.uint8), np.zeros(0, np.uint64)),
+                        empty, empty, np.zeros(0))
+    line = np.concatenate([b.line for b in blocks])
+    names = LineNames(text, line, np.concatenate([b.names.length for b in blocks]),
+                      np.concatenate([b.names.key for b in blocks]))
+    return KindRows(line, names, *(np.concatenate([getattr(b, f) for b in blocks]) for f in ("node_a", "node_b",
+                                                                                               "value")))
+
+
+def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int, nodes: dict[str, int],
+                demoted: set[int]) -> tuple[np.ndarray, dict[str, KindRows]]:
+    """Lines ``[lo, hi)`` of ``text``: the indices of those for the grammar, and the simple
+    lines by kind. ``nodes`` (name -> id) gains the chunk's new node names; ``demoted``
+    gains the simple lines before ``lo`` that a '+' line here continues."""
+    raw = text.bytes_of(lo, hi).lower()  # bytes.lower: ASCII letters only, as the scanner reads
+    n = hi - lo
+    buf = _buffer(raw if raw.count(b"\n") == n else raw + b"\n")
     cls = byte_classes()[buf]
-    newline = np.flatnonzero(cls == _NL)
-    n = len(newline)  # = len(text.split("\n")), thanks to the final newline
+    newline = np.flatnonzero(cls == _NL).astype(np.int32 if len(buf) < 2**31 else np.int64)
     line_start = np.r_[0, newline[:-1] + 1]
+    first_line = max(0, start - lo)  # the first line here that may hold an element
 
     is_token = cls < _SEP
     edges = np.flatnonzero(is_token[1:] != is_token[:-1]) + 1  # token starts and ends, alternating
@@ -159,7 +219,7 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     first = np.searchsorted(t_line, np.arange(n))  # index of each line's first token
 
     simple = per_line == 4
-    simple[:start] = False
+    simple[:first_line] = False
     simple &= t_start[np.minimum(first, len(t_start) - 1)] == line_start if len(t_start) else False
     lead = buf[line_start]
     simple &= (lead == ord("r")) | (lead == ord("v")) | (lead == ord("i"))
@@ -167,6 +227,7 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     simple[bad_lines] = False
     rows = first[simple]
     simple[t_line[rows[((cls[t_start[rows + 1]] | cls[t_start[rows + 2]]) & _NOT_FIRST) != 0]]] = False
+    simple[t_line[rows[t_end[rows] - t_start[rows] > MAX_NAME_BYTES]]] = False
 
     rows = first[simple]
     number_bad, values = _numbers(buf, t_start[rows + 3], t_end[rows + 3])
@@ -175,30 +236,52 @@ def scan(lines: list[str], low: str, start: int) -> ScanResult:
     has_tokens = np.flatnonzero(per_line)
     maybe = has_tokens[buf[t_start[first[has_tokens]]] == ord("+")]  # '+' first, or odd white space
     for i in sorted(set(maybe.tolist()) | set(bad_lines.tolist())):  # not np.union1d: it imports numpy.ma (40 ms)
-        if lines[i].lstrip()[:1] != "+":
+        if text[lo + i].lstrip()[:1] != "+":
             continue
-        j = i - 1
-        while j >= start and (not lines[j].strip() or lines[j].lstrip()[:1] == "*"):
+        j = lo + i - 1
+        while j >= start and (not text[j].strip() or text[j].lstrip()[:1] == "*"):
             j -= 1
-        if j >= 0 and simple[j]:
-            simple[j] = False
+        if j >= lo:
+            simple[j - lo] = False
+        elif j >= 0:
+            demoted.add(j)  # in an earlier chunk: the caller takes it back if it was simple
     keep = simple[t_line[rows]]
     rows, values = rows[keep], values[keep]
 
-    slow = np.flatnonzero(~simple)
-    slow = slow[slow >= start].tolist()
-    names = _decode(buf, t_start[rows], t_end[rows])
-    node_ids, node_names = _factorise(buf, np.r_[t_start[rows + 1], t_start[rows + 2]],
-                                      np.r_[t_end[rows + 1], t_end[rows + 2]])
+    # blank lines and '*' comment lines are nobody's (a continuation finds its comments itself)
+    idle = per_line == 0
+    idle[has_tokens] = buf[t_start[first[has_tokens]]] == ord("*")
+    slow = np.flatnonzero(~(simple | idle)) + lo
+    codes, chunk_nodes = _factorise(buf, np.r_[t_start[rows + 1], t_start[rows + 2]],
+                                    np.r_[t_end[rows + 1], t_end[rows + 2]])
+    ids = np.array([nodes.setdefault(name, len(nodes)) for name in chunk_nodes], np.int32)
+    node_ids = ids[codes] if len(codes) else np.zeros(0, np.int32)
     m = len(rows)
-    lines = t_line[rows]
+    lines = (t_line[rows] + lo).astype(np.int32)
+    length = (t_end[rows] - t_start[rows]).astype(np.uint8)
+    key = _name_keys(buf, t_start[rows], t_end[rows])
     by_kind: dict[str, KindRows] = {}
     kinds = buf[t_start[rows]]
     for kind, code in _KIND_BYTES.items():
         pick = np.flatnonzero(kinds == code)
-        by_kind[kind] = KindRows(lines[pick], [names[k] for k in pick.tolist()] if len(pick) < m else names,
+        by_kind[kind] = KindRows(lines[pick], LineNames(text, lines[pick], length[pick], key[pick]),
                                  node_ids[pick], node_ids[m + pick], values[pick])
-    return ScanResult(slow, node_names, by_kind)
+    return slow, by_kind
+
+
+def _name_keys(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The hash (:func:`~.names.hash_words`) of each token of at most 64 bytes."""
+    if not len(starts):
+        return np.zeros(0, np.uint64)
+    width = -(-int((ends - starts).max()) // 8) * 8
+    return hash_words(_words(buf, starts, ends, width))
+
+
+def distinct(a: np.ndarray) -> np.ndarray:
+    """The distinct values of ``a``, sorted: ``np.unique(a)`` without importing numpy.ma
+    (40 ms that a small netlist's solve does not spend)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
 def _spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,10 +327,9 @@ def _offset(view: np.ndarray) -> int:
     return view.__array_interface__["data"][0] - view.base.__array_interface__["data"][0]
 
 
-def _buffer(low: str) -> np.ndarray:
-    """The text as bytes with a final newline, followed in memory by 64 zero bytes of slack
-    for :func:`_words`' 8-byte loads."""
-    raw = low.encode("utf-8", "surrogatepass") + b"\n"
+def _buffer(raw: bytes) -> np.ndarray:
+    """``raw`` (ending in a newline) as a uint8 array, followed in memory by 72 zero bytes
+    of slack for :func:`_words`' 8-byte loads."""
     return np.frombuffer(raw + bytes(72), np.uint8)[: len(raw)]
 
 
@@ -269,11 +351,13 @@ def _factorise(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[n
         key = words[:, 0]
         if width > 8:
             with np.errstate(over="ignore"):
-                key = key * _MIX[0]
+                key = key * MIX[0]
                 for j in range(1, width // 8):
-                    key += words[:, j] * _MIX[j]
-        _, first, codes = np.unique(key, return_index=True, return_inverse=True)
-        codes = codes.ravel()
+                    key += words[:, j] * MIX[j]
+        values = distinct(key)  # a sort, not an argsort: several times faster
+        codes = np.searchsorted(values, key)
+        first = np.empty(len(values), np.int64)
+        first[codes] = np.arange(len(key))  # a token of each code (which one does not matter)
         if width == 8 or np.array_equal(words, words[first[codes]]):
             return codes, _decode(buf, starts[first], ends[first])
     tokens = _decode(buf, starts, ends)  # long names, or a hash collision
@@ -281,12 +365,6 @@ def _factorise(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[n
     codes = np.fromiter(map(table.setdefault, tokens, itertools.count()), np.int64, len(tokens))
     _, first, codes = np.unique(codes, return_index=True, return_inverse=True)
     return codes.ravel(), [tokens[k] for k in first.tolist()]
-
-
-# odd 64-bit multipliers for the word hash (splitmix64 outputs)
-_MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93,
-                 0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3],
-                np.uint64)
 
 
 def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +375,11 @@ def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
     ``inf``, ``nan`` and ``1_000``, which are not numbers here; they are flagged with the
     tokens ``float`` refuses.
     """
-    text = _joined(buf, starts, ends)
+    inside = np.zeros(len(buf) + 1, np.int8)  # +1 at each token's start, -1 after its end: summed, 1 inside
+    inside[starts] = 1
+    inside[ends] = -1
+    masked = np.where(np.cumsum(inside[:-1], dtype=np.int8).view(bool), buf, np.uint8(32))
+    text = masked.tobytes()  # the number tokens where they are, every other byte a space
     tokens = text.split()
     try:
         values = np.array(list(map(float, tokens)), float)
@@ -311,8 +393,8 @@ def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
             except ValueError:
                 bad[r] = True
     bad |= ~np.isfinite(values)
-    for r in np.flatnonzero(~bad).tolist() if "_" in text else ():
-        bad[r] = "_" in tokens[r]
+    for r in np.flatnonzero(~bad).tolist() if b"_" in text else ():
+        bad[r] = b"_" in tokens[r]
     lead = buf[starts]
     bad |= ~((lead == ord("+")) | (lead == ord("-")) | (lead == ord(".")) | ((lead >= 48) & (lead <= 57)))
     values[bad] = 0.0

@@ -37,6 +37,7 @@ from ..errors import NetlistError
 from .connections import single_connections
 from .expressions import Expr, ExpressionError, Function, Value, affine, netlist_budget
 from .models import DiodeModels, ModelError, ResistorModels, resistance
+from .names import Names, as_names
 from .numbers import FINITE_HINT
 from .options import read_options
 from .syntax_errors import shown
@@ -477,8 +478,9 @@ class _Elaborator:
         groups: dict[str, ElementGroup] = {}
         for kind, nodes in zip(CIRCUIT_KINDS, numbered):
             arr, names = arrays[kind], names_of[kind]
-            if len(set(names)) != len(names):
-                self._duplicate(names, arr)
+            twice = names.first_duplicate()
+            if twice is not None:
+                raise self._duplicate(names, arr, *twice)
             model = None
             if kind == "d":
                 model = np.empty(len(names), np.int32)
@@ -491,11 +493,11 @@ class _Elaborator:
                                            source_line=src,
                                            hint=f"define it with .model {ref} D(...) (known diode models: {known})")
                     model[j] = m
-            groups[kind] = ElementGroup(tuple(names), nodes, arr.values, arr.file, arr.line, model)
+            groups[kind] = ElementGroup(as_names(names), nodes, arr.values, arr.file, arr.line, model)
         return names_in_order, groups
 
     @staticmethod
-    def _joined(parsed: Columns, added: Columns) -> tuple[ColumnArrays, list[str], list[str]]:
+    def _joined(parsed: Columns, added: Columns) -> tuple[ColumnArrays, Names, list[str]]:
         """The arrays, names and diode model names of ``parsed``'s rows then ``added``'s, the
         arrays new but for the node indices when nothing is added (they are only read)."""
         mine, more = parsed.arrays(), added.arrays()
@@ -506,18 +508,14 @@ class _Elaborator:
                                 for f in ("nodes", "values", "file", "line")))
         return arrays, parsed.names + added.names, parsed.refs + added.refs
 
-    def _duplicate(self, names: list[str], arr: ColumnArrays) -> None:
-        seen: dict[str, int] = {}
-        for j, name in enumerate(names):
-            if name in seen:
-                first = seen[name]
-                files = self.p.files
-                loc, src = source_location(files, self.p.lines, int(arr.file[j]), int(arr.line[j]))
-                raise NetlistError(
-                    f"element '{name}' is defined twice (first at {files[arr.file[first]]}:{arr.line[first]})",
-                    location=loc, source_line=src, hint="element names must be unique",
-                )
-            seen[name] = j
+    def _duplicate(self, names: Names, arr: ColumnArrays, first: int, j: int) -> NetlistError:
+        """The error of element ``j``, whose name element ``first`` has already."""
+        files = self.p.files
+        loc, src = source_location(files, self.p.lines, int(arr.file[j]), int(arr.line[j]))
+        return NetlistError(
+            f"element '{names[j]}' is defined twice (first at {files[arr.file[first]]}:{arr.line[first]})",
+            location=loc, source_line=src, hint="element names must be unique",
+        )
 
 
 def _names(value: Value) -> set[str]:

@@ -1,7 +1,8 @@
 """Reading a netlist file and the files it includes into a :class:`ParsedNetlist`.
 
 The reader owns everything about files and lines: reading a file (:func:`read_file`:
-regular files, pipes and terminals, at most :data:`MAX_FILE_BYTES`), the title line,
+regular files memory-mapped, pipes and terminals read, each only when the memory it needs is
+there), the title line,
 ``*`` comment lines, ``.control`` blocks, ``+`` continuation lines (:mod:`.source`),
 ``.include`` (relative to the including file, cycles refused), ``.lib`` sections
 (:func:`library_lines`), ``.end``, and where each
@@ -16,55 +17,62 @@ parsed by :func:`.grammar.parse_line` and turned into a statement by
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import stat
 
 import numpy as np
 
 from ..elements import CIRCUIT_KINDS, ELEMENTS
-from ..errors import NetlistError, SourceLocation
+from .. import memory
+from ..errors import NetlistError, OutOfMemory, SourceLocation
 from . import bulk, grammar, transform
 from .expressions import Expr
 from .source import LogicalLine, join_logical, strip_inline_comment
+from .text import NetlistText
 from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Global, Include, ModelStmt, Op,
                          OptionsStmt, ParsedNetlist, Refused, SubcktDef, UnknownCard)
 from .syntax_errors import unsupported_element
 
-MAX_FILE_BYTES = 1 << 30  # a netlist or included file larger than this is refused
+_READ_CHUNK = 1 << 20  # bytes per read from a pipe or terminal
+_FIRST_CHECK = 1 << 24  # a stream's size is first held against the memory at 16 MB, then at each doubling
 
 
 class _Refused(Exception):
     """A file refused before it is opened (the reason is already set)."""
 
 
-def _read_at_most(fh, info: os.stat_result, limit: int) -> bytes:
-    """Up to ``limit`` bytes of ``fh``, allocating about what the file holds.
-
-    ``fh.read(limit)`` would reserve ``limit`` bytes (1 GiB) up front even for a 1 kB file,
-    which fails under an address-space limit (``ulimit -v``); a regular file is read at its
-    size, a pipe or terminal (or a file longer than its size says: /proc) in 1 MB chunks.
-    """
-    data = b""
-    if stat.S_ISREG(info.st_mode):
-        data = fh.read(min(limit, info.st_size + 1))
-        if len(data) <= info.st_size:
-            return data
-    data = bytearray(data)
-    while len(data) < limit and (chunk := fh.read(min(1 << 20, limit - len(data)))):
+def read_stream(fh, what: str) -> bytes:
+    """All of ``fh`` (a pipe, a terminal, a /proc file whose size says 0), read in 1 MB
+    chunks; :class:`~resim.errors.OutOfMemory` as soon as what has been read would need more
+    memory to solve than the process may have (:func:`resim.memory.check_netlist`), checked
+    each time the data doubles."""
+    data = bytearray()
+    checked = _FIRST_CHECK
+    while chunk := fh.read(_READ_CHUNK):
         data += chunk
+        if len(data) >= checked:
+            checked *= 2
+            problem = memory.check_netlist(len(data), what)
+            if problem:
+                raise OutOfMemory(f"{problem}; stopped reading at {len(data)} bytes",
+                                  hint="free memory, raise the limit, or split the netlist")
     return bytes(data)
 
 
-def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> str:
+def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> NetlistText:
     """The text of a netlist file (``where``: the ``.include`` that names it, if any).
 
-    Regular files, pipes (``<(cmd)``) and terminals are read, up to :data:`MAX_FILE_BYTES`;
-    anything else (``/dev/zero``, a disk) would never end and is refused. An ``.include``
-    must name a regular file: it is checked before it is opened, since opening a FIFO that
-    no one writes would wait forever.
+    A regular file is memory-mapped (:class:`~.text.NetlistText`), once the memory it would
+    need is known to be there (:func:`resim.memory.check_netlist`, before anything is read:
+    else :class:`~resim.errors.OutOfMemory`, exit code 11). Pipes (``<(cmd)``) and terminals
+    are read (:func:`read_stream`); anything else (``/dev/zero``, a disk) would never end
+    and is refused. An ``.include`` must name a regular file: it is checked before it is
+    opened, since opening a FIFO that no one writes would wait forever.
     """
     hint = "check the path (relative .include paths are taken from the including file's folder)"
     special = "not a regular file", "name a netlist file (a device or special file is never read)"
+    loc, line = where if where else (None, None)
     try:
         if where is not None and not stat.S_ISREG(os.stat(path).st_mode):
             problem, hint = special
@@ -74,17 +82,20 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> st
             if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode) or fh.isatty()):
                 problem, hint = special
             else:
-                # a regular file is refused by its size, before it is read; a pipe once past the limit
-                if not (stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES):
-                    data = _read_at_most(fh, info, MAX_FILE_BYTES + 1)
-                    if len(data) <= MAX_FILE_BYTES:
-                        return data.decode("utf-8", errors="replace")
-                problem, hint = f"larger than {MAX_FILE_BYTES} bytes", "resim reads netlist files of up to 1 GiB each"
+                what = f"netlist file '{path}'"
+                if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+                    problem = memory.check_netlist(info.st_size, what)
+                    if problem:
+                        raise OutOfMemory(problem, location=loc,
+                                          source_line=line.physical_text(loc.line) if line and loc else None,
+                                          hint="free memory, raise the limit (ulimit -v, the container's), "
+                                               "or split the netlist")
+                    return NetlistText(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+                return NetlistText(read_stream(fh, what))  # a pipe, a terminal, a /proc file (size 0)
     except OSError as exc:
         problem = exc.strerror or str(exc)
     except _Refused:
         pass
-    loc, line = where if where else (None, None)
     raise NetlistError(
         f"cannot read netlist file '{path}': {problem}",
         location=loc,
@@ -106,28 +117,25 @@ class Reader:
         self.unclosed: ModelStmt | None = None  # the last card, a .model whose '(' is open
 
     # -- driver -------------------------------------------------------------------------
-    def read(self, text: str, file: str, *, title: bool, stack: tuple[str, ...], section: str | None = None) -> None:
+    def read(self, text: str | NetlistText, file: str, *, title: bool, stack: tuple[str, ...],
+             section: str | None = None) -> None:
         """Read ``text``, the contents of ``file`` (its first line a title when ``title``);
         ``stack``: the real paths of the files being read, outermost first; ``section``: read
         only that ``.lib`` section of it (:func:`library_lines`)."""
         out = self.out
         file_index = len(out.files)
         out.files.append(file)
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
+        lines = text if isinstance(text, NetlistText) else NetlistText.from_str(text)
         out.lines.append(lines)  # as written, for messages
-        low = text.lower()  # (once: the bulk scanner reads it too; a large netlist is tens of MB)
-        if section is not None or ".lib" in low:
-            lines = library_lines(lines, section, file, first=1 if title else 0)
-            low = "\n".join(lines).lower()
+        if section is not None or lines.contains(rb"(?i)\.lib"):
+            lines = NetlistText.from_str("\n".join(library_lines(list(lines), section, file, first=1 if title else 0)))
         n = len(lines)
         start = 0
         if title:
             out.title = lines[0].strip()
             start = 1
         if self.fast:
-            fast = bulk.scan(lines, low, start)
+            fast = bulk.scan(lines, start)
             slow = fast.slow
         else:
             slow = [i for i in range(start, n) if lines[i].strip()]
@@ -181,7 +189,7 @@ class Reader:
         line closes it."""
         if self.unclosed is None:
             return
-        if lines is None or any(line.strip() and line.lstrip()[:1] != "*" for line in lines[lo:hi]):
+        if lines is None or any(lines[i].strip() and lines[i].lstrip()[:1] != "*" for i in range(lo, hi)):
             raise self.unclosed.unclosed_error()
 
     def _bulk(self, fast, lo: int, hi: int, lines: list[str], file: str, file_index: int, stack) -> None:
@@ -195,7 +203,7 @@ class Reader:
                 self.statement(join_logical(lines, i, file)[0], file_index, stack)
             return
         if self.node_map is None or self.node_map[0] is not fast:
-            self.node_map = (fast, np.array([self.out.node_id(name) for name in fast.nodes], np.int64))
+            self.node_map = (fast, np.array([self.out.node_id(name) for name in fast.nodes], np.int32))
         ids = self.node_map[1]
         for kind, (a, b) in spans.items():
             if a == b:

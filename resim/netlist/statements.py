@@ -15,12 +15,14 @@ complete and is only read: elaborating it any number of times gives the same cir
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import NetlistError, SourceLocation
 from .expressions import Expr, Value
+from .names import Names
 from .source import LogicalLine
 
 
@@ -198,7 +200,7 @@ class Columns:
     """
 
     terminals: int
-    names: list[str] = field(default_factory=list)
+    names: Names = field(default_factory=Names)  # strings, and blocks decoded when read (the fast path's)
     refs: list[str] = field(default_factory=list)  # diode model names
     blocks: list[ColumnArrays] = field(default_factory=list)
     _rows: list[tuple] = field(default_factory=list)  # (node ids, value, file, line) not yet in a block
@@ -210,15 +212,16 @@ class Columns:
         self.names.append(name)
         self._rows.append((nodes, value, file, line))
 
-    def extend(self, names: list[str], nodes: np.ndarray, values: np.ndarray, file: int, line: np.ndarray) -> None:
+    def extend(self, names: Sequence[str], nodes: np.ndarray, values: np.ndarray, file: int,
+               line: np.ndarray) -> None:
         self._flush()
-        self.names.extend(names)
+        self.names.add(names)
         self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32), line.astype(np.int32)))
 
     def _flush(self) -> None:
         if self._rows:
             nodes, values, file, line = zip(*self._rows)
-            self.blocks.append(ColumnArrays(np.array(nodes, np.int64).reshape(-1, self.terminals),
+            self.blocks.append(ColumnArrays(np.array(nodes, np.int32).reshape(-1, self.terminals),
                                             np.array(values, float), np.array(file, np.int32), np.array(line, np.int32)))
             self._rows.clear()
 
@@ -226,7 +229,7 @@ class Columns:
         """All rows, in order, as one set of arrays (joined on the first call after a change)."""
         self._flush()
         if len(self.blocks) != 1:
-            parts = self.blocks or [ColumnArrays(np.zeros((0, self.terminals), np.int64), np.zeros(0),
+            parts = self.blocks or [ColumnArrays(np.zeros((0, self.terminals), np.int32), np.zeros(0),
                                                  np.zeros(0, np.int32), np.zeros(0, np.int32))]
             self.blocks = [ColumnArrays(*(np.concatenate([getattr(b, f) for b in parts])
                                           for f in ("nodes", "values", "file", "line")))]

@@ -1,0 +1,107 @@
+"""How much memory this process may still take, and what reading a netlist needs.
+
+A netlist is refused before it is read when reading it would need more memory than the
+process may have (:func:`check_netlist`), rather than failing part-way through or being
+killed by the kernel. What the process may have is the least of (:func:`available`):
+
+* the memory the system can give without swapping (``MemAvailable`` in /proc/meminfo);
+* the address space left under ``ulimit -v`` (``RLIMIT_AS``; a memory-mapped netlist
+  counts against it as a whole);
+* what the cgroup allows (``memory.max`` less ``memory.current``, cgroup v2), as in a
+  container.
+
+What reading needs (:func:`netlist_need`) is measured, not derived: bench/xl_solve.py
+measures the peak of whole ``resim solve`` processes (docs/benchmarks.md), and
+:data:`NEED_PER_BYTE` is set above the largest ratio seen, from the file's bytes to the
+process's peak.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+NEED_PER_BYTE = 2.5  # peak process memory per byte of netlist text (see the module docstring)
+NEED_FIXED = 200 << 20  # the interpreter, numpy, scipy and resim themselves
+
+
+def netlist_need(size: int) -> int:
+    """Bytes a ``resim solve`` of a netlist of ``size`` bytes is expected to need at its peak."""
+    return int(NEED_PER_BYTE * size) + NEED_FIXED
+
+
+def available() -> tuple[int, str]:
+    """The bytes this process may still take, and what limits it (see the module docstring)."""
+    found = []
+    meminfo = _meminfo()
+    if "MemAvailable" in meminfo:
+        found.append((meminfo["MemAvailable"], "the memory the system has available"))
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        found.append((max(0, soft - _address_space()), f"the address space left under ulimit -v ({_size(soft)})"))
+    cgroup = _cgroup_left()
+    if cgroup is not None:
+        found.append((cgroup, "what the cgroup (container) allows"))
+    if not found:
+        try:
+            found.append((os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "the free memory"))
+        except (ValueError, OSError):
+            return 1 << 62, "nothing known"
+    return min(found)
+
+
+def check_netlist(size: int, what: str) -> str | None:
+    """None when reading ``size`` bytes of netlist fits in :func:`available`, else the
+    message that refuses it (``what`` names the file)."""
+    need = netlist_need(size)
+    have, limit = available()
+    if need <= have:
+        return None
+    return (f"{what} ({_size(size)}) would need about {_size(need)} of memory to read and solve "
+            f"({NEED_PER_BYTE:g} x its size + {_size(NEED_FIXED)}), more than {limit}: {_size(have)}")
+
+
+def _size(n: int) -> str:
+    """``n`` bytes as people read them: 2.33 GB, 812 MB, 4.0 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _meminfo() -> dict[str, int]:
+    try:
+        with open("/proc/meminfo") as fh:
+            return {k: int(v.split()[0]) * 1024 for k, v in (line.split(":", 1) for line in fh) if v.strip()}
+    except (OSError, ValueError):
+        return {}
+
+
+def _address_space() -> int:
+    """This process's virtual memory size (VmSize), 0 where unknown."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cgroup_left() -> int | None:
+    """What the cgroup v2 of this process still allows, None without a limit."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            path = next((line.strip().split(":", 2)[2] for line in fh if line.startswith("0::")), None)
+        if path is None:
+            return None
+        folder = os.path.join("/sys/fs/cgroup", path.lstrip("/"))
+        with open(os.path.join(folder, "memory.max")) as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open(os.path.join(folder, "memory.current")) as fh:
+            return max(0, int(limit) - int(fh.read().strip()))
+    except (OSError, ValueError, StopIteration):
+        return None

@@ -1,0 +1,111 @@
+"""A netlist file's text as bytes, with its lines found by offset and decoded only when read.
+
+A netlist of tens of millions of lines (DRN-XL's is 51.6 M lines, 2.3 GB) cannot be held
+as one Python string per line: that alone is about 100 bytes a line. :class:`NetlistText`
+holds the file's bytes (a memory map for a regular file, so the operating system pages it
+in and out) and one int64 offset per line, and is the sequence of the file's lines as
+``text.split("\\n")`` would give them: ``text[i]`` decodes line ``i`` (UTF-8, undecodable
+bytes as U+FFFD, as the whole file decoded with ``errors="replace"`` gives it), and slices
+give lists. The bulk scanner (:mod:`.bulk`) reads the bytes directly, a range of lines at
+a time (:meth:`NetlistText.span`).
+
+Line ends are normalised as before: ``\\r\\n`` and a lone ``\\r`` end a line, as ``\\n``
+does. A file holding any ``\\r`` is copied once, normalised; others are used as they are.
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+_SCAN_BYTES = 1 << 26  # bytes per pass when finding the line ends (64 MB: the pass's bool array)
+
+
+class NetlistText(Sequence[str]):
+    """The lines of one netlist file, decoded on demand (see the module docstring).
+
+    ``data`` is the file's bytes (``bytes`` or a read-only :class:`mmap.mmap`; kept open as
+    long as this object lives). ``starts[i]`` is the offset of line ``i``; ``starts[-1]``
+    is one past the end of the data, as if it ended in a newline.
+    """
+
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        if data.find(b"\r") >= 0:
+            data = bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        self.data = data
+        self.size = len(data)
+        self.starts = _line_starts(data)
+
+    @classmethod
+    def from_str(cls, text: str) -> "NetlistText":
+        """The lines of ``text`` (a netlist given as a string)."""
+        return cls(text.encode("utf-8", "surrogatepass"))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._line(i) for i in range(*index.indices(len(self)))]
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("line index out of range")
+        return self._line(index)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._line(i) for i in range(len(self)))
+
+    def __reduce__(self):
+        """Pickled as its bytes (a memory map cannot be): a sweep's worker processes get the
+        netlist's text for their messages."""
+        return NetlistText, (bytes(self.data[:]),)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another NetlistText of the same bytes, or to a list of the same lines."""
+        if isinstance(other, NetlistText):
+            return self.size == other.size and self.data[:] == other.data[:]
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def _line(self, i: int) -> str:
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1  # without its newline
+        return self.data[lo:max(lo, hi)].decode("utf-8", "replace")
+
+    def span(self, lo: int, hi: int) -> tuple[int, int]:
+        """The byte range ``[a, b)`` of lines ``lo`` to ``hi - 1``, each line with its newline
+        but for the file's last line when it has none."""
+        return int(self.starts[lo]), min(int(self.starts[hi]), self.size)
+
+    def bytes_of(self, lo: int, hi: int) -> bytes:
+        """The bytes of lines ``[lo, hi)`` (see :meth:`span`)."""
+        a, b = self.span(lo, hi)
+        return bytes(self.data[a:b])
+
+    def contains(self, pattern: bytes) -> bool:
+        """Whether the file's bytes match the regular expression ``pattern`` anywhere
+        (``rb"(?i)\\.lib"``: ``.lib`` in any case), in one pass without a copy."""
+        return re.search(pattern, self.data) is not None
+
+    def close(self) -> None:
+        """Let go of the memory map (a later line read is an error)."""
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
+
+
+def _line_starts(data: bytes | mmap.mmap) -> np.ndarray:
+    """Offsets of each line's first byte, then ``len(data) + 1`` (as if a newline followed
+    the last line): one pass per 64 MB, each with a bool array of that size."""
+    parts = [np.zeros(1, np.int64)]
+    for a in range(0, len(data), _SCAN_BYTES):
+        chunk = np.frombuffer(data, np.uint8, count=min(_SCAN_BYTES, len(data) - a), offset=a)
+        parts.append(np.flatnonzero(chunk == 10).astype(np.int64) + (a + 1))
+    parts.append(np.array([len(data) + 1], np.int64))
+    return np.concatenate(parts)
