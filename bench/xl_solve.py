@@ -7,10 +7,11 @@ first K units of each of its hidden halves (excitatory and inhibitory), up to al
 
 Each width's netlist is written by the same code as ``resim export`` (the full width by
 ``resim export`` itself); ``resim solve --format json`` gives its parse, compile and solve
-times, and its output voltages are compared with the network's own relaxation
-(``resim.drn.network.outputs``) of the same restricted network. A netlist over
-``resim.netlist.reader.MAX_FILE_BYTES`` (1 GiB) is refused by ``resim solve`` (exit 3): the
-script says so. Needs GNU time (/usr/bin/time).
+times, and its output voltages (``--nodes 'o*'``: only they are written) are compared
+with the network's own relaxation (``resim.drn.network.outputs``) of the same restricted
+network, and so is the class they predict. A netlist whose solve would need more memory
+than there is is refused by ``resim solve`` (exit 11, ``resim.memory``): the script says so.
+Needs GNU time (/usr/bin/time).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def main() -> None:
             resistors = sum(int((w > 0).sum()) for w in sub.W)
             print(f"{sub.sizes[1]:6d} hidden units: {resistors:,} resistors, {lines:,} lines, {size / 1e6:.0f} MB ({how})")
             out = os.path.join(folder, "op.json")
-            code, solve_s, solve_mb, err = timed([RESIM, "solve", path, "--format", "json", "-o", out])
+            code, solve_s, solve_mb, err = timed([RESIM, "solve", path, "--nodes", "o*", "--format", "json", "-o", out])
             if code != 0:
                 print(f"        resim solve: exit {code} after {solve_s:.1f} s, peak {solve_mb:.0f} MB: {err.splitlines()[-1] if err else ''}")
                 continue
@@ -94,8 +95,10 @@ def main() -> None:
             t = result["timings"]
             got = np.array([result["nodes"][f"o{k}"] for k in range(10)])
             want = outputs(sub, image[None, :])[0]
-            diff = f", max |v(o) - network| {np.max(np.abs(got - want)):.2e} V"
-            print(f"        resim solve (process): {solve_s:.1f} s, peak {solve_mb:.0f} MB; parse {t['parse_s']:.1f} s, "
+            diff = (f", max |v(o) - network| {np.max(np.abs(got - want)):.2e} V, class {int(np.argmax(got))} "
+                    f"(network: {int(np.argmax(want))})")
+            print(f"        resim solve (process): {solve_s:.1f} s, peak {solve_mb:.0f} MB ({solve_mb * 1e6 / lines:.0f} B "
+                  f"per line); parse {t['parse_s']:.1f} s ({lines / t['parse_s'] / 1e6:.2f} M lines/s), "
                   f"compile {t['compile_s']:.1f} s, solve {t['solve_s']:.1f} s ({result['method']}){diff}")
             os.remove(path)
 

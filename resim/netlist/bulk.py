@@ -367,6 +367,21 @@ def _factorise(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[n
     return codes.ravel(), [tokens[k] for k in first.tolist()]
 
 
+_LONGEST_NUMBER = 64  # bytes of a number token the fast path reads
+
+
+def _token_rows(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The tokens ``buf[starts[k]:ends[k]]`` as rows of a fixed width, zero-padded (tokens
+    hold no NUL): ``.view("S<width>").ravel().tolist()`` hands them back as Python bytes,
+    without their padding."""
+    lengths = ends - starts
+    width = max(1, int(lengths.max()) if len(starts) else 1)
+    rows = np.zeros((len(starts), width), np.uint8)
+    for j in range(width):
+        rows[:, j] = np.where(lengths > j, buf[np.minimum(starts + j, len(buf) - 1)], 0)
+    return rows
+
+
 def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values of the number tokens, and a mask of the tokens that are not numbers.
 
@@ -375,12 +390,11 @@ def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
     ``inf``, ``nan`` and ``1_000``, which are not numbers here; they are flagged with the
     tokens ``float`` refuses.
     """
-    inside = np.zeros(len(buf) + 1, np.int8)  # +1 at each token's start, -1 after its end: summed, 1 inside
-    inside[starts] = 1
-    inside[ends] = -1
-    masked = np.where(np.cumsum(inside[:-1], dtype=np.int8).view(bool), buf, np.uint8(32))
-    text = masked.tobytes()  # the number tokens where they are, every other byte a space
-    tokens = text.split()
+    long = ends - starts > _LONGEST_NUMBER  # left to the grammar (and no row of the gather that long)
+    if long.any():
+        ends = np.where(long, starts + 1, ends)
+    rows = _token_rows(buf, starts, ends)
+    tokens = rows.view(f"S{rows.shape[1]}").ravel().tolist()
     try:
         values = np.array(list(map(float, tokens)), float)
         bad = np.zeros(len(tokens), bool)
@@ -393,8 +407,7 @@ def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.
             except ValueError:
                 bad[r] = True
     bad |= ~np.isfinite(values)
-    for r in np.flatnonzero(~bad).tolist() if b"_" in text else ():
-        bad[r] = b"_" in tokens[r]
+    bad |= (rows == ord("_")).any(axis=1) | long
     lead = buf[starts]
     bad |= ~((lead == ord("+")) | (lead == ord("-")) | (lead == ord(".")) | ((lead >= 48) & (lead <= 57)))
     values[bad] = 0.0
