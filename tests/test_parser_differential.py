@@ -211,6 +211,18 @@ def test_the_fast_path_reads_the_same_in_chunks_of_any_size(title, lines, chunk)
         assert outcome(text, True) == whole == outcome(text, False)
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=TITLE, lines=st.lists(LINE, min_size=20, max_size=60), chunk=st.integers(8, 120))
+def test_two_scanning_processes_read_as_one(title, lines, chunk):
+    """A large file's chunks are scanned by two forked processes (bulk.PARALLEL_BYTES): the
+    same netlist as one process and as the grammar reads, continuations across chunks too."""
+    text = netlist(lines, title)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "CHUNK_BYTES", chunk)
+        mp.setattr(bulk, "PARALLEL_BYTES", 1)
+        assert outcome(text, True) == outcome(text, False)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(near_miss_line(), min_size=1, max_size=3))
 def test_near_miss_lines_alone(lines):

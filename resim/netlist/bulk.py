@@ -6,8 +6,10 @@ in column 1: name, two node names and a plain decimal number, nothing else::
     rr16 n2_16130_15096 _x_n2_16130_15096 2.500000e-01
 
 They are nearly all of a large netlist (ibmpg1: 55,101 of 55,121 lines; a DRN: all but a
-few hundred). Reading them one by one through Lark costs ~60 us a line. Here the lower-cased
-text is a ``uint8`` array and every step is a pass over it:
+few hundred). Reading them one by one through Lark costs ~60 us a line. Here the file is
+read 32 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes for a file
+of 128 MB or more, :data:`PARALLEL_BYTES`), each chunk's lower-cased text a ``uint8`` array
+and every step a pass over it:
 
 1. *tokens*: maximal runs of bytes other than space, tab and newline, as ``start``/``end``
    offsets; the line of each token is a ``searchsorted`` over the newline offsets;
@@ -20,11 +22,14 @@ text is a ``uint8`` array and every step is a pass over it:
    the bytes this scanner cannot carry (NUL, non-ASCII). Lines with non-ASCII bytes are
    left to the grammar;
 3. *node names* are never made into Python strings one by one: each node token is hashed
-   (its zero-padded 64-bit words, mixed: :func:`_factorise`), the hashes are factorised with
-   ``np.unique``, every token is checked byte for byte against its class representative
+   (its zero-padded 64-bit words, mixed: :func:`_factorise`), the hashes are factorised by a
+   sort, every token is checked byte for byte against its class representative
    (so a hash collision cannot merge two nodes), and only the distinct names are decoded;
-4. *values*: ``float()`` of each number token. On the tokens kept (a sign, digits with at
-   most one ``.``, an optional exponent: no scale letter, no ``_``, not ``inf``/``nan``)
+4. *element names* are not decoded at all: a simple line's name is its line's first token,
+   kept as the line, its length and a hash (:class:`~.names.LineNames`), decoded when read;
+5. *values*: ``float()`` of each number token (gathered into fixed-width rows first). On
+   the tokens kept (a sign, digits with at most one ``.``, an optional exponent: no scale
+   letter, no ``_``, not ``inf``/``nan``)
    that is exactly the grammar's ``NUMBER`` read by :func:`.numbers.parse_number`; a token
    ``float`` refuses (``1..2``, ``5e``, ``1k``) or reads as infinite (``1e400``) sends its
    line to the grammar (which reports the out-of-range number).
@@ -148,38 +153,91 @@ class ScanResult:
 CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
 
 
+PARALLEL_BYTES = 1 << 27  # files this large are scanned by two processes, where there are two cores
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """What one chunk's scan finds: the lines for the grammar, the simple lines' columns by
+    kind (``node_a``/``node_b`` indexing ``nodes``, the chunk's distinct node names), and
+    the simple lines before it that a '+' line in it continues (``demoted``)."""
+
+    slow: np.ndarray
+    nodes: list[str]
+    demoted: list[int]
+    columns: dict[str, tuple[np.ndarray, ...]]  # kind -> (line, length, key, node_a, node_b, value)
+
+
 def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanResult:
     """Split a file into the lines for the grammar and the simple lines by kind.
 
     ``text`` is the file (:class:`~.text.NetlistText`), ``start`` the first line that may
     hold an element (1 after a title). The file is scanned ``chunk_bytes`` (default
     :data:`CHUNK_BYTES`) at a time, in whole lines, so the scanner's own arrays stay near
-    that size whatever the file's; the result does not depend on it.
+    that size whatever the file's; the result does not depend on it. A file of
+    :data:`PARALLEL_BYTES` or more has its chunks scanned by two processes (:func:`_chunks`).
     """
     chunk_bytes = chunk_bytes or CHUNK_BYTES
+    n = len(text)
+    bounds = []
+    lo = 0
+    while lo < n:
+        hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, text.starts[lo] + chunk_bytes, side="left"))))
+        bounds.append((lo, hi))
+        lo = hi
     nodes: dict[str, int] = {}
     slow: list[np.ndarray] = []
     parts: dict[str, list[KindRows]] = {kind: [] for kind in _KIND_BYTES}
     demoted: set[int] = set()
-    n = len(text)
-    lo = 0
-    while lo < n:
-        hi = max(lo + 1, int(np.searchsorted(text.starts, text.starts[lo] + chunk_bytes, side="left")))
-        hi = min(hi, n)
-        chunk_slow, chunk_rows = _scan_chunk(text, lo, hi, start, nodes, demoted)
-        slow.append(chunk_slow)
-        for kind, rows in chunk_rows.items():
-            parts[kind].append(rows)
-        lo = hi
+    for chunk in _chunks(text, bounds, start):
+        slow.append(chunk.slow)
+        demoted.update(chunk.demoted)
+        ids = np.array([nodes.setdefault(name, len(nodes)) for name in chunk.nodes], np.int32)
+        for kind, (line, length, key, node_a, node_b, value) in chunk.columns.items():
+            parts[kind].append(KindRows(line, LineNames(text, line, length, key), ids[node_a] if len(node_a) else node_a,
+                                        ids[node_b] if len(node_b) else node_b, value))
     if demoted:  # a simple line whose '+' continuation is in a later chunk: the grammar's
         late = np.array(sorted(demoted), np.int64)
         for kind, blocks in parts.items():
             parts[kind] = [b.pick(np.flatnonzero(~np.isin(b.line, late))) for b in blocks]
         slow.append(late)
     slow_lines = distinct(np.concatenate(slow)) if len(slow) > 1 or demoted else slow[0]
-    names = list(nodes)
     rows = {kind: _joined_rows(text, blocks) for kind, blocks in parts.items()}
-    return ScanResult(slow_lines[slow_lines >= start].tolist(), names, rows)
+    return ScanResult(slow_lines[slow_lines >= start].tolist(), list(nodes), rows)
+
+
+_SCANNING: NetlistText | None = None  # the file a forked scanning process reads (its parent's, inherited)
+
+
+def _chunks(text: NetlistText, bounds: list[tuple[int, int]], start: int):
+    """The :class:`_Chunk` of each ``(lo, hi)`` line range of ``text``, in order: here, or,
+    for a file of :data:`PARALLEL_BYTES` or more on a machine with two cores or more, by two
+    forked processes that inherit the memory-mapped file (only the chunks' columns travel
+    back). Where processes cannot be forked, or safely (another thread is running, as in
+    ``resim serve``: a fork copies only the calling thread, and a lock another one holds stays
+    held in the child), here."""
+    import multiprocessing
+    import os
+    import threading
+
+    if text.size < PARALLEL_BYTES or len(bounds) < 2 or (os.cpu_count() or 1) < 2 \
+            or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        for lo, hi in bounds:
+            yield _scan_chunk(text, lo, hi, start)
+        return
+    global _SCANNING
+    _SCANNING = text
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            yield from pool.imap(_scan_inherited, [(lo, hi, start) for lo, hi in bounds])
+    finally:
+        _SCANNING = None
+
+
+def _scan_inherited(job: tuple[int, int, int]) -> "_Chunk":
+    """:func:`_scan_chunk` in a forked process, of the file its parent was scanning."""
+    lo, hi, start = job
+    return _scan_chunk(_SCANNING, lo, hi, start)
 
 
 def _joined_rows(text: NetlistText, blocks: list[KindRows]) -> KindRows:
@@ -196,11 +254,10 @@ def _joined_rows(text: NetlistText, blocks: list[KindRows]) -> KindRows:
                                                                                                "value")))
 
 
-def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int, nodes: dict[str, int],
-                demoted: set[int]) -> tuple[np.ndarray, dict[str, KindRows]]:
-    """Lines ``[lo, hi)`` of ``text``: the indices of those for the grammar, and the simple
-    lines by kind. ``nodes`` (name -> id) gains the chunk's new node names; ``demoted``
-    gains the simple lines before ``lo`` that a '+' line here continues."""
+def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int) -> _Chunk:
+    """Lines ``[lo, hi)`` of ``text``: the lines for the grammar, the simple lines by kind,
+    and the simple lines before ``lo`` that a '+' line here continues (:class:`_Chunk`)."""
+    demoted: list[int] = []
     raw = text.bytes_of(lo, hi).lower()  # bytes.lower: ASCII letters only, as the scanner reads
     n = hi - lo
     buf = _buffer(raw if raw.count(b"\n") == n else raw + b"\n")
@@ -244,7 +301,7 @@ def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int, nodes: dict[str
         if j >= lo:
             simple[j - lo] = False
         elif j >= 0:
-            demoted.add(j)  # in an earlier chunk: the caller takes it back if it was simple
+            demoted.append(j)  # in an earlier chunk: the caller takes it back if it was simple
     keep = simple[t_line[rows]]
     rows, values = rows[keep], values[keep]
 
@@ -254,19 +311,17 @@ def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int, nodes: dict[str
     slow = np.flatnonzero(~(simple | idle)) + lo
     codes, chunk_nodes = _factorise(buf, np.r_[t_start[rows + 1], t_start[rows + 2]],
                                     np.r_[t_end[rows + 1], t_end[rows + 2]])
-    ids = np.array([nodes.setdefault(name, len(nodes)) for name in chunk_nodes], np.int32)
-    node_ids = ids[codes] if len(codes) else np.zeros(0, np.int32)
+    codes = codes.astype(np.int32)
     m = len(rows)
     lines = (t_line[rows] + lo).astype(np.int32)
     length = (t_end[rows] - t_start[rows]).astype(np.uint8)
     key = _name_keys(buf, t_start[rows], t_end[rows])
-    by_kind: dict[str, KindRows] = {}
     kinds = buf[t_start[rows]]
+    columns = {}
     for kind, code in _KIND_BYTES.items():
         pick = np.flatnonzero(kinds == code)
-        by_kind[kind] = KindRows(lines[pick], LineNames(text, lines[pick], length[pick], key[pick]),
-                                 node_ids[pick], node_ids[m + pick], values[pick])
-    return slow, by_kind
+        columns[kind] = (lines[pick], length[pick], key[pick], codes[pick], codes[m + pick], values[pick])
+    return _Chunk(slow, chunk_nodes, demoted, columns)
 
 
 def _name_keys(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
