@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 import click
@@ -111,9 +112,10 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
       resim solve netlists/drn_tiny.cir --method cd --sweeps 40
       resim solve netlists/drn_tiny.cir --nodes 'o*' --probe 'i(d1)' --format json
       resim solve netlists/drn_tiny.cir --format npz -o op.npz
+
+    On a terminal, a line on stderr says what a solve that takes more than a few
+    seconds is doing (reading, solving, writing) and for how long.
     """
-    from . import api, format as fmt_mod
-    from .select import select
 
     overrides = _parse_set(sets)
     options: dict = {k: v for k, v in (("sweeps", sweeps), ("max_sweeps", max_sweeps), ("tol", tol)) if v is not None}
@@ -127,17 +129,36 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
     if fmt == "npz" and output is None:
         raise click.UsageError("--format npz writes binary arrays: give the file with -o (e.g. -o op.npz)")
+    status = _Status() if sys.stderr.isatty() else None
+    try:
+        _solve_and_write(netlist, fmt, output, overrides, method, options, (node_patterns, element_patterns, probes),
+                         status.phase if status else lambda text: None)
+    finally:
+        if status:
+            status.close()
+
+
+def _solve_and_write(netlist: str, fmt: str, output: str | None, overrides: dict, method: str, options: dict,
+                     selected: tuple, phase) -> None:
+    """The work of ``resim solve`` once its options are checked; ``phase(text)`` says what it is doing."""
+    from . import api, format as fmt_mod
+    from .select import select
+
     if netlist == "-":
+        phase("reading the netlist from stdin")
         circuit = api.load_netlist(_read_stdin() + "\n", overrides=overrides)
     else:
+        phase(f"reading {netlist}" + (f" ({os.path.getsize(netlist) / 1e6:,.0f} MB)" if os.path.isfile(netlist) else ""))
         circuit = api.load_netlist(netlist, overrides=overrides)
     _not_included(circuit, output)
-    selection = select(circuit, node_patterns, element_patterns, probes)  # a typo found before the solve
+    selection = select(circuit, *selected)  # a typo found before the solve
     for w in circuit.warnings:
         _note(printable(w))
+    phase(f"solving {circuit.n_elements:,} elements, {circuit.n_nodes:,} nodes")
     result = api.solve(circuit, method=method, **options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
         _note(printable(w))
+    phase(f"writing the {fmt}")
     if fmt == "npz":
         write_bytes(output, fmt_mod.to_npz(result, selection))
         return
@@ -295,6 +316,51 @@ def _write_stdout(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         raise _StdoutClosed from None
+
+
+class _Status:
+    """What a long ``resim solve`` is doing, and for how long, on one transient line of
+    stderr (a terminal only: the caller makes none otherwise): ``status.phase("reading
+    x.cir (2.3 GB)")`` starts a phase, shown once it has taken :data:`STATUS_AFTER` seconds
+    (``$RESIM_STATUS_AFTER`` changes it), so a small solve never shows one. A thread named
+    ``resim-status`` redraws it five times a second; the bulk scanner's forked processes do not
+    mind it (:func:`resim.netlist.bulk._chunks`)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from rich.console import Console
+        from rich.live import Live
+
+        self.after = float(os.environ.get("RESIM_STATUS_AFTER", STATUS_AFTER))
+        self.live = Live("", console=Console(stderr=True), transient=True, auto_refresh=False)
+        self.text, self.since, self.shown = "", time.monotonic(), False
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="resim-status", daemon=True)
+        self.thread.start()
+
+    def phase(self, text: str) -> None:
+        self.text, self.since = text, time.monotonic()
+
+    def _run(self) -> None:
+        from rich.text import Text
+
+        while not self.done.wait(0.2):
+            elapsed = time.monotonic() - self.since
+            if elapsed >= self.after and self.text:
+                if not self.shown:
+                    self.live.start()
+                    self.shown = True
+                self.live.update(Text(f"{self.text} ... {elapsed:.0f} s"), refresh=True)
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+        if self.shown:
+            self.live.stop()
+
+
+STATUS_AFTER = 3.0  # seconds a phase of resim solve runs before its status line shows
 
 
 class _progress_bar:

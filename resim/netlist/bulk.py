@@ -215,13 +215,15 @@ def _chunks(text: NetlistText, bounds: list[tuple[int, int]], start: int):
     forked processes that inherit the memory-mapped file (only the chunks' columns travel
     back). Where processes cannot be forked, or safely (another thread is running, as in
     ``resim serve``: a fork copies only the calling thread, and a lock another one holds stays
-    held in the child), here."""
+    held in the child), here. The status line's thread (``resim-status``, ``resim solve`` on
+    a terminal) only draws on stderr, which the children never touch."""
     import multiprocessing
     import os
     import threading
 
     if text.size < PARALLEL_BYTES or len(bounds) < 2 or (os.cpu_count() or 1) < 2 \
-            or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+            or "fork" not in multiprocessing.get_all_start_methods() \
+            or any(t is not threading.main_thread() and t.name != "resim-status" for t in threading.enumerate()):
         for lo, hi in bounds:
             yield _scan_chunk(text, lo, hi, start)
         return
