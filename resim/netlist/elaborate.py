@@ -498,12 +498,11 @@ class _Elaborator:
 
     @staticmethod
     def _joined(parsed: Columns, added: Columns) -> tuple[ColumnArrays, Names, list[str]]:
-        """The arrays, names and diode model names of ``parsed``'s rows then ``added``'s, the
-        arrays new but for the node indices when nothing is added (they are only read)."""
+        """The arrays, names and diode model names of ``parsed``'s rows then ``added``'s: new
+        arrays, but for those only read (node indices, files, lines) when nothing is added."""
         mine, more = parsed.arrays(), added.arrays()
-        if not len(added):
-            return (ColumnArrays(mine.nodes, mine.values.copy(), mine.file.copy(), mine.line.copy()),
-                    parsed.names, parsed.refs)
+        if not len(added):  # values are written (expressions, 0 ohm), files and lines only read
+            return ColumnArrays(mine.nodes, mine.values.copy(), mine.file, mine.line), parsed.names, parsed.refs
         arrays = ColumnArrays(*(np.concatenate((getattr(mine, f), getattr(more, f)))
                                 for f in ("nodes", "values", "file", "line")))
         return arrays, parsed.names + added.names, parsed.refs + added.refs
@@ -523,6 +522,9 @@ def _names(value: Value) -> set[str]:
     return value.names() if isinstance(value, Expr) else set()
 
 
+_STEP = 1 << 22  # node indices numbered at a time (their positions: a 32 MB array)
+
+
 def number_node_ids(blocks: list[np.ndarray], names: list[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
     """Number the nodes in order of first appearance (ground = 0), reading each block of
     node indices column by column, block after block.
@@ -530,11 +532,17 @@ def number_node_ids(blocks: list[np.ndarray], names: list[str]) -> tuple[tuple[s
     ``blocks`` are [rows, terminals] indices into ``names`` (0 is ground). Returns the
     names by number and the blocks renumbered.
     """
-    stream = np.concatenate([blk.T.ravel() for blk in blocks] + [np.zeros(0, np.int64)])
-    first = np.full(len(names), len(stream), np.int64)
-    np.minimum.at(first, stream, np.arange(len(stream)))
+    never = np.iinfo(np.int64).max
+    first = np.full(len(names), never, np.int64)
+    offset = 0
+    for blk in blocks:  # the stream of node indices, a column at a time, a few million at a time
+        for column in blk.T:
+            for a in range(0, len(column), _STEP):
+                part = column[a:a + _STEP]
+                np.minimum.at(first, part, np.arange(offset + a, offset + a + len(part)))
+            offset += len(column)
     first[0] = -1  # ground first
-    present = np.flatnonzero(first < len(stream))
+    present = np.flatnonzero(first < never)
     order = present[np.argsort(first[present], kind="stable")]
     number = np.zeros(len(names), np.int64)
     number[order] = np.arange(len(order))

@@ -216,7 +216,8 @@ class Columns:
                line: np.ndarray) -> None:
         self._flush()
         self.names.add(names)
-        self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32), line.astype(np.int32)))
+        self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32),
+                                        line.astype(np.int32, copy=False)))
 
     def _flush(self) -> None:
         if self._rows:
