@@ -8,7 +8,7 @@ in column 1: name, two node names and a plain decimal number, nothing else::
 They are nearly all of a large netlist (ibmpg1: 55,101 of 55,121 lines; a DRN: all but a
 few hundred). Reading them one by one through Lark costs ~60 us a line. Here the file is
 read 32 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes for a file
-of 128 MB or more, :data:`PARALLEL_BYTES`), each chunk's lower-cased text a ``uint8`` array
+of 32 MB or more, :data:`PARALLEL_BYTES`), each chunk's lower-cased text a ``uint8`` array
 and every step a pass over it:
 
 1. *tokens*: maximal runs of bytes other than space, tab and newline, as ``start``/``end``
@@ -153,7 +153,7 @@ class ScanResult:
 CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
 
 
-PARALLEL_BYTES = 1 << 27  # files this large are scanned by two processes, where there are two cores
+PARALLEL_BYTES = 1 << 25  # files this large (two chunks) are scanned by two processes, where there are two cores
 
 
 @dataclass(frozen=True)
