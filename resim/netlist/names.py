@@ -182,11 +182,12 @@ class Names(Sequence[str]):
                 seen[name] = k
             return None
         keys = self.keys()
+        ordered = np.sort(keys)  # a sort first: several times faster than the argsort a duplicate needs
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return None
         order = np.argsort(keys, kind="stable")
         ordered = keys[order]
         same = np.flatnonzero(ordered[1:] == ordered[:-1])
-        if not len(same):
-            return None
         suspects = np.sort(np.concatenate([order[same], order[same + 1]]))  # in file order
         suspects = suspects[np.r_[True, suspects[1:] != suspects[:-1]]]  # (np.unique would import numpy.ma)
         seen = {}
