@@ -1,0 +1,97 @@
+"""A DRN netlist solved by a whole `resim solve` process against ngspice on the same
+circuit, in the same run (issue 26).
+
+    python bench/drn_process.py 1568 1024 10 --gain 480 --repeats 3 --ngspice-repeats 1   # DRN-1H
+    python bench/drn_process.py 1568 100 10 --gain 100 --repeats 5                         # DRN-XS
+
+The network is written by ``bench/drn.py`` with ideal diodes; ngspice gets the same circuit
+as ``resim compare-with-ngspice --diodes sidiode`` writes it (``resim.translate``): each
+ideal diode an XSPICE ``sidiode`` element, ngspice's nearest to an ideal diode, so that both
+solve the same circuit (not a Shockley stand-in). Timed as whole processes, medians of the
+repeats, what a shell user sees:
+
+* ``resim solve NET --nodes 'o*' --format json``: the outputs only (the probed answer);
+* ``resim solve NET --format json``: the full JSON, every node and element;
+* ``ngspice -b``: its own process (``resim.ngspice.run_op``, from its start to its exit).
+
+Prints the ratios, and the largest difference between resim's and ngspice's outputs
+(sidiode is coarse: ngspice stops about 1e-5 V off, docs/ngspice.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine  # noqa: E402
+from drn import drn_netlist  # noqa: E402
+
+RESIM = os.path.join(os.path.dirname(sys.executable), "resim")
+
+
+def process_seconds(cmd: list[str]) -> float:
+    """Wall time of one whole process; it must succeed."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("layers", type=int, nargs="+")
+    ap.add_argument("--gain", type=float, default=100.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--ngspice-repeats", type=int, default=None, help="default: --repeats; 0 skips ngspice")
+    args = ap.parse_args()
+    import resim
+    from resim.ngspice import run_op
+    from resim.translate import to_ngspice
+
+    print(machine())
+    ng_repeats = args.repeats if args.ngspice_repeats is None else args.ngspice_repeats
+    with tempfile.TemporaryDirectory() as tmp:
+        net = os.path.join(tmp, "drn.cir")
+        with open(net, "w") as fh:
+            fh.write(drn_netlist(args.layers, gain=args.gain))
+        circuit = resim.load_netlist(net)
+        outputs = [n for n in circuit.nodes if n.startswith(f"l{len(args.layers) - 1}_")]
+        lines = sum(1 for _ in open(net))
+        print(f"network {'-'.join(map(str, args.layers))}: {len(circuit['r']):,} resistors, {len(circuit['d']):,} "
+              f"diodes, {lines:,} lines, {os.path.getsize(net) / 1e6:.0f} MB")
+        probed = [RESIM, "solve", net, "--nodes", f"l{len(args.layers) - 1}_*", "--format", "json", "-o",
+                  os.path.join(tmp, "probed.json")]
+        full = [RESIM, "solve", net, "--format", "json", "-o", os.path.join(tmp, "full.json")]
+        times = {"probed": [], "full": [], "ngspice": []}
+        deck = to_ngspice(circuit, diodes="sidiode", savecurrents=False).text
+        ours = {}
+        for r in range(max(args.repeats, ng_repeats)):
+            if r < args.repeats:
+                times["probed"].append(process_seconds(probed))
+                times["full"].append(process_seconds(full))
+            if r < ng_repeats:
+                ng = run_op(deck, timeout=3600)
+                times["ngspice"].append(ng.wall_time)
+                ours = {n: ng.voltages.get(n) for n in outputs}
+        with open(os.path.join(tmp, "probed.json")) as fh:
+            got = json.load(fh)["nodes"]
+        print(f"full JSON: {os.path.getsize(os.path.join(tmp, 'full.json')) / 1e6:.0f} MB")
+    median = {k: statistics.median(v) for k, v in times.items() if v}
+    for k, v in times.items():
+        if v:
+            print(f"{k:8s}: {median[k]:8.3f} s (runs: {', '.join(f'{x:.2f}' for x in v)})")
+    if "ngspice" in median:
+        print(f"ngspice / resim probed: {median['ngspice'] / median['probed']:.1f}x; "
+              f"ngspice / resim full JSON: {median['ngspice'] / median['full']:.1f}x")
+        diff = max(abs(got[n] - ours[n]) for n in outputs if ours.get(n) is not None)
+        print(f"largest output difference, resim against ngspice (sidiode): {diff:.2e} V")
+
+
+if __name__ == "__main__":
+    main()
