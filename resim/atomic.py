@@ -1,7 +1,7 @@
 """Output files written through the path the user named, whole or not at all
 (docs/output.md states the rules for users).
 
-:func:`write_bytes` writes
+:func:`write_bytes` writes (and :func:`write_chunks`, for data made piece by piece)
 
 * a regular file (or a new one) through a temporary file beside it, flushed to disk, and a
   rename: a reader, or a run killed half-way, never sees half a file. An existing file
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import stat
 import sys
@@ -69,7 +70,39 @@ def write_bytes(path: str | os.PathLike, data: bytes | memoryview, *, keep_links
         if st is not None and st.st_nlink > 1 and keep_links:
             _overwrite(path, data)
         else:
-            _replace(os.path.realpath(path), data, st)
+            _replace(os.path.realpath(path), (data,), st)
+    except OSError as exc:
+        raise _error(path, exc.strerror or str(exc)) from exc
+
+
+def write_chunks(path: str | os.PathLike, chunks: Iterable[bytes], *, keep_links: bool = True) -> None:
+    """:func:`write_bytes` of the ``chunks`` joined, without joining them: each is written
+    as it comes (a solution of millions of elements as JSON is never held whole). The rules
+    are the same: a regular file through a temporary file and a rename; one with several
+    hard links from a temporary file copied in place, its size reserved first; a FIFO, a
+    device or an open file of the process in place, as the chunks come."""
+    try:
+        st = _stat(path)
+        if _in_place(path, st):
+            append = os.O_APPEND if stat.S_ISREG(st.st_mode) else 0
+            with open(os.open(path, os.O_WRONLY | append), "wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            return
+        if st is not None and not os.access(path, os.W_OK):
+            raise _error(path, _read_only(st))
+        if st is not None and st.st_nlink > 1 and keep_links:
+            with tempfile.TemporaryFile(dir=os.path.dirname(os.path.realpath(path))) as tmp:
+                for chunk in chunks:
+                    tmp.write(chunk)
+                tmp.flush()
+                if not tmp.tell():
+                    _overwrite(path, b"")
+                else:
+                    with mmap.mmap(tmp.fileno(), 0, access=mmap.ACCESS_READ) as written:
+                        _overwrite(path, written)
+        else:
+            _replace(os.path.realpath(path), chunks, st)
     except OSError as exc:
         raise _error(path, exc.strerror or str(exc)) from exc
 
@@ -196,9 +229,9 @@ def _overwrite(path: str | os.PathLike, data: bytes | memoryview) -> None:
         os.close(fd)
 
 
-def _replace(target: str, data: bytes | memoryview, old: os.stat_result | None) -> None:
-    """Write ``target`` (no link) through a temporary file beside it and a rename, with the
-    mode and owner of the ``old`` file there."""
+def _replace(target: str, chunks: Iterable[bytes | memoryview], old: os.stat_result | None) -> None:
+    """Write the ``chunks`` to ``target`` (no link) through a temporary file beside it and a
+    rename, with the mode and owner of the ``old`` file there."""
     fd, tmp = tempfile.mkstemp(prefix=".resim-", dir=os.path.dirname(target))
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -209,7 +242,8 @@ def _replace(target: str, data: bytes | memoryview, old: os.stat_result | None) 
                     with contextlib.suppress(OSError):  # only root may give a file away
                         os.fchown(fd, old.st_uid, old.st_gid)
                 os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which clears set-id bits
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -11,11 +11,11 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import click
 
-from .atomic import check_distinct, check_writable, write_bytes, write_text
+from .atomic import check_distinct, check_writable, write_bytes, write_chunks, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
@@ -163,10 +163,9 @@ def _solve_and_write(netlist: str, fmt: str, output: str | None, overrides: dict
         write_bytes(output, fmt_mod.to_npz(result, selection))
         return
     if fmt == "table":
-        text = fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty(), selection=selection)
+        _emit(fmt_mod.table_text(result, terminal=not output and sys.stdout.isatty(), selection=selection), output)
     else:
-        text = (fmt_mod.to_json if fmt == "json" else fmt_mod.to_csv)(result, selection)
-    _emit(text, output)
+        _emit_chunks((fmt_mod.json_chunks if fmt == "json" else fmt_mod.csv_chunks)(result, selection), output)
 
 
 @main.command()
@@ -273,6 +272,16 @@ def _emit(text: str, output: str | None) -> None:
         write_text(output, text)
     else:
         _write_stdout(text)
+
+
+def _emit_chunks(chunks: Iterable[str], output: str | None) -> None:
+    """:func:`_emit` of text made piece by piece, each piece written as it comes
+    (:func:`resim.atomic.write_chunks`): millions of elements are never one string."""
+    if output is not None:
+        write_chunks(output, (chunk.encode("utf-8") for chunk in chunks))
+    else:
+        for chunk in chunks:
+            _write_stdout(chunk)
 
 
 def _output_file(output: str | None, inputs: Sequence[tuple[str, str | None]] = ()) -> str | None:

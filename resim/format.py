@@ -7,6 +7,7 @@ import io
 import json
 import math
 import shutil
+from collections.abc import Iterator
 from typing import TextIO
 
 import numpy as np
@@ -75,7 +76,17 @@ def _selected_maps(result: Result, selection: Selection) -> dict:
 
 
 def to_json(result: Result, selection: Selection = ALL) -> str:
-    """JSON text of :func:`to_dict`; indented for small circuits and small selections.
+    """JSON text of :func:`to_dict` (:func:`json_chunks` joined)."""
+    return "".join(json_chunks(result, selection))
+
+
+CHUNK = 100_000  # entries per piece of streamed JSON or CSV
+
+
+def json_chunks(result: Result, selection: Selection = ALL) -> Iterator[str]:
+    """The JSON of :func:`to_dict` in pieces of :data:`CHUNK` entries, so that a solution of
+    millions of elements is written without being held whole; indented for small circuits
+    and small selections.
 
     Large results (ibmpg1: 85,000 entries) are written by string formatting instead of
     ``json.dumps`` on a dict per element, which is about 2x faster and gives the same
@@ -85,29 +96,38 @@ def to_json(result: Result, selection: Selection = ALL) -> str:
     if not selection.everything:
         doc = to_dict(result, selection=selection)
         small = len(doc["nodes"]) + len(doc["elements"]) <= 2000
-        return json.dumps(doc, indent=2 if small else None) + "\n"
+        yield json.dumps(doc, indent=2 if small else None) + "\n"
+        return
     if c.n_elements + c.n_nodes <= 2000:
-        return json.dumps(to_dict(result), indent=2) + "\n"
+        yield json.dumps(to_dict(result), indent=2) + "\n"
+        return
     q = _quoter(c)
-    nodes = ", ".join(f"{q(n)}: {v!r}" for n, v in zip(c.nodes[1:], result.voltages[1:].tolist()))
-    parts = []
+    head = json.dumps(to_dict(result, with_maps=False))[:-1]
+    yield f'{head}, "nodes": {{'
+    voltages = result.voltages
+    for a in range(1, c.n_nodes, CHUNK):
+        b = min(a + CHUNK, c.n_nodes)
+        yield ("" if a == 1 else ", ") + ", ".join(
+            f"{q(n)}: {v!r}" for n, v in zip(c.nodes[a:b], voltages[a:b].tolist()))
+    yield '}, "elements": {'
     node_names = [q(n) for n in c.nodes]
+    first = True
     for kind, group in c.groups.items():
         t = ELEMENTS[kind].json_type
-        cur = result.currents[kind].tolist()
-        nd = group.nodes.tolist()
-        if kind == "d":
-            parts += [
-                f'{q(n)}: {{"type": "{t}", "nodes": [{node_names[a]}, {node_names[b]}], "current": {i!r}, "state": "{s}"}}'
-                for n, (a, b), i, s in zip(group.names, nd, cur, result.diode_states)
-            ]
-        else:
-            parts += [
-                f'{q(n)}: {{"type": "{t}", "nodes": [{", ".join(node_names[x] for x in ns)}], "current": {i!r}}}'
-                for n, ns, i in zip(group.names, nd, cur)
-            ]
-    head = json.dumps(to_dict(result, with_maps=False))[:-1]
-    return f'{head}, "nodes": {{{nodes}}}, "elements": {{{", ".join(parts)}}}}}\n'
+        for a in range(0, len(group), CHUNK):
+            b = min(a + CHUNK, len(group))
+            cur = result.currents[kind][a:b].tolist()
+            nd = group.nodes[a:b].tolist()
+            names = group.names[a:b]
+            if kind == "d":
+                parts = [f'{q(n)}: {{"type": "{t}", "nodes": [{node_names[x]}, {node_names[y]}], "current": {i!r}, '
+                         f'"state": "{s}"}}' for n, (x, y), i, s in zip(names, nd, cur, result.diode_states[a:b])]
+            else:
+                parts = [f'{q(n)}: {{"type": "{t}", "nodes": [{", ".join(node_names[x] for x in ns)}], '
+                         f'"current": {i!r}}}' for n, ns, i in zip(names, nd, cur)]
+            yield ("" if first else ", ") + ", ".join(parts)
+            first = False
+    yield "}}\n"
 
 
 def _quoter(c):
@@ -122,25 +142,48 @@ def _quoter(c):
 
 
 def to_csv(result: Result, selection: Selection = ALL) -> str:
-    """One row per quantity: ``kind,name,quantity,value``. Names with control characters
-    are escaped as in error messages (:func:`~resim.errors.printable`: ``a\\x1b[31m``)."""
+    """CSV text of :func:`csv_chunks` joined."""
+    return "".join(csv_chunks(result, selection))
+
+
+def csv_chunks(result: Result, selection: Selection = ALL) -> Iterator[str]:
+    """One row per quantity: ``kind,name,quantity,value``, in pieces of :data:`CHUNK` rows
+    (a solution of millions of elements is never held whole). Names with control
+    characters are escaped as in error messages (:func:`~resim.errors.printable`:
+    ``a\\x1b[31m``)."""
+    c = result.circuit
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+
+    def flush() -> str:
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text
+
     w.writerow(["kind", "name", "quantity", "value"])
-    d = to_dict(result, selection=selection)
-    for name, v in d["nodes"].items():
-        w.writerow(["node", printable(name), "voltage_V", repr(v)])
-    for name, e in d["elements"].items():
-        name = printable(name)
-        w.writerow([e["type"], name, "current_A", repr(e["current"])])
-        if "state" in e:
-            w.writerow([e["type"], name, "state", e["state"]])
+    for a in range(0, len(nodes := selection.node_indices(c)), CHUNK):
+        rows = nodes[a:a + CHUNK].tolist()
+        w.writerows(["node", printable(c.nodes[k]), "voltage_V", repr(float(result.voltages[k]))] for k in rows)
+        yield flush()
+    for kind, group in c.groups.items():
+        t = ELEMENTS[kind].json_type
+        picked = selection.element_indices(c, kind)
+        for a in range(0, len(picked), CHUNK):
+            rows = picked[a:a + CHUNK]
+            names = group.names[int(rows[0]):int(rows[-1]) + 1] if selection.elements is None else None
+            for j, (k, i) in enumerate(zip(rows.tolist(), result.currents[kind][rows].tolist())):
+                name = printable(names[j] if names is not None else group.names[k])
+                w.writerow([t, name, "current_A", repr(i)])
+                if kind == "d":
+                    w.writerow([t, name, "state", result.diode_states[k]])
+            yield flush()
     w.writerow(["circuit", "", "power_dissipated_W", repr(result.power_dissipated)])
     for k, v in result.certificate.as_dict().items():
         w.writerow(["certificate", "", k, repr(v)])
     for k, v in result.timings.items():
         w.writerow(["timing", "", f"{k}_s", repr(v)])
-    return buf.getvalue()
+    yield flush()
 
 
 TABLE_ROWS = 2000  # rows shown per table of the report; rich takes ~0.5 ms a row, so more are counted

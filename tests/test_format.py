@@ -31,3 +31,23 @@ def test_small_json_is_indented_and_complete():
     assert d["nodes"] == {"a": 1.0}
     assert d["elements"]["r1"]["current"] == 0.5
     assert set(d) >= {"nodes", "elements", "certificate", "timings", "power"}
+
+
+def test_streamed_json_and_csv_are_the_whole_documents_in_any_pieces(monkeypatch):
+    """json_chunks/csv_chunks write a large solution piece by piece: in pieces of 7 entries
+    or 100,000, the same JSON document (that of to_dict) and the same CSV rows."""
+    import csv
+    import io
+
+    result = resim.solve(resim.load_netlist(_big_netlist()))
+    whole_json, whole_csv = fmt.to_json(result), fmt.to_csv(result)
+    assert json.loads(whole_json) == json.loads(json.dumps(fmt.to_dict(result)))
+    monkeypatch.setattr(fmt, "CHUNK", 7)
+    pieces = list(fmt.json_chunks(result))
+    assert len(pieces) > 300 and "".join(pieces) == whole_json
+    pieces = list(fmt.csv_chunks(result))
+    assert len(pieces) > 300 and "".join(pieces) == whole_csv
+    rows = list(csv.reader(io.StringIO(whole_csv)))
+    d = fmt.to_dict(result)
+    assert len([r for r in rows if r[2] == "current_A"]) == len(d["elements"])
+    assert {r[1]: float(r[3]) for r in rows if r[0] == "node"} == d["nodes"]

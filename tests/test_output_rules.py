@@ -18,6 +18,7 @@ import re
 import signal
 import stat
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -315,3 +316,67 @@ def test_control_characters_in_names_are_escaped_in_the_comparison_table(tmp_pat
     assert "\x1b" not in out and "\x07" not in out
     assert "esc\\x1b[1m.cir" in out and "a\\x1b[31m -> " in out and "r\\x07x -> " in out
     assert re.search(r"^a\\x1b\[31m +1 +1 +0$", out, re.M), out
+
+
+# ---- written piece by piece (resim.atomic.write_chunks) ------------------------------------------
+
+
+def _pieces(n: int = 50, fail_after: int | None = None):
+    for k in range(n):
+        if fail_after is not None and k == fail_after:
+            raise RuntimeError("the producer failed")
+        yield f"piece {k}\n".encode()
+
+
+WHOLE = b"".join(_pieces())
+
+
+def test_chunks_are_written_as_write_bytes_writes(tmp_path):
+    from resim.atomic import write_chunks
+
+    new = tmp_path / "new.txt"
+    write_chunks(new, _pieces())
+    assert new.read_bytes() == WHOLE
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    os.chmod(kept, 0o640)
+    write_chunks(kept, _pieces())
+    assert kept.read_bytes() == WHOLE and stat.S_IMODE(kept.stat().st_mode) == 0o640
+    linked = tmp_path / "linked.txt"
+    linked.write_text("old")
+    os.link(linked, tmp_path / "other-name.txt")
+    write_chunks(linked, _pieces())
+    assert (tmp_path / "other-name.txt").read_bytes() == WHOLE  # in place: every name sees it
+    target = tmp_path / "target.txt"
+    (tmp_path / "link").symlink_to(target)
+    write_chunks(tmp_path / "link", _pieces())
+    assert (tmp_path / "link").is_symlink() and target.read_bytes() == WHOLE
+
+
+def test_chunks_into_a_fifo_go_in_place(tmp_path):
+    from resim.atomic import write_chunks
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        write_chunks(fifo, _pieces())
+    finally:
+        reader.join(timeout=10)
+    assert got == [WHOLE]
+
+
+@pytest.mark.parametrize("links", [1, 2])
+def test_a_producer_that_fails_leaves_the_old_file_as_it_was(tmp_path, links):
+    from resim.atomic import write_chunks
+
+    path = tmp_path / "out.txt"
+    path.write_text("old content")
+    if links == 2:
+        os.link(path, tmp_path / "second.txt")
+    with pytest.raises(RuntimeError, match="the producer failed"):
+        write_chunks(path, _pieces(fail_after=20))
+    assert path.read_text() == "old content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.txt"] + (["second.txt"] if links == 2 else []))
