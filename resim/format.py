@@ -278,6 +278,9 @@ def to_npz(result: Result, selection: Selection = ALL) -> bytes:
 
 
 def _name_bytes(names) -> np.ndarray:
-    """Names as a fixed-width bytes array (UTF-8)."""
+    """Names as a fixed-width bytes array (UTF-8); names kept in the netlist's file
+    (:class:`~resim.netlist.names.Names`) are gathered from it without a string each."""
+    if hasattr(names, "as_bytes"):
+        return names.as_bytes()
     encoded = [n.encode("utf-8", "surrogatepass") for n in names]
     return np.array(encoded, dtype=f"S{max((len(e) for e in encoded), default=1) or 1}")

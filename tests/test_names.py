@@ -95,3 +95,11 @@ def test_out_of_range():
         names[2]
     with pytest.raises(IndexError):
         NetlistText.from_str("a\nb")[2]
+
+
+@settings(max_examples=100)
+@given(parts=PARTS)
+def test_names_as_bytes_are_their_utf8(parts):
+    names, flat = _names([(as_lines, [n.upper() if as_lines else n for n in block]) for as_lines, block in parts])
+    got = names.as_bytes()
+    assert got.astype(object).tolist() == [n.lower().encode() for n in flat] if flat else len(got) == 0

@@ -81,6 +81,19 @@ class LineNames(Sequence[str]):
     def keys(self) -> np.ndarray:
         return self.key
 
+    def as_bytes(self, width: int) -> np.ndarray:
+        """The names as a ``S<width>`` array (``width`` at least the longest), gathered from
+        the file's bytes a column at a time and lower-cased there: no string per name."""
+        data = np.frombuffer(self.text.data, np.uint8)
+        start = self.text.starts[self.line]
+        rows = np.zeros((len(self), max(width, 1)), np.uint8)
+        for j in range(int(self.length.max()) if len(self) else 0):
+            live = self.length > j
+            column = data[np.where(live, start + j, 0)]
+            column = np.where((column >= 65) & (column <= 90), column + 32, column)  # ASCII A-Z: a lower-case name
+            rows[:, j] = np.where(live, column, 0)
+        return rows.view(f"S{max(width, 1)}").ravel()
+
 
 class Names(Sequence[str]):
     """One kind's element names in order: blocks of plain strings and of :class:`LineNames`."""
@@ -170,6 +183,17 @@ class Names(Sequence[str]):
         blocks = [p.key if isinstance(p, LineNames) else np.array([hash_name(s) for s in p], np.uint64)
                   for p in self.parts]
         return np.concatenate(blocks) if blocks else np.zeros(0, np.uint64)
+
+    def as_bytes(self) -> np.ndarray:
+        """The names as one fixed-width bytes array (UTF-8), as ``numpy.savez`` keeps them;
+        the file's blocks are gathered without a Python string per name."""
+        encoded = [None if isinstance(p, LineNames) else [n.encode("utf-8", "surrogatepass") for n in p]
+                   for p in self.parts]
+        width = max([int(p.length.max()) for p in self.parts if isinstance(p, LineNames) and len(p)]
+                    + [len(e) for block in encoded if block for e in block] + [1])
+        blocks = [p.as_bytes(width) if isinstance(p, LineNames) else np.array(block, dtype=f"S{width}")
+                  for p, block in zip(self.parts, encoded)]
+        return np.concatenate(blocks) if blocks else np.zeros(0, f"S{width}")
 
     def first_duplicate(self) -> tuple[int, int] | None:
         """``(first, k)`` for the earliest ``k`` whose name appeared before, at ``first``;
