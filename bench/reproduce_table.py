@@ -25,7 +25,8 @@ What it does, in order:
 3. **Table.** The table at the top of docs/results.md (between its ``table`` markers) is
    rewritten from docs/runs alone: for each row the mean +- standard deviation of the
    final test and train errors over its seeds, its verdict against the published figure,
-   and its command. tests/test_docs_runs.py checks that it matches the CSVs.
+   and its command; then the figures of the models that have runs.
+   tests/test_docs_runs.py checks that it matches the CSVs.
 4. **Figures.** docs/fashion_1h.png, _2h.png and _3h.png: test and train error per epoch,
    EP against TBP against the ReLU network, each row's seeds as a band
    (``resim plot docs/runs/<row> ...`` draws the same).
@@ -322,8 +323,16 @@ def table(docs: str) -> str:
         seeds = ", ".join(map(str, f.seeds))
         lines.append(f"| {row.label} | {published} | **{mean_std(f.test)}** / {mean_std(f.train)} | {seeds} | "
                      f"{verdict(row, f)} | {seconds} | {command} | [docs/runs/{row.name}](runs/{row.name}/) |")
+    figures = [model for model in ("1h", "2h", "3h") if any(finals(docs, r).seeds for r in ROWS if r.model == model)]
+    for model in figures:
+        lines += ["", f"![{model.upper()}: test (solid) and train (dashed) error per epoch, the mean over seeds and "
+                      f"their range]({figure_name(model)})"]
     lines.append(TABLE_END)
     return "\n".join(lines)
+
+
+def figure_name(model: str) -> str:
+    return f"fashion_{model}.png"
 
 
 def write_table(docs: str) -> None:
@@ -346,7 +355,7 @@ def write_figures(docs: str) -> None:
         rows = [row for row in ROWS if row.model == model and finals(docs, row).seeds]
         if not rows:
             continue
-        path = os.path.join(docs, f"fashion_{model}.png")
+        path = os.path.join(docs, figure_name(model))
         write_plot([os.path.join(docs, "runs", row.name) for row in rows], path,
                    [row.label.split(" (")[0] for row in rows],
                    f"Fashion-MNIST, {model.upper()}: the follow-up's setting (band: the seeds' range)")
