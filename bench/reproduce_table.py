@@ -323,6 +323,10 @@ def table(docs: str) -> str:
         seeds = ", ".join(map(str, f.seeds))
         lines.append(f"| {row.label} | {published} | **{mean_std(f.test)}** / {mean_std(f.train)} | {seeds} | "
                      f"{verdict(row, f)} | {seconds} | {command} | [docs/runs/{row.name}](runs/{row.name}/) |")
+    short = [f"{row.label.split(' (')[0]} ({len(finals(docs, row).seeds)})" for row in ROWS
+             if len(finals(docs, row).seeds) < 3]
+    if short:
+        lines += ["", "Rows with fewer than three seeds (how many they have): " + ", ".join(short) + "."]
     figures = [model for model in ("1h", "2h", "3h") if any(finals(docs, r).seeds for r in ROWS if r.model == model)]
     for model in figures:
         lines += ["", f"![{model.upper()}: test (solid) and train (dashed) error per epoch, the mean over seeds and "
