@@ -137,7 +137,8 @@ class Reader:
         if self.fast:
             fast = bulk.scan(lines, start)
             slow = fast.slow
-        else:
+        else:  # every line through the grammar: decoded once, as a list
+            lines = list(lines)
             slow = [i for i in range(start, n) if lines[i].strip()]
             fast = None
         pos = start

@@ -76,7 +76,7 @@ class NetlistText(Sequence[str]):
     __hash__ = None
 
     def _line(self, i: int) -> str:
-        lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1  # without its newline
+        lo, hi = self.starts.item(i), self.starts.item(i + 1) - 1  # without its newline
         return self.data[lo:max(lo, hi)].decode("utf-8", "replace")
 
     def span(self, lo: int, hi: int) -> tuple[int, int]:
