@@ -22,6 +22,6 @@ def test_there_are_examples():
 def test_help_example_runs(example, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     args = shlex.split(example)[1:]
-    args = [str(tmp_path / a) if re.fullmatch(r"[\w.]+\.(json|csv|txt)", a) else a for a in args]
+    args = [str(tmp_path / a) if re.fullmatch(r"[\w.]+\.(json|csv|txt|npz|png|svg|pdf)", a) else a for a in args]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

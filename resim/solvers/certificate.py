@@ -36,6 +36,10 @@ KCL_ROUNDING_ULPS = 64  # KCL residual accepted as rounding noise, in eps of the
 # e.g. a node left dangling next to a 1 ohm resistor at 10 V, or the pA through a reverse-
 # biased junction behind a small RS. Random test circuits leave up to ~1e-11.
 KCL_RELATIVE_FLOOR = 1e-10
+# Per-element passes over this many elements at a time, so that their temporaries stay
+# small (2 MB each) however large the circuit; only where the result is the same to the
+# bit (sequential sums such as ``np.add.at``, elementwise arithmetic, maxima).
+CHUNK = 1 << 18
 
 
 def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarray, method: str,
@@ -48,7 +52,10 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     R, V, I, D, E, G = c["r"], c["v"], c["i"], c["d"], c["e"], c["g"]
     cur = {k: np.zeros(len(c[k])) for k in CIRCUIT_KINDS}
     r = cc.resistors
-    cur["r"][r.index] = (vv[r.a] - vv[r.b]) * r.value
+    if len(r.index) == len(R):  # every resistor live: written in place, chunk by chunk
+        ohmic_current(vv, r, out=cur["r"])
+    else:
+        cur["r"][r.index] = ohmic_current(vv, r)
     cur["v"][cc.vsources.index] = x[system.colV]
     cur["i"][:] = I.value
     # diodes
@@ -72,18 +79,35 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     nn = c.n_nodes
     net = np.zeros(nn)
     through = np.zeros(nn)  # sum of |current| of the elements meeting at each node
+    size_from, size_to = np.zeros(nn), np.zeros(nn)  # one call's |current| from and to each node
 
     def leave(nodes_from, nodes_to, i):
-        np.add.at(net, nodes_from, i)
-        np.add.at(net, nodes_to, -i)
-        through[:] += np.bincount(nodes_from, np.abs(i), nn) + np.bincount(nodes_to, np.abs(i), nn)
+        # Chunk by chunk (CHUNK), in the order of one call over the whole arrays: every
+        # element's current into ``net`` at ``nodes_from``, then every one out at
+        # ``nodes_to`` (interleaving the two changes the sums' order, and their bits).
+        # np.add.at adds in order, and so does np.bincount with weights, whose sums
+        # ``size_from`` and ``size_to`` were (np.bincount(nodes_from, |i|, nn), ...).
+        # subtract.at(i) is add.at(-i) to the bit (x - y is x + (-y)), without a copy.
+        for nodes, into, size_at in ((nodes_from, np.add, size_from), (nodes_to, np.subtract, size_to)):
+            size_at[:] = 0.0
+            for k in range(0, len(i), CHUNK):
+                part = slice(k, k + CHUNK)
+                into.at(net, nodes[part], i[part])
+                np.add.at(size_at, nodes[part], np.abs(i[part]))
+        through[:] += size_from + size_to
 
-    live_r = np.ones(len(R), bool)
-    live_r[cc.short_r] = False
-    live_v = np.ones(len(V), bool)
-    live_v[cc.short_v] = False
-    leave(R.nodes[live_r, 0], R.nodes[live_r, 1], cur["r"][live_r])
-    leave(V.nodes[live_v, 0], V.nodes[live_v, 1], cur["v"][live_v])
+    def leave_live(group, i, short):
+        """``leave`` for the elements of ``group`` that are not shorts (``short``: their
+        indices); with no shorts, through views of the node columns, not copies."""
+        if len(short) == 0:
+            leave(group.nodes[:, 0], group.nodes[:, 1], i)
+            return
+        live = np.ones(len(group), bool)
+        live[short] = False
+        leave(group.nodes[live, 0], group.nodes[live, 1], i[live])
+
+    leave_live(R, cur["r"], cc.short_r)
+    leave_live(V, cur["v"], cc.short_v)
     for k in "idge":
         g = c[k]
         leave(g.nodes[:, 0], g.nodes[:, 1], cur[k])
@@ -112,19 +136,20 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     constraint = float(np.max(np.concatenate(cons + [np.zeros(1)])))
     compl = float(np.max(np.abs(lam * (vf - u_ideal)), initial=0.0))
     dual = float(np.max(-lam, initial=0.0))
-    all_i = np.concatenate([np.abs(v) for v in cur.values()] + [np.zeros(1)])
+    # the largest |current| (0 without elements), kind by kind: np.max propagates a nan
+    # as the maximum of one concatenation of them all did, without its copy
+    current_scale = float(np.max([0.0] + [np.max(np.abs(v)) for v in cur.values() if len(v)]))
     # KCL sums terms g (v_a - v_b) computed from node potentials: rounding alone leaves
     # residuals of a few eps g (|v_a| + |v_b|), however small the net currents are.
-    terms = [np.abs(g.value) * (np.abs(vv[g.a]) + np.abs(vv[g.b])) for g in (r, rs)]
-    term_scale = float(np.max(np.concatenate(terms + [np.zeros(1)])))
+    term_scale = float(np.max([0.0] + [_term_scale(vv, g) for g in (r, rs) if len(g.index)]))
     # The KCL residuals against each node's own currents (the trailing 0: no free node at
     # all). Not inside diodes: their RS current is not reported, and an error in the
     # internal node's voltage shows in the diode's current, so at its outer nodes.
-    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * all_i.max()), 0.0]
+    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * current_scale), 0.0]
     worst = int(np.argmax(rel))
     cert = Certificate(
         kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
-        current_scale=float(all_i.max()),
+        current_scale=current_scale,
         voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(V.value), initial=0.0),
                                 np.max(np.abs(cc.pwl_vfwd), initial=0.0))),
         kcl_floor=float(KCL_ROUNDING_ULPS * np.finfo(float).eps * term_scale),
@@ -135,11 +160,52 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     states[sh.index] = np.where(u_j > 0, "on", "off")
     states[p.index] = np.where(on, "on", "off")
     with np.errstate(over="ignore", invalid="ignore"):  # judged just below
-        dissipated = float(np.sum(cur["r"] * vdiff(R)) + np.sum(cur["d"] * vdiff(D)))
-        delivered = float(-np.sum(cur["v"] * vdiff(V)) - np.sum(cur["i"] * vdiff(I))
-                          - np.sum(cur["e"] * vdiff(E)) - np.sum(cur["g"] * vdiff(G)))
+        dissipated = float(_power(volts, R, cur["r"]) + _power(volts, D, cur["d"]))
+        delivered = float(-_power(volts, V, cur["v"]) - _power(volts, I, cur["i"])
+                          - _power(volts, E, cur["e"]) - _power(volts, G, cur["g"]))
     _in_range(cc, volts, cur, dissipated, delivered)
     return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def ohmic_current(vv: np.ndarray, branches, out: np.ndarray | None = None) -> np.ndarray:
+    """``(vv[a] - vv[b]) * value`` of ``branches`` (a :class:`~resim.compile.Branches`),
+    written into ``out`` (a new array by default), :data:`CHUNK` branches at a time: the
+    same operations as the expression, elementwise, so the same bits, without its three
+    temporaries of 8 bytes per branch."""
+    a, b, g = branches.a, branches.b, branches.value
+    i = np.empty(len(a)) if out is None else out
+    for k in range(0, len(a), CHUNK):
+        part = slice(k, k + CHUNK)
+        np.take(vv, a[part], out=i[part])
+        i[part] -= vv[b[part]]
+        i[part] *= g[part]
+    return i
+
+
+def _term_scale(vv: np.ndarray, branches) -> float:
+    """The largest KCL term scale ``|g| (|v_a| + |v_b|)`` of ``branches`` (at least one),
+    :data:`CHUNK` at a time (the expression made five temporaries of 8 bytes a branch)."""
+    best = []
+    for k in range(0, len(branches.a), CHUNK):  # the maximum of the chunks' maxima
+        part = slice(k, k + CHUNK)
+        t = np.abs(vv[branches.a[part]])
+        t += np.abs(vv[branches.b[part]])
+        t *= np.abs(branches.value[part])  # |g| s = s |g|: the expression's product, to the bit
+        best.append(np.max(t))
+    return float(np.max(best))
+
+
+def _power(volts: np.ndarray, group, i: np.ndarray) -> float:
+    """``sum(i * (v at terminal 0 - v at terminal 1))`` over ``group``'s elements: the same
+    products (``x y = y x``) summed by the same ``np.sum`` of one array (pairwise summation:
+    summing chunks apart would change the bits), the array built :data:`CHUNK` at a time."""
+    p = np.empty(len(group))
+    for k in range(0, len(p), CHUNK):
+        part = slice(k, k + CHUNK)
+        np.take(volts, group.nodes[part, 0], out=p[part])
+        p[part] -= volts[group.nodes[part, 1]]
+        p[part] *= i[part]
+    return np.sum(p)
 
 
 def _in_range(cc: CompiledCircuit, volts: np.ndarray, cur: dict, *power: float) -> None:

@@ -26,6 +26,8 @@ Index -1 is ground in every stamp; its entries are dropped.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from ..compile import CompiledCircuit
@@ -67,10 +69,9 @@ class MNASystem:
         self.cc = cc
         self.law = cc.shockley_law
         nv = cc.n_vars
-        e, g = cc.vcvs, cc.vccs
         self.nv = nv
         self.nV = len(cc.vsources.index)
-        self.nE = len(e)
+        self.nE = len(cc.vcvs)
         self.ideal = np.flatnonzero(cc.ideal)
         self.soft = np.flatnonzero(~cc.ideal)
         self.nD = len(self.ideal)
@@ -78,6 +79,28 @@ class MNASystem:
         self.colV = nv + np.arange(self.nV)
         self.colE = nv + self.nV + np.arange(self.nE)
         self.colD = nv + self.nV + self.nE + np.arange(self.nD)
+        # independent sources, for source stepping
+        self.rhs_sources = np.zeros(self.size)
+        i = cc.isources
+        np.add.at(self.rhs_sources, i.a[i.a >= 0], -i.value[i.a >= 0])
+        np.add.at(self.rhs_sources, i.b[i.b >= 0], i.value[i.b >= 0])
+        self.rhs_sources[self.colV] = cc.vsources.value
+        self.vcrit = self.law.vcrit
+
+    # -- assembly -----------------------------------------------------------------------
+
+    @cached_property
+    def base(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The entries (rows, columns, values) that do not depend on the diode state: resistors,
+        series RS, sources' branch rows and KCL entries, VCVS and VCCS, ideal diodes' KCL entries.
+
+        Built on first use (:meth:`assemble`), not in ``__init__``: coordinate descent needs
+        the system's layout only (``colV``, ``colD``, ``size``, :meth:`volts`), and these
+        entries are 3 x 4 x 8 = 96 bytes per resistor. On a 1.57 M-resistor DRN netlist,
+        building them eagerly made ``MNASystem(cc)`` peak at 192 bytes per element and hold
+        96 for the whole solve (150 MB of the 403 MB peak of ``solve_cd``)."""
+        cc = self.cc
+        e, g = cc.vcvs, cc.vccs
         r, rs = cc.resistors, cc.shockley_rs
         parts = [
             stamp_g(r.a, r.b, r.value),
@@ -91,16 +114,8 @@ class MNASystem:
             (np.concatenate([g.p, g.p, g.n, g.n]), np.concatenate([g.cp, g.cn, g.cp, g.cn]),
              np.concatenate([g.gain, -g.gain, -g.gain, g.gain])),
         ]
-        self.base = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
-        # independent sources, for source stepping
-        self.rhs_sources = np.zeros(self.size)
-        i = cc.isources
-        np.add.at(self.rhs_sources, i.a[i.a >= 0], -i.value[i.a >= 0])
-        np.add.at(self.rhs_sources, i.b[i.b >= 0], i.value[i.b >= 0])
-        self.rhs_sources[self.colV] = cc.vsources.value
-        self.vcrit = self.law.vcrit
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
-    # -- assembly -----------------------------------------------------------------------
     def solve(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float, alpha: float) -> np.ndarray:
         """Solve the linear system for PWL state ``on`` and Shockley linearization at ``u_sh``
         (junctions shunted by a further ``gshunt``, independent sources scaled by ``alpha``);

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from ...compile import CompiledCircuit
 from ...errors import ConvergenceError
 from ...result import Result
-from ..certificate import assemble
+from ..certificate import assemble, ohmic_current
 from ..diagnose import parallel_ideal
 from ..exact import ExactOptions, solve_exact
 from ..mna import MNASystem
@@ -149,11 +149,11 @@ def _branch_currents(cc: CompiledCircuit, sys_: MNASystem, v: np.ndarray,
 
     def leave(a, b, i):
         np.add.at(r, a, i)
-        np.add.at(r, b, -i)
+        np.subtract.at(r, b, i)  # add.at(-i) to the bit, without the copy
 
     R, RS = cc.resistors, cc.shockley_rs
-    leave(R.a, R.b, (vv[R.a] - vv[R.b]) * R.value)
-    leave(RS.a, RS.b, (vv[RS.a] - vv[RS.b]) * RS.value)
+    leave(R.a, R.b, ohmic_current(vv, R))
+    leave(RS.a, RS.b, ohmic_current(vv, RS))
     I = cc.isources
     leave(I.a, I.b, I.value)
     sh = cc.shockley
