@@ -101,7 +101,8 @@ def json_chunks(result: Result, selection: Selection = ALL) -> Iterator[str]:
     if c.n_elements + c.n_nodes <= 2000:
         yield json.dumps(to_dict(result), indent=2) + "\n"
         return
-    q = _quoter(c)
+    quote = _quoter(c)
+    q = quote or (lambda n: f'"{n}"')
     head = json.dumps(to_dict(result, with_maps=False))[:-1]
     yield f'{head}, "nodes": {{'
     voltages = result.voltages
@@ -118,27 +119,39 @@ def json_chunks(result: Result, selection: Selection = ALL) -> Iterator[str]:
             b = min(a + CHUNK, len(group))
             cur = result.currents[kind][a:b].tolist()
             nd = group.nodes[a:b].tolist()
-            names = group.names[a:b]
+            names = group.names[a:b] if quote else [f'"{n}"' for n in group.names[a:b]]
+            quoted = [quote(n) for n in names] if quote else names
             if kind == "d":
-                parts = [f'{q(n)}: {{"type": "{t}", "nodes": [{node_names[x]}, {node_names[y]}], "current": {i!r}, '
-                         f'"state": "{s}"}}' for n, (x, y), i, s in zip(names, nd, cur, result.diode_states[a:b])]
+                parts = [f'{n}: {{"type": "{t}", "nodes": [{node_names[x]}, {node_names[y]}], "current": {i!r}, '
+                         f'"state": "{s}"}}' for n, (x, y), i, s in zip(quoted, nd, cur, result.diode_states[a:b])]
+            elif group.nodes.shape[1] == 2:
+                parts = [f'{n}: {{"type": "{t}", "nodes": [{node_names[x]}, {node_names[y]}], "current": {i!r}}}'
+                         for n, (x, y), i in zip(quoted, nd, cur)]
             else:
-                parts = [f'{q(n)}: {{"type": "{t}", "nodes": [{", ".join(node_names[x] for x in ns)}], '
-                         f'"current": {i!r}}}' for n, ns, i in zip(names, nd, cur)]
+                parts = [f'{n}: {{"type": "{t}", "nodes": [{", ".join(node_names[x] for x in ns)}], '
+                         f'"current": {i!r}}}' for n, ns, i in zip(quoted, nd, cur)]
             yield ("" if first else ", ") + ", ".join(parts)
             first = False
     yield "}}\n"
 
 
 def _quoter(c):
-    """A JSON string quoter: plain f-string quoting when no name needs escaping."""
+    """A JSON string quoter: plain f-string quoting when no name needs escaping (None
+    then), else ``json.dumps``. Names kept in the netlist's file are checked as bytes,
+    without decoding them (:meth:`~resim.netlist.names.Names.as_bytes`)."""
     import re
 
     special = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
-    names = [*c.nodes, *(n for g in c.groups.values() for n in g.names)]
-    if any(special.search(n) for n in names):
+    if any(special.search(n) for n in c.nodes):
         return json.dumps
-    return lambda n: f'"{n}"'
+    for group in c.groups.values():
+        if hasattr(group.names, "as_bytes"):
+            raw = group.names.as_bytes().view(np.uint8)
+            if np.any((raw == 34) | (raw == 92) | ((raw < 32) & (raw > 0)) | (raw >= 127)):
+                return json.dumps
+        elif any(special.search(n) for n in group.names):
+            return json.dumps
+    return None
 
 
 def to_csv(result: Result, selection: Selection = ALL) -> str:
