@@ -261,6 +261,7 @@ def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int) -> _Chunk:
     and the simple lines before ``lo`` that a '+' line here continues (:class:`_Chunk`)."""
     demoted: list[int] = []
     raw = text.bytes_of(lo, hi).lower()  # bytes.lower: ASCII letters only, as the scanner reads
+    text.release(*text.span(lo, hi))  # the file's pages: not this process's memory any more
     n = hi - lo
     buf = _buffer(raw if raw.count(b"\n") == n else raw + b"\n")
     cls = byte_classes()[buf]

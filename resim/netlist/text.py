@@ -37,7 +37,7 @@ class NetlistText(Sequence[str]):
             data = bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         self.data = data
         self.size = len(data)
-        self.starts = _line_starts(data)
+        self.starts = _line_starts(data, self.release)
 
     @classmethod
     def from_str(cls, text: str) -> "NetlistText":
@@ -89,10 +89,32 @@ class NetlistText(Sequence[str]):
         a, b = self.span(lo, hi)
         return bytes(self.data[a:b])
 
-    def contains(self, pattern: bytes) -> bool:
+    def contains(self, pattern: bytes, longest: int = 64) -> bool:
         """Whether the file's bytes match the regular expression ``pattern`` anywhere
-        (``rb"(?i)\\.lib"``: ``.lib`` in any case), in one pass without a copy."""
-        return re.search(pattern, self.data) is not None
+        (``rb"(?i)\\.lib"``: ``.lib`` in any case; no match longer than ``longest`` bytes),
+        a 64 MB window at a time, each released after (:meth:`release`)."""
+        regex = re.compile(pattern)
+        for a in range(0, self.size, _SCAN_BYTES):
+            found = regex.search(self.data, a, min(self.size, a + _SCAN_BYTES + longest))
+            self.release(a, min(self.size, a + _SCAN_BYTES))
+            if found:
+                return True
+        return False
+
+    def release(self, start: int = 0, end: int | None = None) -> None:
+        """Tell the system that bytes ``[start, end)`` of a memory-mapped file are not needed
+        soon: their pages leave this process's resident memory (they are read again from the
+        file, or the page cache, when a line or name there is decoded). Whole pages inside
+        the range only; nothing for data in memory."""
+        if not isinstance(self.data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        lo = -(-start // page) * page
+        hi = (min(self.size, self.size if end is None else end) // page) * page
+        if end is None or end >= self.size:
+            hi = self.size  # the last, partial page too
+        if hi > lo:
+            self.data.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
     def close(self) -> None:
         """Let go of the memory map (a later line read is an error)."""
@@ -100,12 +122,15 @@ class NetlistText(Sequence[str]):
             self.data.close()
 
 
-def _line_starts(data: bytes | mmap.mmap) -> np.ndarray:
+def _line_starts(data: bytes | mmap.mmap, release) -> np.ndarray:
     """Offsets of each line's first byte, then ``len(data) + 1`` (as if a newline followed
-    the last line): one pass per 64 MB, each with a bool array of that size."""
+    the last line): one pass per 64 MB, each with a bool array of that size, each window
+    released after (``release(start, end)``)."""
     parts = [np.zeros(1, np.int64)]
     for a in range(0, len(data), _SCAN_BYTES):
         chunk = np.frombuffer(data, np.uint8, count=min(_SCAN_BYTES, len(data) - a), offset=a)
         parts.append(np.flatnonzero(chunk == 10).astype(np.int64) + (a + 1))
+        del chunk
+        release(a, a + _SCAN_BYTES)
     parts.append(np.array([len(data) + 1], np.int64))
     return np.concatenate(parts)
