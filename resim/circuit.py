@@ -94,7 +94,7 @@ class ElementGroup:
     """All elements of one kind, column-wise (see the module docstring for conventions)."""
 
     names: Sequence[str]  # a tuple, or names decoded only when read (resim.netlist.names.Names)
-    nodes: np.ndarray  # int64 [k, t]
+    nodes: np.ndarray  # int32 [k, t] (int64 past 2^31 nodes)
     value: np.ndarray  # float64 [k]
     file: np.ndarray  # int32 [k], index into Circuit.files
     line: np.ndarray  # int32 [k], 1-based line of the element's card
