@@ -7,9 +7,9 @@ in column 1: name, two node names and a plain decimal number, nothing else::
 
 They are nearly all of a large netlist (ibmpg1: 55,101 of 55,121 lines; a DRN: all but a
 few hundred). Reading them one by one through Lark costs ~60 us a line. Here the file is
-read 32 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes for a file
-of 32 MB or more, :data:`PARALLEL_BYTES`), each chunk's lower-cased text a ``uint8`` array
-and every step a pass over it:
+read 32 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes, in four
+chunks or more, for a file of 16 MB or more: :data:`PARALLEL_BYTES`), each chunk's
+lower-cased text a ``uint8`` array and every step a pass over it:
 
 1. *tokens*: maximal runs of bytes other than space, tab and newline, as ``start``/``end``
    offsets; the line of each token is a ``searchsorted`` over the newline offsets;
@@ -153,7 +153,7 @@ class ScanResult:
 CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
 
 
-PARALLEL_BYTES = 1 << 25  # files this large (two chunks) are scanned by two processes, where there are two cores
+PARALLEL_BYTES = 1 << 24  # files this large are scanned by two processes (in four chunks or more), given two cores
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,8 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
     that size whatever the file's; the result does not depend on it. A file of
     :data:`PARALLEL_BYTES` or more has its chunks scanned by two processes (:func:`_chunks`).
     """
-    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    if not chunk_bytes:  # a file for two processes: at least four chunks, so both have work to the end
+        chunk_bytes = min(CHUNK_BYTES, -(-text.size // 4)) if text.size >= PARALLEL_BYTES else CHUNK_BYTES
     n = len(text)
     bounds = []
     lo = 0
