@@ -103,3 +103,19 @@ def test_names_as_bytes_are_their_utf8(parts):
     names, flat = _names([(as_lines, [n.upper() if as_lines else n for n in block]) for as_lines, block in parts])
     got = names.as_bytes()
     assert got.astype(object).tolist() == [n.lower().encode() for n in flat] if flat else len(got) == 0
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_equal_hashes_are_found_on_one_thread_or_two(monkeypatch, threaded):
+    from resim.netlist import names as names_mod
+
+    monkeypatch.setattr(names_mod, "THREADED_SORT", 4 if threaded else 1 << 40)
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**64 - 1, 1000, dtype=np.uint64)
+    assert not names_mod._any_equal(keys)
+    for a, b in ((3, 900), (10, 11)):
+        same = keys.copy()
+        same[a] = same[b]
+        assert names_mod._any_equal(same)
+    top = np.array([2**63 + 5, 7, 2**63 + 5], np.uint64)  # equal keys in the upper half
+    assert names_mod._any_equal(top) and not names_mod._any_equal(top[:2])

@@ -148,6 +148,7 @@ class ScanResult:
     slow: list[int]  # sorted indices of the lines the grammar must read (not blank or '*' comment lines)
     nodes: list[str]  # distinct node names of the simple lines
     rows: dict[str, KindRows]
+    has_lib: bool = False  # whether ".lib" appears anywhere, in any case (a library file's sections)
 
 
 CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
@@ -166,6 +167,7 @@ class _Chunk:
     nodes: list[str]
     demoted: list[int]
     columns: dict[str, tuple[np.ndarray, ...]]  # kind -> (line, length, key, node_a, node_b, value)
+    has_lib: bool  # ".lib" in it, in any case
 
 
 def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanResult:
@@ -190,7 +192,9 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
     slow: list[np.ndarray] = []
     parts: dict[str, list[KindRows]] = {kind: [] for kind in _KIND_BYTES}
     demoted: set[int] = set()
+    has_lib = False
     for chunk in _chunks(text, bounds, start):
+        has_lib |= chunk.has_lib
         slow.append(chunk.slow)
         demoted.update(chunk.demoted)
         ids = np.array([nodes.setdefault(name, len(nodes)) for name in chunk.nodes], np.int32)
@@ -204,7 +208,7 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
         slow.append(late)
     slow_lines = distinct(np.concatenate(slow)) if len(slow) > 1 or demoted else slow[0]
     rows = {kind: _joined_rows(text, blocks) for kind, blocks in parts.items()}
-    return ScanResult(slow_lines[slow_lines >= start].tolist(), list(nodes), rows)
+    return ScanResult(slow_lines[slow_lines >= start].tolist(), list(nodes), rows, has_lib)
 
 
 _SCANNING: NetlistText | None = None  # the file a forked scanning process reads (its parent's, inherited)
@@ -325,7 +329,7 @@ def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int) -> _Chunk:
     for kind, code in _KIND_BYTES.items():
         pick = np.flatnonzero(kinds == code)
         columns[kind] = (lines[pick], length[pick], key[pick], codes[pick], codes[m + pick], values[pick])
-    return _Chunk(slow, chunk_nodes, demoted, columns)
+    return _Chunk(slow, chunk_nodes, demoted, columns, b".lib" in raw)
 
 
 def _name_keys(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

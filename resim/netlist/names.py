@@ -28,6 +28,7 @@ import numpy as np
 from .text import NetlistText
 
 _DECODE_BLOCK = 1 << 16  # names decoded at a time when iterated
+THREADED_SORT = 1 << 22  # hashes from which the duplicate check sorts on two threads
 MAX_NAME_BYTES = 64  # longest name the bulk scanner keeps as a LineNames entry (others: the grammar's)
 
 # odd 64-bit multipliers for the word hash (splitmix64 outputs)
@@ -214,8 +215,7 @@ class Names(Sequence[str]):
                 seen[name] = k
             return None
         keys = self.keys()
-        ordered = np.sort(keys)  # a sort first: several times faster than the argsort a duplicate needs
-        if not np.any(ordered[1:] == ordered[:-1]):
+        if not _any_equal(keys):  # a sort first: several times faster than the argsort a duplicate needs
             return None
         order = np.argsort(keys, kind="stable")
         ordered = keys[order]
@@ -244,6 +244,26 @@ class Names(Sequence[str]):
             elif name in part:
                 return first + part.index(name)
         raise ValueError(f"{name!r} is not an element name here")
+
+
+def _any_equal(keys: np.ndarray) -> bool:
+    """Whether two of ``keys`` are equal: sorted, then neighbours compared. Millions of
+    keys are split by their top bit (equal keys share it) and the halves sorted on two
+    threads (numpy's sort lets go of the GIL)."""
+    if len(keys) < THREADED_SORT:
+        ordered = np.sort(keys)
+        return bool(np.any(ordered[1:] == ordered[:-1]))
+    from concurrent.futures import ThreadPoolExecutor
+
+    high = keys >= np.uint64(1 << 63)
+    halves = [keys[high], keys[~high]]
+    del high
+    with ThreadPoolExecutor(2) as pool:
+        return any(pool.map(lambda half: _any_equal_sorted(np.sort(half)), halves))
+
+
+def _any_equal_sorted(ordered: np.ndarray) -> bool:
+    return bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def as_names(names: Sequence[str]) -> Sequence[str]:

@@ -127,7 +127,7 @@ class Reader:
         out.files.append(file)
         lines = text if isinstance(text, NetlistText) else NetlistText.from_str(text)
         out.lines.append(lines)  # as written, for messages
-        if section is not None or lines.contains(rb"(?i)\.lib"):
+        if section is not None or (not self.fast and lines.contains(rb"(?i)\.lib")):
             lines = NetlistText.from_str("\n".join(library_lines(list(lines), section, file, first=1 if title else 0)))
         n = len(lines)
         start = 0
@@ -136,6 +136,8 @@ class Reader:
             start = 1
         if self.fast:
             fast = bulk.scan(lines, start)
+            if fast.has_lib and section is None:  # '.lib name' is refused in a netlist (the scan saw '.lib')
+                library_lines(list(lines), None, file, first=start)
             slow = fast.slow
         else:  # every line through the grammar: decoded once, as a list
             lines = list(lines)
