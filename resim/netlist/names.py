@@ -191,6 +191,8 @@ class Names(Sequence[str]):
         """The hash of each name (see the module docstring)."""
         blocks = [p.key if isinstance(p, LineNames) else np.array([hash_name(s) for s in p], np.uint64)
                   for p in self.parts]
+        if len(blocks) == 1:
+            return blocks[0]  # (read only: no copy of millions of hashes)
         return np.concatenate(blocks) if blocks else np.zeros(0, np.uint64)
 
     def as_bytes(self) -> np.ndarray:
@@ -259,11 +261,13 @@ def _any_equal(keys: np.ndarray) -> bool:
     halves = [keys[high], keys[~high]]
     del high
     with ThreadPoolExecutor(2) as pool:
-        return any(pool.map(lambda half: _any_equal_sorted(np.sort(half)), halves))
+        return any(pool.map(_sorted_has_equal, halves))
 
 
-def _any_equal_sorted(ordered: np.ndarray) -> bool:
-    return bool(np.any(ordered[1:] == ordered[:-1]))
+def _sorted_has_equal(half: np.ndarray) -> bool:
+    """Whether two of ``half`` (a copy, sorted here in place) are equal."""
+    half.sort()
+    return bool(np.any(half[1:] == half[:-1]))
 
 
 def as_names(names: Sequence[str]) -> Sequence[str]:
