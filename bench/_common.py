@@ -33,6 +33,24 @@ def run_command(cmd: list[str], **kw) -> float:
     return time.perf_counter() - t0
 
 
+def drn_ngspice_parser(description: str):
+    """The command line of the DRN-against-ngspice benchmarks (``bench/drn_solve.py``,
+    ``bench/drn_process.py``): the layer sizes, ``--gain``, ``--repeats`` and
+    ``--ngspice-repeats`` (``ngspice_repeats(args)`` resolves its default)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("layers", type=int, nargs="+")
+    ap.add_argument("--gain", type=float, default=100.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--ngspice-repeats", type=int, default=None, help="default: --repeats; 0 skips ngspice")
+    return ap
+
+
+def ngspice_repeats(args) -> int:
+    return args.repeats if args.ngspice_repeats is None else args.ngspice_repeats
+
+
 MODELS = ("xs", "1h", "2h", "3h", "xl")  # the paper's DRNs, each with examples/drn_<name>_fashion.toml
 
 

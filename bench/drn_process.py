@@ -22,35 +22,21 @@ gives lower bounds for the ratios.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
+from _common import drn_ngspice_parser, machine, ngspice_repeats, run_command  # noqa: E402
 from drn import drn_netlist  # noqa: E402
 
 RESIM = os.path.join(os.path.dirname(sys.executable), "resim")
 
 
-def process_seconds(cmd: list[str]) -> float:
-    """Wall time of one whole process; it must succeed."""
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("layers", type=int, nargs="+")
-    ap.add_argument("--gain", type=float, default=100.0)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--ngspice-repeats", type=int, default=None, help="default: --repeats; 0 skips ngspice")
+    ap = drn_ngspice_parser(__doc__)
     ap.add_argument("--ngspice-timeout", type=float, default=3600.0,
                     help="seconds before ngspice is stopped; the ratios are then lower bounds (default 3600)")
     args = ap.parse_args()
@@ -59,7 +45,7 @@ def main() -> None:
     from resim.translate import to_ngspice
 
     print(machine())
-    ng_repeats = args.repeats if args.ngspice_repeats is None else args.ngspice_repeats
+    ng_repeats = ngspice_repeats(args)
     with tempfile.TemporaryDirectory() as tmp:
         net = os.path.join(tmp, "drn.cir")
         with open(net, "w") as fh:
@@ -74,8 +60,8 @@ def main() -> None:
         full = [RESIM, "solve", net, "--format", "json", "-o", os.path.join(tmp, "full.json")]
         times = {"probed": [], "full": []}
         for _ in range(args.repeats):  # resim first, interleaved: its figures stand even if ngspice is stopped
-            times["probed"].append(process_seconds(probed))
-            times["full"].append(process_seconds(full))
+            times["probed"].append(run_command(probed))
+            times["full"].append(run_command(full))
         with open(os.path.join(tmp, "probed.json")) as fh:
             got = json.load(fh)["nodes"]
         print(f"full JSON: {os.path.getsize(os.path.join(tmp, 'full.json')) / 1e6:.0f} MB")

@@ -12,7 +12,6 @@ coordinate-descent and exact solvers, plus the solver time alone. Medians of the
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -21,21 +20,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, run_command  # noqa: E402
+from _common import drn_ngspice_parser, machine, ngspice_repeats, run_command  # noqa: E402
 from drn import drn_netlist  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("layers", type=int, nargs="+")
-    ap.add_argument("--gain", type=float, default=100.0)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--ngspice-repeats", type=int, default=None, help="default: --repeats; 0 skips ngspice")
-    args = ap.parse_args()
+    args = drn_ngspice_parser(__doc__).parse_args()
     import resim
 
     print(machine())
-    ng_repeats = args.repeats if args.ngspice_repeats is None else args.ngspice_repeats
+    ng_repeats = ngspice_repeats(args)
     with tempfile.TemporaryDirectory() as tmp:
         ideal = os.path.join(tmp, "drn.cir")
         near = os.path.join(tmp, "drn_ngspice.cir")
