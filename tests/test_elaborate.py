@@ -108,3 +108,15 @@ def test_the_circuit_shares_no_arrays_with_the_parsed_netlist():
         g.value[...] = -1.0
         g.nodes[...] = 0
     assert fingerprint(elaborate(parsed)) == expected
+
+
+def test_the_files_and_lines_the_circuit_shares_cannot_be_written():
+    """Without subcircuits they are the parsed netlist's own (no copy of 8 bytes per element),
+    read-only; with them, new arrays."""
+    parsed = parse_text("t\nV1 a 0 1\nR1 a b 1\nR2 b 0 {2 * 1}\n")
+    first = elaborate(parsed)
+    for g in first.groups.values():
+        if len(g):
+            with pytest.raises(ValueError, match="read-only"):
+                g.line[0] = 7
+    assert fingerprint(elaborate(parsed)) == fingerprint(first)
