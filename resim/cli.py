@@ -342,7 +342,10 @@ class _Status:
         from rich.live import Live
 
         self.after = float(os.environ.get("RESIM_STATUS_AFTER", STATUS_AFTER))
-        self.live = Live("", console=Console(stderr=True), transient=True, auto_refresh=False)
+        # redirect_stdout=False: rich's default would send the command's own output, on stdout
+        # (a file the shell redirected it to), through this stderr line instead
+        self.live = Live("", console=Console(stderr=True), transient=True, auto_refresh=False,
+                         redirect_stdout=False, redirect_stderr=False)
         self.text, self.since, self.shown = "", time.monotonic(), False
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, name="resim-status", daemon=True)

@@ -434,3 +434,15 @@ def test_token_separators_are_the_grammars():
     for b in range(128):
         if chr(b).isspace():
             assert classes[b] in (bulk._SEP, bulk._NL, bulk._BAD), hex(b)
+
+
+@pytest.mark.parametrize("text", [
+    "title\nV1 a 0 1\nrlongname_abcdefgh a b 1000\nR2 b 0 1\n",  # a long element name, the file ending soon after
+    "title\nV1 a 0 1\nR1 a longnodename_xxxxxxxx 1000\nR2 longnodename_xxxxxxxx b 1\nR3 b 0 1\n",  # a long node name
+    "title\nR1 a 0 1\nV1 a 0 1\nrname_long_enough_for_two_words 0 a 5",  # no final newline
+])
+def test_names_longer_than_a_word_near_the_end_of_a_file(text):
+    """The scanner reads names 8 bytes at a time, past their ends into the buffer's slack:
+    a long name on one of the last lines once read past the slack (an internal error)."""
+    assert_same(text)
+    assert outcome(text, True)[0] == "ok"

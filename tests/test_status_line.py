@@ -13,12 +13,14 @@ from pathlib import Path
 NETLIST = (Path(__file__).resolve().parents[1] / "netlists" / "divider.cir").read_bytes()
 
 
-def _solve_waiting_for_stdin(tmp_path, stderr) -> subprocess.Popen:
+def _solve_waiting_for_stdin(tmp_path, stderr, stdout=None) -> subprocess.Popen:
     """`resim solve -` whose netlist arrives on stdin after 1.5 s (a read that takes a while),
-    its status line shown at once (RESIM_STATUS_AFTER=0)."""
+    its status line shown at once (RESIM_STATUS_AFTER=0); the JSON to op.json, or, given
+    ``stdout``, CSV there."""
     env = {**os.environ, "RESIM_STATUS_AFTER": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "resim", "solve", "-", "--format", "json", "-o",
-                             str(tmp_path / "op.json")], stdin=subprocess.PIPE, stderr=stderr, env=env)
+    output = ["--format", "json", "-o", str(tmp_path / "op.json")] if stdout is None else ["--format", "csv"]
+    proc = subprocess.Popen([sys.executable, "-m", "resim", "solve", "-", *output], stdin=subprocess.PIPE,
+                            stderr=stderr, stdout=stdout, env=env)
     try:
         time.sleep(1.5)
         proc.stdin.write(NETLIST)
@@ -53,3 +55,26 @@ def test_on_a_terminal_a_long_solve_says_what_it_is_doing(tmp_path):
 def test_elsewhere_it_says_nothing(tmp_path):
     proc = _solve_waiting_for_stdin(tmp_path, subprocess.PIPE)
     assert proc.returncode == 0 and proc.stderr.read() == b""
+
+
+def test_the_output_on_stdout_stays_there_while_the_status_line_shows(tmp_path):
+    """`resim solve net.cir > out.csv` on a terminal: the CSV goes to the file, not through
+    the status line to the terminal (rich's Live redirects stdout unless told not to)."""
+    master, slave = pty.openpty()
+    with open(tmp_path / "out.csv", "wb") as out:
+        try:
+            proc = _solve_waiting_for_stdin(tmp_path, slave, stdout=out)
+        finally:
+            os.close(slave)
+    shown = b""
+    try:
+        while chunk := os.read(master, 4096):
+            shown += chunk
+    except OSError:
+        pass
+    finally:
+        os.close(master)
+    assert proc.returncode == 0 and b"reading the netlist from stdin" in shown
+    written = (tmp_path / "out.csv").read_text()
+    assert written.startswith("kind,name,quantity,value\n") and "voltage_V" in written
+    assert b"voltage_V" not in shown

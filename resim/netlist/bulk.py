@@ -376,7 +376,8 @@ def _words(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) ->
     ``buf`` must be followed in memory by ``width`` readable bytes (see :func:`_buffer`):
     each word is one unaligned 8-byte load at ``start + 8 j``, masked to the token's length.
     """
-    loads = np.ndarray((len(buf),), dtype="<u8", buffer=buf.base, offset=_offset(buf), strides=(1,))
+    # one load per byte of buf and of the slack after it: a token's words go up to 64 bytes past its start
+    loads = np.ndarray((len(buf) + 64,), dtype="<u8", buffer=buf.base, offset=_offset(buf), strides=(1,))
     lengths = (ends - starts).astype(np.uint64)
     out = np.empty((len(starts), width // 8), np.uint64)
     for j in range(width // 8):
