@@ -12,6 +12,7 @@ import math
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -463,3 +464,23 @@ def test_errors_beyond_line_2_to_the_24_are_located(tmp_path, last, message, col
     assert (err.location.file, err.location.line, err.location.column) == (str(path), BEYOND, column), err.render()
     assert message in err.message and err.source_line == last.decode()
     assert f"{path}:{BEYOND}:{column}" in err.render()
+
+
+def test_a_mapped_netlist_changed_after_reading_is_an_error_not_other_names(tmp_path, monkeypatch):
+    """Large netlists are memory-mapped and their names read as they are reported: a file
+    rewritten meanwhile is refused (before: other names, or SIGBUS for a shorter file).
+    Smaller ones are read into memory and owe the file nothing."""
+    path = tmp_path / "net.cir"
+    path.write_text("t\nV1 a 0 1\nR1 a b 1\nR2 b 0 1\n")
+    small = resim.load_netlist(path)
+    monkeypatch.setattr(reader_module, "MMAP_FROM", 0)
+    mapped = resim.load_netlist(path)
+    assert list(mapped["r"].names) == ["r1", "r2"]
+    time.sleep(0.01)
+    path.write_text("t\nV1 a 0 1\nRa a b 1\nRb b 0 1\n")
+    with pytest.raises(NetlistError, match="changed after it was read"):
+        list(mapped["r"].names)
+    path.write_text("")  # shorter: reading the old offsets would be a bus error
+    with pytest.raises(NetlistError, match="changed after it was read"):
+        mapped["r"].names[1]
+    assert list(small["r"].names) == ["r1", "r2"]

@@ -71,6 +71,7 @@ class LineNames(Sequence[str]):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return LineNames(self.text, self.line[index], self.length[index], self.key[index])
+        self.text.check()
         start = int(self.text.starts[self.line[index]])
         return bytes(self.text.data[start:start + int(self.length[index])]).decode("ascii").lower()
 
@@ -93,6 +94,7 @@ class LineNames(Sequence[str]):
     def as_bytes(self, width: int) -> np.ndarray:
         """The names as a ``S<width>`` array (``width`` at least the longest), gathered from
         the file's bytes a column at a time and lower-cased there: no string per name."""
+        self.text.check()
         data = np.frombuffer(self.text.data, np.uint8)
         start = self.text.starts[self.line]
         rows = np.zeros((len(self), max(width, 1)), np.uint8)

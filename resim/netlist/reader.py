@@ -35,6 +35,7 @@ from .statements import (Columns, DcStmt, ElementStmt, End, Ends, Fixup, Global,
 from .syntax_errors import unsupported_element
 
 _READ_CHUNK = 1 << 20  # bytes per read from a pipe or terminal
+MMAP_FROM = 1 << 30  # regular files this large are memory-mapped, smaller ones read into memory
 _FIRST_CHECK = 1 << 24  # a stream's size is first held against the memory at 16 MB, then at each doubling
 
 
@@ -63,8 +64,9 @@ def read_stream(fh, what: str) -> bytes:
 def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> NetlistText:
     """The text of a netlist file (``where``: the ``.include`` that names it, if any).
 
-    A regular file is memory-mapped (:class:`~.text.NetlistText`), once the memory it would
-    need is known to be there (:func:`resim.memory.check_netlist`, before anything is read:
+    A regular file is read into memory, or memory-mapped from :data:`MMAP_FROM` bytes up
+    (:class:`~.text.NetlistText`: it is then read as names and lines are reported, and a
+    change to it meanwhile is an error), once the memory it would need is known to be there (:func:`resim.memory.check_netlist`, before anything is read:
     else :class:`~resim.errors.OutOfMemory`, exit code 11). Pipes (``<(cmd)``) and terminals
     are read (:func:`read_stream`); anything else (``/dev/zero``, a disk) would never end
     and is refused. An ``.include`` must name a regular file: it is checked before it is
@@ -90,7 +92,11 @@ def read_file(path: str, where: tuple[SourceLocation, LogicalLine] | None) -> Ne
                                           source_line=line.physical_text(loc.line) if line and loc else None,
                                           hint="free memory, raise the limit (ulimit -v, the container's), "
                                                "or split the netlist")
-                    return NetlistText(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+                    if info.st_size < MMAP_FROM:  # read: the circuit then owes nothing to the file
+                        data = fh.read(info.st_size)
+                        more = fh.read()  # a file that grew since its size was taken
+                        return NetlistText(data + more if more else data)
+                    return NetlistText(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), source=(path, info))
                 return NetlistText(read_stream(fh, what))  # a pipe, a terminal, a /proc file (size 0)
     except OSError as exc:
         problem = exc.strerror or str(exc)

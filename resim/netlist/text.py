@@ -16,6 +16,7 @@ does. A file holding any ``\\r`` is copied once, normalised; others are used as 
 from __future__ import annotations
 
 import mmap
+import os
 import re
 from collections.abc import Iterator, Sequence
 
@@ -32,9 +33,11 @@ class NetlistText(Sequence[str]):
     is one past the end of the data, as if it ended in a newline.
     """
 
-    def __init__(self, data: bytes | mmap.mmap) -> None:
+    def __init__(self, data: bytes | mmap.mmap, source: tuple[str, os.stat_result] | None = None) -> None:
         if data.find(b"\r") >= 0:
             data = bytes(data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            source = None
+        self.source = source if isinstance(data, mmap.mmap) else None  # the mapped file, as it was
         self.data = data
         self.size = len(data)
         self.starts = _line_starts(data, self.release)
@@ -75,7 +78,27 @@ class NetlistText(Sequence[str]):
 
     __hash__ = None
 
+    def check(self) -> None:
+        """A :class:`~resim.errors.NetlistError` if the memory-mapped file has changed since
+        it was read (its size, time or inode): its lines and names would no longer be the
+        netlist's, and a shortened file would end the process (SIGBUS) when read."""
+        if self.source is None:
+            return
+        path, then = self.source
+        try:
+            now = os.stat(path)
+            same = (now.st_ino, now.st_size, now.st_mtime_ns) == (then.st_ino, then.st_size, then.st_mtime_ns)
+        except OSError:
+            same = False
+        if not same:
+            from ..errors import NetlistError
+
+            raise NetlistError(f"netlist file '{path}' changed after it was read: resim reads a large netlist's "
+                               "names from the file as it reports them",
+                               hint="do not rewrite a netlist while resim uses it (solve a copy)")
+
     def _line(self, i: int) -> str:
+        self.check()
         lo, hi = self.starts.item(i), self.starts.item(i + 1) - 1  # without its newline
         return self.data[lo:max(lo, hi)].decode("utf-8", "replace")
 
