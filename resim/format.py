@@ -138,19 +138,20 @@ def json_chunks(result: Result, selection: Selection = ALL) -> Iterator[str]:
 def _quoter(c):
     """A JSON string quoter: plain f-string quoting when no name needs escaping (None
     then), else ``json.dumps``. Names kept in the netlist's file are checked as bytes,
-    without decoding them (:meth:`~resim.netlist.names.Names.as_bytes`)."""
+    without decoding them (they never hold a NUL: their padding in ``as_bytes`` is one)."""
     import re
 
     special = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
     if any(special.search(n) for n in c.nodes):
         return json.dumps
     for group in c.groups.values():
-        if hasattr(group.names, "as_bytes"):
-            raw = group.names.as_bytes().view(np.uint8)
-            if np.any((raw == 34) | (raw == 92) | ((raw < 32) & (raw > 0)) | (raw >= 127)):
+        for part in getattr(group.names, "parts", [group.names]):
+            if hasattr(part, "as_bytes"):  # a LineNames block
+                raw = part.as_bytes(int(part.length.max()) if len(part) else 1).view(np.uint8)
+                if np.any((raw == 34) | (raw == 92) | ((raw < 32) & (raw > 0)) | (raw >= 127)):
+                    return json.dumps
+            elif any(special.search(n) for n in part):
                 return json.dumps
-        elif any(special.search(n) for n in group.names):
-            return json.dumps
     return None
 
 
