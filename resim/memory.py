@@ -30,35 +30,40 @@ def netlist_need(size: int) -> int:
     return int(NEED_PER_BYTE * size) + NEED_FIXED
 
 
-def available() -> tuple[int, str]:
-    """The bytes this process may still take, and what limits it (see the module docstring)."""
+def available() -> tuple[int, str, bool]:
+    """The bytes this process may still take, what limits it (see the module docstring),
+    and whether that limit already counts this process's own memory (the interpreter and
+    its libraries, :data:`NEED_FIXED`): ``ulimit -v`` and the cgroup do, ``MemAvailable``
+    does not."""
     found = []
     meminfo = _meminfo()
     if "MemAvailable" in meminfo:
-        found.append((meminfo["MemAvailable"], "the memory the system has available"))
+        found.append((meminfo["MemAvailable"], "the memory the system has available", False))
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
-        found.append((max(0, soft - _address_space()), f"the address space left under ulimit -v ({_size(soft)})"))
+        found.append((max(0, soft - _address_space()), f"the address space left under ulimit -v ({_size(soft)})",
+                      True))
     cgroup = _cgroup_left()
     if cgroup is not None:
-        found.append((cgroup, "what the cgroup (container) allows"))
+        found.append((cgroup, "what the cgroup (container) allows", True))
     if not found:
         try:
-            found.append((os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "the free memory"))
+            found.append((os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "the free memory", False))
         except (ValueError, OSError):
-            return 1 << 62, "nothing known"
+            return 1 << 62, "nothing known", True
     return min(found)
 
 
 def check_netlist(size: int, what: str) -> str | None:
     """None when reading ``size`` bytes of netlist fits in :func:`available`, else the
     message that refuses it (``what`` names the file)."""
-    need = netlist_need(size)
-    have, limit = available()
+    have, limit, counts_self = available()
+    need = netlist_need(size) - (NEED_FIXED if counts_self else 0)
     if need <= have:
         return None
+    fixed = "" if counts_self else f" + {_size(NEED_FIXED)}"
     return (f"{what} ({_size(size)}) would need about {_size(need)} of memory to read and solve "
-            f"({NEED_PER_BYTE:g} x its size + {_size(NEED_FIXED)}), more than {limit}: {_size(have)}")
+            f"({NEED_PER_BYTE:g} x its size{fixed}), more than {limit}: {_size(have)}")
 
 
 def _size(n: int) -> str:
@@ -102,6 +107,9 @@ def _cgroup_left() -> int | None:
         if limit == "max":
             return None
         with open(os.path.join(folder, "memory.current")) as fh:
-            return max(0, int(limit) - int(fh.read().strip()))
+            current = int(fh.read().strip())
+        with open(os.path.join(folder, "memory.stat")) as fh:  # page cache the kernel can drop is not used
+            stat = {k: int(v) for k, v in (line.split() for line in fh if line.count(" ") == 1)}
+        return max(0, int(limit) - current + stat.get("inactive_file", 0))
     except (OSError, ValueError, StopIteration):
         return None

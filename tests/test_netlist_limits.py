@@ -309,7 +309,7 @@ def test_netlist_from_a_fifo_is_read(tmp_path):
 
 def _memory(monkeypatch, have: int) -> None:
     """As if this process could take only ``have`` more bytes."""
-    monkeypatch.setattr("resim.memory.available", lambda: (have, "the test's limit"))
+    monkeypatch.setattr("resim.memory.available", lambda: (have, "the test's limit", False))
 
 
 def test_a_file_is_held_against_the_memory_before_it_is_read(tmp_path, monkeypatch, capsys):
@@ -484,3 +484,20 @@ def test_a_mapped_netlist_changed_after_reading_is_an_error_not_other_names(tmp_
     with pytest.raises(NetlistError, match="changed after it was read"):
         mapped["r"].names[1]
     assert list(small["r"].names) == ["r1", "r2"]
+
+
+def test_a_small_netlist_solves_under_a_modest_ulimit_v(tmp_path, netlists_dir):
+    """Under ``ulimit -v`` the address space already in use counts the interpreter and its
+    libraries: they are not added again to what a netlist needs (a 200-byte netlist was
+    refused under 300 MB)."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
+
+    done = subprocess.run([sys.executable, "-m", "resim", "solve", str(netlists_dir / "divider.cir"), "--format",
+                           "json", "-o", str(tmp_path / "op.json")], preexec_fn=limit, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
