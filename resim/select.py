@@ -8,7 +8,9 @@ probes as ``resim sweep`` takes them (``--probe 'v(o3)'``, ``--probe 'i(r1)'``).
 any of them everything is written, as before.
 
 A pattern that matches nothing, or a probe of a node or element that is not there, is a
-:class:`SelectionError` (exit code 2): a misspelled name should not give an empty answer.
+:class:`SelectionError` (exit code 2): a misspelled name should not give an empty answer;
+so is ground (``0``, ``gnd``), which is never written. A pattern that matches no name as a
+glob but is one (``a[1]``) selects it.
 A pattern without wildcards is a name, looked up without decoding every name
 (:meth:`resim.circuit.ElementGroup.index_of`).
 """
@@ -68,6 +70,7 @@ def select(circuit: Circuit, nodes: Sequence[str] = (), elements: Sequence[str] 
     node_set: set[int] = set()
     element_sets: dict[str, set[int]] = {}
     for pattern in nodes:
+        _not_ground(pattern, f"--nodes {pattern}")
         found = _match_nodes(circuit, pattern.lower())
         if not found:
             raise SelectionError(f"--nodes {pattern}: no node matches",
@@ -84,6 +87,7 @@ def select(circuit: Circuit, nodes: Sequence[str] = (), elements: Sequence[str] 
     for probe in probes:
         what, name = _probe(probe)
         if what == "v":
+            _not_ground(name, f"--probe {probe}")
             found = _match_nodes(circuit, "0" if name == "gnd" else name, glob=False)
             if not found:
                 raise SelectionError(f"--probe {probe}: no node '{name}'",
@@ -98,6 +102,14 @@ def select(circuit: Circuit, nodes: Sequence[str] = (), elements: Sequence[str] 
                      {kind: np.array(sorted(ks), np.int64) for kind, ks in element_sets.items()})
 
 
+def _not_ground(name: str, option: str) -> None:
+    """Ground is 0 V by definition and never among the written nodes: asking for it alone
+    would write nothing, so it is refused."""
+    if name.strip().lower() in ("0", "gnd"):
+        raise SelectionError(f"{option}: ground ('0', 'gnd') is 0 V by definition and is not written",
+                             hint="ask for the other nodes, e.g. --nodes 'out*'")
+
+
 def _probe(probe: str) -> tuple[str, str]:
     p = probe.strip().lower().replace(" ", "")
     if len(p) > 3 and p[1] == "(" and p[-1] == ")" and p[0] in "vi":
@@ -110,7 +122,10 @@ def _match_nodes(circuit: Circuit, pattern: str, glob: bool = True) -> list[int]
         index = circuit.node_index(pattern)
         return [] if index is None else [index]
     match = re.compile(fnmatch.translate(pattern)).match
-    return [k for k, name in enumerate(circuit.nodes) if k and match(name)]
+    found = [k for k, name in enumerate(circuit.nodes) if k and match(name)]
+    if not found and circuit.node_index(pattern):  # a name such as 'a[1]' that reads as a pattern
+        found = [circuit.node_index(pattern)]
+    return found
 
 
 def _match_elements(circuit: Circuit, pattern: str) -> list[tuple[str, int]]:
@@ -119,8 +134,11 @@ def _match_elements(circuit: Circuit, pattern: str) -> list[tuple[str, int]]:
         return [] if hit is None else [hit]
     match = re.compile(fnmatch.translate(pattern)).match
     kinds = [pattern[0]] if pattern[0] not in "*?[" else list(circuit.groups)
-    return [(kind, k) for kind in kinds if kind in circuit.groups
-            for k, name in enumerate(circuit.groups[kind].names) if match(name)]
+    found = [(kind, k) for kind in kinds if kind in circuit.groups
+             for k, name in enumerate(circuit.groups[kind].names) if match(name)]
+    if not found and circuit.find_element(pattern) is not None:  # a name such as 'r[1]'
+        found = [circuit.find_element(pattern)]
+    return found
 
 
 def _examples(names: Sequence[str]) -> str:

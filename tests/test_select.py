@@ -105,7 +105,19 @@ def test_npz_of_everything_holds_the_whole_solution(full, capsys, tmp_path):
     (["--probe", "i(r99)"], "--probe i(r99): no element 'r99'"),
     (["--probe", "w(o1)"], "write v(NODE) or i(ELEMENT)"),
     (["--format", "npz"], "--format npz writes binary arrays: give the file with -o"),
+    (["--nodes", "0"], "--nodes 0: ground ('0', 'gnd') is 0 V by definition"),
+    (["--nodes", "GND"], "--nodes GND: ground"),
+    (["--probe", "v(gnd)"], "--probe v(gnd): ground"),
 ])
 def test_a_selection_of_nothing_is_a_usage_error(capsys, args, words):
     code, out, err = resim(capsys, "solve", NET, *args)
     assert code == 2 and words in err and out == "" and "Traceback" not in err
+
+
+def test_a_name_that_reads_as_a_glob_is_still_a_name(capsys, tmp_path):
+    net = tmp_path / "brackets.cir"
+    net.write_text("t\nV1 a[1] 0 2\nR[1] a[1] b 1\nR2 b 0 1\n")
+    code, out, err = resim(capsys, "solve", net, "--nodes", "a[1]", "--elements", "r[1]", "--format", "json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["nodes"] == {"a[1]": 2.0} and list(got["elements"]) == ["r[1]"]
