@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 import click
@@ -18,6 +17,7 @@ import click
 from .atomic import check_distinct, check_writable, write_bytes, write_chunks, write_text
 
 from .errors import EXIT_CODES, Interrupted, exit_codes_of, printable
+from .status import Status
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 from .server import MAX_REQUEST, READ_TIMEOUT
 from .streams import silence
@@ -129,7 +129,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     output = _output_file(output, [("the netlist", netlist)])  # before the work, not after
     if fmt == "npz" and output is None:
         raise click.UsageError("--format npz writes binary arrays: give the file with -o (e.g. -o op.npz)")
-    status = _Status() if sys.stderr.isatty() else None
+    status = Status() if sys.stderr.isatty() else None
     try:
         _solve_and_write(netlist, fmt, output, overrides, method, options, (node_patterns, element_patterns, probes),
                          status.phase if status else lambda text: None)
@@ -325,54 +325,6 @@ def _write_stdout(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         raise _StdoutClosed from None
-
-
-class _Status:
-    """What a long ``resim solve`` is doing, and for how long, on one transient line of
-    stderr (a terminal only: the caller makes none otherwise): ``status.phase("reading
-    x.cir (2.3 GB)")`` starts a phase, shown once it has taken :data:`STATUS_AFTER` seconds
-    (``$RESIM_STATUS_AFTER`` changes it), so a small solve never shows one. A thread named
-    ``resim-status`` redraws it five times a second; the bulk scanner's forked processes do not
-    mind it (:func:`resim.netlist.bulk._chunks`)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        from rich.console import Console
-        from rich.live import Live
-
-        self.after = float(os.environ.get("RESIM_STATUS_AFTER", STATUS_AFTER))
-        # redirect_stdout=False: rich's default would send the command's own output, on stdout
-        # (a file the shell redirected it to), through this stderr line instead
-        self.live = Live("", console=Console(stderr=True), transient=True, auto_refresh=False,
-                         redirect_stdout=False, redirect_stderr=False)
-        self.text, self.since, self.shown = "", time.monotonic(), False
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="resim-status", daemon=True)
-        self.thread.start()
-
-    def phase(self, text: str) -> None:
-        self.text, self.since = text, time.monotonic()
-
-    def _run(self) -> None:
-        from rich.text import Text
-
-        while not self.done.wait(0.2):
-            elapsed = time.monotonic() - self.since
-            if elapsed >= self.after and self.text:
-                if not self.shown:
-                    self.live.start()
-                    self.shown = True
-                self.live.update(Text(f"{self.text} ... {elapsed:.0f} s"), refresh=True)
-
-    def close(self) -> None:
-        self.done.set()
-        self.thread.join()
-        if self.shown:
-            self.live.stop()
-
-
-STATUS_AFTER = 3.0  # seconds a phase of resim solve runs before its status line shows
 
 
 class _progress_bar:

@@ -1,4 +1,4 @@
-"""The status line of a long `resim solve` (resim/cli.py, _Status): on a terminal it says
+"""The status line of a long `resim solve` (resim/status.py): on a terminal it says
 what the solve is doing and for how long; anywhere else it says nothing."""
 
 from __future__ import annotations
