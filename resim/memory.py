@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import resource
 
-NEED_PER_BYTE = 2.5  # peak process memory per byte of netlist text (see the module docstring)
+NEED_PER_BYTE = 3.0  # peak process memory per byte of netlist text: DRN-XL measured 2.6-2.7 (docs/benchmarks.md)
 NEED_FIXED = 200 << 20  # the interpreter, numpy, scipy and resim themselves
 
 

@@ -328,8 +328,8 @@ def test_a_file_is_held_against_the_memory_before_it_is_read(tmp_path, monkeypat
         resim.load_netlist(tmp_path / "net.cir")
     err = info.value
     assert err.exit_code == 11 and type(err).__name__ == "OutOfMemory"
-    assert err.message == (f"netlist file '{tmp_path / 'net.cir'}' (2.02 kB) would need about 5.05 kB of memory to "
-                           f"read and solve (2.5 x its size + 0 bytes), more than the test's limit: 2.52 kB")
+    assert err.message == (f"netlist file '{tmp_path / 'net.cir'}' (2.02 kB) would need about 6.06 kB of memory to "
+                           f"read and solve (3 x its size + 0 bytes), more than the test's limit: 3.03 kB")
     code = run_args(["solve", str(tmp_path / "net.cir")])
     out, stderr = capsys.readouterr()
     assert code == 11 and out == "" and stderr.startswith("error: netlist file") and "Traceback" not in stderr
