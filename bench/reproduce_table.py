@@ -311,8 +311,9 @@ def table(docs: str) -> str:
              "| model | published test / train (%) | resim test / train (%), mean ± std | seeds | verdict (test) "
              "| s / epoch | command | curves |",
              "|---|---|---|---|---|---|---|---|"]
+    done = {row.name: finals(docs, row) for row in ROWS}  # each row's CSVs read once
     for row in ROWS:
-        f = finals(docs, row)
+        f = done[row.name]
         published = f"{row.published[0]:.2f} / {row.published[1]:.2f}"
         command = f"`python bench/reproduce_table.py --rows {row.name}`"
         if not f.seeds:
@@ -323,11 +324,11 @@ def table(docs: str) -> str:
         seeds = ", ".join(map(str, f.seeds))
         lines.append(f"| {row.label} | {published} | **{mean_std(f.test)}** / {mean_std(f.train)} | {seeds} | "
                      f"{verdict(row, f)} | {seconds} | {command} | [docs/runs/{row.name}](runs/{row.name}/) |")
-    short = [f"{row.label.split(' (')[0]} ({len(finals(docs, row).seeds)})" for row in ROWS
-             if len(finals(docs, row).seeds) < 3]
+    short = [f"{row.label.split(' (')[0]} ({len(done[row.name].seeds)})" for row in ROWS
+             if len(done[row.name].seeds) < 3]
     if short:
         lines += ["", "Rows with fewer than three seeds (how many they have): " + ", ".join(short) + "."]
-    figures = [model for model in ("1h", "2h", "3h") if any(finals(docs, r).seeds for r in ROWS if r.model == model)]
+    figures = [model for model in ("1h", "2h", "3h") if any(done[r.name].seeds for r in ROWS if r.model == model)]
     for model in figures:
         lines += ["", f"![{model.upper()}: test (solid) and train (dashed) error per epoch, the mean over seeds and "
                       f"their range]({figure_name(model)})"]

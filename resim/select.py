@@ -123,9 +123,8 @@ def _match_nodes(circuit: Circuit, pattern: str, glob: bool = True) -> list[int]
         return [] if index is None else [index]
     match = re.compile(fnmatch.translate(pattern)).match
     found = [k for k, name in enumerate(circuit.nodes) if k and match(name)]
-    if not found and circuit.node_index(pattern):  # a name such as 'a[1]' that reads as a pattern
-        found = [circuit.node_index(pattern)]
-    return found
+    named = circuit.node_index(pattern)
+    return found or ([named] if named else [])  # a name such as 'a[1]' that reads as a pattern
 
 
 def _match_elements(circuit: Circuit, pattern: str) -> list[tuple[str, int]]:
@@ -136,9 +135,8 @@ def _match_elements(circuit: Circuit, pattern: str) -> list[tuple[str, int]]:
     kinds = [pattern[0]] if pattern[0] not in "*?[" else list(circuit.groups)
     found = [(kind, k) for kind in kinds if kind in circuit.groups
              for k, name in enumerate(circuit.groups[kind].names) if match(name)]
-    if not found and circuit.find_element(pattern) is not None:  # a name such as 'r[1]'
-        found = [circuit.find_element(pattern)]
-    return found
+    named = None if found else circuit.find_element(pattern)  # a name such as 'r[1]'
+    return found or ([named] if named else [])
 
 
 def _examples(names: Sequence[str]) -> str:

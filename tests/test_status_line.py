@@ -33,10 +33,11 @@ def _solve_waiting_for_stdin(tmp_path, stderr, stdout=None) -> subprocess.Popen:
     return proc
 
 
-def test_on_a_terminal_a_long_solve_says_what_it_is_doing(tmp_path):
+def _on_a_terminal(tmp_path, stdout=None) -> tuple[subprocess.Popen, bytes]:
+    """:func:`_solve_waiting_for_stdin` with stderr a terminal (a pty), and what it showed there."""
     master, slave = pty.openpty()
     try:
-        proc = _solve_waiting_for_stdin(tmp_path, slave)
+        proc = _solve_waiting_for_stdin(tmp_path, slave, stdout=stdout)
     finally:
         os.close(slave)
     shown = b""
@@ -47,6 +48,11 @@ def test_on_a_terminal_a_long_solve_says_what_it_is_doing(tmp_path):
         pass
     finally:
         os.close(master)
+    return proc, shown
+
+
+def test_on_a_terminal_a_long_solve_says_what_it_is_doing(tmp_path):
+    proc, shown = _on_a_terminal(tmp_path)
     assert proc.returncode == 0 and (tmp_path / "op.json").exists()
     assert b"reading the netlist from stdin ... 1 s" in shown
     assert b"\x1b[?25h" in shown and shown.endswith(b"\x1b[2K")  # transient: the cursor given back, erased
@@ -60,20 +66,8 @@ def test_elsewhere_it_says_nothing(tmp_path):
 def test_the_output_on_stdout_stays_there_while_the_status_line_shows(tmp_path):
     """`resim solve net.cir > out.csv` on a terminal: the CSV goes to the file, not through
     the status line to the terminal (rich's Live redirects stdout unless told not to)."""
-    master, slave = pty.openpty()
     with open(tmp_path / "out.csv", "wb") as out:
-        try:
-            proc = _solve_waiting_for_stdin(tmp_path, slave, stdout=out)
-        finally:
-            os.close(slave)
-    shown = b""
-    try:
-        while chunk := os.read(master, 4096):
-            shown += chunk
-    except OSError:
-        pass
-    finally:
-        os.close(master)
+        proc, shown = _on_a_terminal(tmp_path, stdout=out)
     assert proc.returncode == 0 and b"reading the netlist from stdin" in shown
     written = (tmp_path / "out.csv").read_text()
     assert written.startswith("kind,name,quantity,value\n") and "voltage_V" in written

@@ -88,9 +88,6 @@ class LineNames(Sequence[str]):
         rows[np.arange(len(self)), self.length] = ord("\n")
         return rows[rows != 0].tobytes().decode("ascii").split("\n")[:-1]
 
-    def keys(self) -> np.ndarray:
-        return self.key
-
     def as_bytes(self, width: int) -> np.ndarray:
         """The names as a ``S<width>`` array (``width`` at least the longest), gathered from
         the file's bytes a column at a time and lower-cased there: no string per name."""
