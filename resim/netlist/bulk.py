@@ -51,6 +51,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import decimals
 from .names import MAX_NAME_BYTES, MIX, LineNames, hash_words
 from .text import NetlistText
 
@@ -135,7 +136,8 @@ class KindRows:
 
     def between(self, lo: int, hi: int) -> tuple[int, int]:
         """Row range of the lines in ``[lo, hi)``."""
-        return int(np.searchsorted(self.line, lo)), int(np.searchsorted(self.line, hi))
+        at = self.line.dtype.type  # a bound of another type would have numpy convert all the lines first
+        return int(np.searchsorted(self.line, at(lo))), int(np.searchsorted(self.line, at(hi)))
 
     def pick(self, rows: np.ndarray) -> "KindRows":
         return KindRows(self.line[rows], LineNames(self.names.text, self.names.line[rows], self.names.length[rows],
@@ -434,45 +436,37 @@ def _factorise(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[n
 _LONGEST_NUMBER = 64  # bytes of a number token the fast path reads
 
 
-def _token_rows(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The tokens ``buf[starts[k]:ends[k]]`` as rows of a fixed width, zero-padded (tokens
-    hold no NUL): ``.view("S<width>").ravel().tolist()`` hands them back as Python bytes,
-    without their padding."""
-    lengths = ends - starts
-    width = max(1, int(lengths.max()) if len(starts) else 1)
-    rows = np.zeros((len(starts), width), np.uint8)
-    for j in range(width):
-        rows[:, j] = np.where(lengths > j, buf[np.minimum(starts + j, len(buf) - 1)], 0)
-    return rows
-
-
 def _numbers(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values of the number tokens, and a mask of the tokens that are not numbers.
 
-    ``float`` of each token, which for a token of digits, '.', 'e' and signs is exactly the
-    grammar's number rule (mantissa and exponent, no scale letter). ``float`` also reads
-    ``inf``, ``nan`` and ``1_000``, which are not numbers here; they are flagged with the
-    tokens ``float`` refuses.
+    Tokens of the plain shape (sign, digits, point, exponent) are read in bulk by
+    :func:`.decimals.parse`, bit for bit as ``float()`` reads them; the others by ``float()``
+    one by one, which for a token of digits, '.', 'e' and signs is exactly the grammar's
+    number rule (mantissa and exponent, no scale letter). ``float`` also reads ``inf``,
+    ``nan`` and ``1_000``, which are not numbers here; they are flagged with the tokens
+    ``float`` refuses.
     """
     long = ends - starts > _LONGEST_NUMBER  # left to the grammar (and no row of the gather that long)
     if long.any():
         ends = np.where(long, starts + 1, ends)
-    rows = _token_rows(buf, starts, ends)
-    tokens = rows.view(f"S{rows.shape[1]}").ravel().tolist()
-    try:
-        values = np.array(list(map(float, tokens)), float)
-        bad = np.zeros(len(tokens), bool)
-    except ValueError:
-        values = np.zeros(len(tokens))
-        bad = np.zeros(len(tokens), bool)
+    width = -(-max(1, int((ends - starts).max()) if len(starts) else 1) // 8) * 8
+    rows = _words(buf, starts, ends, width).view(np.uint8).reshape(len(starts), width)  # NUL-padded tokens
+    values, bad = decimals.parse(rows)
+    bad = ~bad  # from here: not (yet) read
+    rest = np.flatnonzero(bad)
+    if len(rest):
+        tokens = rows[rest].view(f"S{width}").ravel().tolist()
+        wrong = np.zeros(len(rest), bool)
         for r, tok in enumerate(tokens):
             try:
-                values[r] = float(tok)
+                values[rest[r]] = float(tok)
             except ValueError:
-                bad[r] = True
-    bad |= ~np.isfinite(values)
-    bad |= (rows == ord("_")).any(axis=1) | long
-    lead = buf[starts]
-    bad |= ~((lead == ord("+")) | (lead == ord("-")) | (lead == ord(".")) | ((lead >= 48) & (lead <= 57)))
+                wrong[r] = True
+        wrong |= ~np.isfinite(values[rest])
+        wrong |= (rows[rest] == ord("_")).any(axis=1)
+        lead = buf[starts[rest]]
+        wrong |= ~((lead == ord("+")) | (lead == ord("-")) | (lead == ord(".")) | ((lead >= 48) & (lead <= 57)))
+        bad[rest] = wrong
+    bad |= long
     values[bad] = 0.0
     return bad, values
