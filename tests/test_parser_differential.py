@@ -43,6 +43,7 @@ def outcome(text: str, fast: bool):
             np.asarray(g.value, np.float64).view(np.int64).tolist(),  # bitwise (sign of 0, NaN payload)
             g.line.tolist(),
             g.file.tolist(),
+            None if g.model is None else [c.models[m].name for m in g.model.tolist()],
         )
     return ("ok", c.nodes, groups, c.warnings, c.title)
 
@@ -163,7 +164,27 @@ CONTINUATION = st.builds(
 )
 STRUCTURE = st.sampled_from([".subckt s a b", ".SUBCKT s a b params: p=1", ".ends", ".ends s", ".control", ".endc",
                              ".end", ".op", ".param p = 2", "X1 a b s", "x2 0 n s p=3", "R9 a b {p}", ".tran 1n 1u"])
-LINE = st.one_of(valid_line(), valid_line(), near_miss_line(), COMMENT_LINE, CONTINUATION, STRUCTURE)
+@st.composite
+def diode_line(draw) -> str:
+    """A diode card, mostly the plain four tokens (read without the grammar: bulk.plain_diode),
+    some with an area, parameters, odd characters or a token short."""
+    tokens = [draw(st.one_of(words("dD"), words("dD", NAME_CHARS + ODD_CHARS, 3))), draw(NODE), draw(NODE),
+              draw(DIODE_MODEL)]
+    more = draw(st.integers(0, 7))
+    if more == 0:
+        tokens.append(draw(st.sampled_from(["2", "area=2", "off", "m=2", "{2}", "; c", "$ c", "temp=3", "("])))
+    elif more == 1:
+        del tokens[draw(st.integers(1, 3))]
+    elif more == 2:
+        k = draw(st.integers(0, 3))
+        tokens[k] += draw(st.text(ODD_CHARS, min_size=1, max_size=2))
+    return join(draw, tokens)
+
+
+DIODE_MODEL = st.sampled_from(["dm", "DM", "Dm", "dx", "1n", "d1", "dm(", "dm=", "+dm", "gnd", "İ"])
+MODEL_CARD = st.sampled_from([".model dm d", ".model DX D(is=1e-14)", ".model 1n d", ".model d1 d(ron=0 vfwd=0)"])
+LINE = st.one_of(valid_line(), valid_line(), near_miss_line(), COMMENT_LINE, CONTINUATION, STRUCTURE, diode_line(),
+                 diode_line(), MODEL_CARD)
 TITLE = st.one_of(st.just("title"), valid_line(), near_miss_line(), st.just(""), st.just("+ 5"))
 
 
@@ -193,6 +214,8 @@ def netlist(lines: list[str], title: str = "title") -> str:
 @example(title="t", lines=[".control", "R1 a b 5", ".endc", "R2 a b 5"])
 @example(title="t", lines=["R1 a b 5", ".end", "R2 a b 5"])
 @example(title="t", lines=[".subckt s a b", "R1 a b 5", ".ends", "X1 p q s"])
+@example(title="t", lines=[".model dm d", "D1 a GND DM", "d2\ta b dm\t", "R1 a b 1", "V1 b 0 1"])
+@example(title="t", lines=[".model dm d", "D1 a b dm 2", "D2 a b dm(", "D3 a b", "R1 a b 1"])
 def test_fast_path_agrees_with_grammar(title, lines):
     assert_same(netlist(lines, title))
 
@@ -408,6 +431,30 @@ def test_every_byte_in_every_position(template):
             assert_same(text)
         elif not (declines is None or c in declines or c in "\n\r"):  # ('\n', '\r': another line)
             assert outcome(text, False)[0] == "error", f"the fast path leaves {text!r} to the grammar"
+
+
+@settings(max_examples=int(os.environ.get("RESIM_HYPOTHESIS_EXAMPLES", 200)), deadline=None)
+@given(line=st.one_of(diode_line(), near_miss_line()))
+@example(line="D1 a b dm")
+@example(line="\tdxyz  n1 GND\tModel ")
+@example(line="D1 a b dm off")
+@example(line="D1 a=b c dm")
+def test_plain_diode_cards_read_as_the_grammar_reads_them(line):
+    """bulk.plain_diode gives the grammar's statement for the lines it takes, and takes the
+    plain four-token cards."""
+    from resim.netlist import transform
+    from resim.netlist.source import join_logical
+
+    logical, _ = join_logical([line], 0, "<text>")
+    ours = bulk.plain_diode(logical)
+    try:
+        theirs = transform.statement(grammar_module.parse_line(logical), logical, [])
+    except ResimError:
+        theirs = None
+    if ours is not None:
+        assert ours == theirs
+    elif theirs is not None and theirs.kind == "d" and len(logical.text.split()) == 4 and "\x0c" not in line:
+        assert theirs.value is not None or theirs.params, f"a plain diode card left to the grammar: {line!r}"
 
 
 def test_scanner_reads_the_terminals_lark_builds():

@@ -48,11 +48,14 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from . import decimals
 from .names import MAX_NAME_BYTES, MIX, LineNames, hash_words
+from .source import LogicalLine
+from .statements import ElementStmt
 from .text import NetlistText
 
 # byte classes, one per byte (exclusive): 0 for bytes any token may hold
@@ -120,18 +123,41 @@ def byte_classes() -> np.ndarray:
     return table
 
 
+@lru_cache(maxsize=1)
+def _plain_diode_card() -> re.Pattern:
+    """``D_NAME NODE NODE NAME`` alone on a line, in the grammar's own terminals, with its
+    white space (``WS_INLINE``: spaces and tabs) around and between them."""
+    p = grammar_patterns()
+    return re.compile(rf"[ \t]*({p['D_NAME']})[ \t]+({p['NODE']})[ \t]+({p['NODE']})[ \t]+({p['NAME']})[ \t]*")
+
+
+def plain_diode(line: LogicalLine) -> ElementStmt | None:
+    """The statement of a diode card of exactly four tokens (``D1 a k model``: no area, no
+    parameters), read without the grammar, or None for any other line.
+
+    A DRN netlist holds one such card per hidden unit (65,536 in DRN-XL); through Lark each
+    costs ~75 us. The statement is the one the grammar's ``diode`` rule and
+    :func:`.cards.element_card` make of the line (``tests/test_parser_differential.py``).
+    """
+    m = _plain_diode_card().fullmatch(line.text)
+    if m is None:
+        return None
+    name, a, k, model = (t.lower() for t in m.groups())
+    return ElementStmt("d", name, ("0" if a == "gnd" else a, "0" if k == "gnd" else k), None, model, {},
+                       line.location(1), line)
+
+
 @dataclass(frozen=True)
 class KindRows:
     """The simple lines of one element kind, in file order.
 
-    ``node_a``/``node_b`` index :attr:`ScanResult.nodes` (the distinct node names);
+    ``nodes`` are the node ids that :func:`scan`'s ``node_id`` gave the node names;
     ``names`` are decoded from the file only when read (:class:`~.names.LineNames`).
     """
 
     line: np.ndarray  # 0-based line index (int32), increasing
     names: LineNames
-    node_a: np.ndarray  # int32
-    node_b: np.ndarray  # int32
+    nodes: np.ndarray  # [rows, 2] int32
     value: np.ndarray
 
     def between(self, lo: int, hi: int) -> tuple[int, int]:
@@ -142,13 +168,12 @@ class KindRows:
     def pick(self, rows: np.ndarray) -> "KindRows":
         return KindRows(self.line[rows], LineNames(self.names.text, self.names.line[rows], self.names.length[rows],
                                                    self.names.key[rows]),
-                        self.node_a[rows], self.node_b[rows], self.value[rows])
+                        self.nodes[rows], self.value[rows])
 
 
 @dataclass(frozen=True)
 class ScanResult:
     slow: list[int]  # sorted indices of the lines the grammar must read (not blank or '*' comment lines)
-    nodes: list[str]  # distinct node names of the simple lines
     rows: dict[str, KindRows]
     has_lib: bool = False  # whether ".lib" appears anywhere, in any case (a library file's sections)
 
@@ -172,11 +197,15 @@ class _Chunk:
     has_lib: bool  # ".lib" in it, in any case
 
 
-def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanResult:
+def scan(text: NetlistText, start: int, chunk_bytes: int | None = None,
+         node_id: Callable[[str], int] | None = None) -> ScanResult:
     """Split a file into the lines for the grammar and the simple lines by kind.
 
     ``text`` is the file (:class:`~.text.NetlistText`), ``start`` the first line that may
-    hold an element (1 after a title). The file is scanned ``chunk_bytes`` (default
+    hold an element (1 after a title); ``node_id`` gives each node name its id (the
+    reader's :meth:`~.statements.ParsedNetlist.node_id`; by default, ids in order of
+    first appearance here). Each chunk's node columns are given their ids as the chunk
+    comes in, while the next ones are still being scanned. The file is scanned ``chunk_bytes`` (default
     :data:`CHUNK_BYTES`) at a time, in whole lines, so the scanner's own arrays stay near
     that size whatever the file's; the result does not depend on it. A file of
     :data:`PARALLEL_BYTES` or more has its chunks scanned by two processes (:func:`_chunks`).
@@ -190,7 +219,9 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
         hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, text.starts[lo] + chunk_bytes, side="left"))))
         bounds.append((lo, hi))
         lo = hi
-    nodes: dict[str, int] = {}
+    if node_id is None:
+        ids_of: dict[str, int] = {}
+        node_id = lambda name: ids_of.setdefault(name, len(ids_of))  # noqa: E731
     slow: list[np.ndarray] = []
     parts: dict[str, list[KindRows]] = {kind: [] for kind in _KIND_BYTES}
     demoted: set[int] = set()
@@ -199,10 +230,12 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
         has_lib |= chunk.has_lib
         slow.append(chunk.slow)
         demoted.update(chunk.demoted)
-        ids = np.array([nodes.setdefault(name, len(nodes)) for name in chunk.nodes], np.int32)
+        ids = np.array([node_id(name) for name in chunk.nodes], np.int32)
         for kind, (line, length, key, node_a, node_b, value) in chunk.columns.items():
-            parts[kind].append(KindRows(line, LineNames(text, line, length, key), ids[node_a] if len(node_a) else node_a,
-                                        ids[node_b] if len(node_b) else node_b, value))
+            nodes = np.empty((len(line), 2), np.int32)
+            if len(line):
+                nodes[:, 0], nodes[:, 1] = ids[node_a], ids[node_b]
+            parts[kind].append(KindRows(line, LineNames(text, line, length, key), nodes, value))
     if demoted:  # a simple line whose '+' continuation is in a later chunk: the grammar's
         late = np.array(sorted(demoted), np.int64)
         for kind, blocks in parts.items():
@@ -210,7 +243,7 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None) -> ScanR
         slow.append(late)
     slow_lines = distinct(np.concatenate(slow)) if len(slow) > 1 or demoted else slow[0]
     rows = {kind: _joined_rows(text, blocks) for kind, blocks in parts.items()}
-    return ScanResult(slow_lines[slow_lines >= start].tolist(), list(nodes), rows, has_lib)
+    return ScanResult(slow_lines[slow_lines >= start].tolist(), rows, has_lib)
 
 
 _SCANNING: NetlistText | None = None  # the file a forked scanning process reads (its parent's, inherited)
@@ -255,12 +288,11 @@ def _joined_rows(text: NetlistText, blocks: list[KindRows]) -> KindRows:
     if not blocks:
         empty = np.zeros(0, np.int32)
         return KindRows(empty, LineNames(text, empty, np.zeros(0, np.uint8), np.zeros(0, np.uint64)),
-                        empty, empty, np.zeros(0))
+                        np.zeros((0, 2), np.int32), np.zeros(0))
     line = np.concatenate([b.line for b in blocks])
     names = LineNames(text, line, np.concatenate([b.names.length for b in blocks]),
                       np.concatenate([b.names.key for b in blocks]))
-    return KindRows(line, names, *(np.concatenate([getattr(b, f) for b in blocks]) for f in ("node_a", "node_b",
-                                                                                               "value")))
+    return KindRows(line, names, np.concatenate([b.nodes for b in blocks]), np.concatenate([b.value for b in blocks]))
 
 
 def _scan_chunk(text: NetlistText, lo: int, hi: int, start: int) -> _Chunk:

@@ -119,7 +119,6 @@ class Reader:
         self.open_subckts: list[SubcktDef] = []
         self.ended = False
         self.in_control = False  # inside a .control ... .endc block
-        self.node_map = None  # (scan, node ids of its node names) for the file being read
         self.unclosed: ModelStmt | None = None  # the last card, a .model whose '(' is open
 
     # -- driver -------------------------------------------------------------------------
@@ -141,7 +140,7 @@ class Reader:
             out.title = lines[0].strip()
             start = 1
         if self.fast:
-            fast = bulk.scan(lines, start)
+            fast = bulk.scan(lines, start, node_id=out.node_id)
             if fast.has_lib and section is None:  # '.lib name' is refused in a netlist (the scan saw '.lib')
                 library_lines(list(lines), None, file, first=start)
             slow = fast.slow
@@ -211,15 +210,12 @@ class Reader:
             for i in inside:
                 self.statement(join_logical(lines, i, file)[0], file_index, stack)
             return
-        if self.node_map is None or self.node_map[0] is not fast:
-            self.node_map = (fast, np.array([self.out.node_id(name) for name in fast.nodes], np.int32))
-        ids = self.node_map[1]
         for kind, (a, b) in spans.items():
             if a == b:
                 continue
-            rows = fast.rows[kind]
-            nodes = np.stack([ids[rows.node_a[a:b]], ids[rows.node_b[a:b]]], axis=1)
-            self.out.columns[kind].extend(rows.names[a:b], nodes, rows.value[a:b], file_index, rows.line[a:b] + 1)
+            rows = fast.rows[kind]  # its node ids are this netlist's (the scan's node_id)
+            self.out.columns[kind].extend(rows.names[a:b], rows.nodes[a:b], rows.value[a:b], file_index,
+                                          rows.line[a:b] + 1)
 
     def finish(self) -> ParsedNetlist:
         """The parsed netlist, complete: each kind's rows joined into one set of arrays, so
@@ -240,7 +236,9 @@ class Reader:
             if refused is not None:
                 self.open_subckts[-1].body.append(Refused(refused))
                 return
-        stmt = transform.statement(grammar.parse_line(line), line, self.out.warnings)
+        stmt = bulk.plain_diode(line) if self.fast and line.text.lstrip()[:1] in ("d", "D") else None
+        if stmt is None:
+            stmt = transform.statement(grammar.parse_line(line), line, self.out.warnings)
         if isinstance(stmt, ElementStmt):
             self._element(stmt, file_index)
         elif isinstance(stmt, list):  # .param, .func
