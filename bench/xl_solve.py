@@ -38,11 +38,12 @@ RESIM = os.path.join(os.path.dirname(sys.executable), "resim")
 
 
 def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[int, float, float, str]:
-    """(exit code, wall seconds, peak RSS in MB, stderr) of ``cmd`` under /usr/bin/time."""
+    """(exit code, wall seconds, peak RSS in bytes, stderr) of ``cmd`` under /usr/bin/time
+    (whose ``%M`` is in KiB)."""
     proc = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], stdout=stdout, stderr=subprocess.PIPE, text=True)
     m = re.search(r"TIME ([\d.]+) (\d+)\s*$", proc.stderr)
     err = "\n".join(line for line in proc.stderr[:m.start()].splitlines() if not line.startswith("Command exited"))
-    return proc.returncode, float(m[1]), int(m[2]) / 1024, err.strip()
+    return proc.returncode, float(m[1]), int(m[2]) * 1024, err.strip()
 
 
 def count_lines(path: str) -> int:
@@ -75,8 +76,8 @@ def main() -> None:
             path = os.path.join(folder, f"xl{units}.cir")
             if sub.sizes[1] == net.sizes[1]:
                 with open(path, "w") as fh:
-                    code, export_s, export_mb, err = timed([RESIM, "export", a.model, "--input", str(a.input)], stdout=fh)
-                how = f"resim export: {export_s:.1f} s, peak {export_mb:.0f} MB"
+                    code, export_s, export_peak, err = timed([RESIM, "export", a.model, "--input", str(a.input)], stdout=fh)
+                how = f"resim export: {export_s:.1f} s, peak {export_peak / 2**30:.2f} GiB"
             else:
                 with open(path, "w") as fh:
                     fh.writelines(netlist_chunks(sub, image, f"DRN-XL's first {units} hidden units"))
@@ -86,9 +87,10 @@ def main() -> None:
             resistors = sum(int((w > 0).sum()) for w in sub.W)
             print(f"{sub.sizes[1]:6d} hidden units: {resistors:,} resistors, {lines:,} lines, {size / 1e6:.0f} MB ({how})")
             out = os.path.join(folder, "op.json")
-            code, solve_s, solve_mb, err = timed([RESIM, "solve", path, "--nodes", "o*", "--format", "json", "-o", out])
+            code, solve_s, solve_peak, err = timed([RESIM, "solve", path, "--nodes", "o*", "--format", "json", "-o", out])
             if code != 0:
-                print(f"        resim solve: exit {code} after {solve_s:.1f} s, peak {solve_mb:.0f} MB: {err.splitlines()[-1] if err else ''}")
+                print(f"        resim solve: exit {code} after {solve_s:.1f} s, peak {solve_peak / 2**30:.2f} GiB: "
+                      f"{err.splitlines()[-1] if err else ''}")
                 continue
             with open(out) as fh:
                 result = json.load(fh)
@@ -97,8 +99,8 @@ def main() -> None:
             want = outputs(sub, image[None, :])[0]
             diff = (f", max |v(o) - network| {np.max(np.abs(got - want)):.2e} V, class {int(np.argmax(got))} "
                     f"(network: {int(np.argmax(want))})")
-            print(f"        resim solve (process): {solve_s:.1f} s, peak {solve_mb:.0f} MB ({solve_mb * 1e6 / lines:.0f} B "
-                  f"per line); parse {t['parse_s']:.1f} s ({lines / t['parse_s'] / 1e6:.2f} M lines/s), "
+            print(f"        resim solve (process): {solve_s:.1f} s, peak {solve_peak / 2**30:.2f} GiB = {solve_peak / 1e9:.2f} GB "
+                  f"({solve_peak / lines:.0f} B per line); parse {t['parse_s']:.1f} s ({lines / t['parse_s'] / 1e6:.2f} M lines/s), "
                   f"compile {t['compile_s']:.1f} s, solve {t['solve_s']:.1f} s ({result['method']}){diff}")
             os.remove(path)
 

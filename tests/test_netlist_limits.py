@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import resim
@@ -464,6 +465,25 @@ def test_errors_beyond_line_2_to_the_24_are_located(tmp_path, last, message, col
     assert (err.location.file, err.location.line, err.location.column) == (str(path), BEYOND, column), err.render()
     assert message in err.message and err.source_line == last.decode()
     assert f"{path}:{BEYOND}:{column}" in err.render()
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_line_offsets_read_the_same_at_either_width(tmp_path, monkeypatch, wide):
+    """Line offsets are uint32 below 4 GiB and int64 above (resim.netlist.text): forced to
+    int64 here, a netlist's elements, names in the npz output and error locations are the same."""
+    from resim.netlist import text as text_mod
+
+    if wide:
+        monkeypatch.setattr(text_mod, "_UINT32_BYTES", 0)
+    path = tmp_path / "n.cir"
+    path.write_text("t\nV1 a 0 1\n" + "".join(f"R{k} a n{k % 7} {k + 1}\n" for k in range(200)) + "R3 a 0 2\n")
+    assert text_mod.NetlistText(path.read_bytes()).starts.dtype == (np.int64 if wide else np.uint32)
+    with pytest.raises(NetlistError) as info:
+        resim.load_netlist(path)
+    assert (info.value.location.line, info.value.location.column) == (203, 1)
+    path.write_text(path.read_text().replace("R3 a 0 2\n", ""))
+    c = resim.load_netlist(path)
+    assert list(c["r"].names[:3]) == ["r0", "r1", "r2"] and c["r"].names.as_bytes()[199] == b"r199"
 
 
 def test_a_mapped_netlist_changed_after_reading_is_an_error_not_other_names(tmp_path, monkeypatch):

@@ -216,7 +216,7 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None,
     bounds = []
     lo = 0
     while lo < n:
-        hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, text.starts[lo] + chunk_bytes, side="left"))))
+        hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, int(text.starts[lo]) + chunk_bytes, side="left"))))
         bounds.append((lo, hi))
         lo = hi
     if node_id is None:

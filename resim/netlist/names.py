@@ -93,7 +93,7 @@ class LineNames(Sequence[str]):
         the file's bytes a column at a time and lower-cased there: no string per name."""
         self.text.check()
         data = np.frombuffer(self.text.data, np.uint8)
-        start = self.text.starts[self.line]
+        start = self.text.starts[self.line].astype(np.int64)  # (the file's offsets may be uint32)
         rows = np.zeros((len(self), max(width, 1)), np.uint8)
         for j in range(int(self.length.max()) if len(self) else 0):
             live = self.length > j

@@ -187,7 +187,7 @@ class ColumnArrays:
 
     nodes: np.ndarray  # [rows, terminals] indices into ParsedNetlist.node_names
     values: np.ndarray
-    file: np.ndarray
+    file: np.ndarray  # read-only, and no memory (a broadcast) while every row is from one file
     line: np.ndarray
 
 
@@ -216,7 +216,7 @@ class Columns:
                line: np.ndarray) -> None:
         self._flush()
         self.names.add(names)
-        self.blocks.append(ColumnArrays(nodes, values, np.full(len(values), file, np.int32),
+        self.blocks.append(ColumnArrays(nodes, values, np.broadcast_to(np.int32(file), (len(values),)),
                                         line.astype(np.int32, copy=False)))
 
     def _flush(self) -> None:
@@ -232,9 +232,19 @@ class Columns:
         if len(self.blocks) != 1:
             parts = self.blocks or [ColumnArrays(np.zeros((0, self.terminals), np.int32), np.zeros(0),
                                                  np.zeros(0, np.int32), np.zeros(0, np.int32))]
-            self.blocks = [ColumnArrays(*(np.concatenate([getattr(b, f) for b in parts])
-                                          for f in ("nodes", "values", "file", "line")))]
+            self.blocks = [ColumnArrays(*(np.concatenate([getattr(b, f) for b in parts]) for f in ("nodes", "values")),
+                                        one_file([b.file for b in parts]), np.concatenate([b.line for b in parts]))]
         return self.blocks[0]
+
+
+def one_file(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """The file column of the rows of ``blocks`` (file indices) joined: a broadcast (no
+    memory: 4 bytes an element less, 200 MB in DRN-XL) when all are of one file."""
+    total = sum(len(b) for b in blocks)
+    files = {int(b[0]) for b in blocks if len(b) and b.strides == (0,)}
+    if len(files) == 1 and all(b.strides == (0,) for b in blocks if len(b)):
+        return np.broadcast_to(np.int32(files.pop()), (total,))
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.int32)
 
 
 @dataclass

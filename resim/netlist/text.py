@@ -3,7 +3,7 @@
 A netlist of tens of millions of lines (DRN-XL's is 51.6 M lines, 2.3 GB) cannot be held
 as one Python string per line: that alone is about 100 bytes a line. :class:`NetlistText`
 holds the file's bytes (a memory map for a regular file, so the operating system pages it
-in and out) and one int64 offset per line, and is the sequence of the file's lines as
+in and out) and one offset per line (uint32 below 4 GiB, else int64), and is the sequence of the file's lines as
 ``text.split("\\n")`` would give them: ``text[i]`` decodes line ``i`` (UTF-8, undecodable
 bytes as U+FFFD, as the whole file decoded with ``errors="replace"`` gives it), and slices
 give lists. The bulk scanner (:mod:`.bulk`) reads the bytes directly, a range of lines at
@@ -145,15 +145,24 @@ class NetlistText(Sequence[str]):
             self.data.close()
 
 
+_UINT32_BYTES = 2**32 - 2**27  # files below this keep uint32 offsets (4 bytes a line, not 8), with room for sums
+
+
 def _line_starts(data: bytes | mmap.mmap, release) -> np.ndarray:
     """Offsets of each line's first byte, then ``len(data) + 1`` (as if a newline followed
     the last line): one pass per 64 MB, each with a bool array of that size, each window
-    released after (``release(start, end)``)."""
-    parts = [np.zeros(1, np.int64)]
+    released after (``release(start, end)``). ``uint32`` for a file of less than
+    :data:`_UINT32_BYTES` (DRN-XL's 50 M lines: 200 MB less), else ``int64``; callers add
+    to an offset as a Python ``int`` (``int(starts[i]) + n``), never in its own type."""
+    kind = np.uint32 if len(data) < _UINT32_BYTES else np.int64
+    parts = [np.zeros(1, kind)]
     for a in range(0, len(data), _SCAN_BYTES):
         chunk = np.frombuffer(data, np.uint8, count=min(_SCAN_BYTES, len(data) - a), offset=a)
-        parts.append(np.flatnonzero(chunk == 10).astype(np.int64) + (a + 1))
+        ends = np.flatnonzero(chunk == 10)
         del chunk
         release(a, a + _SCAN_BYTES)
-    parts.append(np.array([len(data) + 1], np.int64))
+        ends += a + 1
+        parts.append(ends.astype(kind))
+        del ends
+    parts.append(np.array([len(data) + 1], kind))
     return np.concatenate(parts)
