@@ -7,7 +7,7 @@ in column 1: name, two node names and a plain decimal number, nothing else::
 
 They are nearly all of a large netlist (ibmpg1: 55,101 of 55,121 lines; a DRN: all but a
 few hundred). Reading them one by one through Lark costs ~60 us a line. Here the file is
-read 32 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes, in four
+read 2 MB of whole lines at a time (:data:`CHUNK_BYTES`; by two forked processes, in four
 chunks or more, for a file of 16 MB or more: :data:`PARALLEL_BYTES`), each chunk's
 lower-cased text a ``uint8`` array and every step a pass over it:
 
@@ -52,6 +52,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..memory import give_back_free_memory
 from . import decimals
 from .names import MAX_NAME_BYTES, MIX, LineNames, hash_words
 from .source import LogicalLine
@@ -178,7 +179,8 @@ class ScanResult:
     has_lib: bool = False  # whether ".lib" appears anywhere, in any case (a library file's sections)
 
 
-CHUNK_BYTES = 1 << 25  # bytes of text scanned per pass (32 MB: its per-byte and per-token arrays, ~25x)
+CHUNK_BYTES = 1 << 21  # bytes of text scanned per pass: 2 MB, whose per-byte and per-token arrays (~25x) stay in
+# the caches; 32 MB chunks made a DRN netlist's scan 1.5x as slow (page faults and memory traffic)
 
 
 PARALLEL_BYTES = 1 << 24  # files this large are scanned by two processes (in four chunks or more), given two cores
@@ -215,8 +217,10 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None,
     n = len(text)
     bounds = []
     lo = 0
+    offset = text.starts.dtype.type  # a bound of the offsets' own type: another has numpy convert them all first
     while lo < n:
-        hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, int(text.starts[lo]) + chunk_bytes, side="left"))))
+        end = offset(int(text.starts[lo]) + chunk_bytes)
+        hi = min(n, max(lo + 1, int(np.searchsorted(text.starts, end, side="left"))))
         bounds.append((lo, hi))
         lo = hi
     if node_id is None:
@@ -243,6 +247,9 @@ def scan(text: NetlistText, start: int, chunk_bytes: int | None = None,
         slow.append(late)
     slow_lines = distinct(np.concatenate(slow)) if len(slow) > 1 or demoted else slow[0]
     rows = {kind: _joined_rows(text, blocks) for kind, blocks in parts.items()}
+    if len(bounds) > 1:
+        del parts, chunk
+        give_back_free_memory()  # the chunks' arrays, joined and freed
     return ScanResult(slow_lines[slow_lines >= start].tolist(), rows, has_lib)
 
 
