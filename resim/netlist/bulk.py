@@ -264,16 +264,12 @@ def _chunks(text: NetlistText, bounds: list[tuple[int, int]], start: int):
     ``resim serve``: a fork copies only the calling thread, and a lock another one holds stays
     held in the child), here. The status line's thread (``resim-status``, ``resim solve`` on
     a terminal) only draws on stderr, which the children never touch."""
-    import multiprocessing
-    import os
-    import threading
-
-    if text.size < PARALLEL_BYTES or len(bounds) < 2 or (os.cpu_count() or 1) < 2 \
-            or "fork" not in multiprocessing.get_all_start_methods() \
-            or any(t is not threading.main_thread() and t.name != "resim-status" for t in threading.enumerate()):
+    if text.size < PARALLEL_BYTES or len(bounds) < 2 or not _may_fork():  # (multiprocessing: 15 ms to import)
         for lo, hi in bounds:
             yield _scan_chunk(text, lo, hi, start)
         return
+    import multiprocessing
+
     global _SCANNING
     _SCANNING = text
     try:
@@ -281,6 +277,15 @@ def _chunks(text: NetlistText, bounds: list[tuple[int, int]], start: int):
             yield from pool.imap(_scan_inherited, [(lo, hi, start) for lo, hi in bounds])
     finally:
         _SCANNING = None
+
+
+def _may_fork() -> bool:
+    """Whether two cores are there to scan on, and forking is possible and safe (see :func:`_chunks`)."""
+    import multiprocessing
+    import threading
+
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods() \
+        and all(t is threading.main_thread() or t.name == "resim-status" for t in threading.enumerate())
 
 
 def _scan_inherited(job: tuple[int, int, int]) -> "_Chunk":
