@@ -225,11 +225,13 @@ def table_text(result: Result, *, terminal: bool = False, selection: Selection =
     console.print(Text.assemble((printable(c.title), "bold"), f"  (method: {result.method}; {result.method_reason})"))
     d = to_dict(result, selection=selection)
     nodes = [(printable(name), f"{v:.9g}") for name, v in d["nodes"].items()]
-    _print_table(console, "Node voltages", "nodes", [("node", "left"), ("voltage (V)", "right")], nodes)
+    if nodes or selection.everything:  # (a selection of elements alone shows no empty node table)
+        _print_table(console, "Node voltages", "nodes", [("node", "left"), ("voltage (V)", "right")], nodes)
     elements = [(printable(name), e["type"], printable(" ".join(e["nodes"])), f"{e['current']:.9g}",
                  e.get("state", "")) for name, e in d["elements"].items()]
     columns = [("element", "left"), ("type", "left"), ("nodes", "left"), ("current (A)", "right"), ("state", "left")]
-    _print_table(console, "Elements", "elements", columns, elements)
+    if elements or selection.everything:
+        _print_table(console, "Elements", "elements", columns, elements)
     cert = result.certificate
     console.print(
         f"power dissipated {result.power_dissipated:.9g} W (delivered by sources {result.power_delivered:.9g} W)\n"

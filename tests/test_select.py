@@ -114,6 +114,18 @@ def test_a_selection_of_nothing_is_a_usage_error(capsys, args, words):
     assert code == 2 and words in err and out == "" and "Traceback" not in err
 
 
+@pytest.mark.parametrize("args, shown, left_out", [
+    (["--nodes", "o*"], "Node voltages", "Elements"),
+    (["--elements", "d*"], "Elements", "Node voltages"),
+    (["--probe", "v(o1)", "--probe", "i(d1)"], "Elements", None),
+])
+def test_the_table_of_a_selection_shows_only_what_was_asked_for(capsys, args, shown, left_out):
+    code, out, err = resim(capsys, "solve", NET, *args)
+    assert code == 0, err
+    assert shown in out and (left_out is None or left_out not in out), out
+    assert "certificate:" in out
+
+
 def test_a_name_that_reads_as_a_glob_is_still_a_name(capsys, tmp_path):
     net = tmp_path / "brackets.cir"
     net.write_text("t\nV1 a[1] 0 2\nR[1] a[1] b 1\nR2 b 0 1\n")
