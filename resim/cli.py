@@ -594,22 +594,34 @@ def _on_engine(net, training: dict, overrides: dict[str, str | None]):
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("--input", "index", required=True, type=click.IntRange(0), metavar="K", help="Test image number.")
+@click.option("--hardware", type=click.Path(dir_okay=False), metavar="PROFILE",
+              help="Write the devices of this hardware profile (a TOML file, docs/hardware.md): real values, "
+                   "the profile's diode, crossbar wires.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The draw of the devices (variation and programming noise) with --hardware.")
 @click.option("--data-dir", type=click.Path(file_okay=False))
-def export(model: str, index: int, data_dir: str | None) -> None:
+def export(model: str, index: int, hardware: str | None, seed: int, data_dir: str | None) -> None:
     """Write the trained MODEL with test image K applied as a netlist (stdout).
 
     MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
-    checkpoint (a run that has not finished).
+    checkpoint (a run that has not finished). With --hardware, the netlist is the network
+    built from that profile's devices: volts and siemens, conductances in the window and on
+    its levels, one seeded draw of their variation, the profile's diodes and wires.
 
     \b
-    Example:
+    Examples:
       resim export runs/xs/model.npz --input 0 > net.cir && resim solve net.cir
+      resim export runs/xs --input 0 --hardware examples/hardware/memristor.toml --seed 3 > hw.cir
     """
-    from .drn.export import netlist_chunks
     from .drn.network import outputs
 
     import numpy as np
 
+    profile = None
+    if hardware is not None:
+        from .hardware.profile import load_profile
+
+        profile = load_profile(hardware)
     model = _model_file(model, "export")
     net, data = _model_and_data(model, data_dir, circuit=True)
     if index >= len(data.test_x):
@@ -617,7 +629,20 @@ def export(model: str, index: int, data_dir: str | None) -> None:
     image = data.test_x[index]
     out = outputs(net, image[None, :])[0]
     title = f"{data.name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
-    for chunk in netlist_chunks(net, image, title):
+    if profile is None:
+        from .drn.export import netlist_chunks
+
+        chunks = netlist_chunks(net, image, title)
+    else:
+        from .hardware.devices import physical
+        from .hardware.netlist import netlist_chunks as physical_chunks
+
+        phys = physical(net, profile, np.random.default_rng(seed))
+        line = (f"{title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g}, as hardware '{profile.name}' "
+                f"({profile.volts_per_unit:g} V and {profile.siemens_per_unit:g} S per unit, draw {seed}) "
+                "(resim export --hardware)")
+        chunks = physical_chunks(phys, image, line, diode_name="dhw")
+    for chunk in chunks:
         _write_stdout(chunk)
 
 

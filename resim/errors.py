@@ -187,7 +187,7 @@ COMMAND_EXIT_CODES: dict[str, tuple[int, ...]] = {
     "compare-with-ngspice": (3, 4, 5, 6, 8, 9, 10),
     "train": (3, 7, 10),
     "evaluate": (7,),
-    "export": (7,),
+    "export": (3, 7),
     "plot": (10,),
     "serve": (),
     "synth relu": (6, 10),

@@ -418,6 +418,20 @@ def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     cmp = cli("compare-with-ngspice", str(tmp_path / "net5.cir"))
     out, err = cmp.communicate(timeout=300)
     assert cmp.returncode == 0, out + err
+    hardware = {}
+    for name, seed in (("memristor", 1), ("memristor", 1), ("memristor", 2), ("crossbar", 1)):
+        proc = cli("export", str(tmp_path / "r" / "model.npz"), "--input", "5", "--hardware",
+                   str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / f"{name}.toml"),
+                   "--seed", str(seed))
+        text, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert hardware.setdefault((name, seed), text) == text  # a seed is one draw of the devices
+        path = tmp_path / f"{name}{seed}.cir"
+        path.write_text(text)
+        result = resim.solve(resim.load_netlist(path))
+        assert np.all(np.isfinite([result.voltage(f"o{j}") for j in range(10)]))
+    assert hardware[("memristor", 1)] != hardware[("memristor", 2)]
+    assert "rw0_0_0 " in hardware[("crossbar", 1)] and "rw0_0_0 " not in hardware[("memristor", 1)]
 
 
 def test_stacked_centred_phases_equal_separate_ones():

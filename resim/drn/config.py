@@ -87,7 +87,7 @@ class Config:
         layers = self.values["model"]["layers"]
         problem = data.misfit(layers[0], layers[-1])
         if problem:
-            raise _err(self.path, self.text, "model", "layers", f"layers {layers} do not fit the data: {problem}",
+            raise error_at(self.path, self.text, "model", "layers", f"layers {layers} do not fit the data: {problem}",
                        f"layers = [{data.pixels}, hidden sizes..., {data.classes}] for {data.name}")
 
     def to_toml(self) -> str:
@@ -125,40 +125,47 @@ def parse_toml(text: str) -> dict:
 
 
 def load_config(path: str) -> Config:
+    doc, text = read_toml(path)
+    return check(doc, text, path)
+
+
+def read_toml(path: str, error: type[ConfigError] = ConfigError) -> tuple[dict, str]:
+    """``(document, text)`` of the TOML file ``path``; an ``error`` (a :class:`ConfigError`
+    class) when it cannot be read or is not TOML, at the line and column TOML names."""
     tomllib = _tomllib()
+    what = "config" if error is ConfigError else "profile"
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file '{path}': {exc.strerror}") from None
+        raise error(f"cannot read {what} file '{path}': {exc.strerror}") from None
     text = raw.decode("utf-8", errors="replace")
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+), column (\d+)", str(exc))
         loc = SourceLocation(path, int(m.group(1)), int(m.group(2))) if m else SourceLocation(path, 1)
-        raise ConfigError(f"not valid TOML: {exc}", location=loc, source_line=_line(text, loc.line)) from None
-    return check(doc, text, path)
+        raise error(f"not valid TOML: {exc}", location=loc, source_line=_line(text, loc.line)) from None
 
 
 def check(doc: dict, text: str, path: str) -> Config:
     values: dict[str, dict[str, Any]] = {s: {k: _copy(d) for k, (_, d) in keys.items()} for s, keys in SCHEMA.items()}
     for section, keys in doc.items():
         if section not in SCHEMA:
-            raise _err(path, text, section, None, f"unknown section [{section}]",
+            raise error_at(path, text, section, None, f"unknown section [{section}]",
                        f"sections: {', '.join(f'[{s}]' for s in SCHEMA)}")
         if not isinstance(keys, dict):
-            raise _err(path, text, section, None, f"'{section}' must be a table [{section}]")
+            raise error_at(path, text, section, None, f"'{section}' must be a table [{section}]")
         for key, value in keys.items():
             if key not in SCHEMA[section]:
-                raise _err(path, text, section, key, f"unknown key '{key}' in [{section}]",
+                raise error_at(path, text, section, key, f"unknown key '{key}' in [{section}]",
                            f"keys of [{section}]: {', '.join(SCHEMA[section])}")
             kind, _ = SCHEMA[section][key]
             ok, value = _coerce(kind, value)
             if not ok:
-                raise _err(path, text, section, key, f"[{section}] {key} must be a {kind}, got {value!r}")
+                raise error_at(path, text, section, key, f"[{section}] {key} must be a {kind}, got {value!r}")
             if kind in ("number", _LIST_F) and not all(math.isfinite(x) for x in _as_list(value)):
-                raise _err(path, text, section, key, f"[{section}] {key} must be finite, got {value!r}")
+                raise error_at(path, text, section, key, f"[{section}] {key} must be finite, got {value!r}")
             values[section][key] = value
     _semantics(values, path, text)
     return Config(values, path, text)
@@ -181,49 +188,49 @@ def same_run(resolved_a: str, resolved_b: str) -> bool:
 def _semantics(v: dict, path: str, text: str) -> None:
     m, d, t = v["model"], v["data"], v["training"]
     if len(m["layers"]) < 2 or any(n < 1 for n in m["layers"]):
-        raise _err(path, text, "model", "layers", "layers must be [pixels, hidden..., classes], all >= 1")
+        raise error_at(path, text, "model", "layers", "layers must be [pixels, hidden..., classes], all >= 1")
     n_weights = len(m["layers"]) - 1
     if len(t["learning_rates"]) != n_weights:
-        raise _err(path, text, "training", "learning_rates",
+        raise error_at(path, text, "training", "learning_rates",
                    f"learning_rates needs one rate per weight layer: {n_weights} for layers {m['layers']}")
     if t["bias_learning_rates"] and len(t["bias_learning_rates"]) != n_weights:
-        raise _err(path, text, "training", "bias_learning_rates", f"bias_learning_rates needs {n_weights} rates")
+        raise error_at(path, text, "training", "bias_learning_rates", f"bias_learning_rates needs {n_weights} rates")
     if m["kind"] not in KINDS:
-        raise _err(path, text, "model", "kind", f"unknown model kind '{m['kind']}'", f"choose from {', '.join(KINDS)}")
+        raise error_at(path, text, "model", "kind", f"unknown model kind '{m['kind']}'", f"choose from {', '.join(KINDS)}")
     if t["algorithm"] not in ALGORITHMS:
-        raise _err(path, text, "training", "algorithm", f"unknown algorithm '{t['algorithm']}'",
+        raise error_at(path, text, "training", "algorithm", f"unknown algorithm '{t['algorithm']}'",
                    f"choose from {', '.join(ALGORITHMS)}")
     if (m["kind"] == "relu-mlp") != (t["algorithm"] == "backprop"):
-        raise _err(path, text, "training", "algorithm",
+        raise error_at(path, text, "training", "algorithm",
                    f"algorithm '{t['algorithm']}' does not train a model of kind '{m['kind']}'",
                    "a relu-mlp trains by \"backprop\"; a drn by an EP rule, \"truncated-bp\" or \"exact\"")
     if t["layer_order"] not in LAYER_ORDERS:
-        raise _err(path, text, "training", "layer_order", f"unknown layer order '{t['layer_order']}'",
+        raise error_at(path, text, "training", "layer_order", f"unknown layer order '{t['layer_order']}'",
                    f"choose from {', '.join(LAYER_ORDERS)}")
     if t["eval_sweeps"] < 0:
-        raise _err(path, text, "training", "eval_sweeps", "eval_sweeps must not be negative",
+        raise error_at(path, text, "training", "eval_sweeps", "eval_sweeps must not be negative",
                    "0 measures the test error at the converged equilibrium, K after K sweeps from 0")
     for key in ("sweeps", "batch_size", "epochs"):
         if t[key] < 1:
-            raise _err(path, text, "training", key, f"{key} must be at least 1")
+            raise error_at(path, text, "training", key, f"{key} must be at least 1")
     for key in ("learning_rates", "bias_learning_rates"):
         if any(rate < 0 for rate in t[key]):
-            raise _err(path, text, "training", key, f"{key} must not be negative, got {t[key]}")
+            raise error_at(path, text, "training", key, f"{key} must not be negative, got {t[key]}")
     for key in ("train_limit", "test_limit"):
         if d[key] < 0:
-            raise _err(path, text, "data", key, f"{key} must not be negative, got {d[key]}",
+            raise error_at(path, text, "data", key, f"{key} must not be negative, got {d[key]}",
                        "0 uses every image, N the first N")
     if not 0.0 <= d["flip"] <= 1.0:
-        raise _err(path, text, "data", "flip", f"flip is a probability, got {d['flip']}",
+        raise error_at(path, text, "data", "flip", f"flip is a probability, got {d['flip']}",
                    "0 never mirrors a training image, 0.5 mirrors half of them (the follow-up's Fashion-MNIST runs)")
     if t["dtype"] not in ("float64", "float32"):
-        raise _err(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
-    _check_engine(t, lambda key, message, hint=None: _err(path, text, "training", key, message, hint))
+        raise error_at(path, text, "training", "dtype", "dtype must be \"float64\" or \"float32\"")
+    _check_engine(t, lambda key, message, hint=None: error_at(path, text, "training", key, message, hint))
     if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":
-        raise _err(path, text, "training", "nudging", "nudging must not be 0")
+        raise error_at(path, text, "training", "nudging", "nudging must not be 0")
     ds = d["dataset"]
     if ds not in ("mnist", "fashion-mnist", "kmnist") and not ds.startswith("idx:"):
-        raise _err(path, text, "data", "dataset", f"unknown dataset '{ds}'",
+        raise error_at(path, text, "data", "dataset", f"unknown dataset '{ds}'",
                    "mnist, fashion-mnist, kmnist, or idx:<folder with the four IDX files>")
 
 
@@ -293,8 +300,10 @@ def _line(text: str, n: int) -> str | None:
     return lines[n - 1] if 0 < n <= len(lines) else None
 
 
-def _err(path: str, text: str, section: str, key: str | None, message: str, hint: str | None = None) -> ConfigError:
-    """A ConfigError at the line of ``key`` in ``[section]`` (or of the section header)."""
+def error_at(path: str, text: str, section: str | None, key: str | None, message: str, hint: str | None = None,
+             error: type[ConfigError] = ConfigError) -> ConfigError:
+    """An ``error`` (a :class:`ConfigError` class) at the line of ``key`` in ``[section]``
+    (``section`` None: the top level, before any header), or of the section's header."""
     current = None
     where = 1
     for n, line in enumerate(text.splitlines(), start=1):
@@ -311,4 +320,4 @@ def _err(path: str, text: str, section: str, key: str | None, message: str, hint
             break
     line = _line(text, where) or ""
     col = (line.find(key) + 1) if key and key in line else 1
-    return ConfigError(message, location=SourceLocation(path, where, max(col, 1)), source_line=line or None, hint=hint)
+    return error(message, location=SourceLocation(path, where, max(col, 1)), source_line=line or None, hint=hint)

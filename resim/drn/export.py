@@ -18,13 +18,10 @@ from .network import DRN
 
 
 def node_names(net: DRN) -> list[list[str]]:
-    sizes = net.sizes
-    L = len(sizes) - 1
-    names = [[f"x{i}" for i in range(sizes[0])]]
-    for l in range(1, L):
-        names.append([f"h{l}_{j}" for j in range(sizes[l])])
-    names.append([f"o{k}" for k in range(sizes[L])])
-    return names
+    """The node names of each layer of ``net`` (:func:`resim.hardware.netlist.node_names`)."""
+    from ..hardware.netlist import node_names as names_of_sizes
+
+    return names_of_sizes(net.sizes)
 
 
 def to_netlist(net: DRN, image: np.ndarray, title: str = "trained DRN") -> str:
@@ -35,37 +32,12 @@ def to_netlist(net: DRN, image: np.ndarray, title: str = "trained DRN") -> str:
 def netlist_chunks(net: DRN, image: np.ndarray, title: str = "trained DRN",
                    lines_per_chunk: int = 200_000) -> Iterator[str]:
     """The netlist of ``net`` with ``image`` applied, in pieces of about ``lines_per_chunk``
-    lines each ending in a newline: DRN-XL's is about 26 M lines (1.2 GB), which a writer
-    can stream instead of holding it twice."""
-    names = node_names(net)
-    x = np.asarray(image, float).ravel()
-    n_pix = len(x)
-    head = [f"* {title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g} (resim export)"]
-    volts = net.gain * np.concatenate([x, -x])
-    for i, v in enumerate(volts.tolist()):
-        kind = "vp" if i < n_pix else "vn"
-        head.append(f"{kind}{i % n_pix} {names[0][i]} 0 {v!r}")
-    yield "\n".join(head) + "\n"
-    for l, w in enumerate(net.W):
-        step = max(1, lines_per_chunk // max(1, w.shape[0]))
-        for a in range(0, w.shape[1], step):  # column blocks: W is column-major
-            block = w[:, a:a + step]
-            cols, rows = np.nonzero(block.T > 0)  # in (column, row) order, as the blocks are read
-            if not len(rows):
-                continue
-            g = block[rows, cols].astype(float)
-            lines = [f"r{l}_{i}_{j} {names[l][i]} {names[l + 1][j]} {1.0 / gij!r}"
-                     for i, j, gij in zip(rows.tolist(), (cols + a).tolist(), g.tolist())]
-            yield "\n".join(lines) + "\n"
-    tail = []
-    for l in range(1, len(names) - 1):
-        half = len(names[l]) // 2
-        for j, node in enumerate(names[l]):
-            tail.append(f"d{l}_{j} 0 {node} dideal" if j < half else f"d{l}_{j} {node} 0 dideal")
-    for l, b in enumerate(net.b):
-        for j, bj in enumerate(b.astype(float).tolist()):
-            if bj != 0.0:
-                tail.append(f"ib{l + 1}_{j} 0 {names[l + 1][j]} {bj!r}")
-    tail.append(".model dideal D(Ron=0 Vfwd=0)")
-    tail += [".op", ".end"]
-    yield "\n".join(tail) + "\n"
+    lines each ending in a newline: DRN-XL's is about 50 M lines (2.3 GB), which a writer
+    can stream instead of holding it twice. The network as it is, in its own units: the
+    ideal hardware profile (:mod:`resim.hardware`)."""
+    from ..hardware.devices import physical
+    from ..hardware.netlist import netlist_chunks as physical_chunks
+    from ..hardware.profile import Profile
+
+    line = f"{title}: {'-'.join(map(str, net.sizes))}, input gain {net.gain:g} (resim export)"
+    yield from physical_chunks(physical(net, Profile()), image, line, lines_per_chunk=lines_per_chunk)

@@ -1,0 +1,118 @@
+"""One instance of a network's devices under a hardware profile (pure functions of arrays).
+
+A trained DRN is unit-free. Its circuit is positively homogeneous (docs/hardware.md): every
+voltage scales with the sources, and conductances and currents can be scaled together
+without changing a voltage. So the network maps onto hardware through two scales:
+
+    V = V0 v,    G = G0 g,    I = V0 G0 b,
+
+where ``V0`` is the profile's ``volts_per_unit`` and ``G0`` its ``siemens_per_unit``. A device
+is then *programmed* (:func:`programmed`): its conductance clipped into the window
+``[g_min, g_max]`` (a weight of 0 becomes ``g_min``, the off state; with ``g_min = 0``, or
+``zero_is_open`` for discrete parts, it is no device at all) and rounded to a level: one of
+``2**bits`` evenly spaced from ``g_min`` to ``g_max``, or the nearest resistor of a series
+(E96: 96 values a decade, nearest in log). One *draw* of the devices (:func:`drawn`) multiplies each programmed conductance by
+two log-normal factors, ``exp(sigma_v z1) exp(sigma_p z2)``: the device's own deviation
+(``variation``) and the write's (``programming_noise``), from a seeded generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..drn.network import DRN
+from .profile import Diode, Profile
+
+# IEC 60063 preferred values, mantissas of one decade (E48 and E96 are 3-digit; E12, E24 2-digit)
+_E96 = (100, 102, 105, 107, 110, 113, 115, 118, 121, 124, 127, 130, 133, 137, 140, 143, 147, 150, 154, 158, 162,
+        165, 169, 174, 178, 182, 187, 191, 196, 200, 205, 210, 215, 221, 226, 232, 237, 243, 249, 255, 261, 267,
+        274, 280, 287, 294, 301, 309, 316, 324, 332, 340, 348, 357, 365, 374, 383, 392, 402, 412, 422, 432, 442,
+        453, 464, 475, 487, 499, 511, 523, 536, 549, 562, 576, 590, 604, 619, 634, 649, 665, 681, 698, 715, 732,
+        750, 768, 787, 806, 825, 845, 866, 887, 909, 931, 953, 976)
+_E24 = (10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91)
+SERIES_MANTISSAS = {
+    "E96": np.array(_E96) / 100.0,
+    "E48": np.array(_E96[::2]) / 100.0,
+    "E24": np.array(_E24) / 10.0,
+    "E12": np.array(_E24[::2]) / 10.0,
+}
+
+
+@dataclass(frozen=True)
+class PhysicalNetwork:
+    """A DRN as devices: conductances ``G`` in siemens (``G[l][i, j]`` between node i of
+    layer l and node j of layer l + 1; 0: no device), bias currents in amperes, the input
+    sources' volts per unit of image (``volts_per_input``: gain V0), the diode, and the
+    crossbar wire resistance per segment (0: ideal wires)."""
+
+    G: list[np.ndarray]
+    bias: list[np.ndarray]
+    volts_per_input: float
+    diode: Diode
+    wire_ohms: float = 0.0
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.G[0].shape[0]] + [g.shape[1] for g in self.G]
+
+    def input_volts(self, image: np.ndarray) -> np.ndarray:
+        """The input sources' voltages for ``image`` (pixels in [0, 1]): ``+gain x V0``, then ``-gain x V0``."""
+        x = np.asarray(image, float).ravel()
+        return self.volts_per_input * np.concatenate([x, -x])
+
+
+def series_nearest(resistance: np.ndarray, series: str) -> np.ndarray:
+    """Each resistance (ohms, > 0) rounded to the nearest value of ``series`` (nearest in log)."""
+    mantissas = np.log10(np.r_[SERIES_MANTISSAS[series], 10.0])  # the next decade's first value too
+    logr = np.log10(resistance)
+    decade = np.floor(logr)
+    frac = logr - decade
+    k = np.clip(np.searchsorted(mantissas, frac), 1, len(mantissas) - 1)
+    lower = frac - mantissas[k - 1] <= mantissas[k] - frac
+    return 10.0 ** (decade + np.where(lower, mantissas[k - 1], mantissas[k]))
+
+
+def programmed(G: np.ndarray, profile: Profile) -> np.ndarray:
+    """Conductances (siemens) as the devices are programmed: clipped into the window, then
+    rounded to a level (``bits``) or to the series (``series``). 0 stays 0 where ``g_min``
+    is 0 (no device). A new array."""
+    p = profile
+    G = np.asarray(G, float)
+    out = np.clip(G, p.g_min, p.g_max)
+    if p.bits:
+        step = (p.g_max - p.g_min) / (2 ** p.bits - 1)
+        out = p.g_min + np.round((out - p.g_min) / step) * step
+    elif p.series:
+        on = out > 0
+        out[on] = 1.0 / series_nearest(1.0 / out[on], p.series)
+        out = np.clip(out, p.g_min, p.g_max)
+    if p.zero_is_open:
+        out[G == 0] = 0.0
+    return out
+
+
+def drawn(G: np.ndarray, profile: Profile, rng: np.random.Generator) -> np.ndarray:
+    """One instance of the devices programmed to ``G`` (siemens): each conductance times
+    ``exp(variation z1) exp(programming_noise z2)``, z standard normal. A new array."""
+    out = np.array(G, float)
+    for sigma in (profile.variation, profile.programming_noise):
+        if sigma:
+            out *= np.exp(sigma * rng.standard_normal(out.shape))
+    return out
+
+
+def physical(net: DRN, profile: Profile, rng: np.random.Generator | None = None) -> PhysicalNetwork:
+    """``net`` as one draw of ``profile``'s devices (``rng``: the draw's generator; needed
+    only when the profile has variation or noise)."""
+    v0, g0 = profile.volts_per_unit, profile.siemens_per_unit
+    random = profile.variation or profile.programming_noise
+    if random and rng is None:
+        raise ValueError("a profile with variation or noise needs a random generator (a seed)")
+    G = []
+    for w in net.W:
+        g = programmed(np.asarray(net.engine.numpy(w), float) * g0, profile)
+        G.append(drawn(g, profile, rng) if random else g)
+    bias = [np.asarray(net.engine.numpy(b), float) * (v0 * g0) for b in net.b]
+    return PhysicalNetwork(G, bias, net.gain * v0, profile.diode, profile.wire_ohms)

@@ -1,0 +1,185 @@
+"""Hardware profiles and the physical netlist (resim/hardware/, docs/hardware.md).
+
+The mapped network is checked against independent truth: the trainer's own relaxation of
+the network (zero non-ideality), the homogeneity of the circuit (scaling), the plain
+network (a crossbar of vanishing wires), and ngspice (every diode model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import resim
+from resim.compare import compare_with_ngspice
+from resim.drn.network import DRN, outputs
+from resim.hardware.devices import SERIES_MANTISSAS, drawn, physical, programmed, series_nearest
+from resim.hardware.netlist import netlist_chunks
+from resim.hardware.profile import Diode, Profile, ProfileError, check_profile, load_profile
+
+REPO = Path(__file__).resolve().parents[1]
+PROFILES = sorted((REPO / "examples" / "hardware").glob("*.toml"))
+
+
+def small_net(seed: int = 0, sizes=(12, 10, 4), gain: float = 5.0) -> DRN:
+    rng = np.random.default_rng(seed)
+    net = DRN.init(list(sizes), gain, rng)
+    net.b[0][:] = 0.05 * rng.standard_normal(net.b[0].shape)
+    net.b[1][:] = 0.1
+    return net
+
+
+def image(seed: int = 1, pixels: int = 12) -> np.ndarray:
+    return np.random.default_rng(seed).random(pixels)
+
+
+def solved(phys, img) -> dict[str, float]:
+    """Every node voltage of the physical netlist, solved by resim."""
+    text = "".join(netlist_chunks(phys, img, "test", diode_name="dhw"))
+    c = resim.load_netlist(text)
+    r = resim.solve(c)  # (a solve that does not converge raises)
+    return dict(zip(c.nodes, r.voltages.tolist()))
+
+
+def test_the_ideal_profile_gives_the_trainers_outputs():
+    net, img = small_net(), image()
+    v = solved(physical(net, Profile()), img)
+    got = np.array([v[f"o{k}"] for k in range(4)])
+    want = outputs(net, img[None, :])[0]
+    assert np.max(np.abs(got - want)) <= 1e-6 * np.max(np.abs(want)), (got, want)
+
+
+@pytest.mark.parametrize("volts, siemens", [(2.5, 1.0), (0.01, 1.0), (1.0, 1e-4), (0.3, 7e-3)])
+def test_voltages_scale_with_the_volts_and_not_with_the_siemens(volts, siemens):
+    """Homogeneity: sources times s give every node voltage times s; conductances and
+    currents times c change no voltage."""
+    net, img = small_net(2), image(3)
+    unit = solved(physical(net, Profile()), img)
+    scaled = solved(physical(net, Profile(volts_per_unit=volts, siemens_per_unit=siemens)), img)
+    for node, v in unit.items():
+        assert scaled[node] == pytest.approx(volts * v, rel=1e-6, abs=1e-9 * volts), node
+
+
+def test_a_crossbar_of_zero_ohm_wires_is_the_plain_network():
+    net, img = small_net(4), image(5)
+    plain = physical(net, Profile())
+    text = "".join(netlist_chunks(plain, img, "test", diode_name="dhw", crossbar=True))
+    c = resim.load_netlist(text)
+    v_wired = dict(zip(c.nodes, resim.solve(c).voltages.tolist()))
+    v_plain = solved(plain, img)
+    assert len(v_wired) > 2 * 24 * 10  # the crossbar's own nodes: 2 m n per layer
+    scale = max(abs(v) for v in v_plain.values())
+    for node, v in v_plain.items():
+        assert abs(v_wired[node] - v) <= 1e-6 * scale, node
+    assert "".join(netlist_chunks(plain, img, "t")) == "".join(netlist_chunks(plain, img, "t", crossbar=False))
+
+
+def test_wires_with_resistance_lower_the_outputs_magnitude():
+    """An IR drop: the same network through 1 kOhm segments differs from the plain one."""
+    net, img = small_net(6), image(7)
+    plain = physical(net, Profile(siemens_per_unit=1e-3))
+    v_plain, v_wired = solved(plain, img), solved(dataclasses.replace(plain, wire_ohms=1e3), img)
+    assert max(abs(v_wired[f"o{k}"] - v_plain[f"o{k}"]) for k in range(4)) > 1e-3
+
+
+@pytest.mark.parametrize("diode", [Diode("ideal"), Diode("pwl", vfwd=0.05, ron=20.0),
+                                   Diode("shockley", is_=2.52e-9, n=1.752, rs=0.568)], ids=lambda d: d.model)
+def test_the_physical_netlist_solves_the_same_in_resim_and_ngspice(ngspice, tmp_path, diode):
+    net = small_net(8, sizes=(8, 6, 3))
+    profile = Profile(volts_per_unit=0.2, siemens_per_unit=1e-3, diode=diode)
+    path = tmp_path / f"{diode.model}.cir"
+    path.write_text("".join(netlist_chunks(physical(net, profile), image(9, 8), "hardware", diode_name="dhw")))
+    cmp = compare_with_ngspice(path, ngspice=ngspice, diodes="sidiode" if diode.model == "ideal" else "states")
+    assert cmp.ok, cmp.verdict()
+    assert not cmp.missing
+
+
+def test_programming_rounds_to_the_levels_and_the_window():
+    p = Profile(g_min=1e-6, g_max=1e-4, bits=3)
+    G = np.array([0.0, 5e-7, 1e-6, 2e-5, 5.1e-5, 9.9e-5, 1e-3])
+    out = programmed(G, p)
+    levels = 1e-6 + np.arange(8) * (99e-6 / 7)
+    assert np.all(np.min(np.abs(out[:, None] - levels[None, :]), axis=1) < 1e-18)
+    assert out[0] == out[1] == 1e-6 and out[-1] == 1e-4  # a weight of 0 is the off state
+    assert programmed(G, dataclasses.replace(p, zero_is_open=True))[0] == 0.0
+
+
+def test_series_rounding_gives_parts_of_the_series():
+    R = np.exp(np.random.default_rng(0).uniform(np.log(10.0), np.log(1e7), 500))
+    got = series_nearest(R, "E96")
+    mant = got / 10.0 ** np.floor(np.log10(got) + 1e-12)
+    assert np.all(np.min(np.abs(mant[:, None] - SERIES_MANTISSAS["E96"][None, :]), axis=1) < 1e-9)
+    assert np.all(np.abs(np.log(got / R)) <= np.log(1.025))  # E96 steps are at most ~2.4 %
+    assert series_nearest(np.array([1000.0, 1013.0, 1021.0]), "E96").tolist() == pytest.approx([1000.0, 1020.0,
+                                                                                                  1020.0])
+
+
+def test_a_draw_is_seeded_and_log_normal():
+    p = Profile(variation=0.05, programming_noise=0.02)
+    G = np.full(20000, 1e-5)
+    a, b = drawn(G, p, np.random.default_rng(3)), drawn(G, p, np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    assert np.std(np.log(a / G)) == pytest.approx(math.hypot(0.05, 0.02), rel=0.03)
+
+
+def test_shipped_profiles_load_and_export(tmp_path):
+    assert {p.name for p in PROFILES} == {"discrete.toml", "memristor.toml", "crossbar.toml"}
+    net = small_net(10)
+    for path in PROFILES:
+        profile = load_profile(str(path))
+        assert profile.references and not profile.ideal
+        text = "".join(netlist_chunks(physical(net, profile, np.random.default_rng(0)), image(), profile.name, "dhw"))
+        c = resim.load_netlist(text)
+        assert np.all(np.isfinite(resim.solve(c).voltages)), path.name
+
+
+BAD = [
+    ("[scale]\nvolts_per_unit = 0\n", "volts_per_unit", 2),
+    ("[scale]\nsiemens_per_unit = -1e-3\n", "siemens_per_unit", 2),
+    ("[conductance]\ng_min = 1e-4\ng_max = 1e-5\n", "g_max", 3),
+    ("[conductance]\nbits = 4\n", "bits", 2),  # no finite g_max for the levels
+    ("[conductance]\ng_max = 1.0\nbits = 40\n", "bits", 3),
+    ("[conductance]\ng_max = 1.0\nbits = 4\nseries = \"E96\"\n", "series", 4),
+    ("[conductance]\nseries = \"E7\"\n", "series", 2),
+    ("[conductance]\nvariation = -0.1\n", "variation", 2),
+    ("[conductance]\nzero_is_open = 1\n", "zero_is_open", 2),
+    ("[diode]\nmodel = \"zener\"\n", "model", 2),
+    ("[diode]\nmodel = \"shockley\"\nis = 0\n", "is", 3),
+    ("[diode]\nron = \"big\"\n", "ron", 2),
+    ("[crossbar]\nwire_ohms = -1\n", "wire_ohms", 2),
+    ("[crossbar]\nwire_ohm = 1\n", "wire_ohm", 2),
+    ("name = \"x\"\ncolour = \"red\"\n", "colour", 2),
+    ("[wires]\nr = 1\n", None, 1),
+]
+
+
+@pytest.mark.parametrize("text, key, line", BAD, ids=[b[1] or "section" for b in BAD])
+def test_a_bad_profile_is_refused_at_its_key(tmp_path, text, key, line):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as info:
+        load_profile(str(path))
+    err = info.value
+    assert err.location.file == str(path) and err.location.line == line, err.render()
+    if key:
+        assert key in err.message, err.message
+
+
+def test_the_cli_refuses_a_bad_profile_with_exit_3(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[diode]\nmodel = \"zener\"\n")
+    proc = subprocess.run([sys.executable, "-m", "resim", "export", str(tmp_path / "no-run"), "--input", "0",
+                           "--hardware", str(bad)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3 and f"{bad}:2:" in proc.stderr and "zener" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_profile_checks_as_a_document():
+    p = check_profile({"scale": {"volts_per_unit": 2}, "conductance": {"g_max": 1e-3, "bits": 4}})
+    assert p.volts_per_unit == 2.0 and p.bits == 4 and not p.ideal and Profile().ideal
