@@ -508,9 +508,15 @@ class _epoch_bar:
               help="The folder of the IDX files (default: the training's data_dir, else the usual places).")
 @click.option("--dataset", help="Evaluate on this dataset instead of the model's (mnist, fashion-mnist, kmnist, "
                                 "idx:<folder>); its files come from --data-dir or the usual places.")
+@click.option("--limit", type=click.IntRange(1), metavar="N", help="Only the first N test images.")
+@click.option("--hardware", type=click.Path(dir_okay=False), metavar="PROFILE",
+              help="Also the test error of the network built as this hardware profile's devices "
+                   "(docs/hardware.md), solved as a circuit by resim, over --draws draws of the devices.")
+@click.option("--draws", type=click.IntRange(1), default=5, show_default=True, help="Draws of the devices, with --hardware.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The first draw's seed, with --hardware.")
 @_engine_options
-def evaluate(model: str, data_dir: str | None, dataset: str | None, backend: str | None, device: str | None,
-             precision: str | None) -> None:
+def evaluate(model: str, data_dir: str | None, dataset: str | None, limit: int | None, hardware: str | None,
+             draws: int, seed: int, backend: str | None, device: str | None, precision: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
     MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
@@ -519,19 +525,44 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None, backend: str
     The engine is the run's ([training] backend, device, precision), unless overridden; a
     DRN is evaluated at its equilibrium, with products at the arrays' own precision.
 
+    With --hardware, the JSON also has "hardware": the test error of the network built as
+    that profile's devices, mean and std over the draws, each draw's error and time. Each
+    draw's operating points are those of its physical netlist (what `resim export
+    --hardware` writes), solved by resim's batched coordinate descent and checked image by
+    image.
+
     \b
     Examples:
       resim evaluate runs/xs/model.npz
       resim evaluate runs/3h --backend torch --device cuda
+      resim evaluate runs/xs --hardware examples/hardware/memristor.toml --draws 5 --limit 1000
     """
     from .drn.train import classify
 
+    profile = None
+    if hardware is not None:
+        from .hardware.profile import load_profile
+
+        profile = load_profile(hardware)
     model = _model_file(model, "evaluate")
-    net, data = _model_and_data(model, data_dir, dataset,
+    net, data = _model_and_data(model, data_dir, dataset, circuit=profile is not None,
                                 engine={"backend": backend, "device": device, "precision": precision})
-    wrong = classify(net, data.test_x) != data.test_y
-    click.echo(json.dumps({"model": model, "dataset": data.name, "test_images": int(len(wrong)),
-                           "test_error": float(wrong.mean())}))
+    x, y = data.test_x[:limit], data.test_y[:limit]
+    wrong = classify(net, x) != y
+    report = {"model": model, "dataset": data.name, "test_images": int(len(wrong)), "test_error": float(wrong.mean())}
+    if profile is not None:
+        from .drn.network import DRN
+        from .hardware.evaluate import evaluate_hardware
+
+        ideal = DRN([net.engine.numpy(w) for w in net.W], [net.engine.numpy(b) for b in net.b], net.gain)
+        ev = evaluate_hardware(ideal, profile, x, y, draws=draws, seed=seed)
+        report["hardware"] = {
+            "profile": profile.name, "path": hardware, "draws": draws, "seed": seed,
+            "test_error_mean": ev.mean, "test_error_std": ev.std, "test_errors": ev.errors.tolist(),
+            "solved_in_batches": sum(d.batched for d in ev.draws), "solved_alone": sum(d.alone for d in ev.draws),
+            "seconds_per_draw": [round(d.seconds, 3) for d in ev.draws],
+        }
+    click.echo(json.dumps(report))
 
 
 def _model_file(path: str, command: str) -> str:

@@ -432,6 +432,15 @@ def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
         assert np.all(np.isfinite([result.voltage(f"o{j}") for j in range(10)]))
     assert hardware[("memristor", 1)] != hardware[("memristor", 2)]
     assert "rw0_0_0 " in hardware[("crossbar", 1)] and "rw0_0_0 " not in hardware[("memristor", 1)]
+    proc = cli("evaluate", str(tmp_path / "r"), "--limit", "6", "--hardware",
+               str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / "memristor.toml"), "--draws", "2")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    report = json.loads(out)
+    hw = report["hardware"]
+    assert report["test_images"] == 6 and hw["draws"] == 2 and len(hw["test_errors"]) == 2
+    assert hw["solved_in_batches"] + hw["solved_alone"] == 12
+    assert hw["test_error_mean"] == pytest.approx(np.mean(hw["test_errors"]))
 
 
 def test_stacked_centred_phases_equal_separate_ones():

@@ -183,3 +183,36 @@ def test_the_cli_refuses_a_bad_profile_with_exit_3(tmp_path):
 def test_a_profile_checks_as_a_document():
     p = check_profile({"scale": {"volts_per_unit": 2}, "conductance": {"g_max": 1e-3, "bits": 4}})
     assert p.volts_per_unit == 2.0 and p.bits == 4 and not p.ideal and Profile().ideal
+
+
+def test_the_hardware_error_of_the_ideal_profile_is_the_models():
+    """evaluate_hardware solves the circuit (batched coordinate descent, certified per image):
+    with the ideal profile its predictions are the trainer's."""
+    from resim.hardware.evaluate import evaluate_hardware
+
+    net = small_net(11, sizes=(12, 10, 4))
+    x = np.random.default_rng(12).random((40, 12))
+    want = np.argmax(outputs(net, x), axis=1)
+    labels = np.random.default_rng(13).integers(0, 4, 40)
+    ev = evaluate_hardware(net, Profile(volts_per_unit=0.5, siemens_per_unit=1e-3), x, labels, draws=2)
+    assert [d.predictions.tolist() for d in ev.draws] == [want.tolist()] * 2
+    assert ev.mean == pytest.approx(np.mean(want != labels)) and ev.std == 0.0
+    assert sum(d.batched + d.alone for d in ev.draws) == 80
+
+
+def test_hardware_draws_are_seeded_and_differ():
+    from resim.hardware.evaluate import evaluate_hardware
+
+    net = small_net(14, sizes=(12, 10, 4))
+    x = np.random.default_rng(15).random((30, 12))
+    labels = np.argmax(outputs(net, x), axis=1)
+    noisy = Profile(siemens_per_unit=1e-3, variation=0.5, diode=Diode("pwl", vfwd=0.2, ron=10.0))
+    a = evaluate_hardware(net, noisy, x, labels, draws=3, seed=4)
+    b = evaluate_hardware(net, noisy, x, labels, draws=3, seed=4)
+    assert [d.predictions.tolist() for d in a.draws] == [d.predictions.tolist() for d in b.draws]
+    assert len({tuple(d.predictions.tolist()) for d in a.draws}) > 1  # the draws are different devices
+    for d in a.draws:  # each draw's predictions are its circuit's, solved alone
+        phys = physical(net, noisy, np.random.default_rng([4, d.draw]))
+        for k in (0, 7, 29):
+            v = solved(phys, x[k])
+            assert d.predictions[k] == int(np.argmax([v[f"o{j}"] for j in range(4)]))

@@ -62,6 +62,11 @@ class PhysicalNetwork:
         x = np.asarray(image, float).ravel()
         return self.volts_per_input * np.concatenate([x, -x])
 
+    def input_volts_batch(self, images: np.ndarray) -> np.ndarray:
+        """:meth:`input_volts` of each image, [images, 2 pixels]."""
+        x = np.asarray(images, float).reshape(len(images), -1)
+        return self.volts_per_input * np.concatenate([x, -x], axis=1)
+
 
 def series_nearest(resistance: np.ndarray, series: str) -> np.ndarray:
     """Each resistance (ohms, > 0) rounded to the nearest value of ``series`` (nearest in log)."""
