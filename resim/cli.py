@@ -514,9 +514,13 @@ class _epoch_bar:
                    "(docs/hardware.md), solved as a circuit by resim, over --draws draws of the devices.")
 @click.option("--draws", type=click.IntRange(1), default=5, show_default=True, help="Draws of the devices, with --hardware.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The first draw's seed, with --hardware.")
+@click.option("--ngspice", "ngspice_images", type=click.IntRange(1), metavar="N",
+              help="With --hardware: solve the first draw's netlist for the first N images with ngspice too, "
+                   "and report the largest difference (exit 8 if ngspice is missing or fails).")
 @_engine_options
 def evaluate(model: str, data_dir: str | None, dataset: str | None, limit: int | None, hardware: str | None,
-             draws: int, seed: int, backend: str | None, device: str | None, precision: str | None) -> None:
+             draws: int, seed: int, ngspice_images: int | None, backend: str | None, device: str | None,
+             precision: str | None) -> None:
     """Test error of a trained MODEL (model.npz) on its dataset's test images.
 
     MODEL may be a run's checkpoint.npz, or its folder: its model.npz, else its last
@@ -536,9 +540,12 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None, limit: int |
       resim evaluate runs/xs/model.npz
       resim evaluate runs/3h --backend torch --device cuda
       resim evaluate runs/xs --hardware examples/hardware/memristor.toml --draws 5 --limit 1000
+      resim evaluate runs/xs --hardware examples/hardware/discrete.toml --draws 1 --limit 100 --ngspice 3
     """
     from .drn.train import classify
 
+    if ngspice_images and hardware is None:
+        raise click.UsageError("--ngspice checks a hardware netlist: give --hardware PROFILE too")
     profile = None
     if hardware is not None:
         from .hardware.profile import load_profile
@@ -562,6 +569,10 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None, limit: int |
             "solved_in_batches": sum(d.batched for d in ev.draws), "solved_alone": sum(d.alone for d in ev.draws),
             "seconds_per_draw": [round(d.seconds, 3) for d in ev.draws],
         }
+        if ngspice_images:
+            from .hardware.evaluate import ngspice_check
+
+            report["hardware"]["ngspice"] = ngspice_check(ideal, profile, x[:ngspice_images], seed)
     click.echo(json.dumps(report))
 
 

@@ -186,7 +186,7 @@ COMMAND_EXIT_CODES: dict[str, tuple[int, ...]] = {
     "sweep": (3, 4, 5, 6, 10),
     "compare-with-ngspice": (3, 4, 5, 6, 8, 9, 10),
     "train": (3, 7, 10),
-    "evaluate": (3, 7),
+    "evaluate": (3, 7, 8),
     "export": (3, 7),
     "plot": (10,),
     "serve": (),

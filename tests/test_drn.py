@@ -433,7 +433,8 @@ def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     assert hardware[("memristor", 1)] != hardware[("memristor", 2)]
     assert "rw0_0_0 " in hardware[("crossbar", 1)] and "rw0_0_0 " not in hardware[("memristor", 1)]
     proc = cli("evaluate", str(tmp_path / "r"), "--limit", "6", "--hardware",
-               str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / "memristor.toml"), "--draws", "2")
+               str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / "memristor.toml"), "--draws", "2",
+               "--ngspice", "2")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     report = json.loads(out)
@@ -441,6 +442,8 @@ def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     assert report["test_images"] == 6 and hw["draws"] == 2 and len(hw["test_errors"]) == 2
     assert hw["solved_in_batches"] + hw["solved_alone"] == 12
     assert hw["test_error_mean"] == pytest.approx(np.mean(hw["test_errors"]))
+    assert hw["ngspice"]["images"] == 2 and hw["ngspice"]["agree"], hw["ngspice"]
+    assert hw["ngspice"]["max_dv_relative"] < 1e-6
 
 
 def test_stacked_centred_phases_equal_separate_ones():

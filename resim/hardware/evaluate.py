@@ -121,3 +121,32 @@ def _one_draw(net: DRN, profile: Profile, images: np.ndarray, labels: np.ndarray
             progress(k, min(a + batch, len(images)), len(images))
     error = float(np.mean(predictions != labels))
     return DrawResult(k, error, predictions, batched, alone, time.perf_counter() - start)
+
+
+def ngspice_check(net: DRN, profile: Profile, images: np.ndarray, seed: int = 0, ngspice: str | None = None) -> dict:
+    """The first draw's physical netlist for each of ``images``, solved by resim and by
+    ngspice (:func:`resim.compare.compare_with_ngspice`: ideal diodes as ngspice's
+    ``sidiode``, the others as written, with resim's diode states checked): the largest node
+    voltage difference, in volts and relative to the largest node voltage, and whether every
+    image agreed. Raises :class:`~resim.ngspice.NgspiceError` when ngspice is missing."""
+    import os
+    import tempfile
+
+    from ..compare import compare_with_ngspice
+
+    phys = physical(net, profile, np.random.default_rng([seed, 0]))
+    worst, scale, agree, seconds = 0.0, 0.0, True, [0.0, 0.0]
+    with tempfile.TemporaryDirectory(prefix="resim-hw-") as folder:
+        for k, image in enumerate(images):
+            path = os.path.join(folder, f"image{k}.cir")
+            with open(path, "w") as fh:
+                fh.writelines(netlist_chunks(phys, image, f"draw 0, image {k}", diode_name="dhw"))
+            cmp = compare_with_ngspice(path, ngspice=ngspice, diodes="sidiode" if profile.diode.ideal else "states",
+                                       as_written=False)
+            worst = max(worst, cmp.max_dv)
+            scale = max(scale, max((abs(r.resim) for r in cmp.rows), default=0.0))
+            agree &= cmp.ok
+            seconds[0] += cmp.resim_seconds
+            seconds[1] += cmp.ngspice_seconds
+    return {"images": len(images), "draw": 0, "max_dv_V": worst, "max_dv_relative": worst / scale if scale else 0.0,
+            "agree": bool(agree), "resim_seconds": round(seconds[0], 3), "ngspice_seconds": round(seconds[1], 3)}
