@@ -216,3 +216,101 @@ def test_hardware_draws_are_seeded_and_differ():
         for k in (0, 7, 29):
             v = solved(phys, x[k])
             assert d.predictions[k] == int(np.argmax([v[f"o{j}"] for j in range(4)]))
+
+
+# ---- hardware-aware training (resim/hardware/training.py) -----------------------------------------
+
+
+def test_the_relaxation_with_pwl_diodes_is_the_circuits_operating_point():
+    """The trainer's relaxation of the devices (threshold shift, on-conductance) converges to
+    the operating point resim solves for the physical netlist with those PWL diodes."""
+    from resim.hardware.training import InTheLoop
+
+    net = small_net(16, sizes=(12, 10, 4))
+    profile = Profile(volts_per_unit=0.1, siemens_per_unit=1e-3, diode=Diode("pwl", vfwd=0.03, ron=300.0))
+    fwd = InTheLoop(profile, net, seed=0).forward(net)
+    assert fwd.diode_shift == pytest.approx(0.3) and fwd.diode_g == pytest.approx(1 / 0.3)
+    x = np.random.default_rng(17).random((3, 12))
+    relaxed = outputs(fwd, x)  # network units
+    for k in range(3):
+        v = solved(physical(net, profile), x[k])
+        got = np.array([v[f"o{j}"] for j in range(4)]) / profile.volts_per_unit
+        assert np.max(np.abs(got - relaxed[k])) <= 1e-6 * np.max(np.abs(relaxed[k])), (got, relaxed[k])
+
+
+def test_the_forward_network_is_programmed_and_the_shadow_kept_in_the_window():
+    from resim.hardware.training import InTheLoop
+
+    net = small_net(18, sizes=(12, 10, 4))
+    profile = Profile(siemens_per_unit=1e-3, g_min=1e-5, g_max=2e-4, bits=3)
+    loop = InTheLoop(profile, net, seed=1)
+    fwd = loop.forward(net)
+    levels = (1e-5 + np.arange(8) * (19e-5 / 7)) / 1e-3
+    for w in fwd.W:
+        assert np.all(np.min(np.abs(np.asarray(w)[..., None] - levels), axis=-1) < 1e-6)
+    loop.keep_in_window(net)
+    for w in net.W:
+        assert w.min() >= 1e-2 - 1e-9 and w.max() <= 0.2 + 1e-9
+
+
+def train_run(tmp_path, name: str, hardware: str = "", extra: str = "") -> Path:
+    from tests.test_drn import make_dataset
+
+    data = tmp_path / "d"
+    if not data.exists():
+        make_dataset(data, n_train=96, n_test=24)
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f"""[model]
+kind = "drn"
+layers = [784, 16, 10]
+input_gain = 5.0
+[data]
+dataset = "idx:{data}"
+[training]
+batch_size = 8
+epochs = 2
+learning_rates = [0.01, 0.01]
+dtype = "float32"
+hardware = "{hardware}"
+{extra}""")
+    out = tmp_path / name
+    proc = subprocess.run([sys.executable, "-m", "resim", "train", "--config", str(cfg), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_training_with_the_ideal_profile_is_plain_training(tmp_path):
+    (tmp_path / "ideal.toml").write_text("name = \"ideal, scaled\"\n[scale]\nvolts_per_unit = 0.01\nsiemens_per_unit = 1e-4\n")
+    plain = np.load(train_run(tmp_path, "plain") / "model.npz")
+    hw = np.load(train_run(tmp_path, "hw", str(tmp_path / "ideal.toml")) / "model.npz")
+    for key in ("W0", "W1", "b0", "b1"):  # (not bit for bit: plain training fuses W0's update with the next
+        # batch's input currents, summed in another order in float32)
+        scale = np.abs(plain[key]).max()
+        assert np.max(np.abs(plain[key] - hw[key])) <= 1e-5 * scale, (key, np.max(np.abs(plain[key] - hw[key])))
+
+
+def test_training_on_a_profile_keeps_the_conductances_in_its_window(tmp_path):
+    (tmp_path / "p.toml").write_text("[scale]\nvolts_per_unit = 0.01\nsiemens_per_unit = 1e-4\n"
+                                     "[conductance]\ng_min = 1e-7\ng_max = 2e-5\nbits = 4\nvariation = 0.05\n"
+                                     "programming_noise = 0.02\n[diode]\nmodel = \"pwl\"\nvfwd = 0.001\n")
+    z = np.load(train_run(tmp_path, "hw", "p.toml") / "model.npz")  # relative to the config's folder
+    for key in ("W0", "W1"):
+        assert z[key].min() >= 1e-3 * (1 - 1e-6) and z[key].max() <= 0.2 * (1 + 1e-6), key
+
+
+@pytest.mark.parametrize("profile, extra, words", [
+    ("discrete.toml", "", "a Shockley diode is not in the trainer's relaxation"),
+    ("crossbar.toml", "", "crossbar wires are not in the trainer's relaxation"),
+    ("memristor.toml", "algorithm = \"truncated-bp\"", "for a drn trained by an EP rule"),
+])
+def test_training_on_what_the_relaxation_cannot_model_is_refused(tmp_path, profile, extra, words):
+    from tests.test_drn import make_dataset
+
+    make_dataset(tmp_path / "d", n_train=16, n_test=8)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f"[model]\nlayers = [784, 8, 10]\n[data]\ndataset = \"idx:{tmp_path / 'd'}\"\n[training]\n"
+                   f"hardware = \"{REPO / 'examples' / 'hardware' / profile}\"\n{extra}\n")
+    proc = subprocess.run([sys.executable, "-m", "resim", "train", "--config", str(cfg), "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3 and words in proc.stderr and f"{cfg}:" in proc.stderr, proc.stderr

@@ -64,6 +64,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "backend": ("string", "numpy"),  # or "torch" (pip install 'resim[torch]')
         "device": ("string", "cpu"),  # torch: "cuda" or "cuda:N"
         "precision": ("string", ""),  # the relaxation's products: "" (the dtype) or "bfloat16" (torch, float32)
+        "hardware": ("string", ""),  # a hardware profile (docs/hardware.md): hardware-aware training
     },
 }
 #: [training] keys that say how a run is computed, not what it computes: a run may resume with others
@@ -228,10 +229,39 @@ def _semantics(v: dict, path: str, text: str) -> None:
     _check_engine(t, lambda key, message, hint=None: error_at(path, text, "training", key, message, hint))
     if t["nudging"] == 0 and t["algorithm"] != "exact" and t["algorithm"] != "contrastive":
         raise error_at(path, text, "training", "nudging", "nudging must not be 0")
+    if t["hardware"]:
+        _check_hardware(t, m, path, text)
     ds = d["dataset"]
     if ds not in ("mnist", "fashion-mnist", "kmnist") and not ds.startswith("idx:"):
         raise error_at(path, text, "data", "dataset", f"unknown dataset '{ds}'",
                    "mnist, fashion-mnist, kmnist, or idx:<folder with the four IDX files>")
+
+
+def hardware_path(config_path: str, hardware: str) -> str:
+    """The profile file ``[training] hardware`` names: relative to the config file's folder."""
+    import os
+
+    return os.path.join(os.path.dirname(os.path.abspath(config_path)), os.path.expanduser(hardware))
+
+
+def _check_hardware(t: dict, m: dict, path: str, text: str) -> None:
+    """Refuse hardware-aware training that the trainer cannot do: the profile is read and
+    checked (its own errors name its keys), and must be one the relaxation can run."""
+    from ..hardware.profile import load_profile
+    from ..hardware.training import not_trainable
+
+    if m["kind"] != "drn" or t["algorithm"] in ("exact", "truncated-bp"):
+        raise error_at(path, text, "training", "hardware", "hardware-aware training is for a drn trained by an EP rule",
+                       "remove [training] hardware, or train the drn by centered-ep (or another EP rule)")
+    if t["backend"] != "numpy":
+        raise error_at(path, text, "training", "hardware", "hardware-aware training runs on the numpy engine",
+                       "set [training] backend = \"numpy\"")
+    t["hardware"] = hardware_path(path, t["hardware"])  # resolved: a resumed run reads it from its own folder
+    why = not_trainable(load_profile(t["hardware"]))
+    if why:
+        raise error_at(path, text, "training", "hardware", f"hardware profile '{t['hardware']}': {why}",
+                       "train with a profile of PWL (ron = 0) or ideal diodes and no wires; evaluate the "
+                       "trained network with the full profile (resim evaluate --hardware)")
 
 
 def _check_engine(t: dict, error) -> None:

@@ -24,6 +24,8 @@ The learning rules built on these states are in :mod:`resim.drn.rules`.
 
 from __future__ import annotations
 
+import math
+
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -62,6 +64,11 @@ class DRN:
     b: list
     gain: float
     engine: Engine = field(default=None, repr=False)  # type: ignore[assignment]
+    # hidden diodes that conduct from -diode_shift (excitatory) and +diode_shift (inhibitory)
+    # instead of 0, with conductance diode_g once on (inf: a hard bound): a PWL diode's
+    # threshold and on-conductance in network units (hardware-aware training, resim.hardware)
+    diode_shift: float = 0.0
+    diode_g: float = math.inf
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -88,7 +95,8 @@ class DRN:
 
     def copy(self) -> "DRN":
         return DRN([w.clone() if hasattr(w, "clone") else w.copy() for w in self.W],
-                   [b.clone() if hasattr(b, "clone") else b.copy() for b in self.b], self.gain, self.engine)
+                   [b.clone() if hasattr(b, "clone") else b.copy() for b in self.b], self.gain, self.engine,
+                   self.diode_shift, self.diode_g)
 
     def on(self, engine: Engine) -> "DRN":
         """This network's parameters on ``engine`` (a copy; the same object if already there)."""
@@ -99,7 +107,7 @@ class DRN:
             return np.array(self.engine.numpy(a))
 
         return DRN([engine.matrix(copy(w)) for w in self.W], [engine.asarray(copy(b)) for b in self.b], self.gain,
-                   engine)
+                   engine, self.diode_shift, self.diode_g)
 
     def numpy(self) -> "DRN":
         """This network with numpy arrays of its dtype (for files and the circuit solvers)."""
@@ -123,6 +131,11 @@ class Relaxer:
         self.den = [into[l - 1] + (W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
         self.inv = [e.reciprocal(d) for d in self.den]  # 0 for a node without conductance
         self.low, self.high = e.diode_bounds(tuple(net.sizes[1:-1]))
+        if net.diode_shift:  # (numpy only: hardware-aware training refuses other engines)
+            s = net.diode_shift
+            self.low = [np.where(low == 0, -s, low).astype(low.dtype) for low in self.low]
+            self.high = [np.where(high == 0, s, high).astype(high.dtype) for high in self.high]
+        self.soft = math.isfinite(net.diode_g)  # diodes with an on-conductance: not a hard bound
         # the conductances as the relaxation's products read them (bfloat16 copies where asked);
         # W[0]'s only when the inputs' currents are not given (DRN-XL's is 206 MB)
         self.Wp = [None] + [e.for_products(w) for w in W[1:]]
@@ -178,10 +191,23 @@ class Relaxer:
                     v += fixed[l - 1]
                     v *= inv[l - 1]
                 if l < L:
-                    e.clip_(v, self.low[l - 1], self.high[l - 1])
+                    if self.soft:
+                        self._soft_bounds(v, l)
+                    else:
+                        e.clip_(v, self.low[l - 1], self.high[l - 1])
                 V[l] = v
                 Vp[l] = e.for_products(v)
         return V
+
+    def _soft_bounds(self, v: np.ndarray, l: int) -> None:
+        """Layer ``l``'s diodes with on-conductance g_d, in place (numpy): a node whose
+        unconstrained value v* passes its bound u settles at (D v* + g_d u) / (D + g_d),
+        D its conductance to the neighbouring layers (the minimum of its piecewise-quadratic
+        content)."""
+        g, den = self.net.diode_g, self.den[l - 1]
+        for bound, passed in ((self.low[l - 1], v < self.low[l - 1]), (self.high[l - 1], v > self.high[l - 1])):
+            if passed.any():
+                v[passed] = ((v * den + g * bound) / (den + g))[passed]
 
     def product(self, a, b):
         """a b at the relaxation's precision (``b`` one of :attr:`Wp`, or its transpose); with

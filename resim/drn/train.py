@@ -89,6 +89,13 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
     bs = t["batch_size"]
     # the layer order of the free phase (and inference), and of the nudged phases
     free, nudged = ("forward", "backward") if t["layer_order"] == "forward-backward" else ("odd-even", "odd-even")
+    hw = None  # hardware-aware training: the relaxation runs on the devices (resim.hardware.training)
+    if t["hardware"]:
+        from ..hardware.profile import load_profile
+        from ..hardware.training import InTheLoop
+
+        hw = InTheLoop(load_profile(t["hardware"]), net, t["seed"])  # (the config check resolved its path)
+        hw.keep_in_window(net)
     # the test set's equilibria, carried from epoch to epoch (converged evaluation), unless
     # they would take more than WARM_BYTES (DRN-XL's: 1.3 GB; warm starts save little: ~6 %)
     states = len(data.test_x) * sum(net.sizes[1:]) * np.dtype(dtype).itemsize
@@ -98,7 +105,9 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         decay = t["lr_decay"] ** epoch
         images = EpochImages(data, t["seed"], epoch, config["data"]["flip"])
         order = images.order
-        relaxer = Relaxer(net, pool=pool)
+        if hw is not None:
+            hw.start_epoch(epoch)
+        relaxer = Relaxer(net if hw is None else hw.forward(net), pool=pool)
         n = len(order)
         outs = np.empty((n, net.sizes[-1]), dtype)  # free-phase outputs: the epoch's train error and cost
         display = BatchDisplay(progress, epoch, data.train_y[order], t0)
@@ -132,9 +141,13 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 # the next batch's input currents and W[0]'s new column sums come from the
                 # same pass over W[0] as its update
                 feed = descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b,
-                               v0_next, pool)
+                               v0_next if hw is None else None, pool)
             drive0, colsum0 = (None, None) if feed is None else feed
-            relaxer = Relaxer(net, colsum0, pool)
+            if hw is not None:  # the shadow weights into the window; the next batch relaxes the devices
+                hw.keep_in_window(net)
+                relaxer = Relaxer(hw.forward(net), pool=pool)
+            else:
+                relaxer = Relaxer(net, colsum0, pool)
             if feed is None and v0_next is not None:
                 drive0 = relaxer.drive(v0_next)
             clock.tock("update")
@@ -144,7 +157,8 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
         clock.tick()
         test_error = float("nan")
         if len(data.test_x):
-            guess = predict(net, data.test_x, pool=pool, sweeps=t["eval_sweeps"], order=free, warm=warm_test)
+            measured = net if hw is None else hw.forward(net, write_noise=False)  # the devices as programmed
+            guess = predict(measured, data.test_x, pool=pool, sweeps=t["eval_sweeps"], order=free, warm=warm_test)
             test_error = float(np.mean(guess != data.test_y))
         clock.tock("evaluate")
         end_epoch(out, config, net, mom_W, mom_b, rows, outs, data.train_y[order], y_all[order], test_error, seconds,

@@ -1,0 +1,90 @@
+"""Hardware-aware training: the relaxation runs on the network as the profile's devices.
+
+``[training] hardware = "PROFILE"`` (docs/hardware.md, docs/train.md). The trainer keeps its
+float32 conductances (the *shadow* weights) and, for every batch, relaxes the network that
+the devices would be (:meth:`InTheLoop.forward`):
+
+* each conductance programmed as :func:`~.devices.programmed` does (the window, then the
+  levels), in siemens, and brought back to network units;
+* times the run's own device variation (drawn once, from the run's seed: the same devices
+  all run long) and, if the profile has programming noise, a new write noise each batch;
+* the hidden diodes conducting from the PWL threshold ``vfwd / V0`` instead of 0, with
+  the on-conductance ``1 / (ron G0)`` (:meth:`resim.drn.network.Relaxer._soft_bounds`).
+
+The learning rule's update, computed from those states, goes to the shadow weights
+(straight-through: the rounding passes the update on unchanged), which are then kept
+inside the window. What stays local and what does not: the update of a device is still
+1/2 (dv)^2 across it, measured on the hardware's own states; the shadow weight it is added
+to is a number the hardware does not hold (a device holds its level), so a chip would
+need a per-device accumulator, or a probabilistic write, to do the same.
+
+Not modelled in the relaxation (refused by the configuration check): Shockley diodes and
+crossbar wires. They are evaluated (``resim evaluate
+--hardware``), not trained with.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..drn.network import DRN
+from .devices import programmed
+from .profile import Profile
+
+
+def not_trainable(profile: Profile) -> str | None:
+    """Why the relaxation cannot run as ``profile``'s hardware (None: it can)."""
+    if profile.diode.model == "shockley":
+        return "a Shockley diode is not in the trainer's relaxation (PWL and ideal diodes are)"
+    if profile.wire_ohms:
+        return "crossbar wires are not in the trainer's relaxation"
+    return None
+
+
+class InTheLoop:
+    """The forward network of hardware-aware training for one run (see the module docstring)."""
+
+    def __init__(self, profile: Profile, net: DRN, seed: int) -> None:
+        self.profile = profile
+        rng = np.random.default_rng([seed, 2718])  # the run's devices: their own stream, not the data's
+        self.devices = [np.exp(profile.variation * rng.standard_normal(w.shape)) if profile.variation else None
+                        for w in net.W]
+        self.seed = seed
+        self.noise = np.random.default_rng([seed, 3141, 0])  # the writes (each epoch its own stream: see start_epoch)
+        g0 = profile.siemens_per_unit
+        pwl = profile.diode.model == "pwl"
+        self.shift = profile.diode.vfwd / profile.volts_per_unit if pwl else 0.0
+        self.diode_g = 1.0 / (profile.diode.ron * g0) if pwl and profile.diode.ron else math.inf
+        self.window = (profile.g_min / g0, profile.g_max / g0)  # in network units
+
+    def start_epoch(self, epoch: int) -> None:
+        """The write noise of epoch ``epoch``: its own seeded stream, so that a run resumed
+        at an epoch's start draws what the uninterrupted run draws."""
+        self.noise = np.random.default_rng([self.seed, 3141, epoch])
+
+    def forward(self, net: DRN, write_noise: bool = True) -> DRN:
+        """The network the devices are after programming ``net``'s conductances (a new DRN
+        on ``net``'s engine, sharing its biases)."""
+        p, e = self.profile, net.engine
+        g0 = p.siemens_per_unit
+        W = []
+        for l, w in enumerate(net.W):
+            g = programmed(e.numpy(w).astype(np.float64) * g0, p)
+            if self.devices[l] is not None:
+                g *= self.devices[l]
+            if write_noise and p.programming_noise:
+                g *= np.exp(p.programming_noise * self.noise.standard_normal(g.shape))
+            W.append(e.matrix((g / g0).astype(e.dtype)))
+        return DRN(W, net.b, net.gain, e, self.shift, self.diode_g)
+
+    def keep_in_window(self, net: DRN) -> None:
+        """Clip the shadow conductances into the window, in place (0 stays 0 where a
+        weight of 0 is no device)."""
+        low, high = self.window
+        for w in net.W:
+            if self.profile.zero_is_open:
+                np.minimum(w, high, out=w)
+            else:
+                np.clip(w, low, high, out=w)
