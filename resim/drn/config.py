@@ -8,11 +8,12 @@ configuration (defaults filled in) is written next to the run as ``config.resolv
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NetlistError, SourceLocation
+from .. import tomlfile
+from ..errors import NetlistError
+from ..tomlfile import read_toml
 from .engine import EngineUnavailable, engine_problem
 from .rules import ALGORITHMS as EP_RULES
 
@@ -113,40 +114,19 @@ def _toml_value(v: Any) -> str:
     return str(v)
 
 
-def _tomllib():
-    try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib
-
-
 def parse_toml(text: str) -> dict:
-    return _tomllib().loads(text)
+    return tomlfile.parse_toml(text)
 
 
 def load_config(path: str) -> Config:
-    doc, text = read_toml(path)
+    doc, text = read_toml(path, ConfigError)
     return check(doc, text, path)
 
 
-def read_toml(path: str, error: type[ConfigError] = ConfigError) -> tuple[dict, str]:
-    """``(document, text)`` of the TOML file ``path``; an ``error`` (a :class:`ConfigError`
-    class) when it cannot be read or is not TOML, at the line and column TOML names."""
-    tomllib = _tomllib()
-    what = "config" if error is ConfigError else "profile"
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise error(f"cannot read {what} file '{path}': {exc.strerror}") from None
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+), column (\d+)", str(exc))
-        loc = SourceLocation(path, int(m.group(1)), int(m.group(2))) if m else SourceLocation(path, 1)
-        raise error(f"not valid TOML: {exc}", location=loc, source_line=_line(text, loc.line)) from None
+def error_at(path: str, text: str, section: str, key: str | None, message: str,
+             hint: str | None = None) -> ConfigError:
+    """A ConfigError at the line of ``key`` in ``[section]`` (:func:`resim.tomlfile.error_at`)."""
+    return tomlfile.error_at(path, text, section, key, message, hint, ConfigError)
 
 
 def check(doc: dict, text: str, path: str) -> Config:
@@ -325,29 +305,3 @@ def _copy(v):
     return list(v) if isinstance(v, list) else v
 
 
-def _line(text: str, n: int) -> str | None:
-    lines = text.splitlines()
-    return lines[n - 1] if 0 < n <= len(lines) else None
-
-
-def error_at(path: str, text: str, section: str | None, key: str | None, message: str, hint: str | None = None,
-             error: type[ConfigError] = ConfigError) -> ConfigError:
-    """An ``error`` (a :class:`ConfigError` class) at the line of ``key`` in ``[section]``
-    (``section`` None: the top level, before any header), or of the section's header."""
-    current = None
-    where = 1
-    for n, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        m = re.match(r"^\[\s*([^\]]+?)\s*\]", s)
-        if m:
-            current = m.group(1)
-            if key is None and current == section:
-                where = n
-                break
-            continue
-        if key is not None and current == section and re.match(rf"^{re.escape(key)}\s*=", s):
-            where = n
-            break
-    line = _line(text, where) or ""
-    col = (line.find(key) + 1) if key and key in line else 1
-    return error(message, location=SourceLocation(path, where, max(col, 1)), source_line=line or None, hint=hint)

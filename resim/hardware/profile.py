@@ -34,14 +34,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..drn.config import ConfigError, error_at, read_toml
+from ..errors import NetlistError
+from ..tomlfile import error_at, read_toml
 
 #: resistor series of IEC 60063 that a profile may name for its levels
 SERIES = ("E12", "E24", "E48", "E96")
 DIODE_MODELS = ("ideal", "pwl", "shockley")
 
 
-class ProfileError(ConfigError):
+class ProfileError(NetlistError):
     """A bad hardware profile (exit 3, as a bad netlist or run.toml)."""
 
 
@@ -113,7 +114,7 @@ SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
 
 def load_profile(path: str) -> Profile:
     """The profile in the TOML file ``path``; a :class:`ProfileError` naming the key that is wrong."""
-    doc, text = read_toml(path, ProfileError)
+    doc, text = read_toml(path, ProfileError, "profile")
     return check_profile(doc, text, path)
 
 
