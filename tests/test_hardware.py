@@ -314,3 +314,13 @@ def test_training_on_what_the_relaxation_cannot_model_is_refused(tmp_path, profi
     proc = subprocess.run([sys.executable, "-m", "resim", "train", "--config", str(cfg), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3 and words in proc.stderr and f"{cfg}:" in proc.stderr, proc.stderr
+
+
+def test_the_shipped_hardware_aware_config_is_the_ideal_ones_with_a_profile():
+    from resim.drn.config import load_config
+
+    hw = load_config(str(REPO / "examples" / "fashion_drn_1h_ep_memristor.toml"))
+    ideal = load_config(str(REPO / "examples" / "fashion_drn_1h_ep.toml"))
+    assert hw["training"]["hardware"] == str(REPO / "examples" / "hardware" / "memristor.toml")
+    assert {**hw["training"], "hardware": ""} == ideal["training"]
+    assert hw["model"] == ideal["model"] and hw["data"] == ideal["data"]
