@@ -49,8 +49,8 @@ class InTheLoop:
     def __init__(self, profile: Profile, net: DRN, seed: int) -> None:
         self.profile = profile
         rng = np.random.default_rng([seed, 2718])  # the run's devices: their own stream, not the data's
-        self.devices = [np.exp(profile.variation * rng.standard_normal(w.shape)) if profile.variation else None
-                        for w in net.W]
+        self.devices = [np.exp(profile.variation * rng.standard_normal(w.shape)).astype(np.float32)
+                        if profile.variation else None for w in net.W]
         self.seed = seed
         self.noise = np.random.default_rng([seed, 3141, 0])  # the writes (each epoch its own stream: see start_epoch)
         g0 = profile.siemens_per_unit
@@ -66,17 +66,37 @@ class InTheLoop:
 
     def forward(self, net: DRN, write_noise: bool = True) -> DRN:
         """The network the devices are after programming ``net``'s conductances (a new DRN
-        on ``net``'s engine, sharing its biases)."""
+        on ``net``'s engine, sharing its biases).
+
+        Evenly spaced levels (or none) are programmed in network units and in the arrays'
+        own dtype, a few passes over each matrix (DRN-1H's W[0] is 1.6 M conductances,
+        programmed once a batch); a resistor series through :func:`~.devices.programmed`."""
         p, e = self.profile, net.engine
         g0 = p.siemens_per_unit
+        low, high = self.window
         W = []
         for l, w in enumerate(net.W):
-            g = programmed(e.numpy(w).astype(np.float64) * g0, p)
+            w = e.numpy(w)
+            if p.series:
+                g = (programmed(w.astype(np.float64) * g0, p) / g0).astype(w.dtype)
+            else:
+                g = np.clip(w, low, high)
+                if p.bits:
+                    step = (high - low) / (2 ** p.bits - 1)
+                    g -= low
+                    g *= 1.0 / step
+                    np.rint(g, out=g)
+                    g *= step
+                    g += low
+                if p.zero_is_open:
+                    g[w == 0] = 0.0
             if self.devices[l] is not None:
                 g *= self.devices[l]
             if write_noise and p.programming_noise:
-                g *= np.exp(p.programming_noise * self.noise.standard_normal(g.shape))
-            W.append(e.matrix((g / g0).astype(e.dtype)))
+                z = self.noise.standard_normal(g.shape, dtype=np.float32)
+                z *= p.programming_noise
+                g *= np.exp(z, out=z)
+            W.append(e.matrix(g))
         return DRN(W, net.b, net.gain, e, self.shift, self.diode_g)
 
     def keep_in_window(self, net: DRN) -> None:
