@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 from resim.atomic import write_bytes, write_text  # noqa: E402
 from resim.drn import data as data_mod  # noqa: E402
+from resim.drn.config import parse_toml  # noqa: E402
 from resim.drn.network import DRN  # noqa: E402
 from resim.drn.runs import model_file  # noqa: E402
 from resim.drn.train import load_model  # noqa: E402
@@ -88,7 +89,8 @@ def main() -> None:
     path, _ = model_file(a.model, "hardware_sweep")
     net, config = load_model(path)
     net = DRN([np.asarray(w) for w in net.W], [np.asarray(b) for b in net.b], net.gain)
-    data = data_mod.load("fashion-mnist", None, 1, a.limit)
+    trained = parse_toml(config).get("data", {}) if config else {}  # the model's own test set
+    data = data_mod.load(trained.get("dataset", "fashion-mnist"), trained.get("data_dir") or None, 1, a.limit)
     x, y = data.test_x[:a.limit], data.test_y[:a.limit]
     base = load_profile(a.profile)
     rows = []

@@ -17,13 +17,6 @@ import numpy as np
 from .network import DRN
 
 
-def node_names(net: DRN) -> list[list[str]]:
-    """The node names of each layer of ``net`` (:func:`resim.hardware.netlist.node_names`)."""
-    from ..hardware.netlist import node_names as names_of_sizes
-
-    return names_of_sizes(net.sizes)
-
-
 def to_netlist(net: DRN, image: np.ndarray, title: str = "trained DRN") -> str:
     """The whole netlist as one string (:func:`netlist_chunks` joined)."""
     return "".join(netlist_chunks(net, image, title))

@@ -57,15 +57,13 @@ class PhysicalNetwork:
     def sizes(self) -> list[int]:
         return [self.G[0].shape[0]] + [g.shape[1] for g in self.G]
 
-    def input_volts(self, image: np.ndarray) -> np.ndarray:
-        """The input sources' voltages for ``image`` (pixels in [0, 1]): ``+gain x V0``, then ``-gain x V0``."""
-        x = np.asarray(image, float).ravel()
-        return self.volts_per_input * np.concatenate([x, -x])
-
-    def input_volts_batch(self, images: np.ndarray) -> np.ndarray:
-        """:meth:`input_volts` of each image, [images, 2 pixels]."""
-        x = np.asarray(images, float).reshape(len(images), -1)
-        return self.volts_per_input * np.concatenate([x, -x], axis=1)
+    def input_volts(self, images: np.ndarray) -> np.ndarray:
+        """The input sources' voltages for ``images`` ([images, pixels] in [0, 1], or one
+        image): ``+gain x V0``, then ``-gain x V0``, a row per image (one image: a vector)."""
+        x = np.asarray(images, float)
+        rows = x.reshape(-1 if x.ndim > 1 else 1, x.shape[-1] if x.ndim > 1 else x.size)
+        volts = self.volts_per_input * np.concatenate([rows, -rows], axis=1)
+        return volts if x.ndim > 1 else volts[0]
 
 
 def series_nearest(resistance: np.ndarray, series: str) -> np.ndarray:
@@ -79,20 +77,30 @@ def series_nearest(resistance: np.ndarray, series: str) -> np.ndarray:
     return 10.0 ** (decade + np.where(lower, mantissas[k - 1], mantissas[k]))
 
 
-def programmed(G: np.ndarray, profile: Profile) -> np.ndarray:
-    """Conductances (siemens) as the devices are programmed: clipped into the window, then
-    rounded to a level (``bits``) or to the series (``series``). 0 stays 0 where ``g_min``
-    is 0 (no device). A new array."""
+def programmed(G: np.ndarray, profile: Profile, siemens_per_unit: float = 1.0) -> np.ndarray:
+    """Conductances as the devices are programmed: clipped into the window, then rounded to
+    a level (``bits``) or to the series (``series``); 0 stays 0 where ``g_min`` is 0 or
+    ``zero_is_open`` (no device). ``G`` is in units of ``siemens_per_unit`` (1: siemens;
+    hardware-aware training passes network units), and so is the result, a new array of
+    ``G``'s floating dtype (float32 stays float32: DRN-1H's 1.6 M conductances, once a batch)."""
     p = profile
-    G = np.asarray(G, float)
-    out = np.clip(G, p.g_min, p.g_max)
+    G = np.asarray(G)
+    if not np.issubdtype(G.dtype, np.floating):
+        G = G.astype(float)
+    low, high = p.g_min / siemens_per_unit, p.g_max / siemens_per_unit
+    out = np.clip(G, low, high)
     if p.bits:
-        step = (p.g_max - p.g_min) / (2 ** p.bits - 1)
-        out = p.g_min + np.round((out - p.g_min) / step) * step
+        step = (high - low) / (2 ** p.bits - 1)
+        out -= low
+        out *= 1.0 / step
+        np.rint(out, out=out)
+        out *= step
+        out += low
     elif p.series:
         on = out > 0
-        out[on] = 1.0 / series_nearest(1.0 / out[on], p.series)
-        out = np.clip(out, p.g_min, p.g_max)
+        ohms = 1.0 / (out[on].astype(float) * siemens_per_unit)
+        out[on] = 1.0 / (series_nearest(ohms, p.series) * siemens_per_unit)
+        np.clip(out, low, high, out=out)
     if p.zero_is_open:
         out[G == 0] = 0.0
     return out

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..drn.network import DRN
+from ..sweep import BATCH_VALUES  # a batch's [images, coordinates] arrays: as a sweep's
 from .devices import physical
 from .netlist import netlist_chunks
 from .profile import Profile
 
-BATCH_VALUES = 2**24  # a batch's [images, coordinates] arrays hold at most this many numbers (128 MiB)
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _one_draw(net: DRN, profile: Profile, images: np.ndarray, labels: np.ndarray
     batched = alone = 0
     for a in range(0, len(images), batch):
         x = images[a:a + batch]
-        volts = phys.input_volts_batch(x)
+        volts = phys.input_volts(x)
         ok = np.zeros(len(x), bool)
         if prob is not None and np.all(cols >= 0):
             E = np.repeat(cc.vsources.value[None, :], len(x), axis=0)

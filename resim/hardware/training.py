@@ -68,28 +68,12 @@ class InTheLoop:
         """The network the devices are after programming ``net``'s conductances (a new DRN
         on ``net``'s engine, sharing its biases).
 
-        Evenly spaced levels (or none) are programmed in network units and in the arrays'
-        own dtype, a few passes over each matrix (DRN-1H's W[0] is 1.6 M conductances,
-        programmed once a batch); a resistor series through :func:`~.devices.programmed`."""
+        Programmed in network units and in the arrays' own dtype (:func:`~.devices.programmed`):
+        a few passes over each matrix, once a batch."""
         p, e = self.profile, net.engine
-        g0 = p.siemens_per_unit
-        low, high = self.window
         W = []
         for l, w in enumerate(net.W):
-            w = e.numpy(w)
-            if p.series:
-                g = (programmed(w.astype(np.float64) * g0, p) / g0).astype(w.dtype)
-            else:
-                g = np.clip(w, low, high)
-                if p.bits:
-                    step = (high - low) / (2 ** p.bits - 1)
-                    g -= low
-                    g *= 1.0 / step
-                    np.rint(g, out=g)
-                    g *= step
-                    g += low
-                if p.zero_is_open:
-                    g[w == 0] = 0.0
+            g = programmed(e.numpy(w), p, p.siemens_per_unit)  # in network units, in W's dtype
             if self.devices[l] is not None:
                 g *= self.devices[l]
             if write_noise and p.programming_noise:
