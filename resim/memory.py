@@ -122,10 +122,10 @@ def give_back_free_memory() -> None:
     columns and freed, their pages would stay in the process's resident memory (about
     0.3 GB for DRN-XL) unless given back."""
     import ctypes
-    import ctypes.util
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    try:  # the process's own symbols: no library search (ctypes.util.find_library runs ldconfig)
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
+        return
+    if trim is not None:
+        trim(0)
