@@ -19,7 +19,7 @@ import pytest
 import resim
 from resim.compare import compare_with_ngspice
 from resim.drn.network import DRN, outputs
-from resim.hardware.devices import SERIES_MANTISSAS, drawn, physical, programmed, series_nearest
+from resim.hardware.devices import SERIES_MANTISSAS, drawn, physical, programmed, series_conductances, series_nearest
 from resim.hardware.netlist import netlist_chunks
 from resim.hardware.profile import Diode, Profile, ProfileError, check_profile, load_profile
 
@@ -88,6 +88,51 @@ def test_wires_with_resistance_lower_the_outputs_magnitude():
     assert max(abs(v_wired[f"o{k}"] - v_plain[f"o{k}"]) for k in range(4)) > 1e-3
 
 
+@pytest.mark.parametrize("arrays", [(0, 0), (5, 4), (24, 3)], ids=lambda a: f"{a[0]}x{a[1]}")
+def test_a_tiled_crossbar_of_zero_ohm_wires_is_the_plain_network(arrays):
+    net, img = small_net(4), image(5)
+    plain = physical(net, Profile())
+    tiled = dataclasses.replace(plain, arrays=arrays)
+    c = resim.load_netlist("".join(netlist_chunks(tiled, img, "test", diode_name="dhw", crossbar=True)))
+    v_wired = dict(zip(c.nodes, resim.solve(c).voltages.tolist()))
+    v_plain = solved(plain, img)
+    scale = max(abs(v) for v in v_plain.values())
+    assert max(abs(v_wired[node] - v) for node, v in v_plain.items()) <= 1e-6 * scale
+
+
+@pytest.mark.parametrize("arrays", [(0, 0), (5, 4), (7, 10)], ids=lambda a: f"{a[0]}x{a[1]}")
+@pytest.mark.parametrize("diode", [Diode("ideal"), Diode("pwl", vfwd=0.05, ron=20.0)], ids=lambda d: d.model)
+def test_a_crossbar_reduced_to_its_ports_solves_as_the_full_netlist(arrays, diode):
+    """Kron reduction (resim/hardware/crossbar.py): the network of conductances between the
+    arrays' ports has the full netlist's node voltages, solved by resim, while the wires
+    (100 ohm segments beside 1-10 kOhm devices) change them."""
+    from resim.hardware.crossbar import reduced
+
+    net, img = small_net(10, sizes=(12, 10, 4)), image(11)
+    profile = Profile(volts_per_unit=0.1, siemens_per_unit=1e-3, diode=diode)
+    wired = dataclasses.replace(physical(net, profile), wire_ohms=100.0, arrays=arrays)
+    full, small = solved(wired, img), solved(reduced(wired), img)
+    plain = solved(dataclasses.replace(wired, wire_ohms=0.0), img)
+    assert len(full) > len(small) == len(plain)
+    scale = max(abs(v) for v in plain.values())
+    worst = max(abs(full[node] - v) for node, v in small.items())
+    assert worst <= 1e-9 * scale, worst
+    assert max(abs(full[node] - v) for node, v in plain.items()) > 1e-3 * scale  # the wires matter here
+
+
+def test_the_reduced_array_is_a_resistive_network_and_its_wireless_limit_the_devices():
+    """Conductances >= 0, symmetric, every port pair joined through the wires; and as the
+    segments vanish, each row sees each column through its device alone and nothing else."""
+    from resim.hardware.crossbar import array_ports
+
+    g = np.random.default_rng(3).uniform(1e-4, 1e-3, (6, 5))
+    rc, rr, cc = array_ports(g, 20.0)
+    assert (rc >= 0).all() and np.allclose(rr, rr.T) and np.allclose(cc, cc.T) and not np.diag(rr).any()
+    assert (rc < g).all() and (rr[np.triu_indices(6, 1)] > 0).all() and (cc[np.triu_indices(5, 1)] > 0).all()
+    rc, rr, cc = array_ports(g, 1e-9)
+    assert np.allclose(rc, g, rtol=1e-6) and rr.max() < 1e-9 and cc.max() < 1e-9
+
+
 @pytest.mark.parametrize("diode", [Diode("ideal"), Diode("pwl", vfwd=0.05, ron=20.0),
                                    Diode("shockley", is_=2.52e-9, n=1.752, rs=0.568)], ids=lambda d: d.model)
 def test_the_physical_netlist_solves_the_same_in_resim_and_ngspice(ngspice, tmp_path, diode):
@@ -118,6 +163,24 @@ def test_series_rounding_gives_parts_of_the_series():
     assert np.all(np.abs(np.log(got / R)) <= np.log(1.025))  # E96 steps are at most ~2.4 %
     assert series_nearest(np.array([1000.0, 1013.0, 1021.0]), "E96").tolist() == pytest.approx([1000.0, 1020.0,
                                                                                                   1020.0])
+
+
+@pytest.mark.parametrize("series", sorted(SERIES_MANTISSAS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_series_lookup_is_the_nearest_part(series, dtype):
+    """Training's table lookup (series_conductances) picks the part series_nearest picks,
+    over nine decades and at the boundaries between parts (nearest in log, either side)."""
+    rng = np.random.default_rng(5)
+    spu = 1e-3
+    g = 10 ** rng.uniform(-6, 3, 20000)
+    m = np.log10(np.r_[SERIES_MANTISSAS[series], 10.0])
+    side = 1e-9 if dtype == np.float64 else 1e-6  # in decades: resolved by the dtype
+    mids = 10 ** ((0.5 * (m[:-1] + m[1:]) + rng.integers(-2, 4, len(m) - 1))[:, None] + np.array([[-side, side]]))
+    g = np.r_[g, 1.0 / (mids.ravel() * spu), 0.0].astype(dtype)  # a boundary's two sides, as conductances
+    got = series_conductances(g, series, spu)
+    assert got.dtype == dtype and got[-1] == 0.0
+    want = 1.0 / (series_nearest(1.0 / (g[:-1].astype(float) * spu), series) * spu)
+    assert np.max(np.abs(got[:-1] / want - 1.0)) < (1e-6 if dtype == np.float32 else 1e-12)
 
 
 def test_a_draw_is_seeded_and_log_normal():
@@ -238,6 +301,26 @@ def test_the_relaxation_with_pwl_diodes_is_the_circuits_operating_point():
         assert np.max(np.abs(got - relaxed[k])) <= 1e-6 * np.max(np.abs(relaxed[k])), (got, relaxed[k])
 
 
+def test_a_shockley_diode_trains_as_its_secant_through_the_law():
+    """Training relaxes a Shockley profile's diodes as the PWL line through their law at two
+    currents: resim's own solve of the diode fed those currents gives the line's voltages,
+    and the forward network carries the line's threshold and conductance."""
+    from resim.hardware.training import SECANT_UNITS, InTheLoop, shockley_secant
+
+    profile = load_profile(str(REPO / "examples" / "hardware" / "discrete.toml"))
+    v0, g0 = profile.volts_per_unit, profile.siemens_per_unit
+    currents = [i * v0 * g0 for i in SECANT_UNITS]
+    vfwd, ron = shockley_secant(profile.diode, *currents)
+    for amps in currents:
+        c = resim.load_netlist(f"* diode fed {amps} A\ni1 0 a {amps!r}\nd1 a 0 dhw\n"
+                               f"{profile.diode.model_card('dhw')}\n.op\n.end\n")
+        assert resim.solve(c).voltages[c.nodes.index("a")] == pytest.approx(vfwd + amps * ron, rel=1e-6)
+    assert 0.5 < vfwd < 0.7 and 1 < ron < 100  # a silicon signal diode's knee at mA, in volts and ohms
+    net = small_net(19, sizes=(12, 10, 4))
+    fwd = InTheLoop(profile, net, seed=0).forward(net)
+    assert fwd.diode_shift == pytest.approx(vfwd / v0) and fwd.diode_g == pytest.approx(1 / (ron * g0))
+
+
 def test_the_forward_network_is_programmed_and_the_shadow_kept_in_the_window():
     from resim.hardware.training import InTheLoop
 
@@ -300,7 +383,6 @@ def test_training_on_a_profile_keeps_the_conductances_in_its_window(tmp_path):
 
 
 @pytest.mark.parametrize("profile, extra, words", [
-    ("discrete.toml", "", "a Shockley diode is not in the trainer's relaxation"),
     ("crossbar.toml", "", "crossbar wires are not in the trainer's relaxation"),
     ("memristor.toml", "algorithm = \"truncated-bp\"", "for a drn trained by an EP rule"),
 ])
@@ -316,11 +398,18 @@ def test_training_on_what_the_relaxation_cannot_model_is_refused(tmp_path, profi
     assert proc.returncode == 3 and words in proc.stderr and f"{cfg}:" in proc.stderr, proc.stderr
 
 
-def test_the_shipped_hardware_aware_config_is_the_ideal_ones_with_a_profile():
+@pytest.mark.parametrize("profile", ["memristor", "discrete"])
+def test_the_shipped_hardware_aware_configs_are_the_ideal_one_with_a_profile(profile):
+    """The same setting as the ideal row, for 20 epochs instead of 100 (the schedule does not
+    depend on the number of epochs); the discrete parts' at a fifth of the learning rates."""
     from resim.drn.config import load_config
 
-    hw = load_config(str(REPO / "examples" / "fashion_drn_1h_ep_memristor.toml"))
+    hw = load_config(str(REPO / "examples" / f"fashion_drn_1h_ep_{profile}.toml"))
     ideal = load_config(str(REPO / "examples" / "fashion_drn_1h_ep.toml"))
-    assert hw["training"]["hardware"] == str(REPO / "examples" / "hardware" / "memristor.toml")
-    assert {**hw["training"], "hardware": ""} == ideal["training"]
+    assert hw["training"]["hardware"] == str(REPO / "examples" / "hardware" / f"{profile}.toml")
+    assert hw["training"]["epochs"] == 20
+    rates = {k: [r * (5 if profile == "discrete" else 1) for r in hw["training"][k]]
+             for k in ("learning_rates", "bias_learning_rates")}
+    assert rates == {k: ideal["training"][k] for k in rates}
+    assert {**hw["training"], **rates, "hardware": "", "epochs": 100} == ideal["training"]
     assert hw["model"] == ideal["model"] and hw["data"] == ideal["data"]

@@ -45,17 +45,28 @@ class PhysicalNetwork:
     """A DRN as devices: conductances ``G`` in siemens (``G[l][i, j]`` between node i of
     layer l and node j of layer l + 1; 0: no device), bias currents in amperes, the input
     sources' volts per unit of image (``volts_per_input``: gain V0), the diode, and the
-    crossbar wire resistance per segment (0: ideal wires)."""
+    crossbar wire resistance per segment (0: ideal wires), the largest crossbar array
+    (``arrays``: rows, columns; 0: a layer's whole size), and conductances between the nodes
+    of one layer (``lateral[k]`` [n_k, n_k], symmetric, or None: none), which a crossbar
+    reduced to its ports has (:func:`~.crossbar.reduced`)."""
 
     G: list[np.ndarray]
     bias: list[np.ndarray]
     volts_per_input: float
     diode: Diode
     wire_ohms: float = 0.0
+    arrays: tuple[int, int] = (0, 0)
+    lateral: tuple[np.ndarray | None, ...] | None = None
 
     @property
     def sizes(self) -> list[int]:
         return [self.G[0].shape[0]] + [g.shape[1] for g in self.G]
+
+    def array_shape(self, m: int, n: int) -> tuple[int, int]:
+        """The rows and columns of the arrays a layer of fan-in ``m`` and fan-out ``n`` is
+        laid out on (the last ones of a row or column of arrays may be smaller)."""
+        rows, columns = self.arrays
+        return min(rows or m, m), min(columns or n, n)
 
     def input_volts(self, images: np.ndarray) -> np.ndarray:
         """The input sources' voltages for ``images`` ([images, pixels] in [0, 1], or one
@@ -75,6 +86,47 @@ def series_nearest(resistance: np.ndarray, series: str) -> np.ndarray:
     k = np.clip(np.searchsorted(mantissas, frac), 1, len(mantissas) - 1)
     lower = frac - mantissas[k - 1] <= mantissas[k] - frac
     return 10.0 ** (decade + np.where(lower, mantissas[k - 1], mantissas[k]))
+
+
+CELLS_PER_DECADE = 2048  # the lookup grid of series_conductances: far finer than a series' steps (E96: 1/96 decade)
+
+
+def series_conductances(g: np.ndarray, series: str, siemens_per_unit: float = 1.0) -> np.ndarray:
+    """Each conductance ``g > 0`` (in units of ``siemens_per_unit``) as the nearest resistor of
+    ``series`` (nearest in log, as :func:`series_nearest`), in ``g``'s dtype; 0 stays 0.
+
+    A table lookup instead of a search, since hardware-aware training programs 1.6 M
+    conductances a batch: the series' conductances ``levels`` over the decades ``g`` spans,
+    their boundaries (midpoints in log), and a grid of ``CELLS_PER_DECADE`` cells a decade
+    giving, for each cell, the level just below it. A cell is far narrower than a step of
+    the series, so a value is at most two boundaries above its cell's level: two
+    comparisons finish the rounding."""
+    on_min = g[g > 0]
+    if not on_min.size:
+        return g.copy()
+    gmin, gmax = float(on_min.min()), float(on_min.max())
+    d0 = int(np.floor(np.log10(1.0 / (gmax * siemens_per_unit)))) - 1
+    d1 = int(np.ceil(np.log10(1.0 / (gmin * siemens_per_unit)))) + 1
+    ohms = (SERIES_MANTISSAS[series][None, :] * 10.0 ** np.arange(d0, d1 + 1)[:, None]).ravel()
+    levels = (1.0 / (ohms * siemens_per_unit))[::-1]  # ascending
+    log_bounds = 0.5 * (np.log10(levels[:-1]) + np.log10(levels[1:]))
+    x0 = float(np.log10(levels[0]))
+    cells = int(np.ceil((np.log10(levels[-1]) - x0) * CELLS_PER_DECADE)) + 2
+    starts = x0 + (np.arange(cells) - 1.0) / CELLS_PER_DECADE  # a cell of margin for the log's rounding
+    below = np.searchsorted(log_bounds, starts, side="right").astype(np.int32)
+    dt = g.dtype
+    bounds = np.append(10.0 ** log_bounds, np.inf).astype(dt)
+    positive = g > 0
+    x = np.log10(np.where(positive, g, levels[0]).astype(dt))
+    x -= x0
+    x *= CELLS_PER_DECADE
+    np.clip(x, 0, cells - 1, out=x)
+    k = below.take(x.astype(np.int32))
+    k += g >= bounds.take(k)
+    k += g >= bounds.take(k)
+    out = levels.astype(dt).take(k)
+    out[~positive] = 0.0
+    return out
 
 
 def programmed(G: np.ndarray, profile: Profile, siemens_per_unit: float = 1.0) -> np.ndarray:
@@ -97,9 +149,7 @@ def programmed(G: np.ndarray, profile: Profile, siemens_per_unit: float = 1.0) -
         out *= step
         out += low
     elif p.series:
-        on = out > 0
-        ohms = 1.0 / (out[on].astype(float) * siemens_per_unit)
-        out[on] = 1.0 / (series_nearest(ohms, p.series) * siemens_per_unit)
+        out = series_conductances(out, p.series, siemens_per_unit)
         np.clip(out, low, high, out=out)
     if p.zero_is_open:
         out[G == 0] = 0.0
@@ -128,4 +178,5 @@ def physical(net: DRN, profile: Profile, rng: np.random.Generator | None = None)
         g = programmed(np.asarray(net.engine.numpy(w), float) * g0, profile)
         G.append(drawn(g, profile, rng) if random else g)
     bias = [np.asarray(net.engine.numpy(b), float) * (v0 * g0) for b in net.b]
-    return PhysicalNetwork(G, bias, net.gain * v0, profile.diode, profile.wire_ohms)
+    return PhysicalNetwork(G, bias, net.gain * v0, profile.diode, profile.wire_ohms,
+                           (profile.array_rows, profile.array_columns))

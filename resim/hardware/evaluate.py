@@ -7,7 +7,10 @@ solved in batches by resim's batched coordinate descent (:func:`resim.solvers.cd
 one relaxation over [images, coordinates] arrays, each image's answer then checked against
 the KKT conditions). An image whose answer is not certified is solved again alone, by
 :func:`resim.solve` (which raises rather than answer wrongly). Not the trainer's relaxation:
-the circuit as written, with the profile's diodes and wires.
+the circuit as written, with the profile's diodes and wires. Crossbar wires are first
+eliminated exactly (:func:`~.crossbar.reduced`): the arrays' 2 m n crossings would make each
+image a stiff circuit of millions of nodes, while their equivalent between the ports has
+the node voltages of the full netlist and no more nodes than the network without wires.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from ..drn.network import DRN
 from ..sweep import BATCH_VALUES  # a batch's [images, coordinates] arrays: as a sweep's
+from .crossbar import reduced
 from .devices import physical
 from .netlist import netlist_chunks
 from .profile import Profile
@@ -77,7 +81,7 @@ def _one_draw(net: DRN, profile: Profile, images: np.ndarray, labels: np.ndarray
     from ..solvers import cd
 
     start = time.perf_counter()
-    phys = physical(net, profile, rng)
+    phys = reduced(physical(net, profile, rng))  # crossbar wires: their exact equivalent between the ports
     # written with every pixel at 1: a source of 0 V would be compiled as a short, which no batch could move
     template = np.ones(images.shape[1])
     circuit = api.load_netlist("".join(netlist_chunks(phys, template, f"draw {k}", diode_name="dhw")))

@@ -7,12 +7,16 @@ nodes carry their diode to ground (excitatory half ``0 -> node``: v >= 0; inhibi
 ``node -> 0``); biases are current sources from ground into their node.
 
 With ideal wires each device joins its two nodes. With ``wire_ohms`` r > 0 each layer of
-fan-in m and fan-out n is an m x n crossbar: row i is a wire from input node i along the
-crossings ``a<l>_<i>_<j>`` (j = 0..n-1), column j a wire along the crossings ``b<l>_<i>_<j>``
-(i = 0..m-1) whose end (i = m-1) is hidden node j; each wire segment between neighbouring
-crossings, and from a node to its wire, is a resistor of r (``rw...`` on rows, ``rc...`` on
-columns); device (i, j) joins ``a<l>_<i>_<j>`` to ``b<l>_<i>_<j>``. The crossbar has 2 m n
-nodes of its own, present devices or not.
+fan-in m and fan-out n is laid out as crossbar arrays of at most R x C devices (the
+profile's ``array_rows`` and ``array_columns``; 0: one m x n array): in each array, row i is
+a wire from input node i along the crossings ``a<l>_<i>_<j>``, column j a wire along the
+crossings ``b<l>_<i>_<j>`` whose end (the array's last row) joins hidden node j; each wire
+segment between neighbouring crossings, and between a node and its wire, is a resistor of r
+(``rw...`` on rows, ``rc...`` on columns); device (i, j) joins ``a<l>_<i>_<j>`` to
+``b<l>_<i>_<j>``. A layer has 2 m n crossings, present devices or not.
+
+A network whose crossbars were reduced to their ports (:func:`~.crossbar.reduced`) also has
+conductances between the nodes of one layer: resistors ``rl<k>_<i>_<j>``.
 """
 
 from __future__ import annotations
@@ -52,9 +56,12 @@ def netlist_chunks(phys: PhysicalNetwork, image: np.ndarray, title: str, diode_n
     yield "\n".join(head) + "\n"
     for l, g in enumerate(phys.G):
         if crossbar:
-            yield from _crossbar(l, g, names[l], names[l + 1], phys.wire_ohms, lines_per_chunk)
+            yield from _crossbar(l, g, names[l], names[l + 1], phys.wire_ohms, phys.array_shape(*g.shape))
         else:
             yield from _devices(l, g, names[l], names[l + 1], lines_per_chunk)
+    for k, lat in enumerate(phys.lateral or ()):
+        if lat is not None:
+            yield from _lateral(k, lat, names[k])
     tail = []
     for l in range(1, len(names) - 1):
         half = len(names[l]) // 2
@@ -82,19 +89,30 @@ def _devices(l: int, g: np.ndarray, inputs: list[str], outputs: list[str], lines
                         for i, j, gij in zip(rows.tolist(), (cols + a).tolist(), values.tolist())) + "\n"
 
 
+def _lateral(k: int, g: np.ndarray, nodes: list[str]) -> Iterator[str]:
+    """Conductances ``g`` [n, n] (symmetric) between the nodes of one layer, each pair once."""
+    i, j = np.nonzero(np.triu(g, 1) > 0)
+    if len(i):
+        yield "\n".join(f"rl{k}_{a}_{b} {nodes[a]} {nodes[b]} {1.0 / gab!r}"
+                         for a, b, gab in zip(i.tolist(), j.tolist(), g[i, j].tolist())) + "\n"
+
+
 def _crossbar(l: int, g: np.ndarray, inputs: list[str], outputs: list[str], r: float,
-              lines_per_chunk: int) -> Iterator[str]:
-    """Layer ``l`` as a crossbar with wire segments of ``r`` ohms (see the module docstring)."""
+              arrays: tuple[int, int]) -> Iterator[str]:
+    """Layer ``l`` as crossbar arrays of ``arrays`` (rows, columns) with wire segments of
+    ``r`` ohms (see the module docstring)."""
     m, n = g.shape
+    R, C = arrays
     wire = "r" if r > 0 else "v"  # a segment of 0 ohms: a 0 V source (a resistor of 0 is read as 1 mOhm)
     r = repr(float(r))
-    for i in range(m):  # row i: its wire, then its devices
-        lines = [f"{wire}w{l}_{i}_0 {inputs[i]} a{l}_{i}_0 {r}"]
-        lines += [f"{wire}w{l}_{i}_{j} a{l}_{i}_{j - 1} a{l}_{i}_{j} {r}" for j in range(1, n)]
+    for i in range(m):  # row i: its wires, then its devices
+        lines = [f"{wire}w{l}_{i}_{j} {inputs[i] if j % C == 0 else f'a{l}_{i}_{j - 1}'} a{l}_{i}_{j} {r}"
+                 for j in range(n)]  # each array's row wire starts at the input node
         row = np.asarray(g[i], float)
         present = np.flatnonzero(row > 0)
         lines += [f"r{l}_{i}_{j} a{l}_{i}_{j} b{l}_{i}_{j} {1.0 / gij!r}"
                   for j, gij in zip(present.tolist(), row[present].tolist())]
-        lines += [f"{wire}c{l}_{i}_{j} b{l}_{i}_{j} {f'b{l}_{i + 1}_{j}' if i + 1 < m else outputs[j]} {r}"
+        last = (i + 1) % R == 0 or i + 1 == m  # the array's last row: its columns end at the output nodes
+        lines += [f"{wire}c{l}_{i}_{j} b{l}_{i}_{j} {outputs[j] if last else f'b{l}_{i + 1}_{j}'} {r}"
                   for j in range(n)]
         yield "\n".join(lines) + "\n"

@@ -24,6 +24,8 @@ A profile is a TOML file (docs/hardware.md; examples in ``examples/hardware/``):
 
     [crossbar]
     wire_ohms = 1.0               # per wire segment between neighbouring crossings; 0: ideal wires
+    array_rows = 128              # the largest array: a layer is tiled onto arrays of at most
+    array_columns = 64            #   128 rows x 64 columns (0: one array for the whole layer)
 
 Every key has a type, a default and a range; an unknown key, a wrong type or a value out of
 range is a :class:`ProfileError` at the key's line (exit 3), saying what would be accepted.
@@ -89,6 +91,8 @@ class Profile:
     programming_noise: float = 0.0
     diode: Diode = field(default_factory=Diode)
     wire_ohms: float = 0.0
+    array_rows: int = 0  # 0: a layer's fan-in
+    array_columns: int = 0  # 0: a layer's fan-out
     path: str = ""
 
     @property
@@ -108,7 +112,7 @@ SCHEMA: dict[str, dict[str, tuple[str, object]]] = {
                     "series": (_STRING, ""), "variation": (_NUMBER, 0.0), "programming_noise": (_NUMBER, 0.0)},
     "diode": {"model": (_STRING, "ideal"), "vfwd": (_NUMBER, 0.0), "ron": (_NUMBER, 0.0), "is": (_NUMBER, 1e-14),
               "n": (_NUMBER, 1.0), "rs": (_NUMBER, 0.0)},
-    "crossbar": {"wire_ohms": (_NUMBER, 0.0)},
+    "crossbar": {"wire_ohms": (_NUMBER, 0.0), "array_rows": (_INTEGER, 0), "array_columns": (_INTEGER, 0)},
 }
 
 
@@ -166,10 +170,14 @@ def check_profile(doc: dict, text: str = "", path: str = "<profile>") -> Profile
             raise err("diode", key, f"[diode] {key} must be a positive number, got {d[key]!r}")
     if not 0 <= x["wire_ohms"] < math.inf:
         raise err("crossbar", "wire_ohms", f"[crossbar] wire_ohms must be 0 or more, got {x['wire_ohms']!r}")
+    for key in ("array_rows", "array_columns"):
+        if x[key] < 0:
+            raise err("crossbar", key, f"[crossbar] {key} must be 0 (the whole layer) or more, got {x[key]}")
     top = values[""]
     return Profile(top["name"], tuple(top["references"]), s["volts_per_unit"], s["siemens_per_unit"], c["g_min"],
                    c["g_max"], c["zero_is_open"], c["bits"], c["series"].upper(), c["variation"], c["programming_noise"],
-                   Diode(d["model"], d["vfwd"], d["ron"], d["is"], d["n"], d["rs"]), x["wire_ohms"], path)
+                   Diode(d["model"], d["vfwd"], d["ron"], d["is"], d["n"], d["rs"]), x["wire_ohms"],
+                   x["array_rows"], x["array_columns"], path)
 
 
 def _checked(section: str, key: str, value, err):

@@ -9,7 +9,9 @@ the devices would be (:meth:`InTheLoop.forward`):
 * times the run's own device variation (drawn once, from the run's seed: the same devices
   all run long) and, if the profile has programming noise, a new write noise each batch;
 * the hidden diodes conducting from the PWL threshold ``vfwd / V0`` instead of 0, with
-  the on-conductance ``1 / (ron G0)`` (:meth:`resim.drn.network.Relaxer._soft_bounds`).
+  the on-conductance ``1 / (ron G0)`` (:meth:`resim.drn.network.Relaxer._soft_bounds`). A
+  Shockley diode enters as its secant (:func:`shockley_secant`): the PWL diode through
+  its law at the currents of :data:`SECANT_UNITS`.
 
 The learning rule's update, computed from those states, goes to the shadow weights
 (straight-through: the rounding passes the update on unchanged), which are then kept
@@ -18,9 +20,8 @@ inside the window. What stays local and what does not: the update of a device is
 to is a number the hardware does not hold (a device holds its level), so a chip would
 need a per-device accumulator, or a probabilistic write, to do the same.
 
-Not modelled in the relaxation (refused by the configuration check): Shockley diodes and
-crossbar wires. They are evaluated (``resim evaluate
---hardware``), not trained with.
+Not modelled in the relaxation (refused by the configuration check): crossbar wires. A
+network with them is evaluated (``resim evaluate --hardware``), not trained with.
 """
 
 from __future__ import annotations
@@ -29,18 +30,42 @@ import math
 
 import numpy as np
 
+from ..circuit import THERMAL_VOLTAGE
 from ..drn.network import DRN
 from .devices import programmed
-from .profile import Profile
+from .profile import Diode, Profile
 
 
 def not_trainable(profile: Profile) -> str | None:
     """Why the relaxation cannot run as ``profile``'s hardware (None: it can)."""
-    if profile.diode.model == "shockley":
-        return "a Shockley diode is not in the trainer's relaxation (PWL and ideal diodes are)"
     if profile.wire_ohms:
         return "crossbar wires are not in the trainer's relaxation"
     return None
+
+
+#: The currents, in units of ``V0 G0`` amperes, between which training draws a Shockley diode's
+#: PWL secant: the decade where DRN-1H's conducting diodes work (the ideal-trained network of
+#: the follow-up setting: 33 to 294 units from the 10th to the 90th percentile, median 119).
+#: At the bottom of the law instead (1 to 10 units) the secant's on-conductance is 30 times
+#: too weak, and the relaxation a poor rectifier.
+SECANT_UNITS = (30.0, 300.0)
+
+
+def shockley_secant(diode: Diode, i1: float, i2: float) -> tuple[float, float]:
+    r"""The PWL diode ``(vfwd, ron)`` through a Shockley diode's law at the currents ``i1 <
+    i2`` (amperes): with the law's voltage at a current
+
+    .. math::
+
+        V(I) = N V_t \ln(1 + I / IS) + I\,RS    \qquad (V_t \text{ at } 27\,^\circ\mathrm{C}),
+
+    ``ron = (V(i2) - V(i1)) / (i2 - i1)`` and ``vfwd = V(i1) - i1 ron``. ``V`` is concave in
+    ``I``: between the two currents the line is below the law, outside them above it."""
+    def volts(i: float) -> float:
+        return diode.n * THERMAL_VOLTAGE * math.log1p(i / diode.is_) + i * diode.rs
+
+    ron = (volts(i2) - volts(i1)) / (i2 - i1)
+    return volts(i1) - i1 * ron, ron
 
 
 class InTheLoop:
@@ -53,10 +78,14 @@ class InTheLoop:
                         if profile.variation else None for w in net.W]
         self.seed = seed
         self.noise = np.random.default_rng([seed, 3141, 0])  # the writes (each epoch its own stream: see start_epoch)
-        g0 = profile.siemens_per_unit
-        pwl = profile.diode.model == "pwl"
-        self.shift = profile.diode.vfwd / profile.volts_per_unit if pwl else 0.0
-        self.diode_g = 1.0 / (profile.diode.ron * g0) if pwl and profile.diode.ron else math.inf
+        g0, v0 = profile.siemens_per_unit, profile.volts_per_unit
+        vfwd, ron = profile.diode.vfwd, profile.diode.ron
+        if profile.diode.model == "shockley":  # its secant where the network's diodes work
+            vfwd, ron = shockley_secant(profile.diode, *(i * v0 * g0 for i in SECANT_UNITS))
+        elif profile.diode.model != "pwl":
+            vfwd, ron = 0.0, 0.0
+        self.shift = vfwd / v0
+        self.diode_g = 1.0 / (ron * g0) if ron else math.inf
         self.window = (profile.g_min / g0, profile.g_max / g0)  # in network units
 
     def start_epoch(self, epoch: int) -> None:

@@ -144,7 +144,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
                 lo = _bound(p.lower, at(p.lower.other) - o_ext[:, p.lower.own], B, len(S), -np.inf, np.maximum, dt)
             old = c[:, S]
             if p.touching is not None:
-                new = newton_1d(old, rhs, p.diag, potentials(prob, o, c), p.pos, p.touching, o,
+                new = newton_1d(old, rhs, p.diag, at, p.pos, p.touching, o,
                                 opts.newton_iterations)
             else:
                 new = old + omega * (rhs / p.diag - old)

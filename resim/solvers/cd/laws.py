@@ -111,7 +111,7 @@ class Terms:
         return i, g
 
 
-def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarray, pos: np.ndarray,
+def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v_at, pos: np.ndarray,
               touching: tuple[Terms, np.ndarray, np.ndarray], o: np.ndarray, iters: int) -> np.ndarray:
     """Minimise each coordinate's convex 1-D content with its nonlinear terms: Newton on
 
@@ -123,7 +123,9 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
     pnjlim, :func:`_log_steps`). Piecewise-linear terms end exactly on their segment.
 
     ``c_old``, ``rhs``: [B, |S|] the colour's coordinates and right-hand sides;
-    ``diag``: [|S|]; ``v``: [B, n_vars + 1] potentials (the last column ground); ``o``:
+    ``diag``: [|S|]; ``v_at(vars)``: the potentials [B, len(vars)] of those vars (-1:
+    ground, 0), only the terms' other ends being read (a colour of a few nodes among
+    thousands must not pay for every potential); ``o``:
     [B, n_vars] offsets; ``pos``: [m] position of each coordinate in the colour;
     ``touching``: from :meth:`Terms.touching`; ``iters``: Newton steps at most. Returns
     the new coordinates [B, |S|]."""
@@ -133,7 +135,7 @@ def newton_1d(c_old: np.ndarray, rhs: np.ndarray, diag: np.ndarray, v: np.ndarra
     idx = np.r_[ia, ic]
     sign = np.r_[np.ones(len(ia)), -np.ones(len(ic))]
     k = pos[np.r_[terms.ka[ia], terms.kc[ic]]]
-    base = o[:, np.r_[terms.a[ia], terms.c[ic]]] - v[:, np.r_[terms.c[ia], terms.a[ic]]]
+    base = o[:, np.r_[terms.a[ia], terms.c[ic]]] - v_at(np.r_[terms.c[ia], terms.a[ic]])
     law = terms.jlaw.take(idx)
     bare = (terms.RS[idx] == 0) & terms.junction[idx]  # a bare junction: its current grows exponentially
     x = c_old.copy()
