@@ -31,11 +31,15 @@ What it does, in order:
    EP against TBP against the ReLU network, each row's seeds as a band
    (``resim plot docs/runs/<row> ...`` draws the same).
 
-Engines: the DRN-1H rows train on numpy float32 (their shipped configs); the DRN-2H and
-DRN-3H rows on the torch engine with bfloat16 products (``--backend torch --precision
+Engines: the DRN-1H rows train on numpy float32 (their shipped configs). DRN-2H and DRN-3H
+by TBP train on the torch engine with bfloat16 products (``--backend torch --precision
 bfloat16``, resim[torch]), 1.6-2x faster on this CPU with the same test error
-(docs/results.md). With --device cuda every DRN row runs on torch on the GPU (the ReLU
-networks stay on numpy: they take minutes).
+(docs/results.md). DRN-2H and DRN-3H by EP train on torch in float32 (``--backend
+torch``): EP's update is a difference of two nudged states, which bfloat16's rounding of
+the products swamps behind two or more hidden layers (DRN-2H by EP in bfloat16: 2.6
+points more test error after 10 epochs, 11.44 % after 100; docs/results.md). With --device
+cuda every DRN row runs on torch on the GPU, in its row's precision (the ReLU networks
+stay on numpy: they take minutes).
 
 Expected time of one seed (100 epochs), alone on the machine:
 
@@ -43,10 +47,10 @@ Expected time of one seed (100 epochs), alone on the machine:
     drn-1h-ep     16 min (9.5 s/epoch, numpy)    about 8 min   (240 torch ops per batch)
     drn-1h-tbp    27 min (16 s/epoch, numpy)     about 8 min   (270)
     relu-1h        5 min (2.9 s/epoch)           (runs on the CPU)
-    drn-2h-ep     45 min (27 s/epoch, bf16)      about 17 min  (530)
+    drn-2h-ep    ~3 h (~100 s/epoch, float32)    about 17 min  (530)
     drn-2h-tbp    75 min (45 s/epoch, bf16)      about 19 min  (610)
     relu-2h        8 min (4.8 s/epoch)           (runs on the CPU)
-    drn-3h-ep     88 min (53 s/epoch, bf16)      about 25 min  (810)
+    drn-3h-ep    ~6 h (estimate, float32)        about 25 min  (810)
     drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
@@ -57,7 +61,7 @@ is an estimate: at batch 32 a GPU's arithmetic is idle (DRN-3H's 5 GFLOP per bat
 microseconds) and each torch operation costs its launch, about 10 us in eager PyTorch; the
 counts in brackets are the top-level torch operations per batch, counted with
 torch.profiler on the CPU engine (1,875 batches per epoch). bench/gpu.py measures it on a
-machine with a GPU. All nine rows with three seeds take about 23 hours of the 2-core CPU alone.
+machine with a GPU. All nine rows with three seeds take about 45 hours of the 2-core CPU alone.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ from dataclasses import dataclass
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 BF16 = ("--backend", "torch", "--precision", "bfloat16")
+F32 = ("--backend", "torch")  # the configs' dtype, float32, for the products too
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,10 @@ ROWS = [
     Row("drn-1h-ep", "DRN-1H by EP", "1h", "EP", "examples/fashion_drn_1h_ep.toml", (), (10.38, 6.14)),
     Row("drn-1h-tbp", "DRN-1H by TBP", "1h", "TBP", "examples/fashion_drn_1h_tbp.toml", (), (10.31, 5.91)),
     Row("relu-1h", "ReLU-MLP 1H (784-512-10) by BP", "1h", "BP", "examples/relu_mlp_1h_fashion.toml", (), (10.20, 5.13)),
-    Row("drn-2h-ep", "DRN-2H by EP", "2h", "EP", "examples/fashion_drn_2h_ep.toml", BF16, (10.29, 6.20)),
+    Row("drn-2h-ep", "DRN-2H by EP", "2h", "EP", "examples/fashion_drn_2h_ep.toml", F32, (10.29, 6.20)),
     Row("drn-2h-tbp", "DRN-2H by TBP", "2h", "TBP", "examples/fashion_drn_2h_tbp.toml", BF16, (9.88, 4.88)),
     Row("relu-2h", "ReLU-MLP 2H (784-512-512-10) by BP", "2h", "BP", "examples/relu_mlp_2h_fashion.toml", (), (9.42, 2.78)),
-    Row("drn-3h-ep", "DRN-3H by EP", "3h", "EP", "examples/fashion_drn_3h_ep.toml", BF16, (11.23, 8.19)),
+    Row("drn-3h-ep", "DRN-3H by EP", "3h", "EP", "examples/fashion_drn_3h_ep.toml", F32, (11.23, 8.19)),
     Row("drn-3h-tbp", "DRN-3H by TBP", "3h", "TBP", "examples/fashion_drn_3h_tbp.toml", BF16, (9.79, 4.58)),
     Row("relu-3h", "ReLU-MLP 3H (784-512x3-10) by BP", "3h", "BP", "examples/relu_mlp_3h_fashion.toml", (), (9.55, 1.82)),
 ]
@@ -147,7 +152,7 @@ def train_command(row: Row, seed: int, out: str, device: str | None) -> list[str
     """The `resim train` arguments of one seed of ``row`` (without --resume/--threads)."""
     engine = list(row.engine)
     if device and row.rule != "BP":
-        engine = ["--backend", "torch", "--device", device] + (["--precision", "bfloat16"] if row.engine else [])
+        engine = ["--backend", "torch", "--device", device] + (["--precision", "bfloat16"] if row.engine == BF16 else [])
     return ["resim", "train", "--config", row.config, "--out", out, "--seed", str(seed), *engine]
 
 
@@ -319,7 +324,7 @@ def table(docs: str) -> str:
         if not f.seeds:
             lines.append(f"| {row.label} | {published} | not run yet | 0 | | | {command} | |")
             continue
-        engine = "torch bf16" if row.engine else "numpy"
+        engine = {BF16: "torch bf16", F32: "torch float32"}.get(row.engine, "numpy")
         seconds = f"{statistics.median(f.seconds):.1f} ({engine})"
         seeds = ", ".join(map(str, f.seeds))
         lines.append(f"| {row.label} | {published} | **{mean_std(f.test)}** / {mean_std(f.train)} | {seeds} | "
