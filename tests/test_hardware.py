@@ -145,6 +145,17 @@ def test_the_physical_netlist_solves_the_same_in_resim_and_ngspice(ngspice, tmp_
     assert not cmp.missing
 
 
+def test_a_tiled_crossbar_netlist_solves_the_same_in_resim_and_ngspice(ngspice, tmp_path):
+    net = small_net(12, sizes=(8, 6, 3))
+    profile = Profile(volts_per_unit=0.2, siemens_per_unit=1e-3, diode=Diode("pwl", vfwd=0.05, ron=20.0),
+                      wire_ohms=50.0, array_rows=5, array_columns=4)
+    path = tmp_path / "crossbar.cir"
+    path.write_text("".join(netlist_chunks(physical(net, profile), image(13, 8), "crossbar", diode_name="dhw")))
+    cmp = compare_with_ngspice(path, ngspice=ngspice, diodes="states")
+    assert cmp.ok, cmp.verdict()
+    assert not cmp.missing and len(cmp.rows) > 2 * 16 * 6  # the crossings are compared too
+
+
 def test_programming_rounds_to_the_levels_and_the_window():
     p = Profile(g_min=1e-6, g_max=1e-4, bits=3)
     G = np.array([0.0, 5e-7, 1e-6, 2e-5, 5.1e-5, 9.9e-5, 1e-3])
