@@ -49,7 +49,8 @@ def junction(u: np.ndarray, IS: np.ndarray, nvt: np.ndarray, bv: np.ndarray | fl
     fwd = u >= -3.0 * nvt
     ex = np.exp(np.minimum(u / nvt, EXP_MAX))
     with np.errstate(divide="ignore", invalid="ignore"):
-        arg = (3.0 * nvt / (np.e * np.where(fwd, -1.0, u))) ** 3
+        arg = 3.0 * nvt / (np.e * np.where(fwd, -1.0, u))
+        arg = arg * arg * arg  # as ngspice cubes it; numpy's ** 3 is a general pow, 20x slower here
         i = np.where(fwd, IS * np.expm1(np.minimum(u / nvt, EXP_MAX)), -IS * (1.0 + arg))
         g = np.where(fwd, IS * ex / nvt, IS * 3.0 * arg / np.where(fwd, -1.0, u))
     brk = ~fwd & (u < -bv)
