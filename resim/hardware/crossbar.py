@@ -54,7 +54,8 @@ def array_ports(g: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, np.nda
        eliminating ``b_i`` leaves ``-w^2 K_bb^{-1}`` on the next crossings,
        ``w K_bb^{-1} K_bx`` between them and the ports, and ``K_xx - K_xb K_bb^{-1} K_bx``.
 
-    ``(m + n)^3 / 3`` work per row instead of a sparse solve with m + n right-hand sides.
+    About ``n^3 + (n + m) n^2`` work per row of crossings, and memory for one row's blocks
+    and ``K`` (``A (n + m)^2`` numbers): no sparse solve with m + n right-hand sides.
     """
     g = np.asarray(g, float)
     one = g.ndim == 2
@@ -63,35 +64,21 @@ def array_ports(g: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, np.nda
     A, m, n = g.shape
     w = 1.0 / r
     eye = np.eye(n)
-    # 1. each row wire, all rows of all arrays at once: T [A, m, n, n]
-    T = np.zeros((A, m, n, n))
-    k = np.arange(n)
-    T[..., k, k] = g + w + w * (k < n - 1)
-    T[..., k[:-1], k[1:]] = T[..., k[1:], k[:-1]] = -w
-    Tinv = np.linalg.inv(T)
-    S_xx = w - w * w * Tinv[..., 0, 0]  # [A, m]
-    S_xb = -w * g * Tinv[..., 0, :]  # [A, m, n]
-    S_bb = g[..., :, None] * eye - g[..., :, None] * Tinv * g[..., None, :]  # [A, m, n, n]
-    # 2. the column wires, a row at a time; K over [b_i (n), x_0..x_i]
-    K = np.zeros((A, n + m, n + m))
-    K[:, :n, :n] = S_bb[:, 0] + w * eye  # the segment below
-    K[:, n, n] = S_xx[:, 0]
-    K[:, :n, n] = K[:, n, :n] = S_xb[:, 0]
+    K = np.zeros((A, n + m, n + m))  # over [b_i (n), x_0..x_i]
     for i in range(m):
-        x = n + i + 1  # the frontier's size
+        x = n + i + 1  # the frontier's size once row i has joined
+        S_xx, S_xb, S_bb = _row_wire(g[:, i], w)
+        K[:, :n, :n] += S_bb + (2 * w if i else w) * eye  # its column segments: above (past the first row) and below
+        K[:, x - 1, x - 1] = S_xx
+        K[:, :n, x - 1] = K[:, x - 1, :n] = S_xb
         Kbb, Kbx, Kxx = K[:, :n, :n], K[:, :n, n:x], K[:, n:x, n:x]
         inv = np.linalg.inv(Kbb)
         inv_bx = inv @ Kbx
         Kxx -= np.swapaxes(Kbx, 1, 2) @ inv_bx  # in place: K's entries past x are still 0
-        K[:, :n, n:x] = w * inv_bx
+        K[:, :n, n:x] = w * inv_bx  # b_i eliminated: what it leaves on the next crossings (or the ports h)
         K[:, n:x, :n] = np.swapaxes(K[:, :n, n:x], 1, 2)
         K[:, :n, :n] = (-w * w) * inv
-        if i + 1 < m:  # the next row's crossings join: its own rows' reduction, and its segments above and below
-            K[:, :n, :n] += S_bb[:, i + 1] + 2 * w * eye
-            K[:, x, x] = S_xx[:, i + 1]
-            K[:, :n, x] = K[:, x, :n] = S_xb[:, i + 1]
-        else:  # the ports h: their own segment
-            K[:, :n, :n] += w * eye
+    K[:, :n, :n] += w * eye  # the ports h: their own segment
     Y = 0.5 * (K + np.swapaxes(K, 1, 2))  # over [h (n), x (m)]
     G = -Y
     G[:, np.arange(n + m), np.arange(n + m)] = 0.0
@@ -100,6 +87,21 @@ def array_ports(g: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, np.nda
     if one:
         return rows_columns[0], rows_rows[0], columns_columns[0]
     return rows_columns, rows_rows, columns_columns
+
+
+def _row_wire(g: np.ndarray, w: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1 for one row of each array, ``g`` [A, n]: ``S_xx`` [A], ``S_xb`` [A, n] and
+    ``S_bb`` [A, n, n], the row wire's equivalent between its port and its crossings."""
+    A, n = g.shape
+    k = np.arange(n)
+    T = np.zeros((A, n, n))
+    T[:, k, k] = g + w + w * (k < n - 1)
+    T[:, k[:-1], k[1:]] = T[:, k[1:], k[:-1]] = -w
+    Tinv = np.linalg.inv(T)
+    S_xx = w - w * w * Tinv[:, 0, 0]
+    S_xb = -w * g * Tinv[:, 0, :]
+    S_bb = g[:, :, None] * np.eye(n) - g[:, :, None] * Tinv * g[:, None, :]
+    return S_xx, S_xb, S_bb
 
 
 def reduced(phys: PhysicalNetwork) -> PhysicalNetwork:
