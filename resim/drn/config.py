@@ -240,7 +240,7 @@ def _check_hardware(t: dict, m: dict, path: str, text: str) -> None:
     why = not_trainable(load_profile(t["hardware"]))
     if why:
         raise error_at(path, text, "training", "hardware", f"hardware profile '{t['hardware']}': {why}",
-                       "train with a profile of PWL (ron = 0) or ideal diodes and no wires; evaluate the "
+                       "train with a copy of the profile without wires ([crossbar] wire_ohms = 0); evaluate the "
                        "trained network with the full profile (resim evaluate --hardware)")
 
 
