@@ -274,6 +274,23 @@ def test_the_hardware_error_of_the_ideal_profile_is_the_models():
     assert sum(d.batched + d.alone for d in ev.draws) == 80
 
 
+def test_the_hardware_error_of_a_crossbar_is_the_full_netlists():
+    """With wires, evaluate_hardware solves the arrays reduced to their ports: its
+    predictions are those of the full crossbar netlist, each image solved by resim."""
+    from resim.hardware.evaluate import evaluate_hardware
+
+    net = small_net(14, sizes=(12, 10, 4))
+    profile = Profile(volts_per_unit=0.1, siemens_per_unit=1e-3, diode=Diode("pwl", vfwd=0.01, ron=50.0),
+                      wire_ohms=100.0, array_rows=5, array_columns=4)
+    x = np.random.default_rng(15).random((12, 12))
+    phys = physical(net, profile)
+    full = np.array([[solved(phys, img)[f"o{k}"] for k in range(4)] for img in x])
+    plain = np.array([[solved(dataclasses.replace(phys, wire_ohms=0.0), img)[f"o{k}"] for k in range(4)] for img in x])
+    ev = evaluate_hardware(net, profile, x, np.zeros(12, int), draws=1)
+    assert ev.draws[0].predictions.tolist() == np.argmax(full, axis=1).tolist()
+    assert np.max(np.abs(full - plain)) > 1e-2 * np.max(np.abs(plain))  # the wires move the outputs
+
+
 def test_hardware_draws_are_seeded_and_differ():
     from resim.hardware.evaluate import evaluate_hardware
 
