@@ -47,10 +47,10 @@ Expected time of one seed (100 epochs), alone on the machine:
     drn-1h-ep     16 min (9.5 s/epoch, numpy)    about 8 min   (240 torch ops per batch)
     drn-1h-tbp    27 min (16 s/epoch, numpy)     about 8 min   (270)
     relu-1h        5 min (2.9 s/epoch)           (runs on the CPU)
-    drn-2h-ep    ~3 h (~100 s/epoch, float32)    about 17 min  (530)
+    drn-2h-ep     85 min (50 s/epoch, float32)   about 17 min  (530)
     drn-2h-tbp    75 min (45 s/epoch, bf16)      about 19 min  (610)
     relu-2h        8 min (4.8 s/epoch)           (runs on the CPU)
-    drn-3h-ep    ~6 h (estimate, float32)        about 25 min  (810)
+    drn-3h-ep    ~3 h (estimate, float32)        about 25 min  (810)
     drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
@@ -61,7 +61,9 @@ is an estimate: at batch 32 a GPU's arithmetic is idle (DRN-3H's 5 GFLOP per bat
 microseconds) and each torch operation costs its launch, about 10 us in eager PyTorch; the
 counts in brackets are the top-level torch operations per batch, counted with
 torch.profiler on the CPU engine (1,875 batches per epoch). bench/gpu.py measures it on a
-machine with a GPU. All nine rows with three seeds take about 45 hours of the 2-core CPU alone.
+machine with a GPU. All nine rows with three seeds take about 28 hours of the 2-core CPU alone. drn-2h-ep's
+float32 figure is not from docs/benchmarks.md but from its seed-0 run (epochs 22-34: 47-53 s
+on 2 threads, alone); drn-3h-ep's is twice it, an estimate.
 """
 
 from __future__ import annotations
