@@ -101,10 +101,10 @@ def series_conductances(g: np.ndarray, series: str, siemens_per_unit: float = 1.
     giving, for each cell, the level just below it. A cell is far narrower than a step of
     the series, so a value is at most two boundaries above its cell's level: two
     comparisons finish the rounding."""
-    on_min = g[g > 0]
-    if not on_min.size:
+    positive = g > 0
+    if not positive.any():
         return g.copy()
-    gmin, gmax = float(on_min.min()), float(on_min.max())
+    gmin, gmax = float(g[positive].min()), float(g.max())
     d0 = int(np.floor(np.log10(1.0 / (gmax * siemens_per_unit)))) - 1
     d1 = int(np.ceil(np.log10(1.0 / (gmin * siemens_per_unit)))) + 1
     ohms = (SERIES_MANTISSAS[series][None, :] * 10.0 ** np.arange(d0, d1 + 1)[:, None]).ravel()
@@ -116,7 +116,6 @@ def series_conductances(g: np.ndarray, series: str, siemens_per_unit: float = 1.
     below = np.searchsorted(log_bounds, starts, side="right").astype(np.int32)
     dt = g.dtype
     bounds = np.append(10.0 ** log_bounds, np.inf).astype(dt)
-    positive = g > 0
     x = np.log10(np.where(positive, g, levels[0]).astype(dt))
     x -= x0
     x *= CELLS_PER_DECADE
