@@ -14,7 +14,7 @@ names, an integer array ``nodes`` of shape ``[k, t]`` (``t`` terminals) and a fl
 * ``V``  nodes ``(p, n)``, value = ``v_p - v_n``; current flows into ``p``, through the
   source, out of ``n`` (a source delivering power has a negative current).
 * ``I``  nodes ``(p, n)``, value = current flowing from ``p`` through the source to ``n``.
-* ``D``  nodes ``(anode, cathode)``, value = area factor, ``model`` = model index.
+* ``D``  nodes ``(anode, cathode)``, value = area factor, ``ref`` = model index.
 * ``E``  nodes ``(p, n, cp, cn)``, ``v_p - v_n = value * (v_cp - v_cn)``; current as ``V``.
 * ``G``  nodes ``(p, n, cp, cn)``, current ``value * (v_cp - v_cn)`` from ``p`` to ``n``.
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import SourceLocation
+from .junction import DEFAULT_GMIN
 
 # Physical constants as ngspice 39 uses them (const.h), and its nominal temperature.
 BOLTZMANN = 1.38064852e-23
@@ -38,7 +39,6 @@ CHARGE = 1.6021766208e-19
 CELSIUS = 273.15  # K at 0 C (ngspice's CONSTCtoK): SPICE temperatures are written in C
 NOMINAL_TEMPERATURE = 300.15
 THERMAL_VOLTAGE = BOLTZMANN * NOMINAL_TEMPERATURE / CHARGE
-DEFAULT_GMIN = 1e-12  # S across each Shockley junction, as ngspice (`.options gmin=` changes it)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ class ElementGroup:
     value: np.ndarray  # float64 [k]
     file: np.ndarray  # int32 [k], index into Circuit.files
     line: np.ndarray  # int32 [k], 1-based line of the element's card
-    model: np.ndarray | None = None  # int32 [k] for diodes: index into Circuit.models
+    ref: np.ndarray | None = None  # int32 [k] for a kind that refers to something (ElementKind.refers):
+    #                                 a diode's model (index into Circuit.models), a current-
+    #                                 controlled source's controlling voltage source (into its group)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -117,14 +119,14 @@ class ElementGroup:
         return index.get(name)
 
     @staticmethod
-    def empty(terminals: int, with_model: bool = False) -> "ElementGroup":
+    def empty(terminals: int, with_ref: bool = False) -> "ElementGroup":
         return ElementGroup(
             (),
             np.zeros((0, terminals), np.int64),
             np.zeros(0),
             np.zeros(0, np.int32),
             np.zeros(0, np.int32),
-            np.zeros(0, np.int32) if with_model else None,
+            np.zeros(0, np.int32) if with_ref else None,
         )
 
 

@@ -353,7 +353,7 @@ class _Runs:
 
 
 def _has_pwl_diodes(circuit: Circuit) -> bool:
-    return any(circuit.models[m].family == "pwl" for m in circuit["d"].model.tolist())
+    return any(circuit.models[m].family == "pwl" for m in circuit["d"].ref.tolist())
 
 
 def names_ngspice_does_not_take(circuit: Circuit, models: bool = True) -> list[str]:
@@ -363,7 +363,7 @@ def names_ngspice_does_not_take(circuit: Circuit, models: bool = True) -> list[s
     nodes = [n for n in circuit.nodes[1:] if n not in circuit.synthesized and not ngspice_takes_node(n)]
     elements = [n for group in circuit.groups.values() for n in group.names
                 if n not in circuit.synthesized and not ngspice_takes_element(n)]
-    used = [circuit.models[m].name for m in sorted(set(circuit["d"].model.tolist()))] if models else []
+    used = [circuit.models[m].name for m in sorted(set(circuit["d"].ref.tolist()))] if models else []
     return nodes + elements + [m for m in used if not ngspice_takes_element(m)]
 
 

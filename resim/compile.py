@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .circuit import BOLTZMANN, CHARGE, Circuit, ElementGroup
-from .elements import CIRCUIT_KINDS, ELEMENTS
+from .elements import CIRCUIT_KINDS, ELEMENTS, LINEAR_KINDS
 from .errors import NetlistError, SourceLocation, TopologyError
 from .netlist.numbers import FINITE_HINT
-from .solvers.shockley import HighLevel, JunctionLaw, breakdown_knee
+from .junction import HighLevel, JunctionLaw, breakdown_knee
 
 
 @dataclass(frozen=True)
@@ -42,31 +43,6 @@ class Branches:
     a: np.ndarray
     b: np.ndarray
     value: np.ndarray
-
-
-@dataclass(frozen=True)
-class ControlledSources:
-    """E or G elements in unknown space: outputs ``p``, ``n`` and controls ``cp``, ``cn`` are
-    variable indices (-1 = ground); ``gain`` is E's voltage gain, G's transconductance (S).
-
-    E: ``v_p - v_n = gain (v_cp - v_cn)``; G: current ``gain (v_cp - v_cn)`` from ``p``
-    through the source to ``n``.
-    """
-
-    index: np.ndarray  # indices into the circuit's element group
-    p: np.ndarray
-    n: np.ndarray
-    cp: np.ndarray
-    cn: np.ndarray
-    gain: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    @staticmethod
-    def of(group: ElementGroup, var: np.ndarray) -> "ControlledSources":
-        """All of ``group`` (E or G elements), its nodes mapped to unknowns by ``var``."""
-        return ControlledSources(np.arange(len(group)), *(var[group.nodes[:, k]] for k in range(4)), group.value.copy())
 
 
 @dataclass(frozen=True)
@@ -86,10 +62,9 @@ class CompiledCircuit:
     pwl_gon: np.ndarray  # 1/Ron (inf for ideal)
     pwl_goff: np.ndarray  # 1/Roff (0 for infinite Roff)
     pwl_vfwd: np.ndarray
-    vcvs: ControlledSources  # E elements
-    vccs: ControlledSources  # G elements (gain = transconductance)
+    linear: dict[str, Any]  # per kind of LINEAR_KINDS: its record (ElementKind.linear.compile)
     short_r: np.ndarray  # indices of zero-ohm resistors
-    short_v: np.ndarray  # indices of zero-volt sources
+    short_v: np.ndarray  # indices of zero-volt sources (not those whose current a source reads)
 
     @property
     def reciprocal(self) -> bool:
@@ -97,10 +72,19 @@ class CompiledCircuit:
         the conductance matrix is symmetric and the operating point minimises the content."""
         return all(ELEMENTS[kind].reciprocal or not len(group) for kind, group in self.circuit.groups.items())
 
-    @property
-    def shockley_nvt(self) -> np.ndarray:
-        """``N Vt`` per Shockley diode."""
-        return self.shockley_law.nvt
+    def conducting_edges(self, on: np.ndarray | None = None, dtype=None) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs of unknowns (``a``, ``b``; -1 = ground) joined by a DC path through one
+        element: resistors, series RS, voltage sources, Shockley junctions, the outputs of
+        the kinds with a branch current (E, H), and the piecewise-linear diodes (those that
+        conduct in state ``on``: on, or with a finite Roff; None: all of them), as new arrays
+        of ``dtype`` (default: the resistors' index type)."""
+        conducts = slice(None) if on is None else np.where(self.ideal, on, on | (self.pwl_goff > 0))
+        pieces = [(self.resistors.a, self.resistors.b), (self.shockley_rs.a, self.shockley_rs.b),
+                  (self.vsources.a, self.vsources.b), (self.shockley.a, self.shockley.b),
+                  (self.pwl.a[conducts], self.pwl.b[conducts])]
+        pieces += [(rec.p, rec.n) for kind, rec in self.linear.items() if ELEMENTS[kind].linear.branch]
+        dtype = dtype or self.resistors.a.dtype
+        return tuple(np.concatenate([p[k] for p in pieces], dtype=dtype, casting="same_kind") for k in (0, 1))
 
     @property
     def ideal(self) -> np.ndarray:
@@ -190,7 +174,7 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     R, V, I, D = c["r"], c["v"], c["i"], c["d"]
     nn = c.n_nodes
     short_r = np.flatnonzero(R.value == 0.0)
-    short_v = np.flatnonzero(V.value == 0.0)
+    short_v = np.flatnonzero((V.value == 0.0) & ~_read_sources(c))
     sa = np.r_[R.nodes[short_r, 0], V.nodes[short_v, 0]]
     sb = np.r_[R.nodes[short_r, 1], V.nodes[short_v, 1]]
     group = components(nn, sa, sb)
@@ -205,18 +189,20 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     # branch ends as int32 unknowns (index_dtype): at most one internal unknown per diode
     var_i = var.astype(index_dtype(nn + len(D)))
     resistors = _branches(R, var_i, R.value != 0.0, conductance=True)
-    vsources = _branches(V, var_i, V.value != 0.0)
+    live_v = np.ones(len(V), bool)
+    live_v[short_v] = False
+    vsources = _branches(V, var_i, live_v)
     isources = _branches(I, var_i, None)
     _check_vsource_loops(c, vsources)
 
     # diodes
     models = c.models
-    fam = np.array([models[m].family == "shockley" for m in D.model], bool) if len(D) else np.zeros(0, bool)
+    fam = np.array([models[m].family == "shockley" for m in D.ref], bool) if len(D) else np.zeros(0, bool)
     sh = np.flatnonzero(fam).astype(index_dtype(len(D)))
     pw = np.flatnonzero(~fam).astype(index_dtype(len(D)))
     area = D.value
     law = _junction_law(c, sh)
-    RS = np.array([models[D.model[k]].RS for k in sh]) / np.where(area[sh] > 0, area[sh], 1.0)
+    RS = np.array([models[D.ref[k]].RS for k in sh]) / np.where(area[sh] > 0, area[sh], 1.0)
     da, dc = var_i[D.nodes[:, 0]], var_i[D.nodes[:, 1]]
     has_rs = np.flatnonzero(RS > 0)
     internal = (n_groups + np.arange(len(has_rs))).astype(var_i.dtype)
@@ -224,23 +210,40 @@ def compile_circuit(circuit: Circuit) -> CompiledCircuit:
     junction_a[has_rs] = internal
     shockley = Branches(sh, junction_a, dc[sh], law.IS)
     shockley_rs = Branches(sh[has_rs], da[sh][has_rs], internal, 1.0 / RS[has_rs])
-    ron = np.array([models[D.model[k]].Ron for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
-    roff = np.array([models[D.model[k]].Roff for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
+    ron = np.array([models[D.ref[k]].Ron for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
+    roff = np.array([models[D.ref[k]].Roff for k in pw]) / np.where(area[pw] > 0, area[pw], 1.0)
     with np.errstate(divide="ignore"):
         gon = np.where(ron > 0, 1.0 / np.where(ron > 0, ron, 1.0), np.inf)
     goff = np.where(np.isinf(roff), 0.0, 1.0 / roff)
-    vfwd = np.array([models[D.model[k]].Vfwd for k in pw], float)
+    vfwd = np.array([models[D.ref[k]].Vfwd for k in pw], float)
     pwl = Branches(pw, da[pw], dc[pw], np.zeros(len(pw)))
 
     compiled = CompiledCircuit(
         circuit=c, var=var, n_vars=n_groups + len(has_rs), resistors=resistors, vsources=vsources,
         isources=isources, shockley=shockley, shockley_law=law, shockley_rs=shockley_rs,
         pwl=pwl, pwl_gon=gon, pwl_goff=goff, pwl_vfwd=vfwd,
-        vcvs=ControlledSources.of(c["e"], var), vccs=ControlledSources.of(c["g"], var),
-        short_r=short_r, short_v=short_v,
+        linear=_linear(c, var_i, len(V), vsources.index), short_r=short_r, short_v=short_v,
     )
     _check_floating(compiled)
     return compiled
+
+
+def _read_sources(c: Circuit) -> np.ndarray:
+    """Mask over the voltage sources whose current an element reads (a kind that
+    ``refers`` to ``"v"``: F, H): kept as branches, never merged as shorts."""
+    read = np.zeros(len(c["v"]), bool)
+    for kind in CIRCUIT_KINDS:
+        if ELEMENTS[kind].refers == "v":
+            read[c[kind].ref] = True
+    return read
+
+
+def _linear(c: Circuit, var: np.ndarray, n_v: int, live_v: np.ndarray) -> dict[str, Any]:
+    """The records of the kinds the solvers know through their MNA part alone
+    (:data:`~resim.elements.LINEAR_KINDS`), ``live_v``: the voltage sources' branches."""
+    vsource = np.full(n_v, -1, np.int64)
+    vsource[live_v] = np.arange(len(live_v))
+    return {kind: ELEMENTS[kind].linear.compile(c[kind], var, vsource) for kind in LINEAR_KINDS}
 
 
 def _branches(group: ElementGroup, var: np.ndarray, live: np.ndarray | None, conductance: bool = False) -> Branches:
@@ -277,7 +280,7 @@ def _junction_law(c: Circuit, sh: np.ndarray) -> JunctionLaw:
     D, models = c["d"], c.models
     vt = BOLTZMANN * c.temperature / CHARGE
     area = D.value[sh]
-    model = D.model[sh] if len(sh) else np.zeros(0, np.int64)
+    model = D.ref[sh] if len(sh) else np.zeros(0, np.int64)
 
     def per_diode(values) -> np.ndarray:
         return np.array(list(values) + [0.0])[model]  # (a trailing entry: no models at all)
@@ -427,16 +430,9 @@ def _check_floating(cc: CompiledCircuit) -> None:
     def fix(x):
         return np.where(x < 0, gnd, x)
 
-    pieces = [
-        (cc.resistors.a, cc.resistors.b),
-        (cc.vsources.a, cc.vsources.b),
-        (cc.shockley.a, cc.shockley.b),
-        (cc.shockley_rs.a, cc.shockley_rs.b),
-        (cc.pwl.a, cc.pwl.b),
-        (cc.vcvs.p, cc.vcvs.n),
-    ]
-    a = _ground_as(gnd, [p[0] for p in pieces])
-    b = _ground_as(gnd, [p[1] for p in pieces])
+    a, b = cc.conducting_edges(dtype=index_dtype(gnd + 1))  # int32 where it fits: the check's peak
+    a[a < 0] = gnd
+    b[b < 0] = gnd
     labels = components(n, a, b)
     del a, b
     floating = labels != labels[gnd]
@@ -446,18 +442,11 @@ def _check_floating(cc: CompiledCircuit) -> None:
     in_bad = labels == bad_label
     node_in = in_bad[fix(cc.var)]
     nodes = [c.nodes[k] for k in np.flatnonzero(node_in)]
-    # current sources (I, G) with exactly one terminal in the floating group
+    # current sources (I; G, F: the kinds without a branch current) with exactly one output in the group
     feeders = []
-    I = c["i"]
-    for k in range(len(I)):
-        ins = node_in[I.nodes[k]]
-        if ins[0] != ins[1]:
-            feeders.append(("i", k))
-    G = c["g"]
-    for k in range(len(G)):
-        ins = node_in[G.nodes[k, :2]]
-        if ins[0] != ins[1]:
-            feeders.append(("g", k))
+    for kind in ("i",) + tuple(k for k in LINEAR_KINDS if not ELEMENTS[k].linear.branch):
+        ins = node_in[c[kind].nodes[:, :2]]
+        feeders += [(kind, int(k)) for k in np.flatnonzero(ins[:, 0] != ins[:, 1])]
     where = _first_element_at(c, node_in)
     if feeders:
         names = [c[kind].names[k] for kind, k in feeders]
@@ -472,16 +461,6 @@ def _check_floating(cc: CompiledCircuit) -> None:
         **(_at(c, *where) if where else {}),
         hint="connect them to the rest of the circuit through a resistor, source or diode",
     )
-
-
-def _ground_as(gnd: int, ends: list[np.ndarray]) -> np.ndarray:
-    """The unknowns ``ends`` concatenated, ground (-1) written as ``gnd``, in the index type
-    of ``gnd`` (int32: ``index_dtype``). One array, changed in place: concatenating int64
-    copies and ``np.where`` over them made the floating check the peak of compilation
-    (48 bytes per element above what compilation holds, on a 1.57 M-resistor netlist)."""
-    out = np.concatenate(ends, dtype=index_dtype(gnd + 1), casting="same_kind")
-    out[out < 0] = gnd
-    return out
 
 
 def _first_element_at(c: Circuit, node_mask: np.ndarray) -> tuple[str, int] | None:

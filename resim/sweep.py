@@ -7,7 +7,7 @@ its points are their Cartesian product. How the points are solved:
   so **one batched solve** per chunk of up to :data:`BATCH_POINTS` points when the circuit
   is reciprocal (:func:`resim.solvers.cd.solve_batch`: one relaxation on [points,
   coordinates] arrays, each point then checked by a vectorised KKT certificate); points
-  it does not certify (and circuits with E/G elements) are solved one by one;
+  it does not certify (and circuits with controlled sources: E, G, ...) are solved one by one;
 * an axis that changes conductances or parameters (a resistor, ``--param``): point by
   point, each from the netlist with its values set (``--param`` re-reads the netlist, so
   expressions that use the parameter follow it).
@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .circuit import Circuit
+from .elements import CIRCUIT_KINDS, ELEMENTS
 from .errors import ResimError
 from .scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 
 SOURCE_KINDS = ("v", "i")
-SWEEPABLE = ("v", "i", "r")
+SWEEPABLE = tuple(k for k in CIRCUIT_KINDS if ELEMENTS[k].sweepable)  # V, I, R
 MAX_POINTS = 10_000_000  # points of one sweep: a larger grid is refused before it is made
 MAX_VALUES = 100_000_000  # numbers in its table, points x (swept values + probes): 800 MB as float64
 BATCH_VALUES = 2**24  # a batched chunk's [points, nodes] arrays hold at most this many numbers (128 MiB)
@@ -110,7 +111,8 @@ def element_axis(circuit: Circuit, name: str, values: np.ndarray) -> Axis:
     if hit is None or hit[0] not in SWEEPABLE:
         what = "not an element of this netlist" if hit is None else f"a {hit[0].upper()} element"
         raise SweepError(f"cannot sweep '{name}': {what}",
-                         hint="sweep a V or I source or a resistor (or a .param with --param)")
+                         hint=f"sweep one of its {', '.join(ELEMENTS[k].word + 's' for k in SWEEPABLE)} "
+                              "(or a .param with --param)")
     return Axis(name.lower(), hit[0], np.asarray(values, float))
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 from .circuit import DEFAULT_GMIN, NOMINAL_TEMPERATURE, Circuit, DiodeModel
 from .elements import ELEMENTS
+from .elements.kind import NgspiceLine
 from .result import Result
 
 DIODE_MODES = ("states", "sidiode")
@@ -189,11 +190,13 @@ def to_ngspice(circuit: Circuit, result: Result | None = None, *, diodes: str = 
         else:
             out.append(f"{name} {nd(a)} {nd(b)} {num(value)}")
             tr.currents += current_maps("r", k, name, savecurrents)
-    for kind, dc in (("v", " dc"), ("i", " dc"), ("e", ""), ("g", "")):
-        grp = circuit[kind]
+    for kind in (k for k in circuit.groups if ELEMENTS[k].write is not None):  # each kind writes its card
+        grp, write = circuit[kind], ELEMENTS[kind].write
+        refs = circuit[ELEMENTS[kind].refers].names if ELEMENTS[kind].refers else None
         for k, (name, ns, value) in enumerate(zip(grp.names, grp.nodes.tolist(), grp.value.tolist())):
             name = el(name)
-            out.append(f"{name} {' '.join(map(nd, ns))}{dc} {num(value)}")
+            ref = None if refs is None else el(refs[int(grp.ref[k])])
+            out.append(write(NgspiceLine(name, tuple(map(nd, ns)), num(value), ref)))
             tr.currents += current_maps(kind, k, name, savecurrents)
     out += _diodes(circuit, result, diodes, savecurrents, tr, nodes, el)
     tr.nodes = dict(node_alias.aliases)
@@ -255,9 +258,9 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
     models_used: dict[str, str] = {}
     states = result.diode_states if result is not None else None
     model_alias = NgspiceNames((m.name for m in circuit.models), ngspice_takes_element)
-    if mode == "states" and states is None and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
+    if mode == "states" and states is None and any(circuit.models[m].family == "pwl" for m in D.ref.tolist()):
         raise ValueError("diodes='states' needs resim's result (its diode states)")
-    for k, (name, (a, c), area, m) in enumerate(zip(D.names, D.nodes.tolist(), D.value.tolist(), D.model.tolist())):
+    for k, (name, (a, c), area, m) in enumerate(zip(D.names, D.nodes.tolist(), D.value.tolist(), D.ref.tolist())):
         model = circuit.models[m]
         name, model_name = el(name), model_alias(model.name, "")
         an, ca = nodes[a], nodes[c]
@@ -295,7 +298,7 @@ def _diodes(circuit: Circuit, result: Result | None, mode: str, savecurrents: bo
         else:
             tr.currents.append(CurrentMap("d", k, g=goff, anode=an, cathode=ca))
             tr.states.append(StateCheck(k, "off", an, ca, vf))
-    if mode == "states" and any(circuit.models[m].family == "pwl" for m in D.model.tolist()):
+    if mode == "states" and any(circuit.models[m].family == "pwl" for m in D.ref.tolist()):
         tr.notes.append("piecewise-linear diodes: each as the linear element of resim's state, "
                         "the states checked on ngspice's answer")
     return lines + sorted(models_used.values())

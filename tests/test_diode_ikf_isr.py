@@ -24,7 +24,7 @@ from resim.solvers.cd import CDUnsupported, solve_cd
 from resim.solvers.cd.solve import _certified
 from resim.solvers.exact import solve_exact
 from resim.solvers.mna import MNASystem
-from resim.solvers.shockley import HighLevel, junction
+from resim.junction import HighLevel, junction
 
 TOL = 1e-9  # V: both solve to rounding at the tight options (the issue asks for 1e-6)
 SERIES = "V1 in 0 {v}\nR1 in a {r}\nD1 a 0 dm{inst}\n"

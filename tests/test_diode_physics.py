@@ -177,7 +177,7 @@ def test_series_junction_in_breakdown_is_solved_at_any_voltage():
     """Coordinate descent's junction behind RS (i = f(w), w = u - i RS) from deep breakdown
     to forward bias: the current satisfies the law to rounding and increases with u."""
     from resim.solvers.cd.laws import series_junction
-    from resim.solvers.shockley import JunctionLaw, breakdown_knee
+    from resim.junction import JunctionLaw, breakdown_knee
 
     u = np.linspace(-60.0, 5.0, 651)[None, :]
     n = u.shape[1]

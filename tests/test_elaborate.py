@@ -53,7 +53,7 @@ def fingerprint(c: Circuit):
     """Everything observable about a circuit, as plain values (bitwise for floats)."""
     groups = {
         kind: (g.names, g.nodes.tolist(), np.asarray(g.value, np.float64).view(np.int64).tolist(),
-               g.file.tolist(), g.line.tolist(), None if g.model is None else g.model.tolist())
+               g.file.tolist(), g.line.tolist(), None if g.ref is None else g.ref.tolist())
         for kind, g in c.groups.items()
     }
     return (c.title, c.nodes, groups, c.models, c.params, c.dc, c.has_op, c.files, c.source_lines, c.warnings)

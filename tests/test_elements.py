@@ -123,7 +123,7 @@ def test_controlled_sources_fields():
                            "G1 0 c in a 2m\nR4 c 0 1k\n")
     cc = compile_circuit(c)
     var = {name: int(cc.var[k]) for k, name in enumerate(c.nodes)}
-    e, g = cc.vcvs, cc.vccs
+    e, g = cc.linear["e"], cc.linear["g"]
     assert (len(e), len(g)) == (1, 1)
     assert (e.p[0], e.n[0], e.cp[0], e.cn[0], e.gain[0]) == (var["b"], -1, var["a"], var["in"], 3.0)
     assert (g.p[0], g.n[0], g.cp[0], g.cn[0], g.gain[0]) == (-1, var["c"], var["in"], var["a"], 2e-3)

@@ -181,7 +181,7 @@ def test_sources_with_optional_dc_and_ignored_ac(load, spec, value):
 def test_diode_with_model(load):
     c = load("t\nD1 a k dmod\nD2 k 0 DMOD 2\n.model dmod D(IS=1e-12)\nV1 a 0 1\n")
     assert elements(c, "d") == {"d1": ("a", "k", 1.0), "d2": ("k", "0", 2.0)}  # value = area
-    assert c["d"].model.tolist() == [0, 0]
+    assert c["d"].ref.tolist() == [0, 0]
     assert c.models[0].name == "dmod"
 
 

@@ -43,7 +43,7 @@ def outcome(text: str, fast: bool):
             np.asarray(g.value, np.float64).view(np.int64).tolist(),  # bitwise (sign of 0, NaN payload)
             g.line.tolist(),
             g.file.tolist(),
-            None if g.model is None else [c.models[m].name for m in g.model.tolist()],
+            None if g.ref is None else [c.models[m].name for m in g.ref.tolist()],
         )
     return ("ok", c.nodes, groups, c.warnings, c.title)
 

@@ -320,7 +320,7 @@ def test_junction_behind_series_resistance_is_solved_at_any_forward_voltage():
     Above about 17 V across IS=1e-14, RS=0.5 the old start left the bracket every step
     and 200 steps of bisection ended far from the root (|h| up to 1e17)."""
     from resim.solvers.cd.laws import series_junction
-    from resim.solvers.shockley import GMIN, JunctionLaw, junction
+    from resim.junction import GMIN, JunctionLaw, junction
 
     u = np.linspace(-5.0, 25.0, 301)[None, :]
     n = u.shape[1]

@@ -28,6 +28,11 @@ whenever ``resim.api`` reaches the module back, and it is reported.
 their plain names (``sys.path`` holds ``bench/``), so there a module's name is its file
 stem. A module importing itself is not a cycle.
 
+**Layers** (:data:`LAYERS`, :func:`layer_violations`): resim's modules in layers, lowest
+first, as docs/architecture.md draws them. A module may import modules of its own layer
+and of the layers below, never one above: the element graph knows no solver, the solvers
+no command line. Every module must be in a layer (a new one is placed on purpose).
+
 **Private names** (:func:`private_uses`): a name that starts with one underscore (not a
 ``__dunder__``) belongs to its module. Reported, as (module, name) pairs: ``from m import
 _n``, and ``m._n`` for every attribute chain rooted at a name bound to an imported module
@@ -266,6 +271,53 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
+# ---- layers --------------------------------------------------------------------------------
+
+#: resim's layers, lowest first: (name, module prefixes). docs/architecture.md, "Layers".
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("resim.errors", "resim.junction", "resim.memory", "resim.atomic", "resim.streams",
+                    "resim.tomlfile", "resim.figure", "resim.status", "resim.scheduler", "resim.ngspice")),
+    ("element kinds", ("resim.elements",)),
+    ("element graph", ("resim.circuit",)),
+    ("front end", ("resim.netlist",)),
+    ("compilation", ("resim.compile",)),
+    ("results", ("resim.result", "resim.select")),
+    ("solvers", ("resim.solvers",)),
+    ("api", ("resim.api", "resim.format", "resim.translate")),
+    ("around the core", ("resim.sweep", "resim.distribute", "resim.sweep_output", "resim.compare",
+                         "resim.client", "resim.server", "resim.serve_jobs", "resim.serve_preload")),
+    ("trainer", ("resim.drn", "resim.hardware", "resim.synth", "resim.plot")),
+    ("shell", ("resim.cli", "resim._launch", "resim.__main__", "resim")),
+]
+
+
+def layer_of(module: str, layers: list[tuple[str, tuple[str, ...]]] = LAYERS) -> int | None:
+    """The index of ``module``'s layer: that of the longest prefix naming it, a package
+    and its submodules (``resim`` itself, the facade, names only itself); None: none."""
+    best = None
+    for k, (_, prefixes) in enumerate(layers):
+        for prefix in prefixes:
+            inside = "." in prefix and module.startswith(prefix + ".")
+            if (module == prefix or inside) and (best is None or len(prefix) > best[1]):
+                best = (k, len(prefix))
+    return None if best is None else best[0]
+
+
+def layer_violations(graph: Graph, layers: list[tuple[str, tuple[str, ...]]] = LAYERS) -> list[str]:
+    """Each import of a higher layer, and each module in no layer, as a sentence."""
+    out = []
+    for module in sorted(graph):
+        mine = layer_of(module, layers)
+        if mine is None:
+            out.append(f"{module} is in no layer (add it to LAYERS and to docs/architecture.md)")
+            continue
+        for target in sorted(graph[module]):
+            theirs = layer_of(target, layers)
+            if theirs is not None and theirs > mine:
+                out.append(f"{module} ({layers[mine][0]}) imports {target} ({layers[theirs][0]}), a higher layer")
+    return out
+
+
 # ---- the project -------------------------------------------------------------------------
 
 
@@ -289,6 +341,40 @@ def test_no_module_uses_another_modules_private_names():
     uses = private_uses(source, sorted(source.table))
     assert not uses, "private names used from another module:\n" + "\n".join(
         f"{user}: {module}.{name}" for user, module, name in sorted(uses))
+
+
+def _resim_graph() -> Graph:
+    source = _project()
+    return import_graph(source, [n for n in source.table if source.table[n].is_relative_to(REPO / "resim")])
+
+
+def test_no_module_imports_a_higher_layer():
+    """The layers of docs/architecture.md hold: no lower layer imports a higher one."""
+    graph = _resim_graph()
+    assert len(graph) > 50
+    problems = layer_violations(graph)
+    assert not problems, "layering broken:\n" + "\n".join(problems)
+
+
+def test_a_lower_layer_importing_a_higher_one_is_reported(tmp_path):
+    """The check fails on a deliberate bad import: resim's own modules, copied, with the
+    junction law (the foundation) importing the exact solver, and the element kinds the
+    command line; and on a module placed in no layer."""
+    copy = tmp_path / "resim"
+    for path in sorted((REPO / "resim").rglob("*.py")):
+        target = copy / path.relative_to(REPO / "resim")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text())
+    (copy / "junction.py").write_text((copy / "junction.py").read_text() + "\nfrom .solvers import exact\n")
+    (copy / "elements" / "kind.py").write_text((copy / "elements" / "kind.py").read_text()
+                                               + "\n\ndef f():\n    from .. import cli\n")
+    (copy / "stray.py").write_text("import numpy\n")
+    source = Source(module_table(copy, tmp_path))
+    problems = layer_violations(import_graph(source, sorted(source.table)))
+    assert "resim.junction (foundation) imports resim.solvers.exact (solvers), a higher layer" in problems
+    assert any(p.startswith("resim.elements.kind (element kinds) imports resim.cli") for p in problems)
+    assert "resim.stray is in no layer (add it to LAYERS and to docs/architecture.md)" in problems
+    assert len(problems) == 3, problems
 
 
 # ---- the checks themselves, on small made-up trees -----------------------------------------

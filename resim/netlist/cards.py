@@ -3,22 +3,21 @@
 The grammar reads each element card (but ``X``) as a name, its nodes and a list of *items*:
 values, words, ``key=value`` assignments, parenthesised groups and commas. Here each kind
 reads its items into an :class:`~.statements.ElementStmt`, and a card it cannot read is
-reported at the item that is wrong:
+reported at the item that is wrong. The readers of R, V, I and D (their many forms) are
+here; every other kind's is in its own module (:mod:`resim.elements`), which reads its
+items through the methods of :class:`Card`:
 
 * ``R``: ``Rname n1 n2 [value] [model] [r=|resistance= l= w= tc1= tc2= tc=a[,b] tce= m= scale=
   temp= dtemp=]`` (``ac=``, ``noisy=`` have no DC meaning and are ignored);
 * ``V``, ``I``: ``[DC] value``, ``AC mag [phase]``, and the waveforms ``PULSE``, ``SIN``, ``EXP``,
   ``PWL``, ``SFFM``, whose value at t = 0 is the operating point's when no DC value is given;
 * ``D``: ``Dname a k model [area] [area= pj= m= off ic=]``;
-* ``E``, ``G``: ``ctrl+ ctrl- gain``, ``POLY(n) ctrl pairs... coefficients``, or ``VALUE={expr}``
-  (``vol=`` for E, ``cur=`` for G);
-* ``C``, ``L``: their value and options are read and not used (open and short at DC).
+* the others: see their modules (``resim/elements/<kind>.py``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 from ..elements import BY_RULE, ELEMENTS
@@ -31,23 +30,26 @@ from .values import assignment, lower, node, value
 EXPECT_VALUE = "'{expression}', a number or a quoted expression"
 RESISTOR_KEYS = {"r": "r", "resistance": "r", "l": "l", "w": "w", "tc1": "tc1", "tc2": "tc2", "tc": "tc1",
                  "tce": "tce", "m": "m", "scale": "scale", "temp": "temp", "dtemp": "dtemp"}
-_IGNORED = {"r": ("ac", "noisy"), "d": ("ic",), "c": ("ic", "m", "scale", "temp", "dtemp", "tc1", "tc2", "tc"),
-            "l": ("ic", "m", "scale", "temp", "dtemp", "tc1", "tc2", "tc")}
+_IGNORED = {"r": ("ac", "noisy"), "d": ("ic",)}  # keys a native card reads and drops (no DC meaning)
 DIODE_KEYS = ("area", "pj", "m")
 # The waveforms of independent sources, and how many of their arguments resim reads.
 WAVEFORMS = ("pulse", "sin", "exp", "pwl", "sffm", "am", "trnoise", "trrandom")
 _SOURCE_WORDS = ("dc", "ac", "distof1", "distof2", *WAVEFORMS)  # the keywords of a V or I card
-_CONTROL_FORMS = {"e": ("value", "vol"), "g": ("value", "cur")}
 
 
 def element_card(tree: Any, line: LogicalLine, warnings: list[str]) -> ElementStmt:
-    """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``)."""
-    kind = BY_RULE[tree.data].letter
-    return _READERS[kind](_Card(tree, line, warnings))
+    """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``):
+    read by its kind's own reader (:attr:`~resim.elements.kind.ElementKind.read`), or by
+    the native one here."""
+    kind = BY_RULE[tree.data]
+    return (kind.read or _READERS[kind.letter])(Card(tree, line, warnings))
 
 
-class _Card:
-    """One card being read: its name, node tokens and items, and how to report on them."""
+class Card:
+    """One card being read: its name, node tokens and items, and how to read and report
+    on them. A kind's reader reads its items through these methods alone."""
+
+    EXPECT_VALUE = EXPECT_VALUE
 
     def __init__(self, tree: Any, line: LogicalLine, warnings: list[str]) -> None:
         kind = BY_RULE[tree.data]
@@ -55,20 +57,79 @@ class _Card:
         self.line = line
         self.warnings = warnings
         self.name = lower(tree.children[0])
-        n = 3 if self.kind == "d" else 2  # the grammar's NAMEs: two nodes (a diode's model is a third)
-        self.heads = tree.children[1 : 1 + n]
-        self.items = [c for c in tree.children[1 + n :]]
+        rest = tree.children[1:]
+        n = next((k for k, c in enumerate(rest) if hasattr(c, "data")), len(rest))  # the grammar's tokens
+        self.heads = rest[:n]  # its nodes (and a diode's model name)
+        self.items = rest[n:]  # the items after them (trees: values, words, assignments, groups, commas)
         self.label = statement_label(line.text)
 
+    # -- building the statement ---------------------------------------------------------
     def stmt(self, nodes: tuple[str, ...], val: Value | None, ref: str | None = None,
              params: dict[str, Value] | None = None, columns: dict[str, int] | None = None,
              control: Poly | Behaviour | None = None) -> ElementStmt:
         return ElementStmt(self.kind, self.name, nodes, val, ref, params or {}, self.line.location(1), self.line,
                            control, columns or {})
 
+    def nodes(self) -> tuple[str, ...]:
+        """The node names written after the element's name."""
+        return tuple(node(n) for n in self.heads)
+
+    @staticmethod
+    def poly(controls: tuple, coefficients: tuple, column: int) -> Poly:
+        return Poly(controls, coefficients, column)
+
+    @staticmethod
+    def behaviour(expr: Value, column: int) -> Behaviour:
+        return Behaviour(expr, column)
+
+    # -- reading items --------------------------------------------------------------------
     def value(self, item) -> Value:
         return value(item, self.line, self.warnings)
 
+    def values(self, items: list) -> list[Value]:
+        """Each of ``items`` as a value (an error at the first that is none)."""
+        out = []
+        for item in items:
+            if not _is(item, "number", "braced"):
+                raise self.unexpected(item, EXPECT_VALUE)
+            out.append(self.value(item))
+        return out
+
+    def node(self, item) -> str:
+        """A node (or element) name written as an item: a word or a number, as written."""
+        if not _is(item, "word", "number"):
+            raise self.unexpected(item, "a node name")
+        return node(text_of(item))
+
+    def flat(self) -> list:
+        """The items without commas, the groups of two names (``(a,b)``) opened."""
+        return _flat(self.items)
+
+    is_ = staticmethod(lambda item, *tags: _is(item, *tags))
+    column = staticmethod(lambda item: column_of(item))
+    text = staticmethod(lambda item: text_of(item))
+
+    @staticmethod
+    def word(item) -> str | None:
+        """A word item's text, lower case; None for any other item."""
+        return lower(text_of(item)) if _is(item, "word") else None
+
+    @staticmethod
+    def key(item) -> str:
+        """An assignment item's key, lower case."""
+        return lower(item.children[0])
+
+    def poly_size(self, group, what: str, hint: str) -> int:
+        """The ``n`` of ``POLY(n)`` (``group``: the item after POLY), a whole number >= 1."""
+        sizes = [c for c in (group.children if _is(group, "group") else []) if not _is(c, "comma")]
+        if len(sizes) != 1 or not _is(sizes[0], "number"):
+            raise self.unexpected(group, f"(n), the number of {what}", hint)
+        n = self.value(sizes[0])
+        if n != int(n) or n < 1:
+            raise self.error(sizes[0], f"POLY({text_of(sizes[0])}) needs a whole number of controls, 1 or more")
+        return int(n)
+
+    # -- errors ---------------------------------------------------------------------------
     def error(self, item, message: str, hint: str | None = None):
         """A located error at ``item`` (None: the end of the line)."""
         column = len(self.line.text) + 1 if item is None else column_of(item)
@@ -122,17 +183,10 @@ def _is(item, *tags: str) -> bool:
     return item is not None and getattr(item, "data", None) in tags
 
 
-def _node_of(card: _Card, item) -> str:
-    """A node name written as an item (a word or a number, as written)."""
-    if not _is(item, "word", "number"):
-        raise card.unexpected(item, "a node name")
-    return node(text_of(item))
-
-
 # ---- R ------------------------------------------------------------------------------------------
 
 
-def _resistor(card: _Card) -> ElementStmt:
+def _resistor(card: Card) -> ElementStmt:
     val: Value | None = None
     model: str | None = None
     params: dict[str, Value] = {}
@@ -165,14 +219,14 @@ def _resistor(card: _Card) -> ElementStmt:
     return card.stmt(tuple(node(n) for n in card.heads), val, model, params, columns)
 
 
-def item_at(card: _Card, column: int):
+def item_at(card: Card, column: int):
     return next(i for i in card.items if column_of(i) == column)
 
 
 # ---- V, I ---------------------------------------------------------------------------------------
 
 
-def _source(card: _Card) -> ElementStmt:
+def _source(card: Card) -> ElementStmt:
     """A V or I card's DC value, read as ngspice 39 reads it (:class:`_DcValue`)."""
     items = [i for i in card.items if not _is(i, "comma")]
     params: dict[str, Value] = {}
@@ -278,7 +332,7 @@ class _DcValue:
             return 0.0 if last is None else last
         return None
 
-    def warn(self, card: _Card, overridden: bool) -> None:
+    def warn(self, card: Card, overridden: bool) -> None:
         """A warning where the value used is not the only one written (``overridden``: a
         waveform whose value at t = 0 a DC keyword replaces)."""
         values = [c for v, c in self.keywords if v is not None] + ([self.lead_column] if self.lead is not None else [])
@@ -303,7 +357,7 @@ def _is_identifier(text: str) -> bool:
     return text.replace("_", "a").isalnum() and not text[0].isdigit()
 
 
-def _bad_arg(card: _Card, item) -> Value:
+def _bad_arg(card: Card, item) -> Value:
     """A waveform argument that is no value: a bare parameter name is one (ngspice reads
     ``SIN(0 A f)`` with ``.param A=.. f=..``); anything else is an error."""
     text = text_of(item)
@@ -312,7 +366,7 @@ def _bad_arg(card: _Card, item) -> Value:
     raise card.unexpected(item, EXPECT_VALUE)
 
 
-def _at_time_zero(card: _Card, word: str, args: list[Value], item) -> Value:
+def _at_time_zero(card: Card, word: str, args: list[Value], item) -> Value:
     """A waveform's value at t = 0, as ngspice takes it for the operating point."""
     def arg(k: int, default: float = 0.0) -> Value:
         return args[k] if k < len(args) else default
@@ -368,7 +422,7 @@ def _plus(a: Value, b: Value) -> Value:
 # ---- D ------------------------------------------------------------------------------------------
 
 
-def _diode(card: _Card) -> ElementStmt:
+def _diode(card: Card) -> ElementStmt:
     a, k, model = card.heads
     area: Value | None = None
     params: dict[str, Value] = {}
@@ -393,44 +447,6 @@ def _diode(card: _Card) -> ElementStmt:
     return card.stmt((node(a), node(k)), val, lower(model), params, columns)
 
 
-# ---- E, G ---------------------------------------------------------------------------------------
-
-
-def _controlled(card: _Card) -> ElementStmt:
-    out = tuple(node(n) for n in card.heads)
-    items = _flat(card.items)
-    params: dict[str, Value] = {}
-    columns: dict[str, int] = {}
-    while card.kind == "g" and items and _is(items[-1], "assignment") and lower(items[-1].children[0]) == "m":
-        card.params(items.pop(), ("m",), params, columns)  # G ... m=k: k copies in parallel
-    first = items[0] if items else None
-    word = lower(text_of(first)) if _is(first, "word") else None
-    forms = _CONTROL_FORMS[card.kind]
-    if word == "poly":
-        return replace(_poly(card, out, items), params=params, columns=columns)
-    expr = None
-    if word in forms and len(items) > 1 and _is(items[1], "braced"):  # VALUE {expr}, without '='
-        expr, items = items[1], items[1:]
-    elif _is(first, "assignment") and lower(first.children[0]) in forms:
-        expr = first.children[1]
-    if expr is not None:
-        if len(items) > 1:
-            raise card.unexpected(items[1])
-        return card.stmt(out, None, params=params, columns=columns, control=Behaviour(card.value(expr), column_of(expr)))
-    if word in ("table", "laplace", "freq", "and", "or", "nand", "nor", "ch", "cur", "vol"):
-        raise card.error(first, f"the {word.upper()} form of a controlled source is not supported",
-                         "resim reads linear controlled sources: gain, POLY(n) with linear coefficients, "
-                         "and VALUE={expression} affine in node voltages")
-    if len(items) < 3:
-        raise card.unexpected(None, "a name" if len(items) < 2 else EXPECT_VALUE)
-    if not _is(items[2], "number", "braced"):
-        raise card.unexpected(items[2], EXPECT_VALUE)
-    if len(items) > 3:
-        raise card.unexpected(items[3])
-    return card.stmt(out + (_node_of(card, items[0]), _node_of(card, items[1])), card.value(items[2]),
-                     params=params, columns=columns)
-
-
 def _flat(items: list) -> list:
     """``items`` without commas, the groups of two node names (``(a,b)``) opened."""
     out = []
@@ -443,43 +459,4 @@ def _flat(items: list) -> list:
     return out
 
 
-def _poly(card: _Card, out: tuple[str, str], items: list) -> ElementStmt:
-    head = items[0]
-    group = items[1] if len(items) > 1 else None
-    sizes = [c for c in (group.children if _is(group, "group") else []) if not _is(c, "comma")]
-    if len(sizes) != 1 or not _is(sizes[0], "number"):
-        raise card.unexpected(group, "(n), the number of controlling voltages",
-                              "write: POLY(n) c1+ c1- ... cn+ cn- coefficients...")
-    n = card.value(sizes[0])
-    if n != int(n) or n < 1:
-        raise card.error(sizes[0], f"POLY({text_of(sizes[0])}) needs a whole number of controls, 1 or more")
-    n = int(n)
-    nodes = items[2 : 2 + 2 * n]
-    if len(nodes) < 2 * n:
-        raise card.unexpected(None, "a name", f"POLY({n}) takes {n} pairs of controlling nodes, then coefficients")
-    controls = tuple((_node_of(card, nodes[2 * j]), _node_of(card, nodes[2 * j + 1])) for j in range(n))
-    coefficients = []
-    for item in items[2 + 2 * n :]:
-        if not _is(item, "number", "braced"):
-            raise card.unexpected(item, EXPECT_VALUE)
-        coefficients.append(card.value(item))
-    return card.stmt(out, None, control=Poly(controls, tuple(coefficients), column_of(head)))
-
-
-# ---- C, L ---------------------------------------------------------------------------------------
-
-
-def _reactive(card: _Card) -> ElementStmt:
-    val = None
-    for item in card.items:
-        if _is(item, "number", "braced") and val is None:
-            val = card.value(item)
-        elif _is(item, "assignment", "comma", "word"):
-            continue  # ic=, m=, a model name: nothing at DC
-        else:
-            raise card.unexpected(item)
-    return card.stmt(tuple(node(n) for n in card.heads), val)
-
-
-_READERS = {"r": _resistor, "v": _source, "i": _source, "d": _diode, "e": _controlled, "g": _controlled,
-            "c": _reactive, "l": _reactive}
+_READERS = {"r": _resistor, "v": _source, "i": _source, "d": _diode}  # the native readers

@@ -49,9 +49,8 @@ def single_connections(nodes: Sequence[str], groups: Mapping[str, ElementGroup],
                 counts[index[name]] += 1
             else:
                 elsewhere[name] += 1
-    for kind, outputs in (("v", 2), ("e", 2)):
-        if kind in groups:
-            counts[groups[kind].nodes[:, :outputs].ravel()] += 2  # set by the source: not dangling
+    for kind in (k for k in groups if ELEMENTS[k].sets_voltage):
+        counts[groups[kind].nodes[:, :2].ravel()] += 2  # set by the source: not dangling
     single = [(nodes[k], int(k)) for k in np.flatnonzero(counts[1:] < 2) + 1]
     single += [(name, -1) for name, c in elsewhere.items() if c < 2]
     order = {f: j for j, f in enumerate(files)}

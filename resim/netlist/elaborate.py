@@ -81,7 +81,7 @@ class _Elaborator:
         self.added_nodes: dict[str, int] = {}
         self.file_index = {f: k for k, f in enumerate(parsed.files)}
         self.scope: dict[str, float] = {}  # the global parameters, set by run()
-        self.notes: dict[str, list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
+        self.notes: dict[str | tuple[str, str], list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
         self.synthesized: set[str] = set()  # see Circuit.synthesized
         # connections no element carries (elements left out, unused subcircuit ports): (kind, name, nodes, location)
         self.dropped: list[tuple[str, str, tuple[str, ...], object]] = []
@@ -309,16 +309,9 @@ class _Elaborator:
         params = {k: self._eval(v, scope, line, f"parameter '{k}' of '{stmt.name}'{where}")
                   for k, v in stmt.params.items()}
         name = element_name(kind, path, stmt.name)
-        if kind == "c":
-            self._note("c", name)
-            self.dropped.append(("c", name, nodes, stmt.location))  # its connections still count
-            return
-        if kind == "l":
-            self._add("v", element_name("v", path, "v." + stmt.name), nodes, 0.0, stmt, synthesized=True)
-            self._note("l", name)
-            return
-        if stmt.control is not None:
-            self._controlled(stmt, scope, path, nodes, m, node or (lambda n: n))
+        spec = ELEMENTS[kind]
+        if spec.expand is not None:  # the kind elaborates itself (resim.elements.kind)
+            spec.expand(Emit(self, stmt, scope, path, nodes, m, params, name, node or (lambda n: n)))
             return
         value = None if stmt.value is None else self._eval(stmt.value, scope, line, f"value of '{stmt.name}'{where}")
         if kind == "r":
@@ -362,7 +355,7 @@ class _Elaborator:
                 raise line.error(1, f"diode '{stmt.name}': {exc.message}", exc.hint) from None
             self._add(kind, name, nodes, value, stmt, ref)
             return
-        elif kind in ("i", "g"):
+        elif spec.parallel:
             value *= m * params.get("m", 1.0)
         self._add(kind, name, nodes, value, stmt)
 
@@ -373,16 +366,13 @@ class _Elaborator:
         col = self.added[kind]
         col.append(name, tuple(map(self.node_id, nodes)), value, self.file_index.get(stmt.location.file, 0),
                    stmt.location.line)
-        if kind == "d":
+        if ELEMENTS[kind].refers:
             col.refs.append(ref or "")
 
-    def _controlled(self, stmt: ElementStmt, scope, path, nodes, m: float, node) -> None:
-        """A POLY or VALUE controlled source as linear elements: ``out = c + sum(k_j v_j)``.
-
-        E: a chain of E elements in series between the outputs, one per control pair (the
-        first keeps the card's name; the others are ``<name>.2``, ``<name>.3``, ... joined
-        at nodes ``<name>.n1``, ...), and a source ``v.<name>`` of ``c`` volts. G: G
-        elements in parallel, and a current source ``i.<name>`` of ``c`` amperes."""
+    def affine(self, stmt: ElementStmt, scope, node) -> tuple[float, list[tuple[tuple[str, ...], float]]]:
+        """A POLY or VALUE control of ``stmt`` as ``out = c + sum(k_j x_j)``: the constant
+        ``c`` and the terms ``(control, k_j)`` whose ``k_j`` is not 0 (a control is a pair of
+        nodes, mapped by ``node``, for E and G; a source's name for F and H)."""
         line, ctrl = stmt.line, stmt.control
         what = f"{ELEMENTS[stmt.kind].word} '{stmt.name}'"
         if isinstance(ctrl, Poly):
@@ -403,29 +393,7 @@ class _Elaborator:
             except ExpressionError as exc:
                 raise _value_error(exc, line, ctrl.column, f"{what}: VALUE") from None
             terms = list(by_pair.items())
-        terms = [(tuple(node(n) for n in pair), k) for pair, k in terms if k != 0.0]
-        kind = stmt.kind
-        scale = m * self._eval(stmt.params.get("m", 1.0), scope, line, f"m of '{stmt.name}'") if kind == "g" else 1.0
-        base = element_name(kind, path, stmt.name)
-        out_p, out_n = nodes
-        parts = terms or [(("0", "0"), 0.0)]
-        if kind == "g":
-            for j, ((cp, cn), k) in enumerate(parts):
-                self._add("g", base if j == 0 else f"{base}.{j + 1}", (out_p, out_n, cp, cn), k * scale, stmt,
-                          synthesized=True)
-            if constant != 0.0:
-                self._add("i", element_name("i", path, "i." + stmt.name), (out_p, out_n), constant * scale, stmt,
-                          synthesized=True)
-            return
-        prefix = ".".join(path) + "." if path else ""
-        chain = [out_p] + [f"{prefix}{stmt.name}.n{j + 1}" for j in range(len(parts) - (constant == 0.0))] + [out_n]
-        self.synthesized.update(chain[1:-1])
-        for j, ((cp, cn), k) in enumerate(parts):
-            self._add("e", base if j == 0 else f"{base}.{j + 1}", (chain[j], chain[j + 1], cp, cn), k, stmt,
-                      synthesized=True)
-        if constant != 0.0:
-            self._add("v", element_name("v", path, "v." + stmt.name), (chain[-2], chain[-1]), constant, stmt,
-                      synthesized=True)
+        return constant, [(tuple(node(n) for n in pair), k) for pair, k in terms if k != 0.0]
 
     def shunt(self, ohm: float) -> None:
         """``.options rshunt``: a resistor ``r.rshunt.<node>`` from every node to ground."""
@@ -436,14 +404,12 @@ class _Elaborator:
             self.synthesized.add(f"r.rshunt.{name}")
         self.shunted = len(names)
 
-    def _note(self, topic: str, name: str) -> None:
+    def _note(self, topic: str | tuple[str, str], name: str) -> None:
         self.notes.setdefault(topic, []).append(name)
 
     def _notes(self) -> list[str]:
         """One warning per kind of change elaboration made, naming the elements (see :meth:`emit`)."""
         texts = {
-            "c": ("capacitor", "read as open (a DC operating point, as in SPICE)"),
-            "l": ("inductor", "read as a short, a 0 V source 'v.<name>' (a DC operating point, as in SPICE)"),
             "r0": ("resistor", "of 0 ohm: read as 1 milliohm, as ngspice does"),
             "r-": ("resistor", "without a resistance or a model that gives one: 1 milliohm is used, as ngspice does"),
             "open": ("resistor", "of width W - 2 NARROW = 0: left open, as ngspice does"),
@@ -452,7 +418,7 @@ class _Elaborator:
         }
         out = []
         for topic, names in self.notes.items():
-            word, text = texts[topic]
+            word, text = texts[topic] if isinstance(topic, str) else topic  # (word, text): a kind's own note
             shown = ", ".join(f"'{n}'" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             out.append(f"warning: {word}{'s' if len(names) > 1 else ''} {shown}: {text}")
         return out
@@ -481,20 +447,35 @@ class _Elaborator:
             twice = names.first_duplicate()
             if twice is not None:
                 raise self._duplicate(names, arr, *twice)
-            model = None
-            if kind == "d":
-                model = np.empty(len(names), np.int32)
-                for j, ref in enumerate(refs[kind]):
-                    m = model_index.get(ref)
-                    if m is None:
-                        loc, src = source_location(files, self.p.lines, arr.file[j], arr.line[j])
-                        known = ", ".join(sorted(model_index)) or "none defined"
-                        raise NetlistError(f"diode '{names[j]}': undefined model '{ref}'", location=loc,
-                                           source_line=src,
-                                           hint=f"define it with .model {ref} D(...) (known diode models: {known})")
-                    model[j] = m
-            groups[kind] = ElementGroup(as_names(names), nodes, arr.values, arr.file, arr.line, model)
+            refers = ELEMENTS[kind].refers
+            ref = self._refs(kind, refers, names, refs[kind], arr, model_index, groups) if refers else None
+            groups[kind] = ElementGroup(as_names(names), nodes, arr.values, arr.file, arr.line, ref)
         return names_in_order, groups
+
+    def _refs(self, kind: str, refers: str, names, refs: list[str], arr: ColumnArrays, model_index: dict[str, int],
+              groups: dict[str, ElementGroup]) -> np.ndarray:
+        """The ``ref`` column of ``kind``: each element's ``refs`` name as an index into the
+        circuit's models (``refers == "model"``) or into the group of kind ``refers``,
+        numbered before it; an error at the first name that is neither."""
+        out = np.empty(len(names), np.int32)
+        target = None if refers == "model" else groups[refers]
+        for j, name in enumerate(refs):
+            k = model_index.get(name) if target is None else target.index_of(name)
+            if k is None:
+                loc, src = source_location(self.p.files, self.p.lines, arr.file[j], arr.line[j])
+                word = ELEMENTS[kind].word
+                if target is None:
+                    known = ", ".join(sorted(model_index)) or "none defined"
+                    raise NetlistError(f"{word} '{names[j]}': undefined model '{name}'", location=loc, source_line=src,
+                                       hint=f"define it with .model {name} D(...) (known diode models: {known})")
+                what = ELEMENTS[refers].word
+                known = ", ".join(list(target.names)[:6]) or "none in the circuit"
+                raise NetlistError(f"{word} '{names[j]}': no {what} '{name}' to read the current of",
+                                   location=loc, source_line=src,
+                                   hint=f"name a {what} of the circuit (known: {known}); inside a subcircuit, "
+                                        "one of the same subcircuit")
+            out[j] = k
+        return out
 
     @staticmethod
     def _joined(parsed: Columns, added: Columns) -> tuple[ColumnArrays, Names, list[str]]:
@@ -516,6 +497,68 @@ class _Elaborator:
             f"element '{names[j]}' is defined twice (first at {files[arr.file[first]]}:{arr.line[first]})",
             location=loc, source_line=src, hint="element names must be unique",
         )
+
+
+class Emit:
+    """One card being elaborated, as a kind's ``expand`` sees it
+    (:attr:`~resim.elements.kind.ElementKind.expand`): its statement, its full name, its
+    nodes (mapped into the instance), its parameters evaluated, and the ways to add
+    elements to the circuit."""
+
+    def __init__(self, owner: _Elaborator, stmt: ElementStmt, scope: Mapping[str, float], path: tuple[str, ...],
+                 nodes: tuple[str, ...], m: float, params: dict[str, float], name: str, node) -> None:
+        self._owner, self._scope, self._path, self._node = owner, scope, path, node
+        self.stmt, self.nodes, self.m, self.params, self.name = stmt, nodes, m, params, name
+
+    @property
+    def value(self) -> float | None:
+        """The card's value, evaluated (None: it has none)."""
+        stmt = self.stmt
+        if stmt.value is None:
+            return None
+        where = f" in '{self._path[-1]}'" if self._path else ""
+        return self._owner._eval(stmt.value, self._scope, stmt.line, f"value of '{stmt.name}'{where}")
+
+    @property
+    def ref(self) -> str | None:
+        """The full name of what the card refers to (its kind's ``refers``), as the
+        instance sees it: ``vx`` inside ``x1`` is ``v.x1.vx``."""
+        refers = ELEMENTS[self.stmt.kind].refers
+        return None if self.stmt.ref is None else element_name(refers, self._path, self.stmt.ref)
+
+    def m_total(self) -> float:
+        """The card's own ``m=`` times its instance's: its copies in parallel."""
+        return self.m * self.params.get("m", 1.0)
+
+    def control(self) -> tuple[float, list[tuple[tuple[str, ...], float]]]:
+        """The card's POLY or VALUE control as a constant and linear terms (:meth:`_Elaborator.affine`)."""
+        return self._owner.affine(self.stmt, self._scope, self._node)
+
+    def add(self, kind: str, name: str, nodes: tuple[str, ...], value: float, ref: str | None = None,
+            synthesized: bool = False) -> None:
+        """An element of ``kind`` in the circuit (``synthesized``: resim made its name)."""
+        self._owner._add(kind, name, nodes, value, self.stmt, ref, synthesized)
+
+    def element_name(self, kind: str, local: str) -> str:
+        """The full name of an element called ``local`` inside this card's instance."""
+        return element_name(kind, self._path, local)
+
+    def local_node(self, local: str) -> str:
+        """A node resim makes inside this card's instance (named, e.g., ``x1.e1.n1``)."""
+        name = ".".join(self._path) + "." + local if self._path else local
+        self._owner.synthesized.add(name)
+        return name
+
+    def note(self, word: str, text: str) -> None:
+        """One warning for all the elements elaboration changed the same way."""
+        self._owner._note((word, text), self.name)
+
+    def drop(self) -> None:
+        """Leave the card out of the circuit (its nodes still count as connected)."""
+        self._owner.dropped.append((self.stmt.kind, self.name, self.nodes, self.stmt.location))
+
+    def error(self, column: int, message: str, hint: str | None = None) -> NetlistError:
+        return self.stmt.line.error(column, message, hint)
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

@@ -277,8 +277,9 @@ class Reader:
         if kind == "x":
             self.out.instances.append(stmt)
             return
-        if (stmt.params or stmt.control is not None or stmt.value is None or not ELEMENTS[kind].in_circuit
-                or (kind == "r" and stmt.ref)):
+        spec = ELEMENTS[kind]
+        if (stmt.params or stmt.control is not None or stmt.value is None or not spec.in_circuit
+                or (stmt.ref and not spec.refers)):  # (a resistor's model, or a .param: R1 a b rv)
             self.out.cards.append(stmt)  # elaborated one by one, as in a subcircuit body
             return
         col = self.out.columns[kind]
@@ -287,7 +288,7 @@ class Reader:
             self.out.fixups.append(Fixup(kind, len(col), value, stmt.line))
             value = math.nan
         col.append(stmt.name, tuple(map(self.out.node_id, stmt.nodes)), value, file_index, stmt.location.line)
-        if kind == "d":
+        if spec.refers:  # resolved once every element is read (resim.netlist.elaborate)
             col.refs.append(stmt.ref or "")
 
     @staticmethod

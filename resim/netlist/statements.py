@@ -201,7 +201,7 @@ class Columns:
 
     terminals: int
     names: Names = field(default_factory=Names)  # strings, and blocks decoded when read (the fast path's)
-    refs: list[str] = field(default_factory=list)  # diode model names
+    refs: list[str] = field(default_factory=list)  # what each element refers to (ElementKind.refers), by name
     blocks: list[ColumnArrays] = field(default_factory=list)
     _rows: list[tuple] = field(default_factory=list)  # (node ids, value, file, line) not yet in a block
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..elements import ELEMENTS
 from .cards import column_of as first_column, element_card
 from .source import LogicalLine
 from .statements import (DcStmt, ElementStmt, End, Ends, FuncStmt, Global, Include, ModelStmt, Op, OptionsStmt,
@@ -200,8 +201,7 @@ def _other_dot(tree, line, warnings):
 
 
 _RULES: dict[str, Callable[[Any, LogicalLine, list[str]], Statement]] = {
-    **{rule: element_card for rule in ("resistor", "vsource", "isource", "diode", "vcvs", "vccs", "capacitor",
-                                       "inductor")},
+    **{kind.rule: element_card for kind in ELEMENTS.values() if kind.letter != "x"},
     "instance": _instance, "model": _model, "model_unclosed": _model, "param": _param, "func": _func, "subckt": _subckt, "ends": _ends,
     "include": _include, "lib": _lib, "global": _global, "op": _op, "dc": _dc, "options": _options, "temp": _temp, "end": _end,
     "other_dot": _other_dot,

@@ -1,6 +1,6 @@
 """``--method auto``: pick a solver from the circuit's structure and elements.
 
-* E or G elements: the exact solver (the circuit is not reciprocal, the
+* controlled sources (E, G, ...): the exact solver (the circuit is not reciprocal, the
   coordinate-descent core does not handle it);
 * a layered network of at least ``CD_MIN_UNKNOWNS`` unknowns: coordinate descent (DRN-1H:
   0.35 s against 2.6 s for sparse LU, bench/drn_solve.py). *Layered* means a 2-colourable
@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compile import CompiledCircuit
+from ..elements import ELEMENTS
 
 CD_MIN_UNKNOWNS = 1000
 LAYERED_MAX_DEPTH = 8
@@ -25,7 +26,8 @@ LAYERED_MAX_DEPTH = 8
 
 def choose(cc: CompiledCircuit) -> tuple[str, str]:
     if not cc.reciprocal:
-        return "exact", "auto: controlled sources (E/G) need the exact solver"
+        kinds = [k.upper() for k, g in cc.circuit.groups.items() if len(g) and not ELEMENTS[k].reciprocal]
+        return "exact", f"auto: controlled sources ({'/'.join(kinds)}) need the exact solver"
     if cc.n_vars < CD_MIN_UNKNOWNS:
         return "exact", f"auto: small circuit ({cc.n_vars} unknowns), sparse LU is fastest"
     from .cd import CDUnsupported, prepare

@@ -11,8 +11,9 @@ derives every element current, the diode states, the power balance, and the cert
   currents from KCL on their forest, internal nodes of diodes with RS included), with
   ``kcl_floor`` the rounding noise of its terms, ``KCL_ROUNDING_ULPS eps g (|v_a| + |v_b|)``;
 * ``kcl_relative``: the worst node's residual over the sum of ``|current|`` meeting there;
-* ``constraint``: ``|v_p - v_n - E|`` of sources and VCVS, ``max(u - Vfwd, 0)`` of ideal
-  diodes; ``complementarity`` ``|lambda (Vfwd - u)|`` and ``dual`` ``max(-lambda, 0)`` of
+* ``constraint``: ``|v_p - v_n - E|`` of sources, the branch equation's violation of
+  controlled sources with one (E: ``|v_p - v_n - gain (v_cp - v_cn)|``), ``max(u - Vfwd, 0)``
+  of ideal diodes; ``complementarity`` ``|lambda (Vfwd - u)|`` and ``dual`` ``max(-lambda, 0)`` of
   ideal diodes (``lambda = j - goff u``).
 
 :func:`checked` raises :class:`~resim.errors.ConvergenceError` for a result whose
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compile import CompiledCircuit
-from ..elements import CIRCUIT_KINDS
+from ..elements import CIRCUIT_KINDS, ELEMENTS
 from ..errors import ConvergenceError
 from ..result import Certificate, Result
 from .mna import MNASystem
@@ -49,7 +50,7 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     c = cc.circuit
     vv = system.volts(x)
     volts = np.where(cc.var >= 0, vv[cc.var], 0.0)
-    R, V, I, D, E, G = c["r"], c["v"], c["i"], c["d"], c["e"], c["g"]
+    R, V, I, D = c["r"], c["v"], c["i"], c["d"]
     cur = {k: np.zeros(len(c[k])) for k in CIRCUIT_KINDS}
     r = cc.resistors
     if len(r.index) == len(R):  # every resistor live: written in place, chunk by chunk
@@ -71,9 +72,8 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
         u_p[soft] - cc.pwl_vfwd[soft], 0.0)
     i_p[system.ideal] = x[system.colD]
     cur["d"][p.index] = i_p
-    cur["e"][:] = x[system.colE]
-    vccs = cc.vccs
-    cur["g"][:] = vccs.gain * (vv[vccs.cp] - vv[vccs.cn])
+    for kind, rec in cc.linear.items():  # controlled sources: their kinds say how
+        cur[kind][:] = ELEMENTS[kind].linear.current(rec, x, vv, system.at(kind))
 
     # shorts from KCL on the short forest
     nn = c.n_nodes
@@ -108,7 +108,7 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
 
     leave_live(R, cur["r"], cc.short_r)
     leave_live(V, cur["v"], cc.short_v)
-    for k in "idge":
+    for k in (k for k in CIRCUIT_KINDS if k not in "rv"):  # no shorts among the other kinds
         g = c[k]
         leave(g.nodes[:, 0], g.nodes[:, 1], cur[k])
     jr, jv = cc.short_currents(net)
@@ -127,8 +127,10 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     # constraints
     vdiff = lambda g, a=0, b=1: volts[g.nodes[:, a]] - volts[g.nodes[:, b]]  # noqa: E731
     cons = [np.abs(vdiff(V) - V.value)]
-    if len(E):
-        cons.append(np.abs(vdiff(E) - E.value * vdiff(E, 2, 3)))
+    for kind, rec in cc.linear.items():
+        residual = ELEMENTS[kind].linear.residual
+        if residual is not None and len(rec):
+            cons.append(residual(rec, x, vv, system.at(kind)))
     u_ideal = u_p[system.ideal]
     vf = cc.pwl_vfwd[system.ideal]
     lam = x[system.colD] - cc.pwl_goff[system.ideal] * u_ideal
@@ -161,8 +163,7 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     states[p.index] = np.where(on, "on", "off")
     with np.errstate(over="ignore", invalid="ignore"):  # judged just below
         dissipated = float(_power(volts, R, cur["r"]) + _power(volts, D, cur["d"]))
-        delivered = float(-_power(volts, V, cur["v"]) - _power(volts, I, cur["i"])
-                          - _power(volts, E, cur["e"]) - _power(volts, G, cur["g"]))
+        delivered = float(-sum(_power(volts, c[k], cur[k]) for k in CIRCUIT_KINDS if ELEMENTS[k].source))
     _in_range(cc, volts, cur, dissipated, delivered)
     return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
 

@@ -40,12 +40,9 @@ def floating_groups(cc: CompiledCircuit, on: np.ndarray) -> np.ndarray:
     from ..compile import components
 
     n = cc.n_vars
-    d = cc.pwl
-    conducts = np.where(cc.ideal, on, on | (cc.pwl_goff > 0))
-    e = cc.vcvs
-    a = np.concatenate([cc.resistors.a, cc.shockley_rs.a, cc.vsources.a, cc.shockley.a, d.a[conducts], e.p])
-    b = np.concatenate([cc.resistors.b, cc.shockley_rs.b, cc.vsources.b, cc.shockley.b, d.b[conducts], e.n])
-    a, b = np.where(a < 0, n, a).astype(int), np.where(b < 0, n, b).astype(int)
+    a, b = cc.conducting_edges(on, dtype=np.int64)
+    a[a < 0] = n
+    b[b < 0] = n
     label = np.asarray(components(n + 1, a, b))
     return np.where(label[:n] == label[n], -1, label[:n])
 

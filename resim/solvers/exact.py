@@ -13,7 +13,7 @@ Nonlinear elements:
   verified complementarity: ``0 <= i - u/Roff``, ``u <= Vfwd``, and their product 0.
 * Shockley diodes ``i = IS (exp(u / N Vt) - 1) + gmin u`` (the circuit's gmin, 1e-12 S
   unless ``.options gmin``; below ``-3 N Vt`` ngspice's cubic reverse branch, below the
-  breakdown knee its reverse exponential, see :func:`~resim.solvers.shockley.junction`):
+  breakdown knee its reverse exponential, see :func:`~resim.junction.junction`):
   damped Newton with SPICE's junction-voltage limiting (pnjlim, mirrored at the knee in
   breakdown); on failure gmin stepping, then source stepping.
 
@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..compile import CompiledCircuit
+from ..elements import ELEMENTS
 from ..errors import ConvergenceError, NoSolutionError, TopologyError
 from ..result import Result
 from .certificate import assemble, checked
@@ -248,8 +249,8 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
 
     explain_singular(cc, on)  # floating groups: no solution, or an undetermined voltage
     ideal_on = np.flatnonzero(cc.ideal & on)
-    vcvs = cc.vcvs.index
-    cancelling_resistances(cc, on, fallback=not len(ideal_on) and not len(vcvs))  # negative resistances
+    branch = [(kind, k) for kind, rec in cc.linear.items() if ELEMENTS[kind].linear.branch for k in range(len(rec))]
+    cancelling_resistances(cc, on, fallback=not len(ideal_on) and not branch)  # negative resistances
     c = cc.circuit
     if len(ideal_on):
         names = [c["d"].names[cc.pwl.index[k]] for k in ideal_on]
@@ -262,15 +263,16 @@ def _singular(cc: CompiledCircuit, on: np.ndarray):
             source_line=line,
             hint="add resistance in series with the diode (Ron > 0) or with the source",
         )
-    if not len(vcvs):  # no floating group, no conducting diode, no E: the numbers, not the topology
+    if not branch:  # no floating group, no conducting diode, no E: the numbers, not the topology
         from .certificate import out_of_range
 
         raise out_of_range(cc)
-    named = f" (controlled sources: {', '.join(c['e'].names[int(k)] for k in vcvs[:6])})" if len(vcvs) else ""
-    location, line = c.where("e", int(vcvs[0])) if len(vcvs) else (None, None)
+    named = ", ".join(c[kind].names[k] for kind, k in branch[:6])
+    letters_ = "".join(sorted({kind.upper() for kind, _ in branch}))
+    location, line = c.where(*branch[0])
     raise TopologyError(
-        f"the circuit equations are singular{named}: e.g. a loop of controlled voltage sources, "
-        "or a controlled source whose gain makes its own equation degenerate",
+        f"the circuit equations are singular (controlled sources: {named}): e.g. a loop of controlled voltage "
+        "sources, or a controlled source whose gain makes its own equation degenerate",
         location=location, source_line=line,
-        hint="check the E elements' connections and gains",
+        hint=f"check the {' and '.join(letters_)} elements' connections and gains",
     )

@@ -1,8 +1,9 @@
 """Modified nodal analysis: the linear system of a compiled circuit, one diode state at a time.
 
-Unknowns ``x = [v (n_vars), j_V, j_E, j_D]``: node potentials (ground removed, shorts
-merged, Shockley internal nodes appended), branch currents of voltage sources, of VCVS,
-and of ideal diodes (``Ron = 0``). Row ``k < n_vars`` is KCL at unknown node ``k``
+Unknowns ``x = [v (n_vars), j_V, j_E, ..., j_D]``: node potentials (ground removed, shorts
+merged, Shockley internal nodes appended), branch currents of voltage sources, of each
+kind with a branch current (E, in the registry's order: :attr:`MNASystem.cols`), and of
+ideal diodes (``Ron = 0``). Row ``k < n_vars`` is KCL at unknown node ``k``
 (sum of currents leaving = 0); the other rows are the branch equations. For a state
 ``on`` of the piecewise-linear diodes and a linearisation point ``u`` of the Shockley
 junctions the system is linear, :meth:`MNASystem.solve`:
@@ -11,13 +12,15 @@ junctions the system is linear, :meth:`MNASystem.solve`:
   ``-g`` at ``(a, b), (b, a)`` (:func:`stamp_g`);
 * a branch current ``j`` from ``p`` to ``n`` enters KCL rows ``p`` (+1) and ``n`` (-1)
   (:func:`stamp_branch`); its own row (:func:`row_volt`) says ``v_p - v_n = E`` for a
-  voltage source, ``v_p - v_n - gain (v_cp - v_cn) = 0`` for a VCVS, ``v_p - v_n = Vfwd``
-  for an ideal diode that is on and ``j - goff (v_p - v_n) = 0`` for one that is off;
-* a VCCS adds ``gain (v_cp - v_cn)`` to KCL row ``p`` and takes it from row ``n``;
+  voltage source, ``v_p - v_n = Vfwd`` for an ideal diode that is on and
+  ``j - goff (v_p - v_n) = 0`` for one that is off;
+* a controlled source (E, G, ...) stamps what its kind's module says
+  (:class:`~resim.elements.kind.Linear`): a VCVS, ``v_p - v_n - gain (v_cp - v_cn) = 0``
+  in its branch row; a VCCS, ``gain (v_cp - v_cn)`` into KCL row ``p`` and out of ``n``;
 * a soft diode is ``gon`` (on, with an offset current ``Vfwd (goff - gon)``) or ``goff``;
 * a Shockley junction is its conductance ``g(u) + gmin`` and the current
   ``i(u) - g(u) u`` (Newton's linearisation of its law,
-  :class:`~resim.solvers.shockley.JunctionLaw`, with the circuit's gmin).
+  :class:`~resim.junction.JunctionLaw`, with the circuit's gmin).
 
 Both solvers use the system: the exact solver solves it, coordinate descent lays its
 answer out in the same unknowns for the certificate (:mod:`resim.solvers.certificate`).
@@ -31,6 +34,9 @@ from functools import cached_property
 import numpy as np
 
 from ..compile import CompiledCircuit
+from ..elements import ELEMENTS
+from ..elements.kind import Branchwise
+from ..elements.stamps import row_volt, stamp_branch, stamp_g
 
 DENSE_MAX = 200  # unknowns; up to this the MNA system is solved dense
 
@@ -39,30 +45,15 @@ class Singular(Exception):
     """The system of this diode state is singular (or its solution is not finite)."""
 
 
-def stamp_g(a: np.ndarray, b: np.ndarray, g: np.ndarray):
-    """COO entries of conductances ``g`` between unknowns ``a`` and ``b`` (-1 = ground)."""
-    return (np.concatenate([a, b, a, b]), np.concatenate([a, b, b, a]), np.concatenate([g, g, -g, -g]))
-
-
-def stamp_branch(col: np.ndarray, p: np.ndarray, n: np.ndarray):
-    """A branch current ``col`` leaving ``p`` and entering ``n``: its KCL entries."""
-    ones = np.ones(len(col))
-    return (np.concatenate([p, n]), np.concatenate([col, col]), np.concatenate([ones, -ones]))
-
-
-def row_volt(row: np.ndarray, p: np.ndarray, n: np.ndarray, scale: np.ndarray | float = 1.0):
-    """Branch row entries ``scale (v_p - v_n)``."""
-    s = np.broadcast_to(np.asarray(scale, float), row.shape)
-    return (np.concatenate([row, row]), np.concatenate([p, n]), np.concatenate([s, -s]))
-
-
 class MNASystem:
     """The MNA system of one compiled circuit; stamps depend on diode state/linearization.
 
     ``law`` is the Shockley junctions' law (``cc.shockley_law``, with the circuit's gmin
     across each junction). The unknowns' layout:
-    ``nv`` potentials, then the columns ``colV``, ``colE``, ``colD`` (voltage sources,
-    VCVS, ideal diodes ``ideal``); ``size`` unknowns in all.
+    ``nv`` potentials, then the columns ``colV`` (voltage sources), ``cols[kind]`` of each
+    kind with a branch current (E, ...) and ``colD`` (ideal diodes ``ideal``); ``size``
+    unknowns in all. ``at(kind)`` is where a kind finds its columns (for its stamp and its
+    current).
     """
 
     def __init__(self, cc: CompiledCircuit) -> None:
@@ -71,14 +62,18 @@ class MNASystem:
         nv = cc.n_vars
         self.nv = nv
         self.nV = len(cc.vsources.index)
-        self.nE = len(cc.vcvs)
         self.ideal = np.flatnonzero(cc.ideal)
         self.soft = np.flatnonzero(~cc.ideal)
         self.nD = len(self.ideal)
-        self.size = nv + self.nV + self.nE + self.nD
         self.colV = nv + np.arange(self.nV)
-        self.colE = nv + self.nV + np.arange(self.nE)
-        self.colD = nv + self.nV + self.nE + np.arange(self.nD)
+        end = nv + self.nV
+        self.cols: dict[str, np.ndarray] = {}
+        for kind, rec in cc.linear.items():
+            n = len(rec) if ELEMENTS[kind].linear.branch else 0
+            self.cols[kind] = end + np.arange(n)
+            end += n
+        self.colD = end + np.arange(self.nD)
+        self.size = end + self.nD
         # independent sources, for source stepping
         self.rhs_sources = np.zeros(self.size)
         i = cc.isources
@@ -100,21 +95,20 @@ class MNASystem:
         building them eagerly made ``MNASystem(cc)`` peak at 192 bytes per element and hold
         96 for the whole solve (150 MB of the 403 MB peak of ``solve_cd``)."""
         cc = self.cc
-        e, g = cc.vcvs, cc.vccs
         r, rs = cc.resistors, cc.shockley_rs
         parts = [
             stamp_g(r.a, r.b, r.value),
             stamp_g(rs.a, rs.b, rs.value),
             stamp_branch(self.colV, cc.vsources.a, cc.vsources.b),
             row_volt(self.colV, cc.vsources.a, cc.vsources.b),
-            stamp_branch(self.colE, e.p, e.n),
-            row_volt(self.colE, e.p, e.n),
-            row_volt(self.colE, e.cp, e.cn, -e.gain),
+            *(ELEMENTS[kind].linear.stamp(rec, self.at(kind)) for kind, rec in cc.linear.items()),
             stamp_branch(self.colD, cc.pwl.a[self.ideal], cc.pwl.b[self.ideal]),
-            (np.concatenate([g.p, g.p, g.n, g.n]), np.concatenate([g.cp, g.cn, g.cp, g.cn]),
-             np.concatenate([g.gain, -g.gain, -g.gain, g.gain])),
         ]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+
+    def at(self, kind: str) -> Branchwise:
+        """Where ``kind`` finds its unknowns: its own branch columns and the sources'."""
+        return Branchwise(self.cols[kind], self.colV)
 
     def solve(self, on: np.ndarray, u_sh: np.ndarray, gshunt: float, alpha: float) -> np.ndarray:
         """Solve the linear system for PWL state ``on`` and Shockley linearization at ``u_sh``

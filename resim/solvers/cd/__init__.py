@@ -22,7 +22,7 @@ Soft piecewise-linear diodes (``Ron > 0``) add ``(gon - goff) max(u - Vfwd, 0)``
 exactly on the right segment. Over-relaxation is adaptive: omega is revised from the
 observed contraction every few sweeps; layered networks converge before it starts. Scope:
 R, V, I and all diodes but those with a recombination current (``ISR``) or a reverse knee
-(``IKR``), whose law steps down; E and G elements and those diodes raise
+(``IKR``), whose law steps down; controlled sources (E, G, ...) and those diodes raise
 :class:`CDUnsupported` (``method="auto"`` then uses the exact solver).
 
 A result is accepted only through the exact solver's certificate (:func:`solve_cd`). A

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..shockley import JunctionLaw
+from ...junction import JunctionLaw
 from .problem import CDProblem, coord_of
 
 
@@ -19,7 +19,7 @@ def series_junction(u: np.ndarray, law: JunctionLaw, RS: np.ndarray) -> tuple[np
     """Current and conductance of Shockley junctions (with their gmin) behind a series RS.
 
     The junction voltage ``w`` solves ``h(w) = w + RS f(w) - u = 0`` (``f`` the junction
-    law, :class:`~resim.solvers.shockley.JunctionLaw`), an increasing function of ``w``
+    law, :class:`~resim.junction.JunctionLaw`), an increasing function of ``w``
     bracketed by 0 and ``u``; Newton steps are kept inside the bracket.
     ``di/du = f'(w) / (1 + RS f'(w))``.
 

@@ -12,8 +12,8 @@ path to ground move as one, ``v = P c + o``, ``o = Q E`` holding the sources' of
     b = P^T (J I - G o)
 
 the currents injected into them. Coordinates that share no element get one colour
-(:func:`_coloring`: 2 colours when the coupling graph is bipartite). A circuit with E or G
-elements, or with diodes whose law is not increasing (``ISR``, ``IKR``:
+(:func:`_coloring`: 2 colours when the coupling graph is bipartite). A circuit with
+controlled sources (E, G, ...), or with diodes whose law is not increasing (``ISR``, ``IKR``:
 :func:`_check_increasing`), raises :class:`CDUnsupported`; free nodes with no conductance to a fixed potential
 raise :class:`Unanchored` (:func:`_check_anchored`).
 
@@ -28,12 +28,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...compile import CompiledCircuit, index_dtype
+from ...elements import ELEMENTS
 from ...errors import ResimError
 
 
 class CDUnsupported(ResimError):
-    """The circuit has elements the coordinate-descent core does not handle (E and G:
-    ``--method cd`` is the wrong option for it, a usage error)."""
+    """The circuit has elements the coordinate-descent core does not handle (controlled
+    sources, E, G, ...: ``--method cd`` is the wrong option for it, a usage error)."""
 
     exit_code = 2
 
@@ -133,7 +134,7 @@ def _laplacian(n: int, parts: list[Branch]) -> sp.csr_matrix:
     (conductances ``g`` between unknowns ``a`` and ``b``, -1 = ground).
 
     The same matrix, to the bit, as ``csr_matrix`` of the COO entries of
-    :func:`~resim.solvers.mna.stamp_g` over the concatenated parts with ground's entries
+    :func:`~resim.elements.stamps.stamp_g` over the concatenated parts with ground's entries
     dropped: scipy sums duplicates row by row, in the order the entries of a row come in
     the COO input (``coo_tocsr`` is stable, then each row is sorted and summed), and each
     row here gets its entries in that order. Only the memory changed. Stamping all four
@@ -176,7 +177,7 @@ def _laplacian_rows(n: int, parts: list[Branch], lo: int, hi: int) -> sp.csr_mat
     """Rows ``lo..hi-1`` of the conductance matrix of ``parts`` (see :func:`_laplacian`),
     duplicates summed, as a [hi - lo, n] matrix. The entries go to scipy block by block,
     ``(a, a)``, ``(b, b)``, ``(a, b)``, ``(b, a)`` (row end, column end; the last two
-    negated), and part by part within a block: :func:`~resim.solvers.mna.stamp_g`'s order."""
+    negated), and part by part within a block: :func:`~resim.elements.stamps.stamp_g`'s order."""
     it = index_dtype(n)
     rows, cols, vals = [], [], []
     for row_end, col_end, negated in ((0, 0, False), (1, 1, False), (0, 1, True), (1, 0, True)):
@@ -255,13 +256,17 @@ def _check_increasing(cc: CompiledCircuit) -> None:
 
 
 def prepare(cc: CompiledCircuit, tied: np.ndarray | None = None) -> CDProblem:
-    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for E and G elements.
+    """Coordinate form of ``cc``; raises :class:`CDUnsupported` for elements of a
+    non-reciprocal kind (E, G, ...: :attr:`~resim.elements.kind.ElementKind.reciprocal`), naming them.
 
     ``tied`` (a mask over the ideal diodes) holds those diodes at u = Vfwd, like voltage
     sources: the nodes they join move as one block (see :mod:`resim.solvers.cd.stall`).
     """
     if not cc.reciprocal:
-        raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has E/G elements",
+        groups = cc.circuit.groups
+        found = [f"{ELEMENTS[k].word}s ({k.upper()}: {', '.join(list(g.names)[:3])}{', ...' if len(g) > 3 else ''})"
+                 for k, g in groups.items() if len(g) and not ELEMENTS[k].reciprocal]
+        raise CDUnsupported("coordinate descent handles reciprocal circuits only: this one has " + "; ".join(found),
                             hint="use --method exact (or auto)")
     _check_increasing(cc)
     n = cc.n_vars

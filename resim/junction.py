@@ -7,6 +7,9 @@ from ``BV`` and ``IBV``, and :class:`JunctionLaw` the per-diode parameters with 
 circuit's ``gmin`` shunt, as the solvers evaluate them. Real diode models add ngspice's
 recombination current (``ISR``, :func:`recombination`) and high-injection knees (``IKF``,
 ``IKR``, :func:`knee`): both are part of :func:`junction`.
+
+Device physics, below the element graph: this module imports nothing of resim, and the
+circuit, its compilation and the solvers all read it (docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ..circuit import DEFAULT_GMIN
-
-GMIN = DEFAULT_GMIN  # conductance across each Shockley junction (S) unless `.options gmin` says otherwise
+DEFAULT_GMIN = 1e-12  # S across each Shockley junction, as ngspice (`.options gmin=` changes it)
+GMIN = DEFAULT_GMIN
 # ngspice stops matching the breakdown current at CKTreltol; resim matches at the tight reltol
 # its ngspice comparisons use (the difference is (IS/IBV)^2 relative: nil for real diodes)
 BREAKDOWN_RELTOL = 1e-9
@@ -210,11 +212,6 @@ class JunctionLaw:
         """SPICE's critical voltage ``N Vt log(N Vt / (sqrt 2 IS))``, where junction-voltage
         limiting starts."""
         return self.nvt * np.log(self.nvt / (math.sqrt(2) * np.maximum(self.IS, 1e-300)))
-
-    @property
-    def breaks_down(self) -> np.ndarray:
-        """Mask of the junctions with a breakdown knee."""
-        return np.isfinite(self.bv)
 
     @property
     def increasing(self) -> np.ndarray:
