@@ -33,6 +33,8 @@ SAMPLES = {
     "d": (("a", "b"), "d1 {nodes} dmod 2"),
     "e": (("a", "b", "c", "d"), "e1 {nodes} 2"),
     "g": (("a", "b", "c", "d"), "g1 {nodes} 1m"),
+    "f": (("a", "b"), "f1 {nodes} vx 2"),
+    "h": (("a", "b"), "h1 {nodes} vx 1k"),
 }
 
 

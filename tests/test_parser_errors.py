@@ -97,7 +97,7 @@ def test_resistor_takes_one_value(tmp_path, fast):
 
 @pytest.mark.parametrize("card, what", [("Q1 c b e qmod", "a bipolar transistor (Q)"), ("M1 d g s b nmos", "a MOSFET (M)"),
                                         ("B1 out 0 V=1", "a behavioural source (B)"),
-                                        ("F1 out 0 vsense 2", "a current-controlled current source (F)")])
+                                        ("S1 out 0 a b smod", "a voltage-controlled switch (S)")])
 def test_refused_element_names_its_construct(tmp_path, fast, card, what):
     err, path = error_of(tmp_path, f"unsupported\nV1 in 0 1\nR1 in 0 1\n  {card}\n", fast)
     word = card.split()[0]

@@ -18,6 +18,8 @@ i  isource   current source                     2      yes         exact cd  ``@
 d  diode     diode                              2      yes         exact cd  ``@d1[id]``
 e  vcvs      voltage-controlled voltage source  4      no          exact     branch ``e1``
 g  vccs      voltage-controlled current source  4      no          exact     ``@g1[i]``
+f  cccs      current-controlled current source  2      no          exact     ``@f1[i]``
+h  ccvs      current-controlled voltage source  2      no          exact     branch ``h1``
 x  instance  subcircuit instance                any    n/a         n/a       n/a
 c  capacitor capacitor                          2      n/a         n/a       n/a
 l  inductor  inductor                           2      n/a         n/a       n/a
@@ -36,7 +38,7 @@ a control voltage elsewhere and breaks that (:attr:`resim.compile.CompiledCircui
 
 from __future__ import annotations
 
-from . import capacitor, diode, inductor, instance, isource, resistor, vccs, vcvs, vsource
+from . import capacitor, cccs, ccvs, diode, inductor, instance, isource, resistor, vccs, vcvs, vsource
 from .kind import ElementKind
 
 # The registry: one line per kind, in the order of a circuit's element groups.
@@ -47,6 +49,8 @@ _TABLE: tuple[ElementKind, ...] = (
     diode.KIND,
     vcvs.KIND,
     vccs.KIND,
+    cccs.KIND,
+    ccvs.KIND,
     instance.KIND,
     capacitor.KIND,
     inductor.KIND,
@@ -65,8 +69,6 @@ LINEAR_KINDS: tuple[str, ...] = tuple(k.letter for k in _TABLE if k.in_circuit a
 #: Element letters of SPICE that resim does not simulate, with what they are (for messages).
 REFUSED: dict[str, str] = {
     "b": "behavioural source (B)",
-    "f": "current-controlled current source (F)",
-    "h": "current-controlled voltage source (H)",
     "q": "bipolar transistor (Q)",
     "m": "MOSFET (M)",
     "j": "JFET (J)",
