@@ -71,6 +71,39 @@ def train(config: Config, data: Dataset, out: str, *, resume: bool = False, over
         return _train(config, data, out, resume, progress, timings, pool, engine)
 
 
+def _in_the_loop(t: dict, net: DRN):
+    """Hardware-aware training's devices (resim.hardware.training), the weights put in
+    their window; None for training on ideal conductances."""
+    if not t["hardware"]:
+        return None
+    from ..hardware.profile import load_profile
+    from ..hardware.training import InTheLoop
+
+    hw = InTheLoop(load_profile(t["hardware"]), net, t["seed"])  # (the config check resolved its path)
+    hw.keep_in_window(net)
+    return hw
+
+
+def _test_error(net: DRN, hw, data: Dataset, pool: Executor | None, sweeps: int, order: str,
+                warm: list | None) -> float:
+    """The test set's error (nan without one), on the devices as programmed when ``hw``."""
+    if not len(data.test_x):
+        return float("nan")
+    measured = net if hw is None else hw.forward(net, write_noise=False)
+    guess = predict(measured, data.test_x, pool=pool, sweeps=sweeps, order=order, warm=warm)
+    return float(np.mean(guess != data.test_y))
+
+
+def _next_relaxer(net: DRN, hw, colsum0, pool: Executor | None) -> Relaxer:
+    """The relaxation of the next batch: on the updated network (``colsum0``: its first
+    layer's column sums, from the update's pass), or, in hardware-aware training, on the
+    devices with the shadow weights put back into their window."""
+    if hw is None:
+        return Relaxer(net, colsum0, pool)
+    hw.keep_in_window(net)
+    return Relaxer(hw.forward(net), pool=pool)
+
+
 def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
            timings: dict[str, float] | None, pool: Executor | None, engine: Engine) -> tuple[DRN | MLP, list[dict]]:
     clock = Clock(timings)
@@ -89,13 +122,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
     bs = t["batch_size"]
     # the layer order of the free phase (and inference), and of the nudged phases
     free, nudged = ("forward", "backward") if t["layer_order"] == "forward-backward" else ("odd-even", "odd-even")
-    hw = None  # hardware-aware training: the relaxation runs on the devices (resim.hardware.training)
-    if t["hardware"]:
-        from ..hardware.profile import load_profile
-        from ..hardware.training import InTheLoop
-
-        hw = InTheLoop(load_profile(t["hardware"]), net, t["seed"])  # (the config check resolved its path)
-        hw.keep_in_window(net)
+    hw = _in_the_loop(t, net)
     # the test set's equilibria, carried from epoch to epoch (converged evaluation), unless
     # they would take more than WARM_BYTES (DRN-XL's: 1.3 GB; warm starts save little: ~6 %)
     states = len(data.test_x) * sum(net.sizes[1:]) * np.dtype(dtype).itemsize
@@ -118,10 +145,8 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             clock.tick()
             idx = order[a:a + bs]
             y = engine.asarray(y_all[idx])
-            if warm is not None and len(warm[0]) == len(idx):  # start from the last batch's state
-                V = [v0, *warm]
-            else:
-                V = [v0] + [engine.zeros((len(idx), k)) for k in net.sizes[1:]]
+            V = [v0, *warm] if warm is not None and len(warm[0]) == len(idx) else (  # the last batch's state
+                [v0] + [engine.zeros((len(idx), k)) for k in net.sizes[1:]])
             upcoming = order[a + bs:a + 2 * bs]
             v0_next = net.inputs(images[a + bs:a + 2 * bs]) if len(upcoming) else None
             clock.tock("data")
@@ -143,11 +168,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
                 feed = descend(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b,
                                v0_next if hw is None else None, pool)
             drive0, colsum0 = (None, None) if feed is None else feed
-            if hw is not None:  # the shadow weights into the window; the next batch relaxes the devices
-                hw.keep_in_window(net)
-                relaxer = Relaxer(hw.forward(net), pool=pool)
-            else:
-                relaxer = Relaxer(net, colsum0, pool)
+            relaxer = _next_relaxer(net, hw, colsum0, pool)
             if feed is None and v0_next is not None:
                 drive0 = relaxer.drive(v0_next)
             clock.tock("update")
@@ -155,11 +176,7 @@ def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Prog
             display(outs, a + len(idx))
         seconds = time.perf_counter() - t0
         clock.tick()
-        test_error = float("nan")
-        if len(data.test_x):
-            measured = net if hw is None else hw.forward(net, write_noise=False)  # the devices as programmed
-            guess = predict(measured, data.test_x, pool=pool, sweeps=t["eval_sweeps"], order=free, warm=warm_test)
-            test_error = float(np.mean(guess != data.test_y))
+        test_error = _test_error(net, hw, data, pool, t["eval_sweeps"], free, warm_test)
         clock.tock("evaluate")
         end_epoch(out, config, net, mom_W, mom_b, rows, outs, data.train_y[order], y_all[order], test_error, seconds,
                   clock, progress)

@@ -50,16 +50,57 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     c = cc.circuit
     vv = system.volts(x)
     volts = np.where(cc.var >= 0, vv[cc.var], 0.0)
-    R, V, I, D = c["r"], c["v"], c["i"], c["d"]
+    cur, i_sh, u_j, u_p = _currents(cc, system, x, vv)
+    net, through = _kcl_sums(cc, cur)  # and the shorts' currents, into cur
+    kcl_nodes = net[1:]
+    # internal nodes of diodes with RS: series current in = junction current out
+    rs = cc.shockley_rs
+    i_rs = (vv[rs.a] - vv[rs.b]) * rs.value
+    has_rs = np.isin(cc.shockley.index, rs.index)
+    kcl = float(np.max(np.abs(np.r_[kcl_nodes, i_rs - i_sh[has_rs], 0.0])))
+    constraint, compl, dual = _constraints(cc, system, x, vv, volts, u_p)
+    # the largest |current| (0 without elements), kind by kind: np.max propagates a nan
+    # as the maximum of one concatenation of them all did, without its copy
+    current_scale = float(np.max([0.0] + [np.max(np.abs(v)) for v in cur.values() if len(v)]))
+    # KCL sums terms g (v_a - v_b) computed from node potentials: rounding alone leaves
+    # residuals of a few eps g (|v_a| + |v_b|), however small the net currents are.
+    term_scale = float(np.max([0.0] + [_term_scale(vv, g) for g in (cc.resistors, rs) if len(g.index)]))
+    # The KCL residuals against each node's own currents (the trailing 0: no free node at
+    # all). Not inside diodes: their RS current is not reported, and an error in the
+    # internal node's voltage shows in the diode's current, so at its outer nodes.
+    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * current_scale), 0.0]
+    worst = int(np.argmax(rel))
+    cert = Certificate(
+        kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
+        current_scale=current_scale,
+        voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(c["v"].value), initial=0.0),
+                                np.max(np.abs(cc.pwl_vfwd), initial=0.0))),
+        kcl_floor=float(KCL_ROUNDING_ULPS * np.finfo(float).eps * term_scale),
+        kcl_relative=float(rel[worst]), kcl_relative_node=c.nodes[1 + worst] if rel[worst] > 0 else "",
+        kcl_relative_scale=float(through[1 + worst]) if rel[worst] > 0 else 0.0,
+    )
+    states = np.empty(len(c["d"]), dtype=object)
+    states[cc.shockley.index] = np.where(u_j > 0, "on", "off")
+    states[cc.pwl.index] = np.where(on, "on", "off")
+    with np.errstate(over="ignore", invalid="ignore"):  # judged just below
+        dissipated = float(_power(volts, c["r"], cur["r"]) + _power(volts, c["d"], cur["d"]))
+        delivered = float(-sum(_power(volts, c[k], cur[k]) for k in CIRCUIT_KINDS if ELEMENTS[k].source))
+    _in_range(cc, volts, cur, dissipated, delivered)
+    return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+
+
+def _currents(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, vv: np.ndarray):
+    """Every element's current but the shorts' (0 there: :func:`_kcl_sums` fills them in),
+    by kind; and the Shockley junctions' currents and voltages, and the PWL diodes' voltages."""
+    c = cc.circuit
     cur = {k: np.zeros(len(c[k])) for k in CIRCUIT_KINDS}
     r = cc.resistors
-    if len(r.index) == len(R):  # every resistor live: written in place, chunk by chunk
+    if len(r.index) == len(c["r"]):  # every resistor live: written in place, chunk by chunk
         ohmic_current(vv, r, out=cur["r"])
     else:
         cur["r"][r.index] = ohmic_current(vv, r)
     cur["v"][cc.vsources.index] = x[system.colV]
-    cur["i"][:] = I.value
-    # diodes
+    cur["i"][:] = c["i"].value
     sh = cc.shockley
     u_j = vv[sh.a] - vv[sh.b]
     i_sh = cc.shockley_law(u_j)[0]
@@ -74,59 +115,69 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     cur["d"][p.index] = i_p
     for kind, rec in cc.linear.items():  # controlled sources: their kinds say how
         cur[kind][:] = ELEMENTS[kind].linear.current(rec, x, vv, system.at(kind))
+    return cur, i_sh, u_j, u_p
 
-    # shorts from KCL on the short forest
-    nn = c.n_nodes
-    net = np.zeros(nn)
-    through = np.zeros(nn)  # sum of |current| of the elements meeting at each node
-    size_from, size_to = np.zeros(nn), np.zeros(nn)  # one call's |current| from and to each node
 
-    def leave(nodes_from, nodes_to, i):
-        # Chunk by chunk (CHUNK), in the order of one call over the whole arrays: every
-        # element's current into ``net`` at ``nodes_from``, then every one out at
-        # ``nodes_to`` (interleaving the two changes the sums' order, and their bits).
-        # np.add.at adds in order, and so does np.bincount with weights, whose sums
-        # ``size_from`` and ``size_to`` were (np.bincount(nodes_from, |i|, nn), ...).
-        # subtract.at(i) is add.at(-i) to the bit (x - y is x + (-y)), without a copy.
-        for nodes, into, size_at in ((nodes_from, np.add, size_from), (nodes_to, np.subtract, size_to)):
+class _Balance:
+    """KCL at every node, summed element by element: ``net`` (the current leaving each node)
+    and ``through`` (the sum of ``|current|`` of the elements meeting there)."""
+
+    def __init__(self, n_nodes: int) -> None:
+        self.net = np.zeros(n_nodes)
+        self.through = np.zeros(n_nodes)
+        self.size_from, self.size_to = np.zeros(n_nodes), np.zeros(n_nodes)  # one call's |current| at each node
+
+    def leave(self, nodes_from: np.ndarray, nodes_to: np.ndarray, i: np.ndarray) -> None:
+        """Currents ``i`` leaving ``nodes_from`` and entering ``nodes_to``.
+
+        Chunk by chunk (CHUNK), in the order of one call over the whole arrays: every
+        element's current into ``net`` at ``nodes_from``, then every one out at
+        ``nodes_to`` (interleaving the two changes the sums' order, and their bits).
+        np.add.at adds in order, and so does np.bincount with weights, whose sums
+        ``size_from`` and ``size_to`` were (np.bincount(nodes_from, |i|, nn), ...).
+        subtract.at(i) is add.at(-i) to the bit (x - y is x + (-y)), without a copy."""
+        for nodes, into, size_at in ((nodes_from, np.add, self.size_from), (nodes_to, np.subtract, self.size_to)):
             size_at[:] = 0.0
             for k in range(0, len(i), CHUNK):
                 part = slice(k, k + CHUNK)
-                into.at(net, nodes[part], i[part])
+                into.at(self.net, nodes[part], i[part])
                 np.add.at(size_at, nodes[part], np.abs(i[part]))
-        through[:] += size_from + size_to
+        self.through[:] += self.size_from + self.size_to
 
-    def leave_live(group, i, short):
-        """``leave`` for the elements of ``group`` that are not shorts (``short``: their
+    def leave_live(self, group, i: np.ndarray, short: np.ndarray) -> None:
+        """:meth:`leave` for the elements of ``group`` that are not shorts (``short``: their
         indices); with no shorts, through views of the node columns, not copies."""
         if len(short) == 0:
-            leave(group.nodes[:, 0], group.nodes[:, 1], i)
+            self.leave(group.nodes[:, 0], group.nodes[:, 1], i)
             return
         live = np.ones(len(group), bool)
         live[short] = False
-        leave(group.nodes[live, 0], group.nodes[live, 1], i[live])
+        self.leave(group.nodes[live, 0], group.nodes[live, 1], i[live])
 
-    leave_live(R, cur["r"], cc.short_r)
-    leave_live(V, cur["v"], cc.short_v)
+
+def _kcl_sums(cc: CompiledCircuit, cur: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """KCL's ``net`` and ``through`` per node (:class:`_Balance`), the shorts' currents
+    found from KCL on their forest and written into ``cur``."""
+    c = cc.circuit
+    R, V = c["r"], c["v"]
+    balance = _Balance(c.n_nodes)
+    balance.leave_live(R, cur["r"], cc.short_r)
+    balance.leave_live(V, cur["v"], cc.short_v)
     for k in (k for k in CIRCUIT_KINDS if k not in "rv"):  # no shorts among the other kinds
-        g = c[k]
-        leave(g.nodes[:, 0], g.nodes[:, 1], cur[k])
-    jr, jv = cc.short_currents(net)
+        balance.leave(c[k].nodes[:, 0], c[k].nodes[:, 1], cur[k])
+    jr, jv = cc.short_currents(balance.net)
     cur["r"][cc.short_r] = jr
     cur["v"][cc.short_v] = jv
-    leave(R.nodes[cc.short_r, 0], R.nodes[cc.short_r, 1], jr)
-    leave(V.nodes[cc.short_v, 0], V.nodes[cc.short_v, 1], jv)
-    kcl_nodes = net[1:]
-    # internal nodes of diodes with RS: series current in = junction current out
-    rs = cc.shockley_rs
-    i_rs = (vv[rs.a] - vv[rs.b]) * rs.value
-    has_rs = np.isin(sh.index, rs.index)
-    kcl_internal = i_rs - i_sh[has_rs]
-    kcl = float(np.max(np.abs(np.r_[kcl_nodes, kcl_internal, 0.0])))
+    balance.leave(R.nodes[cc.short_r, 0], R.nodes[cc.short_r, 1], jr)
+    balance.leave(V.nodes[cc.short_v, 0], V.nodes[cc.short_v, 1], jv)
+    return balance.net, balance.through
 
-    # constraints
-    vdiff = lambda g, a=0, b=1: volts[g.nodes[:, a]] - volts[g.nodes[:, b]]  # noqa: E731
-    cons = [np.abs(vdiff(V) - V.value)]
+
+def _constraints(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, vv: np.ndarray, volts: np.ndarray,
+                 u_p: np.ndarray) -> tuple[float, float, float]:
+    """The certificate's ``constraint``, ``complementarity`` and ``dual`` (module docstring)."""
+    V = cc.circuit["v"]
+    cons = [np.abs(volts[V.nodes[:, 0]] - volts[V.nodes[:, 1]] - V.value)]
     for kind, rec in cc.linear.items():
         residual = ELEMENTS[kind].linear.residual
         if residual is not None and len(rec):
@@ -137,35 +188,7 @@ def assemble(cc: CompiledCircuit, system: MNASystem, x: np.ndarray, on: np.ndarr
     cons.append(np.maximum(u_ideal - vf, 0.0))
     constraint = float(np.max(np.concatenate(cons + [np.zeros(1)])))
     compl = float(np.max(np.abs(lam * (vf - u_ideal)), initial=0.0))
-    dual = float(np.max(-lam, initial=0.0))
-    # the largest |current| (0 without elements), kind by kind: np.max propagates a nan
-    # as the maximum of one concatenation of them all did, without its copy
-    current_scale = float(np.max([0.0] + [np.max(np.abs(v)) for v in cur.values() if len(v)]))
-    # KCL sums terms g (v_a - v_b) computed from node potentials: rounding alone leaves
-    # residuals of a few eps g (|v_a| + |v_b|), however small the net currents are.
-    term_scale = float(np.max([0.0] + [_term_scale(vv, g) for g in (r, rs) if len(g.index)]))
-    # The KCL residuals against each node's own currents (the trailing 0: no free node at
-    # all). Not inside diodes: their RS current is not reported, and an error in the
-    # internal node's voltage shows in the diode's current, so at its outer nodes.
-    rel = np.r_[_relative(kcl_nodes, through[1:], KCL_RELATIVE_FLOOR * current_scale), 0.0]
-    worst = int(np.argmax(rel))
-    cert = Certificate(
-        kcl=kcl, constraint=constraint, complementarity=compl, dual=max(dual, 0.0),
-        current_scale=current_scale,
-        voltage_scale=float(max(np.max(np.abs(volts), initial=0.0), np.max(np.abs(V.value), initial=0.0),
-                                np.max(np.abs(cc.pwl_vfwd), initial=0.0))),
-        kcl_floor=float(KCL_ROUNDING_ULPS * np.finfo(float).eps * term_scale),
-        kcl_relative=float(rel[worst]), kcl_relative_node=c.nodes[1 + worst] if rel[worst] > 0 else "",
-        kcl_relative_scale=float(through[1 + worst]) if rel[worst] > 0 else 0.0,
-    )
-    states = np.empty(len(D), dtype=object)
-    states[sh.index] = np.where(u_j > 0, "on", "off")
-    states[p.index] = np.where(on, "on", "off")
-    with np.errstate(over="ignore", invalid="ignore"):  # judged just below
-        dissipated = float(_power(volts, R, cur["r"]) + _power(volts, D, cur["d"]))
-        delivered = float(-sum(_power(volts, c[k], cur[k]) for k in CIRCUIT_KINDS if ELEMENTS[k].source))
-    _in_range(cc, volts, cur, dissipated, delivered)
-    return Result(c, volts, cur, tuple(states.tolist()), cert, dissipated, delivered, method, iterations)
+    return constraint, compl, float(np.max(-lam, initial=0.0))
 
 
 def ohmic_current(vv: np.ndarray, branches, out: np.ndarray | None = None) -> np.ndarray:
