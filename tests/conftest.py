@@ -86,6 +86,21 @@ def shared_bench() -> Path:
     return SHARED_BENCH
 
 
+# ---- netlists the benchmarks build --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def grid_lines():
+    """``bench/_common.py``'s :func:`grid_lines`: the element lines of a square resistor
+    mesh, as the grid benchmarks build it (loaded from its file: bench/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.grid_lines
+
+
 # ---- an independent reference solver ----------------------------------------------------
 
 
