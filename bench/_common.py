@@ -1,5 +1,6 @@
-"""Helpers shared by the benchmark scripts: timing medians, machine facts, and the paper's
-DRN training configurations.
+"""Helpers shared by the benchmark scripts: timing medians, machine facts, the paper's
+DRN training configurations, and the square resistor mesh of the grid benchmarks
+(:func:`grid_lines`; tests/test_cd.py builds its grids with it too).
 
 The scripts import this module by its plain name (``sys.path`` holds ``bench/``); shared
 helpers live here rather than in one script that another imports, so the scripts' imports
@@ -31,6 +32,27 @@ def run_command(cmd: list[str], **kw) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
     return time.perf_counter() - t0
+
+
+def grid_lines(side: int, ohms: Callable[[str], float], node: str = "n{i}_{j}",
+               extra: Callable[[int, int, str], list[str]] | None = None) -> list[str]:
+    """The element lines of a ``side`` x ``side`` resistor mesh, node by node in row-major
+    order. Node (i, j) is called ``node.format(i=i, j=j)``; it has a resistor ``rh<i>_<j>``
+    to its right neighbour of ``ohms("h")`` ohms, then one ``rv<i>_<j>`` to the node below
+    of ``ohms("v")`` ohms (written ``%.6e``), then the lines ``extra(i, j, name)`` gives (a
+    load, a diode, a short). The callables are called in that order, so a seeded generator
+    draws the same numbers in the same order whoever builds the mesh."""
+    out = []
+    for i in range(side):
+        for j in range(side):
+            name = node.format(i=i, j=j)
+            if j + 1 < side:
+                out.append(f"rh{i}_{j} {name} {node.format(i=i, j=j + 1)} {ohms('h'):.6e}")
+            if i + 1 < side:
+                out.append(f"rv{i}_{j} {name} {node.format(i=i + 1, j=j)} {ohms('v'):.6e}")
+            if extra is not None:
+                out.extend(extra(i, j, name))
+    return out
 
 
 def drn_ngspice_parser(description: str):

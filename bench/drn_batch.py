@@ -47,9 +47,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     n_pix = cc.vsources.value.size // 2
     pixels = rng.uniform(0, 1, (args.batch, n_pix))
-    E = np.empty((args.batch, 2 * n_pix))
-    E[:, 0::2] = args.gain * pixels  # bench/drn.py writes vp0, vn0, vp1, vn1, ...
-    E[:, 1::2] = -args.gain * pixels
+    E = args.gain * np.concatenate([pixels, -pixels], axis=1)  # bench/drn.py writes vp0, vp1, ..., then vn0, ...
     E = E[:, cc.vsources.index]
     I = np.zeros((args.batch, cc.isources.value.size))
     relax(prob, E[:2], I[:2], CDOptions())  # warm

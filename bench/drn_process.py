@@ -51,11 +51,11 @@ def main() -> None:
         with open(net, "w") as fh:
             fh.write(drn_netlist(args.layers, gain=args.gain))
         circuit = resim.load_netlist(net)
-        outputs = [n for n in circuit.nodes if n.startswith(f"l{len(args.layers) - 1}_")]
+        outputs = [n for n in circuit.nodes if n.startswith("o")]  # o0, o1, ... (resim.drn.export's names)
         lines = sum(1 for _ in open(net))
         print(f"network {'-'.join(map(str, args.layers))}: {len(circuit['r']):,} resistors, {len(circuit['d']):,} "
               f"diodes, {lines:,} lines, {os.path.getsize(net) / 1e6:.0f} MB")
-        probed = [RESIM, "solve", net, "--nodes", f"l{len(args.layers) - 1}_*", "--format", "json", "-o",
+        probed = [RESIM, "solve", net, "--nodes", "o*", "--format", "json", "-o",
                   os.path.join(tmp, "probed.json")]
         full = [RESIM, "solve", net, "--format", "json", "-o", os.path.join(tmp, "full.json")]
         times = {"probed": [], "full": []}

@@ -21,28 +21,25 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, run_command  # noqa: E402
+from _common import grid_lines, machine, run_command  # noqa: E402
 
 
 def grid_netlist(side: int, diode: str = "ideal", seed: int = 0) -> str:
+    """The benchmark's grid (see the module docstring), seeded; ``diode="ngspice"``: the
+    diodes' near-ideal Shockley model instead of the ideal one."""
     rng = np.random.default_rng(seed)
+
+    def load_and_diode(i: int, j: int, node: str) -> list[str]:
+        lines = [f"rl{i}_{j} {node} 0 {rng.uniform(1e3, 1e4):.6e}"]
+        k = i * side + j
+        if k % 7 == 0:
+            lines.append(f"d{i}_{j} {node} 0 dm" if (k // 7) % 2 else f"d{i}_{j} 0 {node} dm")
+        return lines
+
     out = [f"* {side}x{side} resistor grid with diodes (bench/grid_solve.py)"]
-
-    def node(i: int, j: int) -> str:
-        return f"n{i}_{j}"
-
-    for i in range(side):
-        for j in range(side):
-            if j + 1 < side:
-                out.append(f"rh{i}_{j} {node(i, j)} {node(i, j + 1)} {rng.uniform(1, 10):.6e}")
-            if i + 1 < side:
-                out.append(f"rv{i}_{j} {node(i, j)} {node(i + 1, j)} {rng.uniform(1, 10):.6e}")
-            out.append(f"rl{i}_{j} {node(i, j)} 0 {rng.uniform(1e3, 1e4):.6e}")
-            k = i * side + j
-            if k % 7 == 0:
-                out.append(f"d{i}_{j} {node(i, j)} 0 dm" if (k // 7) % 2 else f"d{i}_{j} 0 {node(i, j)} dm")
-    out.append(f"vp {node(0, 0)} 0 1")
-    out.append(f"vn {node(side - 1, side - 1)} 0 -1")
+    out += grid_lines(side, lambda _: rng.uniform(1, 10), extra=load_and_diode)
+    out.append("vp n0_0 0 1")
+    out.append(f"vn n{side - 1}_{side - 1} 0 -1")
     out.append(".model dm D(Ron=0 Vfwd=0.2)" if diode == "ideal" else ".model dm D(IS=1e-12 N=0.01 RS=1)")
     out += [".op", ".end"]
     return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, median_time  # noqa: E402
+from _common import grid_lines, machine, median_time  # noqa: E402
 
 import resim  # noqa: E402
 from resim.compile import compile_circuit  # noqa: E402
@@ -30,16 +30,12 @@ def grid_netlist(n_lines: int, seed: int = 0) -> str:
 
     rng = np.random.default_rng(seed)
     k = max(2, int((n_lines / 4) ** 0.5))
+
+    def short_and_load(i: int, j: int, node: str) -> list[str]:
+        return [f"vs{i}_{j} {node} _x_{node} 0", f"il{i}_{j} _x_{node} 0 {rng.uniform(1e-4, 1e-2):.6e}"]
+
     out = ["* generated power grid for bench/parse_rate.py"]
-    for i in range(k):
-        for j in range(k):
-            n = f"n1_{i}_{j}"
-            if j + 1 < k:
-                out.append(f"rh{i}_{j} {n} n1_{i}_{j + 1} {rng.uniform(0.1, 2.0):.6e}")
-            if i + 1 < k:
-                out.append(f"rv{i}_{j} {n} n1_{i + 1}_{j} {rng.uniform(0.1, 2.0):.6e}")
-            out.append(f"vs{i}_{j} {n} _x_{n} 0")
-            out.append(f"il{i}_{j} _x_{n} 0 {rng.uniform(1e-4, 1e-2):.6e}")
+    out += grid_lines(k, lambda _: rng.uniform(0.1, 2.0), node="n1_{i}_{j}", extra=short_and_load)
     for s in range(0, k, max(1, k // 10)):
         out.append(f"vdd{s} n1_{s}_{s} 0 1.8")
     out.append(".op")

@@ -11,6 +11,7 @@ code   class                  meaning
 0      -                      success
 1      (any other)            internal error: a bug in resim, please report it
 2      -                      command-line usage error (unknown option, bad --set, ...)
+       RunError               or a run folder or model that cannot be used as asked
 3      NetlistError           the netlist cannot be read: syntax, unknown model, ...
 4      TopologyError          the circuit is structurally ill-posed (floating nodes, ...)
 5      NoSolutionError        the circuit equations have no solution
@@ -135,6 +136,16 @@ class ConvergenceError(ResimError):
     """A solver stopped without meeting its tolerance."""
 
     exit_code = 6
+
+
+class RunError(ResimError):
+    """A run folder or model that cannot be used as asked: a run folder that would be
+    overwritten, or cannot be resumed (no checkpoint, another configuration, a damaged
+    file); a model that cannot be read or does not fit the dataset; a run's metrics that
+    cannot be read (a usage error: 2). Raised by :mod:`resim.drn.runs` and
+    :mod:`resim.plot`; defined here so that reading a run's files needs no trainer."""
+
+    exit_code = 2
 
 
 class OutputError(ResimError):

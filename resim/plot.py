@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .atomic import check_writable, write_bytes
-from .drn.train import RunError
+from .errors import RunError
 from .figure import FORMATS, format_of, output_format, save
 from .figure import pyplot as figure_pyplot
 
@@ -49,7 +49,7 @@ class Curves:
 
 
 def read_run(folder: str) -> Curves:
-    """The curves in ``folder``'s ``metrics.jsonl``; :class:`~resim.drn.train.RunError`
+    """The curves in ``folder``'s ``metrics.jsonl``; :class:`~resim.errors.RunError`
     (exit code 2) naming the file if it is missing, empty or damaged. A last line without
     its newline that cannot be read, after rows that can, is a row still being written (a
     copy in progress): it is left out."""
@@ -70,7 +70,7 @@ def read_run(folder: str) -> Curves:
 
 def read_csv(path: str) -> Curves:
     """The curves (``folder``: ``path``) in ``path``, a run's ``metrics.csv`` (as ``docs/runs/<row>/seed<k>.csv``
-    keeps it); :class:`~resim.drn.train.RunError` naming the file and line if it is
+    keeps it); :class:`~resim.errors.RunError` naming the file and line if it is
     missing, empty or damaged."""
     try:
         text = _text(path)
@@ -122,7 +122,7 @@ def read_seeds(folder: str) -> list[Curves]:
 def read(folder: str) -> list[Curves]:
     """What ``resim plot`` draws of ``folder`` as one curve: a run folder (its
     metrics.jsonl) as one run, a folder of seeds (:func:`read_seeds`) as their band; the
-    :class:`~resim.drn.train.RunError` of :func:`read_run` when it is neither."""
+    :class:`~resim.errors.RunError` of :func:`read_run` when it is neither."""
     if not os.path.exists(os.path.join(folder, "metrics.jsonl")):
         seeds = read_seeds(folder)
         if seeds:
@@ -132,7 +132,7 @@ def read(folder: str) -> list[Curves]:
 
 def _text(path: str) -> str:
     """The UTF-8 text of the file ``path``; FileNotFoundError/NotADirectoryError as they
-    come, any other failure a :class:`~resim.drn.train.RunError` naming the file."""
+    come, any other failure a :class:`~resim.errors.RunError` naming the file."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise RunError(f"'{path}' is not a file")
@@ -299,7 +299,7 @@ def write_plot(folders: Sequence[str], path: str, labels: Sequence[str] | None =
     :data:`FORMATS`). matplotlib and ``path`` are checked before any run is read:
     :class:`~resim.figure.PlotUnavailable`, :class:`~resim.errors.OutputError` (also for
     a ``path`` that is a run's metrics.jsonl);
-    a run that cannot be read is a :class:`~resim.drn.train.RunError`."""
+    a run that cannot be read is a :class:`~resim.errors.RunError`."""
     fmt = format_of(path)
     pyplot()
     check_writable(path, [("the metrics", os.path.join(f, "metrics.jsonl")) for f in folders]

@@ -115,12 +115,6 @@ class Result:
         """Every node but ground, by name."""
         return {n: float(v) for n, v in zip(self.circuit.nodes[1:], self.voltages[1:])}
 
-    def element_currents(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for kind, group in self.circuit.groups.items():
-            out.update(zip(group.names, self.currents[kind].tolist()))
-        return out
-
     def _node_index(self) -> dict[str, int]:
         cache = self.__dict__.get("_nidx")
         if cache is None:

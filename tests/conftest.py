@@ -2,7 +2,12 @@
 dense modified-nodal-analysis solver written from scratch (no resim code).
 
 Nothing here ever skips: a missing reference (ngspice, a benchmark file) fails the test
-with a message that says how to get it.
+with a message that says how to get it. A test skips only for what this machine or user
+cannot do at all, after checking what it can, and says so: tests/test_output_safety.py
+without root (a device node of its own, a file given to another user: it checks a FIFO
+and the file's group instead), tests/test_decimals.py where numpy's longdouble is not x87.
+pyproject's ``addopts = "-ra"`` lists every skip with its reason at the end of every run,
+CI's ``make test`` included.
 """
 
 from __future__ import annotations
@@ -84,6 +89,21 @@ def shared_bench() -> Path:
             pytrace=False,
         )
     return SHARED_BENCH
+
+
+# ---- netlists the benchmarks build --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def grid_lines():
+    """``bench/_common.py``'s :func:`grid_lines`: the element lines of a square resistor
+    mesh, as the grid benchmarks build it (loaded from its file: bench/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "bench" / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.grid_lines
 
 
 # ---- an independent reference solver ----------------------------------------------------

@@ -287,17 +287,16 @@ def test_infeasible_diode_gets_the_exact_solvers_error():
         solve_cd(cc)
 
 
-def test_auto_keeps_grids_on_the_exact_solver():
+def loaded_grid(grid_lines, side: int, vertical_ohms: float = 1.0) -> list[str]:
+    """A ``side`` x ``side`` mesh of 1-ohm resistors (``vertical_ohms`` between rows) with a
+    1k load from every node ``n<i>_<j>`` to ground."""
+    return grid_lines(side, lambda d: 1.0 if d == "h" else vertical_ohms,
+                      extra=lambda i, j, node: [f"Rl{i}_{j} {node} 0 1k"])
+
+
+def test_auto_keeps_grids_on_the_exact_solver(grid_lines):
     """A grid is 2-colourable like a layered network, but Gauss-Seidel crawls on it."""
-    side = 35
-    lines = ["grid", "V1 n0_0 0 1"]
-    for i in range(side):
-        for j in range(side):
-            if j + 1 < side:
-                lines.append(f"Rh{i}_{j} n{i}_{j} n{i}_{j + 1} 1")
-            if i + 1 < side:
-                lines.append(f"Rv{i}_{j} n{i}_{j} n{i + 1}_{j} 1")
-            lines.append(f"Rl{i}_{j} n{i}_{j} 0 1k")
+    lines = ["grid", "V1 n0_0 0 1", *loaded_grid(grid_lines, 35)]
     result = resim.solve(resim.load_netlist("\n".join(lines) + "\n"))
     assert result.method == "exact" and "grid-like" in result.method_reason
 
@@ -313,18 +312,10 @@ def test_warm_start_from_an_earlier_result(netlists_dir):
         resim.solve(circuit, method="cd", start=np.zeros(3))
 
 
-def test_adaptive_over_relaxation_on_a_grid():
+def test_adaptive_over_relaxation_on_a_grid(grid_lines):
     """Gauss-Seidel crawls on a grid; adaptive SOR (omega from the observed contraction,
     Hageman-Young) needs several times fewer sweeps, to the same answer."""
-    side = 20
-    lines = ["grid", "V1 n0_0 0 1", "V2 n19_19 0 -1"]
-    for i in range(side):
-        for j in range(side):
-            if j + 1 < side:
-                lines.append(f"Rh{i}_{j} n{i}_{j} n{i}_{j + 1} 1")
-            if i + 1 < side:
-                lines.append(f"Rv{i}_{j} n{i}_{j} n{i + 1}_{j} 2")
-            lines.append(f"Rl{i}_{j} n{i}_{j} 0 1k")
+    lines = ["grid", "V1 n0_0 0 1", "V2 n19_19 0 -1", *loaded_grid(grid_lines, 20, vertical_ohms=2.0)]
     lines += ["D1 n5_5 0 ideal", "D2 0 n14_14 ideal", ".model ideal D(Ron=0)"]
     cc = compile_circuit(resim.load_netlist("\n".join(lines) + "\n"))
     plain = solve_cd(cc, CDOptions(omega=1.0))

@@ -393,6 +393,23 @@ def test_the_exported_netlist_streams_in_chunks_with_one_resistor_per_conductanc
             assert float(value) == pytest.approx(1 / w[i, j], rel=1e-15)
 
 
+def test_an_exported_network_with_another_diode_differs_only_in_its_diodes_model():
+    """``diode=``: every hidden diode refers to that model (``dhidden``), and the rest of the
+    netlist is the ideal one's, line for line."""
+    from resim.hardware.profile import Diode
+
+    net, x = small_net(sizes=(6, 5, 4, 3)), images(1, 6)[0]
+    ideal = to_netlist(net, x).splitlines()
+    near = to_netlist(net, x, diode=Diode("shockley", is_=1e-12, n=0.01, rs=1.0)).splitlines()
+    assert near[-3:] == [".model dhidden D(IS=1e-12 N=0.01 RS=1.0)", ".op", ".end"]
+    assert ideal[-3] == ".model dideal D(Ron=0 Vfwd=0)"
+    diodes = [k for k, line in enumerate(ideal) if line.startswith("d")]
+    assert len(diodes) == 5 + 4
+    assert all(near[k] == ideal[k].replace(" dideal", " dhidden") and near[k].endswith(" dhidden") for k in diodes)
+    assert [line for k, line in enumerate(near[:-3]) if k not in diodes] == \
+        [line for k, line in enumerate(ideal[:-3]) if k not in diodes]
+
+
 def test_exported_network_predicts_like_the_model(tmp_path, ngspice):
     """resim export MODEL --input K: resim solve's arg-max is the model's prediction, and
     the netlist passes compare-with-ngspice."""

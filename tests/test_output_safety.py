@@ -3,6 +3,11 @@ path names (a FIFO, a device node, a symbolic link, /proc/self/fd/1) and keeps a
 file's mode and owner; unwritable paths are exit code 10 naming the user's path, found
 before solving; a closed stdout (``| head``) ends quietly; big tables are cut short.
 
+Two checks need root: a device node of the test's own (os.mknod) and a file given to another
+user. Without root they check what they can (a FIFO; the file's group) and then skip, saying
+what was left unchecked; the tests named ``without``/``a user in`` take those paths whoever
+runs them (os.mknod and os.chown made to refuse as they refuse a user who is not root).
+
 Expected numbers are closed forms: divider.cir gives v(in) = 10 V, v(out) = 10 * 800 / 1800 V;
 an N-resistor ladder of 1k resistors from 1 V to ground gives v(n_k) = 1 - k / N.
 """
@@ -10,6 +15,7 @@ an N-resistor ladder of 1k resistors from 1 V to ground gives v(n_k) = 1 - k / N
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -101,13 +107,63 @@ def test_a_fifo_is_written_in_place(divider, tmp_path, capsys):
     assert no_temp_files(tmp_path)
 
 
-def test_a_device_node_stays_a_device_node(divider, tmp_path, capsys):
-    null = tmp_path / "null"
-    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
-    assert solve_json(divider, null, capsys) == (0, "")
-    st = null.lstat()
-    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+def special_file(path: Path) -> str | None:
+    """A special file of this test's own at ``path``: a character device with /dev/null's
+    numbers (1, 3) where this process may make and open one, else a FIFO. None when it made
+    the device, else why it could not."""
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+    except PermissionError as exc:
+        os.mkfifo(path)
+        return f"this process may not make a device node (os.mknod: {exc.strerror}; it needs root or CAP_MKNOD)"
+    try:
+        os.close(os.open(path, os.O_WRONLY))
+    except PermissionError:
+        os.unlink(path)
+        os.mkfifo(path)
+        return f"device nodes cannot be opened in {path.parent} (a file system mounted nodev)"
+    return None
+
+
+def check_a_special_file_is_written_in_place(divider: str, tmp_path: Path, capsys) -> None:
+    """``-o`` a device node: written through, still the same device afterwards, no
+    temporary file left. Where no device node can be made, the same on a FIFO (whose
+    content is read back), and then a skip that says why the device was not checked."""
+    node = tmp_path / "null"
+    why_not = special_file(node)
+    received: list[bytes] = []
+    reader = threading.Thread(target=read_fifo, args=(node, received)) if why_not else None
+    if reader:
+        reader.start()
+    try:
+        assert solve_json(divider, node, capsys) == (0, "")
+    finally:
+        if reader:
+            reader.join()
+    st = node.lstat()
+    if why_not is None:
+        assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+    else:
+        assert stat.S_ISFIFO(st.st_mode)
+        assert_divider_json(b"".join(received))
     assert no_temp_files(tmp_path)
+    if why_not:
+        pytest.skip(f"no device node: {why_not}; checked on a FIFO instead (written in place, still a FIFO)")
+
+
+def test_a_device_node_stays_a_device_node(divider, tmp_path, capsys):
+    check_a_special_file_is_written_in_place(divider, tmp_path, capsys)
+
+
+def test_without_mknod_a_fifo_stands_in_and_the_skip_says_why(divider, tmp_path, capsys, monkeypatch):
+    """The path of a user who may not make device nodes, taken whoever runs the tests."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "mknod", refuse)
+    with pytest.raises(pytest.skip.Exception, match=r"may not make a device node .* checked on a FIFO instead"):
+        check_a_special_file_is_written_in_place(divider, tmp_path, capsys)
+    assert stat.S_ISFIFO((tmp_path / "null").lstat().st_mode)
 
 
 def test_a_symlink_is_followed_and_kept(divider, tmp_path, capsys):
@@ -139,15 +195,81 @@ def test_an_existing_file_keeps_its_mode(divider, tmp_path, capsys):
     assert_divider_json(out.read_bytes())
 
 
-def test_an_existing_file_keeps_its_owner(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("only root can give a file to another user")
+def give_away(path: Path) -> tuple[tuple[int, int] | None, str | None]:
+    """Give the file ``path`` to another owner than the one a new file gets: another user
+    and group where this process may (root), else another of this user's groups (any user
+    may give a file to a group it is in). The (uid, gid) it then has (None: it could not be
+    given away), and what that leaves unchecked (None: nothing)."""
+    try:
+        os.chown(path, 1234, 4321)
+        return (1234, 4321), None
+    except PermissionError:
+        pass
+    new_file_gids = {os.getegid(), path.parent.stat().st_gid}  # the folder's, if it is set-group-ID
+    others = [g for g in os.getgroups() if g not in new_file_gids]
+    if not others:
+        return None, ("this process may give a file to no other user (os.chown needs root or CAP_CHOWN) "
+                      "nor group (it is in no other)")
+    os.chown(path, -1, others[0])
+    return (os.geteuid(), others[0]), ("giving a file to another user needs root or CAP_CHOWN (os.chown); "
+                                       "only its group was checked")
+
+
+def check_an_existing_file_keeps_its_owner(tmp_path: Path) -> None:
+    """A file given to another owner keeps it when written; as far as this process may
+    give it away (see :func:`give_away`), then a skip saying what was not checked."""
     out = tmp_path / "op.json"
     out.write_text("old")
-    os.chown(out, 1234, 4321)
+    owner, unchecked = give_away(out)
+    if owner is None:
+        pytest.skip(f"the owner is not checked: {unchecked}")
     write_bytes(out, b"new")
     st = out.stat()
-    assert (st.st_uid, st.st_gid) == (1234, 4321) and out.read_bytes() == b"new"
+    assert (st.st_uid, st.st_gid) == owner and out.read_bytes() == b"new"
+    if unchecked:
+        pytest.skip(unchecked)
+
+
+def test_an_existing_file_keeps_its_owner(tmp_path):
+    check_an_existing_file_keeps_its_owner(tmp_path)
+
+
+@pytest.fixture
+def not_root(monkeypatch):
+    """os.chown as a user who is not root sees it: giving a file to another user is refused."""
+    chown = os.chown
+
+    def refusing(path, uid, gid, **kwargs):
+        if uid not in (-1, os.geteuid()):
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+        chown(path, uid, gid, **kwargs)
+
+    monkeypatch.setattr(os, "chown", refusing)
+
+
+def test_a_user_in_another_group_checks_the_group_and_says_the_rest_needs_root(tmp_path, not_root, monkeypatch):
+    probe = tmp_path / "probe"
+    probe.write_text("")
+    try:
+        os.chown(probe, -1, 4321)  # allowed to root (CAP_CHOWN) and to members of group 4321
+        monkeypatch.setattr(os, "getgroups", lambda: [os.getegid(), 4321])
+        group = 4321
+    except PermissionError:  # this user's own groups then, if it has another
+        group = next((g for g in os.getgroups() if g not in (os.getegid(), tmp_path.stat().st_gid)), None)
+    with pytest.raises(pytest.skip.Exception) as info:
+        check_an_existing_file_keeps_its_owner(tmp_path)
+    if group is None:
+        assert "nor group (it is in no other)" in str(info.value)
+    else:
+        assert "only its group was checked" in str(info.value)
+        assert (tmp_path / "op.json").stat().st_gid == group and (tmp_path / "op.json").read_bytes() == b"new"
+
+
+def test_a_user_in_no_other_group_says_the_owner_is_not_checked(tmp_path, not_root, monkeypatch):
+    monkeypatch.setattr(os, "getgroups", lambda: [os.getegid()])
+    with pytest.raises(pytest.skip.Exception, match=r"the owner is not checked: .*needs root.* in no other"):
+        check_an_existing_file_keeps_its_owner(tmp_path)
+    assert (tmp_path / "op.json").read_text() == "old"
 
 
 def test_an_open_file_named_through_proc_is_appended_to(divider, tmp_path):

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -101,6 +102,19 @@ def test_same_runs_give_the_same_file(tmp_path, capsys):
 def test_default_labels_are_folder_names_unless_two_are_the_same():
     assert default_labels(["runs/1h", "runs/2h/"]) == ["1h", "2h"]
     assert default_labels(["a/run", "b/run"]) == ["a/run", "b/run"]
+
+
+def test_reading_curves_loads_no_trainer(tmp_path):
+    """``import resim.plot`` loads none of resim.drn (the trainer: its network, engines and
+    data); its errors are still the trainer's RunError, which callers catch."""
+    code = "import sys, resim.plot; print(sorted(m for m in sys.modules if m.split('.')[:2] == ['resim', 'drn']))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    from resim.drn.train import RunError
+
+    with pytest.raises(RunError, match="holds no metrics.jsonl"):
+        read_run(str(tmp_path))
 
 
 def test_written_through_a_link_keeping_the_mode_and_to_a_device(tmp_path, capsys):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..atomic import write_bytes
-from ..errors import ResimError
+from ..errors import RunError
 from .config import Config, same_run
 from .data import Dataset
 from .engines import engine_of
@@ -35,14 +35,6 @@ from .network import DRN, predict
 METRICS = ("epoch", "train_error", "test_error", "cost", "epoch_seconds", "samples_per_second")
 #: what a run writes into its folder; the first two hold trained parameters
 RUN_FILES = ("checkpoint.npz", "model.npz", "config.resolved.toml", "metrics.jsonl", "metrics.csv")
-
-
-class RunError(ResimError):
-    """A run folder or model that cannot be used as asked: a run folder that would be
-    overwritten, or cannot be resumed (no checkpoint, another configuration, a damaged
-    file); a model that cannot be read or does not fit the dataset (a usage error: 2)."""
-
-    exit_code = 2
 
 
 @dataclass

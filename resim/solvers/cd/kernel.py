@@ -17,6 +17,7 @@ estimated distance to the fixed point, or when they stall
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -103,23 +104,8 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
     to the exact solver.
     """
     dt = opts.dtype
-    B = E.shape[0]
     o, b = right_hand_side(prob, E, I, dt)
-    m = prob.m
-    coord = prob.coord
-    n = len(coord)
-    # c lives in the first m columns of c_ext, whose last column stays 0, and o_ext has a
-    # last column 0 for ground: v at var x is o_ext[:, x] + c_ext[:, coord_ext[x]]
-    c_ext = np.zeros((B, m + 1), dt)
-    if c0 is not None:
-        c_ext[:, :m] = c0
-    c = c_ext[:, :m]
-    o_ext = np.concatenate([o, np.zeros((B, 1), dt)], axis=1)
-    coord_ext = np.append(np.where(coord >= 0, coord, m), m)
-
-    def at(var: np.ndarray) -> np.ndarray:
-        return o_ext[:, var] + c_ext[:, coord_ext[var]]
-
+    c, o_ext, at = _coordinates(prob, o, c0, E.shape[0], dt)
     plans = _colour_plans(prob, dt)
     scale = 1.0 + float(np.max(np.abs(E), initial=0.0))
     limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
@@ -132,27 +118,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
     stalled = None
     hopeless = 0  # consecutive stall checks that projected more sweeps than are left
     for sweep in range(1, limit + 1):
-        delta = 0.0
-        for p in plans:
-            S = p.S
-            rhs = b[:, S] - (p.L_off @ c.T).T  # [B, |S|]
-            # bounds from ideal diodes touching S (the other end at its current value)
-            lo = hi = None
-            if p.upper is not None:  # anode in S: v_a <= v_c + Vfwd  ->  c <= v_c + Vfwd - o_a
-                hi = _bound(p.upper, at(p.upper.other) - o_ext[:, p.upper.own], B, len(S), np.inf, np.minimum, dt)
-            if p.lower is not None:  # cathode in S: v_c >= v_a - Vfwd
-                lo = _bound(p.lower, at(p.lower.other) - o_ext[:, p.lower.own], B, len(S), -np.inf, np.maximum, dt)
-            old = c[:, S]
-            if p.touching is not None:
-                new = newton_1d(old, rhs, p.diag, at, p.pos, p.touching, o,
-                                opts.newton_iterations)
-            else:
-                new = old + omega * (rhs / p.diag - old)
-            if lo is not None or hi is not None:
-                new = np.clip(new, lo, hi)
-            c[:, S] = new
-            if len(S):
-                delta = max(delta, float(np.max(np.abs(new - old))))
+        delta = _sweep(plans, b, c, o, o_ext, at, omega, opts.newton_iterations)
         # Stop on the estimated distance to the fixed point, not on the last step: with
         # contraction rate rho = delta / prev, the error left is about delta rho / (1 - rho).
         rho = delta / prev if prev > 0 else 0.0
@@ -170,14 +136,71 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
             hopeless, stalled = check_stall(history, sweep, opts.tol * scale, limit, hopeless)
             if stalled is not None:
                 break
-    v = potentials(prob, o, c)
+    v = _with_internal_nodes(prob, potentials(prob, o, c))
+    return Relaxation(v[:, :len(prob.coord)], np.ascontiguousarray(c), sweep, converged, stalled)
+
+
+def _coordinates(prob: CDProblem, o: np.ndarray, c0: np.ndarray | None, B: int,
+                 dt) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The coordinates ``c`` [B, m] (``c0``, default 0), ``o`` with a last column 0 for
+    ground, and ``at(var)``: the potentials [B, len(var)] of the unknowns ``var`` (-1:
+    ground) at the coordinates as they are when it is called.
+
+    ``c`` lives in the first m columns of ``c_ext``, whose last column stays 0: v at var x
+    is ``o_ext[:, x] + c_ext[:, coord_ext[x]]``, with no test for ground or for unknowns
+    held by sources (coordinate -1)."""
+    m = prob.m
+    coord = prob.coord
+    c_ext = np.zeros((B, m + 1), dt)
+    if c0 is not None:
+        c_ext[:, :m] = c0
+    o_ext = np.concatenate([o, np.zeros((B, 1), dt)], axis=1)
+    coord_ext = np.append(np.where(coord >= 0, coord, m), m)
+
+    def at(var: np.ndarray) -> np.ndarray:
+        return o_ext[:, var] + c_ext[:, coord_ext[var]]
+
+    return c_ext[:, :m], o_ext, at
+
+
+def _sweep(plans: list[_Colour], b: np.ndarray, c: np.ndarray, o: np.ndarray, o_ext: np.ndarray,
+           at: Callable[[np.ndarray], np.ndarray], omega: float, newton_iterations: int) -> float:
+    """One sweep: each colour's coordinates updated together, in place in ``c`` (see the
+    module docstring); the largest change of a coordinate."""
+    B, dt = c.shape[0], c.dtype
+    delta = 0.0
+    for p in plans:
+        S = p.S
+        rhs = b[:, S] - (p.L_off @ c.T).T  # [B, |S|]
+        # bounds from ideal diodes touching S (the other end at its current value)
+        lo = hi = None
+        if p.upper is not None:  # anode in S: v_a <= v_c + Vfwd  ->  c <= v_c + Vfwd - o_a
+            hi = _bound(p.upper, at(p.upper.other) - o_ext[:, p.upper.own], B, len(S), np.inf, np.minimum, dt)
+        if p.lower is not None:  # cathode in S: v_c >= v_a - Vfwd
+            lo = _bound(p.lower, at(p.lower.other) - o_ext[:, p.lower.own], B, len(S), -np.inf, np.maximum, dt)
+        old = c[:, S]
+        if p.touching is not None:
+            new = newton_1d(old, rhs, p.diag, at, p.pos, p.touching, o, newton_iterations)
+        else:
+            new = old + omega * (rhs / p.diag - old)
+        if lo is not None or hi is not None:
+            new = np.clip(new, lo, hi)
+        c[:, S] = new
+        if len(S):
+            delta = max(delta, float(np.max(np.abs(new - old))))
+    return delta
+
+
+def _with_internal_nodes(prob: CDProblem, v: np.ndarray) -> np.ndarray:
+    """``v`` [B, n_vars] with the internal node of each diode with series resistance RS
+    set (in place) from its terminals: ``v_int = v_a - i RS``."""
     ja, jc, law, RS = prob.junctions
     k = np.flatnonzero(prob.internal >= 0)
-    if len(k):  # internal nodes of diodes with RS: v_int = v_a - i RS
+    if len(k):
         u = v[:, ja[k]] - v[:, jc[k]]
         i = series_junction(u, law.take(k), RS[k])[0]
         v[:, prob.internal[k]] = v[:, ja[k]] - i * RS[k]
-    return Relaxation(v[:, :n], np.ascontiguousarray(c), sweep, converged, stalled)
+    return v
 
 
 def _bound(bd: _Bound, base: np.ndarray, B: int, size: int, fill: float, pick, dt) -> np.ndarray:
