@@ -127,7 +127,10 @@ def test_written_through_a_link_keeping_the_mode_and_to_a_device(tmp_path, capsy
     assert link.is_symlink() and target.read_bytes().startswith(PNG_SIGNATURE)
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     null = tmp_path / "null.png"
-    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # /dev/null's device, in tmp_path
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # /dev/null's device, in tmp_path
+    except PermissionError:  # not root (CAP_MKNOD): the device part is tested where CI runs, as root
+        pytest.skip("making a device node needs root: the link and the mode were checked, the device was not")
     assert _resim(capsys, "plot", run, "-o", null) == (0, "")
     assert null.is_char_device()
 

@@ -377,6 +377,30 @@ def test_a_lower_layer_importing_a_higher_one_is_reported(tmp_path):
     assert len(problems) == 3, problems
 
 
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``path:line name (n lines)`` of each function under ``root`` longer than ``limit``
+    lines (its decorators, signature, docstring and body)."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > limit:
+                    out.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    return out
+
+
+def test_no_function_of_resim_is_longer_than_80_lines(tmp_path):
+    """A function that long does several jobs: split it. (And the check finds one.)"""
+    assert not long_functions(REPO / "resim"), "\n".join(long_functions(REPO / "resim"))
+    body = "\n".join(f"    x{k} = {k}" for k in range(MAX_FUNCTION_LINES))
+    _tree(tmp_path, {"pkg/long.py": f"def f():\n{body}\n"})
+    assert long_functions(tmp_path / "pkg") == [f"pkg/long.py:1 f ({MAX_FUNCTION_LINES + 1} lines)"]
+
+
 # ---- the checks themselves, on small made-up trees -----------------------------------------
 
 
