@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from ..scheduler import DEFAULT_TIMEOUT as SCHEDULER_TIMEOUT
 from ..status import Status
 from .common import (OUTPUT_PATH, ProgressBar, emit, emit_chunks, figure_file, note, output_file, positive,
                      write_stdout)
+
+if TYPE_CHECKING:
+    from ..solvers.options import SolverOptions
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, float]:
@@ -86,16 +90,14 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
     On a terminal, a line on stderr says what a solve that takes more than a few
     seconds is doing (reading, solving, writing) and for how long.
     """
+    from ..solvers.options import SolverOptions
 
     overrides = _parse_set(sets)
-    options: dict = {k: v for k, v in (("sweeps", sweeps), ("max_sweeps", max_sweeps), ("tol", tol)) if v is not None}
-    if single:
-        import numpy as np
-
-        options["dtype"] = np.float32
-    if options and method == "exact":
-        raise click.UsageError(f"--{'/--'.join(k.replace('_', '-') if k != 'dtype' else 'float32' for k in options)} "
-                               "apply to --method cd (or auto), not exact")
+    given = [flag for flag, value in (("sweeps", sweeps), ("max-sweeps", max_sweeps), ("tol", tol),
+                                      ("float32", single or None)) if value is not None]
+    if given and method == "exact":
+        raise click.UsageError(f"--{'/--'.join(given)} apply to --method cd (or auto), not exact")
+    options = SolverOptions(precision="float32" if single else "float64", sweeps=sweeps, max_sweeps=max_sweeps, tol=tol)
     output = output_file(output, [("the netlist", netlist)])  # before the work, not after
     if fmt == "npz" and output is None:
         raise click.UsageError("--format npz writes binary arrays: give the file with -o (e.g. -o op.npz)")
@@ -108,7 +110,7 @@ def solve(netlist: str, fmt: str, output: str | None, sets: tuple[str, ...], met
             status.close()
 
 
-def _solve_and_write(netlist: str, fmt: str, output: str | None, overrides: dict, method: str, options: dict,
+def _solve_and_write(netlist: str, fmt: str, output: str | None, overrides: dict, method: str, options: SolverOptions,
                      selected: tuple, phase) -> None:
     """The work of ``resim solve`` once its options are checked; ``phase(text)`` says what it is doing."""
     from .. import api, format as fmt_mod
@@ -125,7 +127,7 @@ def _solve_and_write(netlist: str, fmt: str, output: str | None, overrides: dict
     for w in circuit.warnings:
         note(printable(w))
     phase(f"solving {circuit.n_elements:,} elements, {circuit.n_nodes:,} nodes")
-    result = api.solve(circuit, method=method, **options)
+    result = api.solve(circuit, method=method, options=options)
     for w in result.certificate.warnings():  # e.g. a node whose currents rounding swamped
         note(printable(w))
     phase(f"writing the {fmt}")
