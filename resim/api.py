@@ -17,13 +17,14 @@ import gc
 import os
 import time
 from dataclasses import replace
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from .circuit import Circuit
 from .errors import ResimError
 from .result import Result
+from .solvers.options import CD_ONLY, SolverOptions
 
 METHODS = ("auto", "exact", "cd")
 
@@ -94,14 +95,15 @@ def _load(source, overrides, fast) -> Circuit:
     return circuit
 
 
-def _cd_option_names() -> set[str]:
-    """Options only coordinate descent takes (given with ``method="auto"``, they choose it)."""
-    from dataclasses import fields
-
-    from .solvers.cd import CDOptions
-    from .solvers.exact import ExactOptions
-
-    return {f.name for f in fields(CDOptions)} - {f.name for f in fields(ExactOptions)}
+def _option_chosen(options: SolverOptions) -> tuple[str, str] | None:
+    """("cd", why) when every option given is coordinate descent's (given with
+    ``method="auto"``, they choose it), else None. The reason names the precision by its
+    earlier keyword, ``dtype``, as results have always said."""
+    given = options.given()
+    if not given or not set(given) <= set(CD_ONLY):
+        return None
+    names = sorted("dtype" if name == "precision" else name for name in given)
+    return "cd", f"coordinate-descent options given ({', '.join(names)})"
 
 
 def _quiet_floats():
@@ -112,23 +114,26 @@ def _quiet_floats():
 
 
 def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: Result | np.ndarray | None = None,
-          **options) -> Result:
+          options: SolverOptions | None = None, **keywords: Any) -> Result:
     """The DC operating point of ``circuit``.
 
     ``method``: ``"exact"`` (sparse MNA with an active set for ideal diodes and Newton for
     Shockley diodes), ``"cd"`` (exact coordinate descent, reciprocal circuits with ideal and
     Shockley diodes; see :mod:`resim.solvers.cd`) or ``"auto"`` (chosen from the circuit's
     structure, :mod:`resim.solvers.auto`; the result's ``method_reason`` says why).
-    ``options`` go to the solver (:class:`~resim.solvers.exact.ExactOptions` or
-    :class:`~resim.solvers.cd.CDOptions`; giving CD options with ``method="auto"`` selects
-    coordinate descent). ``start`` warm-starts coordinate descent from an earlier result
-    (or node voltages in ``circuit.nodes`` order), e.g. the previous point of a sweep.
+    ``options`` (a :class:`~resim.solvers.options.SolverOptions`) go to the solver, with
+    ``keywords`` set on them (``sweeps=40``, ``precision="float32"``; ``dtype=np.float32``
+    as in earlier releases); giving options that only coordinate descent takes with
+    ``method="auto"`` selects it. ``start`` warm-starts coordinate descent from an earlier
+    result (or node voltages in ``circuit.nodes`` order), e.g. the previous point of a sweep.
     Raises :class:`~resim.errors.TopologyError`,
-    :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`; never
-    returns an unverified answer.
+    :class:`~resim.errors.NoSolutionError` or :class:`~resim.errors.ConvergenceError`;
+    :class:`~resim.solvers.options.SolverOptionsError` for options that cannot be used
+    (an unknown name, an option the solver does not take); never returns an unverified answer.
     """
     from .compile import compile_circuit
 
+    opts = SolverOptions.from_keywords(options, **keywords)
     if not isinstance(circuit, Circuit):
         circuit = load_netlist(circuit)
     if method not in METHODS:
@@ -137,14 +142,12 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: 
     compiled = compile_circuit(circuit)
     t1 = time.perf_counter()
     reason = f"requested: {method}"
-    if method == "auto" and options and set(options) <= _cd_option_names():
-        method, reason = "cd", f"coordinate-descent options given ({', '.join(sorted(options))})"
     if method == "auto":
         from .solvers.auto import choose
 
-        method, reason = choose(compiled)
+        method, reason = _option_chosen(opts) or choose(compiled)
     if method == "cd":
-        from .solvers.cd import CDOptions, solve_cd
+        from .solvers.cd import solve_cd
 
         v0 = None
         if start is not None:
@@ -152,12 +155,12 @@ def solve(circuit: Circuit | str | os.PathLike, *, method: str = "auto", start: 
             if v0.shape != (circuit.n_nodes,):
                 raise ValueError(f"start: expected {circuit.n_nodes} node voltages, got shape {v0.shape}")
         with _quiet_floats():
-            result = solve_cd(compiled, CDOptions(**options), v0=v0)
+            result = solve_cd(compiled, opts, v0=v0)
     else:
-        from .solvers.exact import ExactOptions, solve_exact
+        from .solvers.exact import solve_exact
 
         with _quiet_floats():
-            result = solve_exact(compiled, ExactOptions(**options))
+            result = solve_exact(compiled, opts)
     t2 = time.perf_counter()
     timings = {"parse": circuit.timings.get("parse", 0.0), "compile": t1 - t0, "solve": t2 - t1}
     if result.method_reason:  # the solver's own account, e.g. a hand-over to the exact solver

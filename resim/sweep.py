@@ -299,6 +299,7 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
     """Source sweeps: one coordinate-descent batch, certified per point; the rest one by one."""
     from .compile import compile_circuit
     from .solvers import cd
+    from .solvers.options import SolverOptions
 
     base = task.load()
     cc = compile_circuit(base)
@@ -323,7 +324,7 @@ def _solve_batched(task: SweepTask, points: np.ndarray):
                 return _solve_each(task, points, base)
         else:
             I[:, Iall.index_of(a.name)] = points[:, j]
-    batch = cd.solve_batch(prob, E, I, cd.CDOptions(max_sweeps=20_000))
+    batch = cd.solve_batch(prob, E, I, SolverOptions(max_sweeps=20_000))
     v, ok = batch.v, batch.ok
     if not all(_from_voltages(base, p) for p in task.probes):
         ok[:] = False  # currents other than resistors': from full per-point results

@@ -46,7 +46,7 @@ class SynthError(ResimError):
     exit_code = 2
 
 
-CERTIFICATE_RTOL = 1e-8  # the exact solver's certificate tolerance (resim.solvers.exact.ExactOptions.rtol)
+CERTIFICATE_RTOL = 1e-8  # the exact solver's certificate tolerance (resim.solvers.options.CERTIFICATE_RTOL)
 #: The largest amplifier gain whose circuit double precision can solve. The certificate
 #: accepts an amplifier's equation ``out = A (v(m) - v(f))`` when it holds to
 #: ``CERTIFICATE_RTOL`` of the circuit's voltage scale V; rounding ``v(m)`` and ``v(f)``

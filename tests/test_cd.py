@@ -272,7 +272,7 @@ def test_float32_sweeps_track_float64(netlists_dir):
     prob = prepare(cc)
     E, I = cc.vsources.value[None], cc.isources.value[None]
     v64 = relax(prob, E, I, CDOptions(sweeps=60))[0]
-    v32 = relax(prob, E, I, CDOptions(sweeps=60, dtype=np.float32))[0]
+    v32 = relax(prob, E, I, CDOptions(sweeps=60, precision="float32"))[0]
     assert v32.dtype == np.float32
     np.testing.assert_allclose(v32, v64, rtol=0, atol=1e-5)
 

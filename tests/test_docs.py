@@ -32,7 +32,7 @@ def _text_files() -> list[Path]:
 
 def test_user_facing_files_are_found():
     names = {p.name for p in _text_files()}
-    assert {"README.md", "theory.md", "train.md", "drn_xs_fashion.toml", "divider.cir", "cli.py"} <= names
+    assert {"README.md", "theory.md", "train.md", "drn_xs_fashion.toml", "divider.cir", "simulate.py"} <= names
 
 
 @pytest.mark.parametrize("path", _text_files(), ids=lambda p: str(p.relative_to(REPO)))

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from resim.cli import main, solve
+from resim.cli import main
+from resim.cli.simulate import solve
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted({line.strip() for cmd in (main, solve) for line in (cmd.help or "").splitlines()

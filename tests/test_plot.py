@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from resim.cli import plot_runs, run_args
+from resim.cli import run_args
+from resim.cli.train import plot_runs
 from resim.plot import default_labels, read, read_csv, read_run, read_seeds
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -150,12 +150,13 @@ def test_stepping_fallback_reaches_the_newton_answer(n, max_newton):
     """With too few Newton iterations for a direct solve, gmin/source stepping must still
     arrive at the same operating point (near-ideal diodes, N << 1, driven hard)."""
     from resim.compile import compile_circuit
-    from resim.solvers.exact import ExactOptions, solve_exact
+    from resim.solvers.exact import solve_exact
+    from resim.solvers.options import SolverOptions
 
     compiled = compile_circuit(resim.load_netlist(_HARD.format(n=n)))
     direct = solve_exact(compiled)
     assert direct.iterations > max_newton  # so the fallback is really exercised
-    stepped = solve_exact(compiled, ExactOptions(max_newton=max_newton))
+    stepped = solve_exact(compiled, SolverOptions(max_newton=max_newton))
     assert np.max(np.abs(stepped.voltages - direct.voltages)) < 1e-12
     assert stepped.iterations > direct.iterations
 
@@ -163,8 +164,9 @@ def test_stepping_fallback_reaches_the_newton_answer(n, max_newton):
 def test_non_convergence_is_an_error_not_an_answer():
     from resim.compile import compile_circuit
     from resim.errors import ConvergenceError
-    from resim.solvers.exact import ExactOptions, solve_exact
+    from resim.solvers.exact import solve_exact
+    from resim.solvers.options import SolverOptions
 
     compiled = compile_circuit(resim.load_netlist(_HARD.format(n=0.05)))
     with pytest.raises(ConvergenceError, match="did not converge"):
-        solve_exact(compiled, ExactOptions(max_newton=1))
+        solve_exact(compiled, SolverOptions(max_newton=1))

@@ -279,7 +279,7 @@ def test_running_out_of_memory_is_exit_11_without_a_traceback(tmp_path, capsys, 
 
 
 def test_an_interrupt_before_the_first_epoch_says_to_start_again(tmp_path):
-    from resim.cli import _train_interrupted
+    from resim.cli.train import _train_interrupted
 
     out = tmp_path / "my run"
     exc = _train_interrupted("c.toml", str(out), None, 1)
@@ -288,7 +288,7 @@ def test_an_interrupt_before_the_first_epoch_says_to_start_again(tmp_path):
 
 
 def test_the_command_after_an_interrupt_keeps_the_engine_overrides(tmp_path):
-    from resim.cli import _train_interrupted
+    from resim.cli.train import _train_interrupted
 
     exc = _train_interrupted("c.toml", "r", None, None, {"backend": "torch", "device": None, "precision": "bfloat16"})
     assert exc.hint == "start again with: resim train --config c.toml --out r --backend torch --precision bfloat16"
@@ -312,7 +312,7 @@ def test_seed_overrides_the_config_and_a_resume_needs_the_same_seed(tmp_path, ca
 
 
 def test_the_command_after_an_interrupt_keeps_the_seed():
-    from resim.cli import _train_interrupted
+    from resim.cli.train import _train_interrupted
 
     exc = _train_interrupted("c.toml", "r", None, None, {"seed": 0, "backend": None})
     assert exc.hint == "start again with: resim train --config c.toml --out r --seed 0"

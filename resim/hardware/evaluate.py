@@ -79,6 +79,7 @@ def _one_draw(net: DRN, profile: Profile, images: np.ndarray, labels: np.ndarray
     from .. import api
     from ..compile import compile_circuit
     from ..solvers import cd
+    from ..solvers.options import SolverOptions
 
     start = time.perf_counter()
     phys = reduced(physical(net, profile, rng))  # crossbar wires: their exact equivalent between the ports
@@ -108,7 +109,7 @@ def _one_draw(net: DRN, profile: Profile, images: np.ndarray, labels: np.ndarray
             E = np.repeat(cc.vsources.value[None, :], len(x), axis=0)
             E[:, cols] = volts
             I = np.repeat(cc.isources.value[None, :], len(x), axis=0)
-            res = cd.solve_batch(prob, E, I, cd.CDOptions(max_sweeps=20_000))
+            res = cd.solve_batch(prob, E, I, SolverOptions(max_sweeps=20_000))
             ok = res.ok
             if ok.any():
                 v = np.concatenate([res.v, np.zeros((len(x), 1))], axis=1)

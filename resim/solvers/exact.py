@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,13 +35,7 @@ from ..errors import ConvergenceError, NoSolutionError, TopologyError
 from ..result import Result
 from .certificate import assemble, checked
 from .mna import MNASystem, Singular
-
-
-@dataclass(frozen=True)
-class ExactOptions:
-    max_newton: int = 200
-    max_active_set: int = 1000
-    rtol: float = 1e-8  # certificate tolerance, relative to the circuit's current/voltage scales
+from .options import SolverOptions
 
 
 def _limit(sys_: MNASystem, vnew: np.ndarray, vold: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -105,7 +99,7 @@ def _newton(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, gshunt: float, alph
     return None
 
 
-def _nonlinear(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, opts: ExactOptions):
+def _nonlinear(sys_: MNASystem, on: np.ndarray, u0: np.ndarray, opts: SolverOptions):
     """Newton; if it fails, gmin stepping; if that fails, source stepping.
 
     *gmin stepping* shunts every junction with ``gshunt = 1e-2 ... 1e-12, 0`` S, each stage
@@ -148,9 +142,12 @@ def _fail(sys_: MNASystem):
     )
 
 
-def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Result:
-    """The DC operating point of ``cc`` by sparse MNA (see the module docstring)."""
-    opts = options or ExactOptions()
+def solve_exact(cc: CompiledCircuit, options: SolverOptions | None = None) -> Result:
+    """The DC operating point of ``cc`` by sparse MNA (see the module docstring), certified
+    at ``options.certificate_rtol``; options of coordinate descent only are refused
+    (:class:`~resim.solvers.options.SolverOptionsError`)."""
+    opts = options or SolverOptions()
+    opts.check_for("exact")
     t0 = time.perf_counter()
     sys_ = MNASystem(cc)
     nd = len(cc.pwl.index)
@@ -195,7 +192,7 @@ def solve_exact(cc: CompiledCircuit, options: ExactOptions | None = None) -> Res
             hint="the circuit may have no unique solution (non-reciprocal elements with ideal diodes)",
         )
     result = assemble(cc, sys_, x, on, "exact", iterations)
-    result = checked(result, opts.rtol)
+    result = checked(result, opts.certificate_rtol)
     return replace(result, timings={"solve": time.perf_counter() - t0})
 
 

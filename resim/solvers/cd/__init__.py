@@ -43,7 +43,9 @@ checked by the coordinate problem's KKT conditions (:func:`solve_batch`).
 
 The modules, one concept each:
 
-* :mod:`~resim.solvers.cd.options`: :class:`CDOptions`, the certificate tolerance;
+* :mod:`resim.solvers.options`: its options, :class:`~resim.solvers.options.SolverOptions`
+  (the sweeps' precision, the tolerances, the sweep limit; shared with the exact solver,
+  and named :class:`CDOptions` here too);
 * :mod:`~resim.solvers.cd.problem`: the coordinate form (:func:`prepare`, :class:`CDProblem`,
   the source forest, the colouring, the anchoring check, right-hand sides);
 * :mod:`~resim.solvers.cd.laws`: the 1-D element laws and their Newton minimiser;
@@ -53,9 +55,9 @@ The modules, one concept each:
 * :mod:`~resim.solvers.cd.batch`: a certified batch (:func:`solve_batch`).
 """
 
+from ..options import SolverOptions as CDOptions  # the name README and earlier releases use
 from .batch import BatchResult, solve_batch
 from .kernel import Relaxation, relax
-from .options import CDOptions
 from .problem import CDProblem, CDUnsupported, Unanchored, prepare
 from .solve import solve_cd
 from .stall import STALL_WINDOW, projected_sweeps

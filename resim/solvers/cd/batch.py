@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..options import SolverOptions
 from .kernel import relax
 from .laws import Terms
-from .options import CDOptions, certificate_rtol
 from .problem import CDProblem, coord_of, coupled_diodes, potentials, right_hand_side
 
 
@@ -32,19 +32,19 @@ class BatchResult(NamedTuple):
     stalled: str | None  # why the sweeps stopped early without converging, or None
 
 
-def solve_batch(prob: CDProblem, E: np.ndarray, I: np.ndarray, options: CDOptions | None = None,
+def solve_batch(prob: CDProblem, E: np.ndarray, I: np.ndarray, options: SolverOptions | None = None,
                 c0: np.ndarray | None = None) -> BatchResult:
     """Operating points of ``prob`` (from :func:`~resim.solvers.cd.problem.prepare`) for a
     batch of source values, each item checked by :func:`batch_certificate` at the
-    certificate tolerance of ``options.dtype``.
+    tolerance of ``options.precision`` (``options.certificate_rtol``).
 
     ``E``: [B, nV] voltage-source values, ``I``: [B, nI] current-source values (columns in
     the compiled circuit's order, ``cc.vsources`` and ``cc.isources``), ``c0`` a start
     [B, m] (default 0).
     """
-    opts = options or CDOptions()
+    opts = options or SolverOptions()
     v, c, sweeps, converged, stalled = relax(prob, E, I, opts, c0)
-    ok = batch_certificate(prob, E, I, c, certificate_rtol(opts)) if converged else np.zeros(len(E), bool)
+    ok = batch_certificate(prob, E, I, c, opts.certificate_rtol) if converged else np.zeros(len(E), bool)
     return BatchResult(v, c, ok, sweeps, converged, stalled)
 
 

@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from ..options import SolverOptions
 from .laws import Terms, newton_1d, series_junction
-from .options import CDOptions
 from .problem import CDProblem, coord_of, coupled_diodes, potentials, right_hand_side
 from .stall import check_stall
 
@@ -88,7 +88,7 @@ class Relaxation(NamedTuple):
     stalled: str | None  # why the sweeps stopped before the limit without converging, or None
 
 
-def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
+def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: SolverOptions,
           c0: np.ndarray | None = None) -> Relaxation:
     """Coordinate descent for a batch of source values.
 
@@ -98,7 +98,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
     With a tolerance stop (``opts.sweeps`` None) the sweeps also stop early when they
     stall: when, at the contraction measured over the last ``STALL_WINDOW`` sweeps
     (:func:`~resim.solvers.cd.stall.projected_sweeps`), the tolerance would not be met
-    within ``opts.max_sweeps``, at two checks in a row. A floating Shockley bridge
+    within ``opts.sweep_limit``, at two checks in a row. A floating Shockley bridge
     contracts by 1 - 1.5e-6 per sweep: it would take millions of sweeps. The result then
     says why (``stalled``), and :func:`~resim.solvers.cd.solve.solve_cd` hands the point
     to the exact solver.
@@ -108,7 +108,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
     c, o_ext, at = _coordinates(prob, o, c0, E.shape[0], dt)
     plans = _colour_plans(prob, dt)
     scale = 1.0 + float(np.max(np.abs(E), initial=0.0))
-    limit = opts.sweeps if opts.sweeps is not None else opts.max_sweeps
+    limit = opts.sweep_limit
     converged = False
     sweep = 0
     prev = np.inf
@@ -123,7 +123,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
         # contraction rate rho = delta / prev, the error left is about delta rho / (1 - rho).
         rho = delta / prev if prev > 0 else 0.0
         left = delta * rho / (1.0 - rho) if rho < 1.0 else np.inf
-        if opts.sweeps is None and max(delta, left) <= opts.tol * scale:
+        if opts.sweeps is None and max(delta, left) <= opts.stop_tol * scale:
             converged = True
             break
         prev = delta
@@ -133,7 +133,7 @@ def relax(prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
             if revised != omega:
                 omega, prev = revised, np.inf  # the rate changes
         if opts.sweeps is None:
-            hopeless, stalled = check_stall(history, sweep, opts.tol * scale, limit, hopeless)
+            hopeless, stalled = check_stall(history, sweep, opts.stop_tol * scale, limit, hopeless)
             if stalled is not None:
                 break
     v = _with_internal_nodes(prob, potentials(prob, o, c))

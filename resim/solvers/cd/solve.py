@@ -26,28 +26,34 @@ from ...errors import ConvergenceError
 from ...result import Result
 from ..certificate import assemble, ohmic_current
 from ..diagnose import parallel_ideal
-from ..exact import ExactOptions, solve_exact
+from ..exact import solve_exact
 from ..mna import MNASystem
+from ..options import SolverOptions
 from .kernel import relax
-from .options import CDOptions, certificate_rtol
 from .problem import CDProblem, Unanchored, coupled_diodes, prepare, right_hand_side
 from .stall import retie
 
 
-def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarray | None = None,
+def solve_cd(cc: CompiledCircuit, options: SolverOptions | None = None, c0: np.ndarray | None = None,
              v0: np.ndarray | None = None) -> Result:
     """The DC operating point by coordinate descent, verified by the exact certificate.
 
     A fixed point that fails the certificate where ideal diodes join free coordinates is a
     stall: the clusters those diodes join move as blocks (:func:`_tied_rounds`) and the
-    sweeps resume, up to ``CDOptions.cluster_rounds`` times. What still fails goes to the
+    sweeps resume, up to ``options.cluster_rounds`` times. What still fails goes to the
     exact solver, reported as ``method = "cd+exact"`` (or the exact solver's error);
     running out of sweeps raises :class:`ConvergenceError`.
 
     The start is ``c0`` (coordinates, [1, m]), or ``v0`` (node voltages in
     ``cc.circuit.nodes`` order, e.g. an earlier result), or zero.
+
+    The sweeps run at ``options.precision`` and the answer is certified at that precision's
+    tolerance (``options.certificate_rtol``); it reports ``options.cd_method`` ("cd", or
+    "cd-float32"). Options of the exact solver only are refused
+    (:class:`~resim.solvers.options.SolverOptionsError`).
     """
-    opts = options or CDOptions()
+    opts = options or SolverOptions()
+    opts.check_for("cd")
     t0 = time.perf_counter()
     try:
         prob = prepare(cc)
@@ -65,7 +71,7 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
         c0 = v_var[prob.anchor][None, :] - o[:, prob.anchor]
     sys_ = MNASystem(cc)
     # float32 sweeps are certified at float32's own precision, and the result says so
-    rtol = certificate_rtol(opts)
+    rtol = opts.certificate_rtol
     v, c, sweeps, converged, stalled = relax(prob, E, I, opts, c0)
     result = _certified(cc, sys_, v, sweeps)
     coupled = bool(coupled_diodes(prob).any())
@@ -76,8 +82,7 @@ def solve_cd(cc: CompiledCircuit, options: CDOptions | None = None, c0: np.ndarr
         # refused as the exact solver refuses it
         current = result.currents["d"][cc.pwl.index]
         parallel_ideal(cc, np.abs(current) > 1e-12 * (1.0 + np.max(np.abs(current), initial=0.0)))
-        method = "cd" if rtol == ExactOptions().rtol else "cd-float32"
-        return replace(result, method=method, timings={"solve": time.perf_counter() - t0})
+        return replace(result, method=opts.cd_method, timings={"solve": time.perf_counter() - t0})
     if converged or coupled or stalled:
         # A fixed point that still fails the certificate (a stall the cluster moves did
         # not resolve, or a constraint no coordinate can meet: an ideal diode
@@ -103,7 +108,7 @@ def _certified(cc: CompiledCircuit, sys_: MNASystem, v: np.ndarray, sweeps: int)
     return assemble(cc, sys_, x, on, "cd", sweeps)
 
 
-def _tied_rounds(cc: CompiledCircuit, prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: CDOptions,
+def _tied_rounds(cc: CompiledCircuit, prob: CDProblem, E: np.ndarray, I: np.ndarray, opts: SolverOptions,
                  sys_: MNASystem, rtol: float, v: np.ndarray, sweeps: int,
                  result: Result) -> tuple[np.ndarray, int, Result, bool, str | None]:
     """A stall at a fixed point (see :mod:`resim.solvers.cd.stall`): tie the conducting ideal
@@ -125,9 +130,9 @@ def _tied_rounds(cc: CompiledCircuit, prob: CDProblem, E: np.ndarray, I: np.ndar
         tied = nxt
         prob = prepare(cc, tied)
         o, _ = right_hand_side(prob, E, I)
-        if opts.sweeps is None and sweeps >= opts.max_sweeps:
+        if opts.sweeps is None and sweeps >= opts.sweep_limit:
             break  # the budget is for the whole solve, tied rounds included
-        budget = opts if opts.sweeps is not None else replace(opts, max_sweeps=opts.max_sweeps - sweeps)
+        budget = opts if opts.sweeps is not None else replace(opts, max_sweeps=opts.sweep_limit - sweeps)
         v, c, more, converged, stalled = relax(prob, E, I, budget, (v[:, prob.anchor] - o[:, prob.anchor]))
         sweeps += more
         result = _certified(cc, sys_, v, sweeps)
