@@ -200,6 +200,7 @@ COMMAND_EXIT_CODES: dict[str, tuple[int, ...]] = {
     "evaluate": (3, 7, 8),
     "export": (3, 7),
     "plot": (10,),
+    "gdu": (3, 7, 10),
     "serve": (),
     "synth relu": (6, 10),
     "synth pwl": (6, 10),

@@ -24,6 +24,7 @@ EXPECTED = {
     "evaluate": ANY | {3, 7, 8},  # 3: a bad --hardware profile; 8: --ngspice without a working ngspice
     "export": ANY | {3, 7},  # 3: a bad --hardware profile
     "plot": ANY | {10},
+    "gdu": ANY | {3, 7, 10},  # a bad run.toml (3), its dataset (7), --plot unwritable (10)
     "serve": ANY,
     "synth relu": ANY | {6, 10},  # the check solves the circuit (6); -o (10)
     "synth pwl": ANY | {6, 10},

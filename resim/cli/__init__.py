@@ -2,7 +2,7 @@
 
 This package holds the click group (:func:`main`) and the entry points (:func:`run_args`,
 :func:`run`); the commands are in :mod:`resim.cli.simulate` (solve, sweep,
-compare-with-ngspice), :mod:`resim.cli.train` (train, evaluate, export, plot),
+compare-with-ngspice), :mod:`resim.cli.train` (train, evaluate, export, plot, gdu),
 :mod:`resim.cli.synth` and :mod:`resim.cli.serve`, what they share in
 :mod:`resim.cli.common`. Library errors become messages on stderr and the exit codes of
 :mod:`resim.errors` (:func:`resim.cli.common.run_group`); no Python traceback is shown
@@ -61,6 +61,7 @@ def _list_exit_codes(group: click.Group, prefix: str = "") -> None:
 
 
 for _command in (simulate.solve, simulate.sweep, train.train, train.evaluate, train.export,  # as they were declared
-                 serve.serve_command(run_args), train.plot_runs, synth.synth, simulate.compare_with_ngspice):
+                 serve.serve_command(run_args), train.plot_runs, synth.synth, simulate.compare_with_ngspice,
+                 train.gdu):
     main.add_command(_command)
 _list_exit_codes(main)

@@ -207,6 +207,8 @@ def evaluate(model: str, data_dir: str | None, dataset: str | None, limit: int |
     model = model_file(model, "evaluate")
     net, data = _model_and_data(model, data_dir, dataset, circuit=profile is not None,
                                 engine={"backend": backend, "device": device, "precision": precision})
+    if profile is not None and getattr(net, "kind", "drn") == "drn-vf":
+        raise click.UsageError("--hardware builds a DRN's devices; a drn-vf has no hardware profile yet")
     x, y = data.test_x[:limit], data.test_y[:limit]
     wrong = classify(net, x) != y
     report = {"model": model, "dataset": data.name, "test_images": int(len(wrong)), "test_error": float(wrong.mean())}
@@ -311,6 +313,15 @@ def export(model: str, index: int, hardware: str | None, seed: int, data_dir: st
     if index >= len(data.test_x):
         raise click.UsageError(f"--input {index}: the test set has {len(data.test_x)} images (0..{len(data.test_x) - 1})")
     image = data.test_x[index]
+    if getattr(net, "kind", "drn") == "drn-vf":  # forward and feedback conductances: R where tied, else G pairs
+        from ..drn import vf
+
+        if profile is not None:
+            raise click.UsageError("--hardware builds a DRN's devices; a drn-vf is exported without it")
+        guess = int(vf.predict(net, image[None, :])[0])
+        write_stdout(vf.netlist(net, image, f"{data.name} test image {index} (label {data.test_y[index]}, "
+                                            f"model predicts {guess}): drn-vf"))
+        return
     out = outputs(net, image[None, :])[0]
     title = f"{data.name} test image {index} (label {data.test_y[index]}, model predicts {int(np.argmax(out))})"
     if profile is None:
@@ -360,3 +371,115 @@ def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title
     figure_file(output, "'--output' / '-o'")
     plot.write_plot(runs, output, labels, title)
 
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--images", type=click.IntRange(1), default=8, show_default=True,
+              help="The batch: the first N training images.")
+@click.option("--beta", "betas", type=float, multiple=True, metavar="B",
+              help="Nudging strengths to compare at (repeatable; default 0.001 and the run's [training] nudging).")
+@click.option("--sweeps", "sweep_counts", type=click.IntRange(1), multiple=True, metavar="K",
+              help="Free sweeps K before the cost (repeatable; default the run's [training] sweeps and 100).")
+@click.option("--order", "orders", multiple=True, metavar="FREE[/NUDGED]",
+              help="Sweep orders of the free and nudged phases (repeatable), from jacobi, odd-even, even-odd, "
+                   "forward, backward; NUDGED defaults to FREE. Default: the run's layer order, and the free "
+                   "order with its reverse.")
+@click.option("--steps", type=click.IntRange(1), default=None, help="Nudged steps compared (default: K).")
+@click.option("--linear", is_flag=True, help="Without the hidden diodes: the linear network (the exact case).")
+@click.option("--centred", is_flag=True, help="EP's updates from phases at +beta and -beta (error of second order in beta).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The step-by-step figure of the first setting (.png, .svg, .pdf).")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="With a config: the initial conductances' seed (default [training] seed).")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+def gdu(source: str, images: int, betas: tuple[float, ...], sweep_counts: tuple[int, ...], orders: tuple[str, ...],
+        steps: int | None, linear: bool, centred: bool, plot_path: str | None, seed: int | None,
+        data_dir: str | None) -> None:
+    """EP's updates against BPTT's gradients, step by step, for one batch (JSON on stdout).
+
+    SOURCE is a run's TOML config (a network at its initial conductances) or a trained
+    model (model.npz, checkpoint.npz or a run folder). For each free/nudged order, K and
+    beta: K free sweeps, BPTT backward from the cost at their end, and a nudged phase from
+    there; per layer, how EP's neural and weight updates at step t agree with minus BPTT's
+    gradients at step t (+1 for the weights): median and largest relative difference,
+    smallest cosine. docs/theory.md ("EP against BPTT") says what to expect: exact for a
+    nudged phase in the reverse order of the free one, as beta -> 0, on a converged free
+    phase without diodes; approximate with them; not with the same order both ways.
+
+    \b
+    Examples:
+      resim gdu examples/drn_xs_fashion.toml --images 4 --linear --order jacobi --centred --beta 1e-4 --sweeps 400
+      resim gdu runs/table/drn-1h-ep/seed0 --order forward/backward --plot gdu.png
+    """
+    from ..drn import gdu as gdu_mod
+
+    if plot_path is not None:
+        figure_file(plot_path, "--plot")
+    pairs = [_order_pair(o) for o in orders]
+    net, data, training = _gdu_network(source, seed, data_dir)
+    layer_order = training.get("layer_order", "odd-even")
+    free = "forward" if layer_order == "forward-backward" else layer_order
+    nudged = "backward" if layer_order == "forward-backward" else layer_order
+    pairs = pairs or list(dict.fromkeys([(free, nudged), (free, gdu_mod.REVERSE[free])]))
+    betas = betas or tuple(dict.fromkeys([1e-3, float(training.get("nudging", 1.0))]))
+    sweep_counts = sweep_counts or tuple(dict.fromkeys([int(training.get("sweeps", 4)), 100]))
+    p = gdu_mod.Params.of([net.engine.numpy(w) for w in net.W], [net.engine.numpy(b) for b in net.b],
+                          diodes=not linear)
+    import numpy as np
+
+    x0 = net.gain * np.concatenate([data.train_x[:images], -data.train_x[:images]], axis=1).astype(np.float64)
+    y = np.eye(net.sizes[-1])[data.train_y[:images]]
+    rows, first = [], None
+    for f, n in pairs:
+        for K in sweep_counts:
+            for beta in betas:
+                a = gdu_mod.measure(p, x0, y, beta, K, f, steps, n, centred)
+                first = first or (a, f"{f}/{n}, K = {K}, beta = {beta:g}")
+                rows.append({"free": f, "nudged": n, "sweeps": K, "beta": beta, "layers": a.summary()})
+    if plot_path is not None:
+        from ..atomic import write_bytes
+        from ..figure import format_of, save
+
+        write_bytes(plot_path, save(gdu_mod.figure(first[0], f"{os.path.basename(source)}: {first[1]}"),
+                                    format_of(plot_path)))
+    write_stdout(json.dumps({"source": source, "images": images, "linear": linear, "centred": centred,
+                             "settings": rows}) + "\n")
+
+
+def _order_pair(text: str) -> tuple[str, str]:
+    """``FREE[/NUDGED]`` as a pair of :data:`resim.drn.gdu.ORDERS`; a usage error else."""
+    from ..drn.gdu import ORDERS
+
+    free, _, nudged = text.partition("/")
+    for o in (free, nudged or free):
+        if o not in ORDERS:
+            raise click.BadParameter(f"unknown order '{o}' (choose from {', '.join(ORDERS)})", param_hint="--order")
+    return free, nudged or free
+
+
+def _gdu_network(source: str, seed: int | None, data_dir: str | None):
+    """The DRN of ``source`` (a config: at its initial conductances; else a trained model),
+    its dataset and its [training] table."""
+    import numpy as np
+
+    from ..drn import data as data_mod
+    from ..drn.config import load_config, parse_toml
+    from ..drn.mlp import MLP
+    from ..drn.network import DRN
+    from ..drn.train import RunError, load_model
+
+    if source.endswith(".toml"):
+        config = load_config(source)
+        m, t = config["model"], config["training"]
+        if m["kind"] != "drn":
+            raise RunError(f"'{source}': gdu compares EP and BPTT on a DRN, and this config's model is a {m['kind']}")
+        net = DRN.init(m["layers"], m["input_gain"], np.random.default_rng(t["seed"] if seed is None else seed))
+        d = config["data"]
+        return net, data_mod.load(d["dataset"], data_dir or d.get("data_dir") or None), t
+    model = model_file(source, "gdu")
+    net, data = _model_and_data(model, data_dir)
+    if isinstance(net, MLP) or getattr(net, "kind", "drn") != "drn":
+        raise RunError(f"'{model}': gdu compares EP and BPTT on a DRN, and this is a {net.kind}")
+    _, text = load_model(model)
+    return net, data, (parse_toml(text) if text else {}).get("training", {})

@@ -26,8 +26,11 @@ class ConfigError(NetlistError):
 
 
 _LIST_F = "list of numbers"
-#: [model] kind: the deep resistive network, or the ReLU network baseline (docs/theory.md §5)
-KINDS = ("drn", "relu-mlp")
+#: [model] kind: the deep resistive network, its non-reciprocal form (separate forward and
+#: feedback conductances, resim.drn.vf), or the ReLU network baseline (docs/theory.md §5)
+KINDS = ("drn", "drn-vf", "relu-mlp")
+#: the rules that train a drn-vf: vector-field EP, from centred or positive nudging
+VF_RULES = ("centered-ep", "positive-ep")
 #: [training] algorithm: the DRN's learning rules, truncated backpropagation through the
 #: relaxation (DRN), and backpropagation (relu-mlp)
 ALGORITHMS = (*EP_RULES, "truncated-bp", "backprop")
@@ -39,6 +42,7 @@ SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
         "kind": ("string", "drn"),
         "layers": ("list of integers", [784, 100, 10]),
         "input_gain": ("number", 100.0),
+        "symmetry": ("number", 0.0),  # drn-vf: the feedback at the start, B = s F + (1 - s) R; 1: tied
     },
     "data": {
         "dataset": ("string", "fashion-mnist"),
@@ -185,6 +189,8 @@ def _semantics(v: dict, path: str, text: str) -> None:
         raise error_at(path, text, "training", "algorithm",
                    f"algorithm '{t['algorithm']}' does not train a model of kind '{m['kind']}'",
                    "a relu-mlp trains by \"backprop\"; a drn by an EP rule, \"truncated-bp\" or \"exact\"")
+    if m["kind"] == "drn-vf":
+        _check_vf(m, t, path, text)
     if t["layer_order"] not in LAYER_ORDERS:
         raise error_at(path, text, "training", "layer_order", f"unknown layer order '{t['layer_order']}'",
                    f"choose from {', '.join(LAYER_ORDERS)}")
@@ -215,6 +221,21 @@ def _semantics(v: dict, path: str, text: str) -> None:
     if ds not in ("mnist", "fashion-mnist", "kmnist") and not ds.startswith("idx:"):
         raise error_at(path, text, "data", "dataset", f"unknown dataset '{ds}'",
                    "mnist, fashion-mnist, kmnist, or idx:<folder with the four IDX files>")
+
+
+def _check_vf(m: dict, t: dict, path: str, text: str) -> None:
+    """What a drn-vf may be trained with: vector-field EP on numpy, a symmetry in [0, 1]."""
+    if not 0.0 <= m["symmetry"] <= 1.0:
+        raise error_at(path, text, "model", "symmetry", f"symmetry must be between 0 and 1, got {m['symmetry']}",
+                       "1 ties the feedback to the forward conductances (the plain DRN), 0 draws it independently")
+    if t["algorithm"] not in VF_RULES:
+        raise error_at(path, text, "training", "algorithm",
+                       f"a drn-vf trains by vector-field EP: algorithm {' or '.join(VF_RULES)}, "
+                       f"not '{t['algorithm']}'")
+    if t["backend"] != "numpy" or t["hardware"]:
+        key = "hardware" if t["hardware"] else "backend"
+        raise error_at(path, text, "training", key, "a drn-vf trains on the numpy engine, without hardware profiles",
+                       f"remove [training] {key}")
 
 
 def hardware_path(config_path: str, hardware: str) -> str:

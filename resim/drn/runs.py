@@ -65,7 +65,7 @@ def model_arrays(net: DRN | MLP, config: Config | None = None, **extra) -> dict:
     if isinstance(net, MLP):
         out["kind"] = np.array(MLP.kind)
     else:
-        out["kind"] = np.array("drn")
+        out["kind"] = np.array(getattr(net, "kind", "drn"))  # a DRN, or a drn-vf (resim.drn.vf.VFNet)
         out["gain"] = np.array(net.gain)
     if config is not None:
         out["config"] = np.array(config.to_toml())
@@ -162,15 +162,24 @@ def _array(z: np.lib.npyio.NpzFile, key: str, path: str, hint: str) -> np.ndarra
 
 def _network(z: dict[str, np.ndarray], path: str, hint: str) -> DRN | MLP:
     """The network stored in the arrays ``z`` of a model or checkpoint file: its array
-    ``kind`` says which (a file without it, written before there were two, is a DRN)."""
-    n = max(1, sum(1 for k in z if k.startswith("W")))
+    ``kind`` says which (a file without it, written before there were two, is a DRN). A
+    drn-vf keeps more conductance matrices than layers (``W<k>``: resim.drn.vf.VFNet.W)."""
+    def count(prefix: str) -> int:
+        return sum(1 for k in z if k.startswith(prefix) and k[1:].isdigit())
+
     kind = str(z.get("kind", "drn"))
+    n_b = max(1, count("b"))
     try:
-        W, b = [z[f"W{l}"] for l in range(n)], [z[f"b{l}"] for l in range(n)]
+        W = [z[f"W{l}"] for l in range(max(n_b, count("W")) if kind == "drn-vf" else n_b)]
+        b = [z[f"b{l}"] for l in range(n_b)]
         if kind == MLP.kind:
             return MLP(W, b)
         if kind == "drn":
             return DRN(W, b, float(z["gain"]))
+        if kind == "drn-vf":
+            from .vf import VFNet
+
+            return VFNet.from_arrays(W, b, float(z["gain"]))
         problem = f"unknown kind '{kind}'"
     except KeyError as exc:
         problem = f"no array {exc}"
@@ -191,6 +200,10 @@ def check_model_data(net: DRN | MLP, data: Dataset, path: str) -> None:
 def classify(net: DRN | MLP, x: np.ndarray) -> np.ndarray:
     """The class of each image ``x`` by a model :func:`load_model` returned: a DRN's at
     its free equilibrium (what its exported circuit gives), an MLP's forward pass."""
+    if getattr(net, "kind", "drn") == "drn-vf":
+        from .vf import predict as predict_vf
+
+        return predict_vf(net, x)
     return predict_mlp(net.W, net.b, x) if isinstance(net, MLP) else predict(net, x)
 
 
@@ -315,7 +328,7 @@ def _from_checkpoint(path: str, resolved: str, epochs: int) -> tuple[DRN | MLP, 
     try:
         L = len(net.W)
         mom_W = [np.asfortranarray(z[f"mW{l}"]) for l in range(L)]  # a DRN's W layout (for an MLP's, no matter)
-        mom_b = [z[f"mb{l}"] for l in range(L)]
+        mom_b = [z[f"mb{l}"] for l in range(len(net.b))]
         done, rows = int(z["epoch"]), json.loads(str(z["metrics"]))
     except KeyError as exc:
         raise RunError(f"'{path}' is not a checkpoint written by resim train (no array {exc})", hint=hint) from None

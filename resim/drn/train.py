@@ -104,12 +104,22 @@ def _next_relaxer(net: DRN, hw, colsum0, pool: Executor | None) -> Relaxer:
     return Relaxer(hw.forward(net), pool=pool)
 
 
+def _train_other(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None, clock: Clock,
+                 engine: Engine) -> tuple:
+    """The epoch loops of the other model kinds: the ReLU network's, the drn-vf's."""
+    if config["model"]["kind"] == MLP.kind:
+        return train_mlp(config, data, out, resume, progress, clock, engine)
+    from .vf_train import train_vf
+
+    return train_vf(config, data, out, resume, progress, clock)
+
+
 def _train(config: Config, data: Dataset, out: str, resume: bool, progress: Progress | None,
            timings: dict[str, float] | None, pool: Executor | None, engine: Engine) -> tuple[DRN | MLP, list[dict]]:
     clock = Clock(timings)
     m, t = config["model"], config["training"]
-    if m["kind"] == MLP.kind:
-        return train_mlp(config, data, out, resume, progress, clock, engine)
+    if m["kind"] != "drn":
+        return _train_other(config, data, out, resume, progress, clock, engine)
     dtype = np.float32 if t["dtype"] == "float32" else np.float64
     net, mom_W, mom_b, first, rows = start_run(
         config, out, resume, lambda rng: DRN.init(m["layers"], m["input_gain"], rng, dtype), progress)
