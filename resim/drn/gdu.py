@@ -327,7 +327,25 @@ def measure(p: Params, x0: np.ndarray, y: np.ndarray, beta: float, sweeps: int, 
             ep = np.concatenate([ep_W[t][l - 1].ravel(), ep_b[t][l - 1]])
             bp = np.concatenate([grad_W[t + 1][l - 1].ravel(), grad_b[t + 1][l - 1]])
             weights[:, t, l - 1] = _compare(ep, -bp)
+    _drop_vanished(neurons, [[_norm(grad_s[t][l]) for l in range(1, L + 1)] for t in range(K)])
+    _drop_vanished(weights, [[_norm(grad_W[t + 1][l]) for l in range(L)] for t in range(K)])
     return Agreement(neurons, weights, ep_currents, grad_s, ep_W, grad_W)
+
+
+#: A step whose BPTT gradient (per layer) is below this fraction of the layer's largest is
+#: not compared: after the nudge has died out both sides are rounding noise.
+VANISHED = 1e-6
+
+
+def _norm(a) -> float:
+    return 0.0 if a is None else float(np.linalg.norm(a))
+
+
+def _drop_vanished(table: np.ndarray, norms: list[list[float]]) -> None:
+    """NaN out of ``table`` [2, K, L] where BPTT's side has died out (:data:`VANISHED`)."""
+    n = np.array(norms)
+    biggest = n.max(axis=0, initial=0.0)
+    table[:, n < VANISHED * biggest] = np.nan
 
 
 def figure(a: Agreement, title: str, coordinates: int = 3):
@@ -343,20 +361,23 @@ def figure(a: Agreement, title: str, coordinates: int = 3):
     t = np.arange(K)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for l in range(L):
-        first = next((k for k in range(K) if a.bptt_s[k][l + 1] is not None), None)
-        if first is not None:
+        first = next((k for k in range(K) if a.bptt_s[k][l + 1] is not None and np.any(a.bptt_s[k][l + 1])), None)
+        if first is None:
+            axes[0, l].text(0.5, 0.5, "BPTT's adjoint is 0 here:\nno sweep reads this\nlayer's state before it",
+                            ha="center", va="center", transform=axes[0, l].transAxes, fontsize=8)
+        else:
             pick = np.argsort(-np.abs(a.bptt_s[first][l + 1][0]))[:coordinates]
             for c, j in enumerate(pick):
                 ep = [a.ep_s[k][l + 1][0, j] for k in range(K)]
                 bp = [np.nan if a.bptt_s[k][l + 1] is None else -a.bptt_s[k][l + 1][0, j] for k in range(K)]
-                axes[0, l].plot(t, ep, color=colours[c], lw=1.6)
-                axes[0, l].plot(t, bp, color=colours[c], ls="--", lw=1.2)
+                axes[0, l].plot(t, ep, color=colours[c], lw=1.6, marker="o", ms=3)
+                axes[0, l].plot(t, bp, color=colours[c], ls="--", lw=1.2, marker="x", ms=4)
         axes[0, l].set_title(f"layer {l + 1}: neurons", fontsize=9)
         flat = [a.bptt_W[k + 1][l].ravel() for k in range(K)]
         pick = np.argsort(-np.abs(flat[0]))[:coordinates]
         for c, j in enumerate(pick):
-            axes[1, l].plot(t, [a.ep_W[k][l].ravel()[j] for k in range(K)], color=colours[c], lw=1.6)
-            axes[1, l].plot(t, [-f[j] for f in flat], color=colours[c], ls="--", lw=1.2)
+            axes[1, l].plot(t, [a.ep_W[k][l].ravel()[j] for k in range(K)], color=colours[c], lw=1.6, marker="o", ms=3)
+            axes[1, l].plot(t, [-f[j] for f in flat], color=colours[c], ls="--", lw=1.2, marker="x", ms=4)
         axes[1, l].set_title(f"W{l}: conductances", fontsize=9)
         axes[1, l].set_xlabel("step t")
     axes[0, 0].plot([], [], color="k", lw=1.6, label="EP update")
