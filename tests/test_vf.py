@@ -223,3 +223,15 @@ def test_bad_drn_vf_configs_are_refused_at_their_key(tmp_path, capsys):
         bad.write_text(text.replace(old, new))
         assert run_args(["train", "--config", str(bad), "--out", str(tmp_path / "x")]) == 3
         assert message in capsys.readouterr().err
+
+
+def test_damping_changes_the_path_not_the_fixed_point():
+    net = vf.VFNet.init(LAYERS, 1.5, np.random.default_rng(14), symmetry=0.0)
+    x = images(3, 15)
+    plain = vf.relax(net, vf.start(net, x), 3000)
+    damped = vf.relax(net, vf.start(net, x), 6000, damping=0.5)
+    assert all(np.allclose(a, b, atol=1e-12) for a, b in zip(plain, damped))
+    early = vf.relax(net, vf.start(net, x), 3, damping=0.5)
+    assert not np.allclose(early[-1], vf.relax(net, vf.start(net, x), 3)[-1])
+    eq = vf.equilibrium(net, x)
+    assert np.allclose(eq[-1], plain[-1], atol=1e-6 * net.gain)
