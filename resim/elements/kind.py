@@ -96,6 +96,7 @@ class ElementKind:
     #                                     under .options savecurrents); None: ngspice's branch
     #                                     vector named after the element (an MNA unknown)
     in_circuit: bool = True  # a flat Circuit holds elements of this kind (not x, c, l)
+    holds_voltage: bool = False  # an independent source of voltage (V): see sets_voltage
     sweepable: bool = False  # `resim sweep --set` / `.dc` may vary its value
     parallel: bool = False  # m= (its own, times its instance's) multiplies its value: m copies in parallel
     refers: str | None = None  # what its `ref` column indexes: "model" (Circuit.models) or a kind's letter
@@ -108,7 +109,7 @@ class ElementKind:
     def sets_voltage(self) -> bool:
         """Its first two nodes' voltage difference is set by it: a voltage source, and the
         kinds with a branch current (E, H). Such a source holds a DC path."""
-        return self.letter == "v" or (self.linear is not None and self.linear.branch)
+        return self.holds_voltage or (self.linear is not None and self.linear.branch)
 
     @property
     def solvers(self) -> tuple[str, ...]:

@@ -14,4 +14,4 @@ def write(line: NgspiceLine) -> str:
 
 
 KIND = ElementKind("v", "vsource", "voltage source", 2, "V", "write: Vname node+ node- [DC] value   (e.g. V1 in 0 DC 5)",
-                   source=True, sweepable=True, write=write)
+                   source=True, sweepable=True, holds_voltage=True, write=write)

@@ -105,9 +105,18 @@ class Card:
         """The items without commas, the groups of two names (``(a,b)``) opened."""
         return _flat(self.items)
 
-    is_ = staticmethod(lambda item, *tags: _is(item, *tags))
-    column = staticmethod(lambda item: column_of(item))
-    text = staticmethod(lambda item: text_of(item))
+    @staticmethod
+    def is_(item, *tags: str) -> bool:
+        """Whether ``item`` is one of the grammar's item kinds ``tags`` (word, number, braced, ...)."""
+        return _is(item, *tags)
+
+    @staticmethod
+    def column(item) -> int:
+        return column_of(item)
+
+    @staticmethod
+    def text(item) -> str:
+        return text_of(item)
 
     @staticmethod
     def word(item) -> str | None:
