@@ -211,11 +211,11 @@ def first_dc_wins(self):
 def test_a_reader_that_disagrees_with_ngspice_is_caught(ngspice, tmp_path, capsys, monkeypatch):
     """With the old reading put back, resim's translation agrees with itself (the blind spot:
     exit 0), and the netlist as written, run by ngspice by default, differs by 1 V at node a."""
-    from resim.netlist import cards
+    from resim.elements import vsource
 
     path = tmp_path / "dc_twice.cir"
     path.write_text(REPEATED_DC)
-    monkeypatch.setattr(cards._DcValue, "value", first_dc_wins)
+    monkeypatch.setattr(vsource.DcValue, "value", first_dc_wins)
     assert run_args(["compare-with-ngspice", str(path), "--ngspice", ngspice, "--translation-only"]) == 0
     capsys.readouterr()
     assert run_args(["compare-with-ngspice", str(path), "--ngspice", ngspice, "--format", "json"]) == 9

@@ -1,13 +1,51 @@
 """D: the diode, from anode ``a`` to cathode ``k``; its value is the area factor, its
 ``ref`` the index of its ``.model`` in ``Circuit.models``.
 
-Native everywhere: its models (Shockley with breakdown and high injection, piecewise
-linear, ideal) have laws of their own in each solver (resim.junction, resim.solvers), and
-the ngspice translation writes each family differently.
+Its card, as ngspice 39 reads it (:func:`read`)::
+
+    Dname a k model [area] [area= pj= m= off ic=]
+
+(``off`` and ``ic=`` are starting guesses: no effect on the operating point). Native to
+elaboration (the models' temperature laws, resim.netlist.models), to the bulk reader (plain
+four-token cards), to the solvers (each family has its law: resim.junction, the
+piecewise-linear and ideal forms in resim.solvers) and to the ngspice translation, which
+writes each family differently.
 """
+
+from __future__ import annotations
 
 from .kind import ElementKind
 
+KEYS = ("area", "pj", "m")
+IGNORED = ("ic",)
+
+
+def read(card):
+    """A D card's statement: its nodes, its model's name, its area and parameters."""
+    area = None
+    params: dict = {}
+    columns: dict[str, int] = {}
+    for item in card.items:
+        if card.is_(item, "comma") or card.word(item) == "off":
+            continue  # `off`: a starting guess for the Newton iteration, no effect on the answer
+        if card.is_(item, "number", "braced") and area is None and "area" not in params:
+            area = card.value(item)
+        elif card.is_(item, "assignment"):
+            if card.key(item) in ("temp", "dtemp"):
+                raise card.error(item, f"a diode's own '{card.key(item)}' is not supported",
+                                 "set the circuit's temperature with .temp or .options temp=")
+            card.params(item, KEYS, params, columns, IGNORED)
+        else:
+            raise card.unexpected(item, "an area, name=value or the end of the line")
+    if area is not None:
+        if "area" in params:
+            raise card.error(None, "area given twice (a value and area=)", "give one of them")
+        params["area"] = area
+    val = params.pop("area", None)  # None: the model's AREA (1 by default)
+    anode, cathode, model = card.heads
+    return card.stmt(card.nodes()[:2], val, card.lower(model), params, columns)
+
+
 KIND = ElementKind("d", "diode", "diode", 2, "D",
                    "write: Dname anode cathode model [area]   (and define the model with .model)",
-                   ngspice_current="id", refers="model")
+                   ngspice_current="id", refers="model", read=read)

@@ -1,10 +1,12 @@
 """I: the independent current source, a current ``value`` from ``p`` through the source to
 ``n``; ``m=`` makes m copies in parallel.
 
-Native to the front end (its card is V's) and to both solvers.
+Its card is V's (:func:`resim.elements.vsource.read`), with ``m=``. Native to the bulk
+reader and to both solvers.
 """
 
 from .kind import ElementKind, NgspiceLine
+from .vsource import read
 
 
 def write(line: NgspiceLine) -> str:
@@ -13,4 +15,4 @@ def write(line: NgspiceLine) -> str:
 
 KIND = ElementKind("i", "isource", "current source", 2, "I",
                    "write: Iname node+ node- [DC] value   (current flows from node+ through the source to node-)",
-                   source=True, ngspice_current="current", sweepable=True, parallel=True, write=write)
+                   source=True, ngspice_current="current", sweepable=True, parallel=True, read=read, write=write)

@@ -7,9 +7,11 @@ and return whole columns (numpy arrays over all elements of the kind).
 The hooks, each optional:
 
 * ``read(card)``: the statement of one card, from its items. ``card`` is the front end's
-  :class:`~resim.netlist.cards.Card`, whose methods read values, nodes and names and word
-  the errors; a kind module imports nothing of the front end. None: a native reader of the
-  front end (R, V, I and D, whose cards have many forms and a bulk reader of their own).
+  :class:`~resim.netlist.cards.Card`, whose methods read values, nodes and names, give what
+  waveforms need of the expression machinery, and word the errors; a kind module imports
+  nothing of the front end. Every kind has one but X (the grammar reads an instance whole).
+  Plain R, V, I and D lines also have a bulk reader that bypasses the grammar
+  (resim.netlist.bulk), checked against these readers.
 * ``expand(emit)``: elaboration of one card into the circuit's elements, through an
   :class:`~resim.netlist.elaborate.Emit` (its evaluated value, parameters, nodes, and
   ``add``). None: the card is one element of its own kind, its value scaled by the

@@ -3,16 +3,11 @@
 The grammar reads each element card (but ``X``) as a name, its nodes and a list of *items*:
 values, words, ``key=value`` assignments, parenthesised groups and commas. Here each kind
 reads its items into an :class:`~.statements.ElementStmt`, and a card it cannot read is
-reported at the item that is wrong. The readers of R, V, I and D (their many forms) are
-here; every other kind's is in its own module (:mod:`resim.elements`), which reads its
-items through the methods of :class:`Card`:
-
-* ``R``: ``Rname n1 n2 [value] [model] [r=|resistance= l= w= tc1= tc2= tc=a[,b] tce= m= scale=
-  temp= dtemp=]`` (``ac=``, ``noisy=`` have no DC meaning and are ignored);
-* ``V``, ``I``: ``[DC] value``, ``AC mag [phase]``, and the waveforms ``PULSE``, ``SIN``, ``EXP``,
-  ``PWL``, ``SFFM``, whose value at t = 0 is the operating point's when no DC value is given;
-* ``D``: ``Dname a k model [area] [area= pj= m= off ic=]``;
-* the others: see their modules (``resim/elements/<kind>.py``).
+reported at the item that is wrong. Each kind's reader is in its own module
+(``resim/elements/<kind>.py``), and reads its items through the methods of :class:`Card`
+alone: values, names, nodes, ``POLY(n)``, parameters, located errors, and what V's and I's
+waveforms need of the expression machinery (a waveform's value at t = 0, a bare
+parameter's expression).
 """
 
 from __future__ import annotations
@@ -28,21 +23,14 @@ from .syntax_errors import shown, statement_label
 from .values import assignment, lower, node, value
 
 EXPECT_VALUE = "'{expression}', a number or a quoted expression"
-RESISTOR_KEYS = {"r": "r", "resistance": "r", "l": "l", "w": "w", "tc1": "tc1", "tc2": "tc2", "tc": "tc1",
-                 "tce": "tce", "m": "m", "scale": "scale", "temp": "temp", "dtemp": "dtemp"}
-_IGNORED = {"r": ("ac", "noisy"), "d": ("ic",)}  # keys a native card reads and drops (no DC meaning)
-DIODE_KEYS = ("area", "pj", "m")
 # The waveforms of independent sources, and how many of their arguments resim reads.
 WAVEFORMS = ("pulse", "sin", "exp", "pwl", "sffm", "am", "trnoise", "trrandom")
-_SOURCE_WORDS = ("dc", "ac", "distof1", "distof2", *WAVEFORMS)  # the keywords of a V or I card
 
 
 def element_card(tree: Any, line: LogicalLine, warnings: list[str]) -> ElementStmt:
-    """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``):
-    read by its kind's own reader (:attr:`~resim.elements.kind.ElementKind.read`), or by
-    the native one here."""
-    kind = BY_RULE[tree.data]
-    return (kind.read or _READERS[kind.letter])(Card(tree, line, warnings))
+    """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``),
+    read by its kind's own reader (:attr:`~resim.elements.kind.ElementKind.read`)."""
+    return BY_RULE[tree.data].read(Card(tree, line, warnings))
 
 
 class Card:
@@ -50,6 +38,7 @@ class Card:
     on them. A kind's reader reads its items through these methods alone."""
 
     EXPECT_VALUE = EXPECT_VALUE
+    WAVEFORMS = WAVEFORMS  # the waveforms whose value at t = 0 :meth:`at_time_zero` takes
 
     def __init__(self, tree: Any, line: LogicalLine, warnings: list[str]) -> None:
         kind = BY_RULE[tree.data]
@@ -85,6 +74,21 @@ class Card:
     # -- reading items --------------------------------------------------------------------
     def value(self, item) -> Value:
         return value(item, self.line, self.warnings)
+
+    @staticmethod
+    def identifier(text: str) -> bool:
+        """Whether ``text`` could name a parameter (letters, digits, ``_``; not a digit first)."""
+        return _is_identifier(text)
+
+    def parameter(self, item) -> Value:
+        """A bare parameter name written as a value (``V1 1 0 A``, ``SIN(0 A f)``): its
+        expression; anything else that is no value is an error."""
+        return _bad_arg(self, item)
+
+    def at_time_zero(self, word: str, args: list[Value], item) -> Value:
+        """The value at t = 0 of the waveform ``word`` (one of :data:`WAVEFORMS`) with
+        ``args``, as ngspice takes it for the operating point (``item``: where it was written)."""
+        return _at_time_zero(self, word, args, item)
 
     def values(self, items: list) -> list[Value]:
         """Each of ``items`` as a value (an error at the first that is none)."""
@@ -128,6 +132,15 @@ class Card:
         """An assignment item's key, lower case."""
         return lower(item.children[0])
 
+    @staticmethod
+    def lower(token) -> str:
+        """A name on the card (a model's), lower case (names are case-insensitive)."""
+        return lower(token)
+
+    def item_at(self, column: int):
+        """The item that starts at ``column``."""
+        return next(i for i in self.items if column_of(i) == column)
+
     def poly_size(self, group, what: str, hint: str) -> int:
         """The ``n`` of ``POLY(n)`` (``group``: the item after POLY), a whole number >= 1."""
         sizes = [c for c in (group.children if _is(group, "group") else []) if not _is(c, "comma")]
@@ -149,11 +162,13 @@ class Card:
             return self.error(None, f"line ends early; expected {expected}", hint)
         return self.error(item, f"unexpected '{shown(text_of(item))}'; expected {expected}", hint)
 
-    def params(self, item, keys: dict[str, str] | tuple[str, ...], params: dict, columns: dict) -> str:
-        """Read assignment ``item`` into ``params`` under its key's name in ``keys`` (the
-        kind's ignored keys are dropped); an error naming the key when it is not one."""
+    def params(self, item, keys: dict[str, str] | tuple[str, ...], params: dict, columns: dict,
+               ignored: tuple[str, ...] = ()) -> str:
+        """Read assignment ``item`` into ``params`` under its key's name in ``keys`` (keys in
+        ``ignored``, with no DC meaning, are dropped); an error naming the key when it is
+        not one."""
         key, val = assignment(item, self.line, self.warnings)
-        if key in _IGNORED.get(self.kind, ()):
+        if key in ignored:
             return key
         name = keys.get(key) if isinstance(keys, dict) else (key if key in keys else None)
         if name is None:
@@ -192,174 +207,7 @@ def _is(item, *tags: str) -> bool:
     return item is not None and getattr(item, "data", None) in tags
 
 
-# ---- R ------------------------------------------------------------------------------------------
-
-
-def _resistor(card: Card) -> ElementStmt:
-    val: Value | None = None
-    model: str | None = None
-    params: dict[str, Value] = {}
-    columns: dict[str, int] = {}
-    after_tc = False  # the previous items were `tc=a ,`: a value now is tc2
-    for item in card.items:
-        if _is(item, "comma"):
-            continue
-        if after_tc and _is(item, "number", "braced") and "tc2" not in params:
-            params["tc2"], columns["tc2"] = card.value(item), column_of(item)
-            after_tc = False
-            continue
-        after_tc = False
-        if _is(item, "assignment"):
-            card.params(item, RESISTOR_KEYS, params, columns)
-            after_tc = lower(item.children[0]) == "tc"
-        elif _is(item, "number", "braced") and val is None and "r" not in params:
-            val = card.value(item)
-            columns["value"] = column_of(item)
-        elif _is(item, "word") and model is None:
-            model = lower(text_of(item))
-            columns["model"] = column_of(item)
-        else:
-            raise card.unexpected(item, "a model name or name=value" if val is not None else EXPECT_VALUE)
-    if "r" in params:
-        if val is not None:
-            raise card.error(item_at(card, columns["r"]), "resistance given twice (a value and r=)",
-                             "give the value or r=, not both")
-        val = params.pop("r")
-    return card.stmt(tuple(node(n) for n in card.heads), val, model, params, columns)
-
-
-def item_at(card: Card, column: int):
-    return next(i for i in card.items if column_of(i) == column)
-
-
-# ---- V, I ---------------------------------------------------------------------------------------
-
-
-def _source(card: Card) -> ElementStmt:
-    """A V or I card's DC value, read as ngspice 39 reads it (:class:`_DcValue`)."""
-    items = [i for i in card.items if not _is(i, "comma")]
-    params: dict[str, Value] = {}
-    columns: dict[str, int] = {}
-    dc = _DcValue()
-    wave: tuple[str, list[Value], Any] | None = None
-    refused = None  # a waveform resim cannot take the value of at t = 0
-    k = 0
-    while k < len(items):
-        item = items[k]
-        nxt = items[k + 1] if k + 1 < len(items) else None
-        word = lower(text_of(item)) if _is(item, "word") else None
-        if word == "dc":
-            inner = [c for c in nxt.children if not _is(c, "comma")] if _is(nxt, "group") else []
-            if len(inner) == 1 and _is(inner[0], "number", "braced"):  # dc(5), as KiCad writes it
-                nxt = inner[0]
-            after = items[k + 2] if k + 2 < len(items) else None
-            if _is(nxt, "number", "braced"):
-                dc.keyword(card.value(nxt), column_of(nxt))
-                k += 1
-            elif (_is(nxt, "word") and _is_identifier(text_of(nxt)) and lower(text_of(nxt)) not in _SOURCE_WORDS
-                  and not _is(after, "group")):  # DC A: parameter A's value (ngspice reads `V1 1 0 DC A`)
-                dc.keyword(_bad_arg(card, nxt), column_of(nxt))
-                k += 1
-            else:
-                dc.keyword(None, column_of(item))
-        elif word in ("ac", "distof1", "distof2"):
-            for _ in range(2):  # magnitude and phase: no DC meaning
-                if _is(items[k + 1] if k + 1 < len(items) else None, "number", "braced"):
-                    k += 1
-        elif word in WAVEFORMS:
-            if _is(nxt, "group"):
-                args = [card.value(a) if _is(a, "number", "braced") else _bad_arg(card, a)
-                        for a in nxt.children if not _is(a, "comma")]
-                k += 1
-            else:
-                args = []
-                while k + 1 < len(items) and _is(items[k + 1], "number", "braced"):
-                    args.append(card.value(items[k + 1]))
-                    k += 1
-            wave = (word, args, item)
-        elif word is not None and _is(nxt, "group"):
-            refused = item
-            k += 1 if _is(nxt, "group") else 0
-        elif _is(item, "number", "braced") and dc.empty and wave is None:
-            dc.lead = card.value(item)
-            dc.lead_column = column_of(item)
-        elif word is not None and dc.empty and wave is None and _is_identifier(text_of(item)) and not any(
-                _is(later, "number", "braced") for later in items[k + 1:]):
-            dc.lead = _bad_arg(card, item)  # a bare parameter name: its value (ngspice reads `V1 1 0 A`)
-            dc.lead_column = column_of(item)
-        elif _is(item, "assignment") and lower(item.children[0]) == "dc":
-            dc.keyword(card.value(item.children[1]), column_of(item))
-        elif _is(item, "assignment") and lower(item.children[0]) == "ac":
-            pass  # no DC meaning
-        elif _is(item, "assignment") and lower(item.children[0]) == "m" and card.kind == "i":
-            card.params(item, ("m",), params, columns)  # m copies in parallel
-        else:
-            raise card.unexpected(item, "DC, AC, a waveform or the end of the line" if not dc.empty or wave
-                                  else EXPECT_VALUE)
-        k += 1
-    value = dc.value()
-    if value is None and wave is not None:
-        value = _at_time_zero(card, *wave)
-    elif value is None and refused is not None:
-        raise card.error(refused, f"the waveform '{lower(text_of(refused))}' has no DC value resim can take",
-                         f"give the source a DC value (write: {card.name.upper()} n+ n- DC value ...); resim reads "
-                         f"{', '.join(w.upper() for w in WAVEFORMS)} at t = 0")
-    dc.warn(card, overridden=wave is not None or refused is not None)
-    return card.stmt(tuple(node(n) for n in card.heads), 0.0 if value is None else value, params=params,
-                     columns=columns)
-
-
-class _DcValue:
-    """The DC value of a V or I card, as ngspice 39 settles it when several are given
-    (measured: ``tests/test_spice_constructs.py::REPEATED_DC``):
-
-    * a value right after the nodes (``V1 a 0 1 DC 2``: 1 V) wins over every DC keyword;
-    * else the last ``DC v``, ``DC=v`` or ``DC(v)`` wins (``DC 1 AC 1 DC 3``: 3 V), and a
-      ``DC`` without a value sets 0 (``DC 1 DC``: 0 V; ``DC PULSE(1 5)``: 0 V, not the
-      waveform's 1 V).
-
-    What was given more than once is said in a warning (:meth:`warn`)."""
-
-    def __init__(self) -> None:
-        self.lead: Value | None = None
-        self.lead_column = 0
-        self.keywords: list[tuple[Value | None, int]] = []  # (value, column) of each DC keyword, None: no value
-
-    @property
-    def empty(self) -> bool:
-        return self.lead is None and not self.keywords
-
-    def keyword(self, value: Value | None, column: int) -> None:
-        self.keywords.append((value, column))
-
-    def value(self) -> Value | None:
-        """The DC value (None: none given)."""
-        if self.lead is not None:
-            return self.lead
-        if self.keywords:
-            last = self.keywords[-1][0]
-            return 0.0 if last is None else last
-        return None
-
-    def warn(self, card: Card, overridden: bool) -> None:
-        """A warning where the value used is not the only one written (``overridden``: a
-        waveform whose value at t = 0 a DC keyword replaces)."""
-        values = [c for v, c in self.keywords if v is not None] + ([self.lead_column] if self.lead is not None else [])
-        used = self.value()
-        shown_value = f" ({used:g})" if isinstance(used, float) else ""
-        if self.lead is not None and len(values) > 1:
-            column, why = self.lead_column, (f"{len(values)} DC values given; the one after the nodes{shown_value} "
-                                             "is used, as ngspice 39 does (it wins over DC keywords)")
-        elif self.lead is None and self.keywords and self.keywords[-1][0] is None and (values or overridden):
-            column = self.keywords[-1][1]
-            why = ("DC without a value is read as DC 0, as ngspice 39 does; the "
-                   + ("earlier DC value" if values else "waveform's value at t = 0") + " is not used")
-        elif self.lead is None and len(self.keywords) > 1:
-            column, why = self.keywords[-1][1], (f"{len(self.keywords)} DC values given; the last one{shown_value} "
-                                                 "is used, as ngspice 39 does")
-        else:
-            return
-        card.warnings.append(f"{card.line.location(column)}: warning: {card.label}: {why}")
+# ---- what V's and I's waveforms need: expressions --------------------------------------
 
 
 def _is_identifier(text: str) -> bool:
@@ -428,34 +276,6 @@ def _plus(a: Value, b: Value) -> Value:
     return Expr(("add", _tree(a), _tree(b)), e.column, e.text)
 
 
-# ---- D ------------------------------------------------------------------------------------------
-
-
-def _diode(card: Card) -> ElementStmt:
-    a, k, model = card.heads
-    area: Value | None = None
-    params: dict[str, Value] = {}
-    columns: dict[str, int] = {}
-    for item in card.items:
-        if _is(item, "comma") or (_is(item, "word") and lower(text_of(item)) == "off"):
-            continue  # `off`: a starting guess for the Newton iteration, no effect on the answer
-        if _is(item, "number", "braced") and area is None and "area" not in params:
-            area = card.value(item)
-        elif _is(item, "assignment"):
-            if lower(item.children[0]) in ("temp", "dtemp"):
-                raise card.error(item, f"a diode's own '{lower(item.children[0])}' is not supported",
-                                 "set the circuit's temperature with .temp or .options temp=")
-            card.params(item, DIODE_KEYS, params, columns)
-        else:
-            raise card.unexpected(item, "an area, name=value or the end of the line")
-    if area is not None:
-        if "area" in params:
-            raise card.error(None, "area given twice (a value and area=)", "give one of them")
-        params["area"] = area
-    val = params.pop("area", None)  # None: the model's AREA (1 by default)
-    return card.stmt((node(a), node(k)), val, lower(model), params, columns)
-
-
 def _flat(items: list) -> list:
     """``items`` without commas, the groups of two node names (``(a,b)``) opened."""
     out = []
@@ -468,4 +288,4 @@ def _flat(items: list) -> list:
     return out
 
 
-_READERS = {"r": _resistor, "v": _source, "i": _source, "d": _diode}  # the native readers
+
