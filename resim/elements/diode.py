@@ -15,6 +15,7 @@ writes each family differently.
 from __future__ import annotations
 
 from .kind import ElementKind
+from .resistor import OWN_M
 
 KEYS = ("area", "pj", "m")
 IGNORED = ("ic",)
@@ -46,6 +47,16 @@ def read(card):
     return card.stmt(card.nodes()[:2], val, card.lower(model), params, columns)
 
 
+def expand(emit) -> None:
+    """The card with its model's variant for its ``area``, ``pj`` and ``m`` (times the
+    instance's) through the models' machinery (resim.netlist.models)."""
+    stmt, params, m = emit.stmt, emit.params, emit.m
+    if "m" in params and m != 1.0:
+        emit.note(*OWN_M)
+    ref, value = emit.diode(stmt.ref or "", params.get("area", emit.value), params.get("pj"), params.get("m", 1.0) * m)
+    emit.add("d", emit.name, emit.nodes, value, ref=ref)
+
+
 KIND = ElementKind("d", "diode", "diode", 2, "D",
                    "write: Dname anode cathode model [area]   (and define the model with .model)",
-                   ngspice_current="id", refers="model", read=read)
+                   ngspice_current="id", refers="model", read=read, expand=expand)

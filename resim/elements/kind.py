@@ -13,9 +13,9 @@ The hooks, each optional:
   Plain R, V, I and D lines also have a bulk reader that bypasses the grammar
   (resim.netlist.bulk), checked against these readers.
 * ``expand(emit)``: elaboration of one card into the circuit's elements, through an
-  :class:`~resim.netlist.elaborate.Emit` (its evaluated value, parameters, nodes, and
-  ``add``). None: the card is one element of its own kind, its value scaled by the
-  instance's ``m`` when :attr:`ElementKind.parallel` (R and D have models: native).
+  :class:`~resim.netlist.elaborate.Emit` (its evaluated value, parameters, nodes, the
+  models' machinery, and ``add``). None: the card is one element of its own kind, its value
+  scaled by the copies in parallel when :attr:`ElementKind.parallel` (V, I).
 * ``linear``: its part in the MNA system (:class:`Linear`), for the kinds the solvers do
   not know natively (controlled sources). R, V, I and D are native to both solvers:
   coordinate descent is written for exactly them (docs/theory.md §2).

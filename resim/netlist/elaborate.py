@@ -33,6 +33,7 @@ import numpy as np
 
 from ..circuit import CELSIUS, NOMINAL_TEMPERATURE, Circuit, DcSweep, ElementGroup, source_location
 from ..elements import CIRCUIT_KINDS, ELEMENTS
+from ..elements.resistor import ZERO as ZERO_NOTE
 from ..errors import NetlistError
 from .connections import single_connections
 from .expressions import Expr, ExpressionError, Function, Value, affine, netlist_budget
@@ -81,7 +82,7 @@ class _Elaborator:
         self.added_nodes: dict[str, int] = {}
         self.file_index = {f: k for k, f in enumerate(parsed.files)}
         self.scope: dict[str, float] = {}  # the global parameters, set by run()
-        self.notes: dict[str | tuple[str, str], list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
+        self.notes: dict[tuple[str, str], list[str]] = {}  # what elaboration changed, by topic: one warning each (see _notes)
         self.synthesized: set[str] = set()  # see Circuit.synthesized
         # connections no element carries (elements left out, unused subcircuit ports): (kind, name, nodes, location)
         self.dropped: list[tuple[str, str, tuple[str, ...], object]] = []
@@ -301,9 +302,12 @@ class _Elaborator:
     def emit(self, stmt: ElementStmt, scope: Mapping[str, float], path: tuple[str, ...], nodes: tuple[str, ...],
              m: float, node=None, local: dict[str, str] | None = None) -> None:
         """Add element card ``stmt`` (of instance ``path``, with ``nodes`` already mapped and
-        the instances' multiplier ``m``, ``local``: the names of the instance's own models) to the circuit: its values evaluated in ``scope``,
-        models and instance parameters applied, POLY and VALUE forms made of linear E/G
-        elements, a capacitor dropped and an inductor made a 0 V source."""
+        the instances' multiplier ``m``, ``local``: the names of the instance's own models) to
+        the circuit: its parameters evaluated in ``scope``, then the kind's own elaboration
+        (:attr:`~resim.elements.kind.ElementKind.expand`, through an :class:`Emit`: models and
+        instance parameters applied, POLY and VALUE forms made of linear elements, a capacitor
+        dropped, an inductor made a 0 V source), or, for a kind without one, the card as one
+        element (its value times the copies in parallel, for a kind that has them)."""
         kind, line = stmt.kind, stmt.line
         where = f" in '{path[-1]}'" if path else ""
         params = {k: self._eval(v, scope, line, f"parameter '{k}' of '{stmt.name}'{where}")
@@ -311,51 +315,10 @@ class _Elaborator:
         name = element_name(kind, path, stmt.name)
         spec = ELEMENTS[kind]
         if spec.expand is not None:  # the kind elaborates itself (resim.elements.kind)
-            spec.expand(Emit(self, stmt, scope, path, nodes, m, params, name, node or (lambda n: n)))
+            spec.expand(Emit(self, stmt, scope, path, nodes, m, params, name, node or (lambda n: n), local or {}))
             return
         value = None if stmt.value is None else self._eval(stmt.value, scope, line, f"value of '{stmt.name}'{where}")
-        if kind == "r":
-            model = None
-            if stmt.ref is not None:
-                model = self.resistors.params.get((local or {}).get(stmt.ref, stmt.ref))
-                if model is None and value is None and stmt.ref in scope:  # `R1 a b rv`, rv a .param
-                    value = scope[stmt.ref]
-                elif model is None:
-                    known = ", ".join(sorted(self.resistors.params)) or "none defined"
-                    ref = shown(stmt.ref)
-                    raise line.error(stmt.columns.get("model", 1), f"resistor '{stmt.name}': undefined resistor model "
-                                     f"'{ref}'", f"define it with .model {ref} R(...) (known: {known}), or give "
-                                     "a resistance")
-            if value == 0.0:
-                self._note("r0", name)
-            try:
-                value, defaulted, factor, celsius = resistance(value, model, {**params, "m": params.get("m", 1.0) * m},
-                                                               self.options.temperature, self.options.tnom)
-            except ModelError as exc:
-                raise line.error(1, f"resistor '{stmt.name}'{where}: {exc.message}", exc.hint) from None
-            if defaulted:
-                self._note("r-", name)
-            if factor < 0.0:
-                self.warnings.append(f"{stmt.location}: warning: resistor '{name}': TC1/TC2 make its temperature "
-                                     f"factor negative at {celsius:g} C ({factor:g}: a resistance of {value:g} ohm); "
-                                     "kept, as ngspice does")
-            if math.isinf(value):  # a model's width W - 2 NARROW of 0: open, as ngspice
-                self._note("open", name)
-                self.dropped.append(("r", name, nodes, stmt.location))
-                return
-            if "m" in params and m != 1.0:
-                self._note("m", name)
-        elif kind == "d":
-            if "m" in params and m != 1.0:
-                self._note("m", name)
-            try:
-                ref, value = self.diodes.ref((local or {}).get(stmt.ref or "", stmt.ref or ""),
-                                             params.get("area", value), params.get("pj"), params.get("m", 1.0) * m)
-            except ModelError as exc:
-                raise line.error(1, f"diode '{stmt.name}': {exc.message}", exc.hint) from None
-            self._add(kind, name, nodes, value, stmt, ref)
-            return
-        elif spec.parallel:
+        if spec.parallel:
             value *= m * params.get("m", 1.0)
         self._add(kind, name, nodes, value, stmt)
 
@@ -404,21 +367,14 @@ class _Elaborator:
             self.synthesized.add(f"r.rshunt.{name}")
         self.shunted = len(names)
 
-    def _note(self, topic: str | tuple[str, str], name: str) -> None:
+    def _note(self, topic: tuple[str, str], name: str) -> None:
         self.notes.setdefault(topic, []).append(name)
 
     def _notes(self) -> list[str]:
-        """One warning per kind of change elaboration made, naming the elements (see :meth:`emit`)."""
-        texts = {
-            "r0": ("resistor", "of 0 ohm: read as 1 milliohm, as ngspice does"),
-            "r-": ("resistor", "without a resistance or a model that gives one: 1 milliohm is used, as ngspice does"),
-            "open": ("resistor", "of width W - 2 NARROW = 0: left open, as ngspice does"),
-            "m": ("element", "inside a subcircuit instance with m= has an m of its own: resim multiplies the two "
-                             "(ngspice 39 keeps only the instance's)"),
-        }
+        """One warning per kind of change elaboration made (a topic: the kind's word and what
+        was done, :meth:`Emit.note`), naming the elements."""
         out = []
-        for topic, names in self.notes.items():
-            word, text = texts[topic] if isinstance(topic, str) else topic  # (word, text): a kind's own note
+        for (word, text), names in self.notes.items():
             shown = ", ".join(f"'{n}'" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             out.append(f"warning: {word}{'s' if len(names) > 1 else ''} {shown}: {text}")
         return out
@@ -437,7 +393,7 @@ class _Elaborator:
         zero = np.flatnonzero(arrays["r"].values[: len(p.columns["r"])] == 0.0)  # cards' are done in emit
         if len(zero):
             arrays["r"].values[zero] = ZERO_OHM
-            self.notes.setdefault("r0", []).extend(names_of["r"][k] for k in zero.tolist())
+            self.notes.setdefault(ZERO_NOTE, []).extend(names_of["r"][k] for k in zero.tolist())
         node_names = p.node_names + list(self.added_nodes) if self.added_nodes else p.node_names
         names_in_order, numbered = number_node_ids([arrays[kind].nodes for kind in CIRCUIT_KINDS], node_names)
         files = p.files
@@ -506,8 +462,9 @@ class Emit:
     elements to the circuit."""
 
     def __init__(self, owner: _Elaborator, stmt: ElementStmt, scope: Mapping[str, float], path: tuple[str, ...],
-                 nodes: tuple[str, ...], m: float, params: dict[str, float], name: str, node) -> None:
-        self._owner, self._scope, self._path, self._node = owner, scope, path, node
+                 nodes: tuple[str, ...], m: float, params: dict[str, float], name: str, node,
+                 local: dict[str, str]) -> None:
+        self._owner, self._scope, self._path, self._node, self._local = owner, scope, path, node, local
         self.stmt, self.nodes, self.m, self.params, self.name = stmt, nodes, m, params, name
 
     @property
@@ -559,6 +516,54 @@ class Emit:
 
     def error(self, column: int, message: str, hint: str | None = None) -> NetlistError:
         return self.stmt.line.error(column, message, hint)
+
+    def warn(self, text: str) -> None:
+        """A warning at the card."""
+        self._owner.warnings.append(f"{self.stmt.location}: warning: {text}")
+
+    @property
+    def where(self) -> str:
+        """`` in 'x1'`` for a card of an instance (for messages), else empty."""
+        return f" in '{self._path[-1]}'" if self._path else ""
+
+    @staticmethod
+    def shown(text: str) -> str:
+        """``text`` as a message shows it (:func:`resim.netlist.syntax_errors.shown`)."""
+        return shown(text)
+
+    def parameter(self, name: str) -> float | None:
+        """The value of ``.param name`` as the card sees it, or None."""
+        return self._scope.get(name)
+
+    def model_name(self, name: str) -> str:
+        """The ``.model`` a name on the card means: the instance's own model of that name, if any."""
+        return self._local.get(name, name)
+
+    # -- the models' machinery (resim.netlist.models), for R and D ------------------------
+    def resistor_model(self, name: str) -> dict[str, float] | None:
+        """The parameters of the resistor model ``name`` (:meth:`model_name` applied), or None."""
+        return self._owner.resistors.params.get(self.model_name(name))
+
+    def resistor_models(self) -> list[str]:
+        return sorted(self._owner.resistors.params)
+
+    def resistance(self, value: float | None, model: dict[str, float] | None, inst: dict[str, float]):
+        """:func:`resim.netlist.models.resistance` at the circuit's temperature; its errors
+        located at the card."""
+        o = self._owner.options
+        try:
+            return resistance(value, model, inst, o.temperature, o.tnom)
+        except ModelError as exc:
+            raise self.error(1, f"{ELEMENTS[self.stmt.kind].word} '{self.stmt.name}'{self.where}: {exc.message}",
+                             exc.hint) from None
+
+    def diode(self, name: str, area: float | None, pj: float | None, m: float) -> tuple[str, float]:
+        """:meth:`resim.netlist.models.DiodeModels.ref` of the model ``name`` (:meth:`model_name`
+        applied): the model the diode uses and its value; its errors located at the card."""
+        try:
+            return self._owner.diodes.ref(self.model_name(name), area, pj, m)
+        except ModelError as exc:
+            raise self.error(1, f"{ELEMENTS[self.stmt.kind].word} '{self.stmt.name}': {exc.message}", exc.hint) from None
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
