@@ -27,10 +27,39 @@ EXPECT_VALUE = "'{expression}', a number or a quoted expression"
 WAVEFORMS = ("pulse", "sin", "exp", "pwl", "sffm", "am", "trnoise", "trrandom")
 
 
+_HEADS: dict[str, int] = {}  # rule -> how many tokens precede a card's items (found on its first card)
+
+
 def element_card(tree: Any, line: LogicalLine, warnings: list[str]) -> ElementStmt:
     """The statement of an element card's tree (any rule of ``BY_RULE`` but ``instance``),
     read by its kind's own reader (:attr:`~resim.elements.kind.ElementKind.read`)."""
     return BY_RULE[tree.data].read(Card(tree, line, warnings))
+
+
+def column_of(item: Any) -> int:
+    """The column of a tree's first token."""
+    from lark import Token
+
+    while not isinstance(item, Token):
+        if not item.children:  # a comma, or an empty group: no token kept
+            return 1
+        item = item.children[0]
+    return item.column
+
+
+def text_of(item: Any) -> str:
+    """The text of a word or number item, else what it starts with."""
+    from lark import Token
+
+    while not isinstance(item, Token):
+        if not item.children:
+            return ","
+        item = item.children[0]
+    return str(item)
+
+
+def _is(item, *tags: str) -> bool:
+    return item is not None and getattr(item, "data", None) in tags
 
 
 class Card:
@@ -47,7 +76,9 @@ class Card:
         self.warnings = warnings
         self.name = lower(tree.children[0])
         rest = tree.children[1:]
-        n = next((k for k, c in enumerate(rest) if hasattr(c, "data")), len(rest))  # the grammar's tokens
+        n = _HEADS.get(tree.data)
+        if n is None:  # the grammar's tokens before the items: the same for every card of a rule
+            n = _HEADS[tree.data] = next((k for k, c in enumerate(rest) if hasattr(c, "data")), len(rest))
         self.heads = rest[:n]  # its nodes (and a diode's model name)
         self.items = rest[n:]  # the items after them (trees: values, words, assignments, groups, commas)
         self.label = statement_label(line.text)
@@ -109,18 +140,10 @@ class Card:
         """The items without commas, the groups of two names (``(a,b)``) opened."""
         return _flat(self.items)
 
-    @staticmethod
-    def is_(item, *tags: str) -> bool:
-        """Whether ``item`` is one of the grammar's item kinds ``tags`` (word, number, braced, ...)."""
-        return _is(item, *tags)
-
-    @staticmethod
-    def column(item) -> int:
-        return column_of(item)
-
-    @staticmethod
-    def text(item) -> str:
-        return text_of(item)
+    # the item helpers themselves, not wrappers: a card's items are read in the parser's hot loop
+    is_ = staticmethod(_is)  # is_(item, *tags): whether item is one of the grammar's item kinds (word, number, ...)
+    column = staticmethod(column_of)
+    text = staticmethod(text_of)
 
     @staticmethod
     def word(item) -> str | None:
@@ -179,32 +202,6 @@ class Card:
         params[name] = val
         columns[name] = column_of(item)
         return name
-
-
-def column_of(item: Any) -> int:
-    """The column of a tree's first token."""
-    from lark import Token
-
-    while not isinstance(item, Token):
-        if not item.children:  # a comma, or an empty group: no token kept
-            return 1
-        item = item.children[0]
-    return item.column
-
-
-def text_of(item: Any) -> str:
-    """The text of a word or number item, else what it starts with."""
-    from lark import Token
-
-    while not isinstance(item, Token):
-        if not item.children:
-            return ","
-        item = item.children[0]
-    return str(item)
-
-
-def _is(item, *tags: str) -> bool:
-    return item is not None and getattr(item, "data", None) in tags
 
 
 # ---- what V's and I's waveforms need: expressions --------------------------------------
