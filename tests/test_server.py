@@ -788,6 +788,13 @@ def _wait_until(condition, what: str):
     return value
 
 
+def _sigint_default() -> None:
+    """A client takes Ctrl-C as a terminal's user would, also when the tests run in a
+    background job (a shell's ``&`` starts it with SIGINT ignored, and children inherit
+    that: the client would then wait out the command instead of being interrupted)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def endless_client(resim_exe, netlists_dir):
     """``endless_client(sock, server, folder)`` starts a client running the endless command
@@ -801,7 +808,8 @@ def endless_client(resim_exe, netlists_dir):
         folder.mkdir()
         clients.append(subprocess.Popen([resim_exe, "solve", str(netlists_dir / "drn_tiny.cir"), *ENDLESS],
                                         cwd=folder, env=_env(str(sock), RESIM_SERVER_TIMEOUT=str(GUARD_S)),
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=_sigint_default))
         command = _wait_until(lambda: [p for p in _descendants(server.pid) if _cwd(p) == str(folder)],
                               "the server to start the command")
         return clients[-1], command[0]
