@@ -334,7 +334,7 @@ def measure(p: Params, x0: np.ndarray, y: np.ndarray, beta: float, sweeps: int, 
 
 #: A step whose BPTT gradient (per layer) is below this fraction of the layer's largest is
 #: not compared: after the nudge has died out both sides are rounding noise.
-VANISHED = 1e-6
+VANISHED = 1e-4
 
 
 def _norm(a) -> float:
