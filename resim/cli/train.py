@@ -412,6 +412,8 @@ def gdu(source: str, images: int, betas: tuple[float, ...], sweep_counts: tuple[
       resim gdu examples/drn_xs_fashion.toml --images 4 --linear --order jacobi --centred --beta 1e-4 --sweeps 400
       resim gdu runs/table/drn-1h-ep/seed0 --order forward/backward --plot gdu.png
     """
+    import numpy as np
+
     from ..drn import gdu as gdu_mod
 
     if plot_path is not None:
@@ -426,8 +428,6 @@ def gdu(source: str, images: int, betas: tuple[float, ...], sweep_counts: tuple[
     sweep_counts = sweep_counts or tuple(dict.fromkeys([int(training.get("sweeps", 4)), 100]))
     p = gdu_mod.Params.of([net.engine.numpy(w) for w in net.W], [net.engine.numpy(b) for b in net.b],
                           diodes=not linear)
-    import numpy as np
-
     x0 = net.gain * np.concatenate([data.train_x[:images], -data.train_x[:images]], axis=1).astype(np.float64)
     y = np.eye(net.sizes[-1])[data.train_y[:images]]
     rows, first = [], None
