@@ -50,7 +50,7 @@ Expected time of one seed (100 epochs), alone on the machine:
     drn-2h-ep     85 min (50 s/epoch, float32)   about 17 min  (530)
     drn-2h-tbp    75 min (45 s/epoch, bf16)      about 19 min  (610)
     relu-2h        8 min (4.8 s/epoch)           (runs on the CPU)
-    drn-3h-ep    ~3 h (estimate, float32)        about 25 min  (810)
+    drn-3h-ep    ~3 h (float32, see below)       about 25 min  (810)
     drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
@@ -63,7 +63,9 @@ counts in brackets are the top-level torch operations per batch, counted with
 torch.profiler on the CPU engine (1,875 batches per epoch). bench/gpu.py measures it on a
 machine with a GPU. All nine rows with three seeds take about 28 hours of the 2-core CPU alone. drn-2h-ep's
 float32 figure is not from docs/benchmarks.md but from its seed-0 run (epochs 22-34: 47-53 s
-on 2 threads, alone); drn-3h-ep's is twice it, an estimate.
+on 2 threads, alone); drn-3h-ep's is twice it, an estimate. Measured since, with --jobs 2
+(drn-3h-ep and drn-3h-tbp seed 0 together, one core each): 140 s an epoch for drn-3h-ep
+and 142 s for drn-3h-tbp, so about 4 hours for the pair.
 """
 
 from __future__ import annotations
