@@ -392,7 +392,8 @@ def plot_runs(runs: tuple[str, ...], output: str, labels: tuple[str, ...], title
               help="The step-by-step figure of the first setting (.png, .svg, .pdf).")
 @click.option("--seed", type=click.IntRange(0), default=None,
               help="With a config: the initial conductances' seed (default [training] seed).")
-@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The folder of the IDX files (default: the run's data_dir, else the usual places).")
 def gdu(source: str, images: int, betas: tuple[float, ...], sweep_counts: tuple[int, ...], orders: tuple[str, ...],
         steps: int | None, linear: bool, centred: bool, plot_path: str | None, seed: int | None,
         data_dir: str | None) -> None:
