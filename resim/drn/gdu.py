@@ -29,8 +29,11 @@ Everything here is float64 numpy and small batches: a diagnostic, not a trainer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+
+from .rules import ep_difference
 
 #: Sweep orders: the three of the relaxation, odd-even's reverse, and the synchronous one.
 ORDERS = ("jacobi", "odd-even", "even-odd", "forward", "backward")
@@ -54,9 +57,9 @@ class Params:
     def L(self) -> int:
         return len(self.W)
 
-    @property
+    @cached_property
     def den(self) -> list[np.ndarray]:
-        """Each node's conductance sum, layers 1..L."""
+        """Each node's conductance sum, layers 1..L (computed once: every sweep reads it)."""
         L = self.L
         return [self.W[l - 1].sum(axis=0) + (self.W[l].sum(axis=1) if l < L else 0.0) for l in range(1, L + 1)]
 
@@ -217,8 +220,13 @@ def ep_updates(p: Params, start: list, y: np.ndarray, beta: float, steps: int, o
     for t in range(steps):
         a, b, c, d = plus[t], plus[t + 1], minus[t], minus[t + 1]
         ds.append([None] + [((b[l] - a[l]) - (d[l] - c[l])) / scale for l in range(1, p.L + 1)])
-        dW.append([-((_dE_dW(b, m) - _dE_dW(a, m)) - (_dE_dW(d, m) - _dE_dW(c, m))) / scale for m in range(p.L)])
-        db.append([np.mean((b[l] - a[l]) - (d[l] - c[l]), axis=0) / scale for l in range(1, p.L + 1)])  # dE/db = -v
+        # rules.ep_difference is (dE/dtheta(Va) - dE/dtheta(Vb)) / scale, batch means
+        gW, gb = ep_difference(b, a, scale)
+        if centred:
+            hW, hb = ep_difference(d, c, scale)
+            gW, gb = [x - y for x, y in zip(gW, hW)], [x - y for x, y in zip(gb, hb)]
+        dW.append([-g for g in gW])
+        db.append([-g for g in gb])
     return ds, dW, db
 
 
@@ -228,14 +236,6 @@ def _nudged(p: Params, start: list, y: np.ndarray, beta: float, steps: int, orde
     for _ in range(steps):
         out.append(sweep(p, out[-1], order, beta, y))
     return out
-
-
-def _dE_dW(V: list, m: int) -> np.ndarray:
-    """``dE/dW[m]``, batch mean: ``1/2 (v_i - v_j)^2`` for the conductance between node i
-    of layer m and node j of layer m+1."""
-    a, c = V[m], V[m + 1]
-    B = len(a)
-    return 0.5 * ((a * a).T @ np.ones((B, c.shape[1])) + np.ones((a.shape[1], B)) @ (c * c) - 2 * a.T @ c) / B
 
 
 @dataclass

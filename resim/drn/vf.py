@@ -253,9 +253,10 @@ def netlist(net: VFNet, image: np.ndarray, title: str = "drn-vf (resim)") -> str
     ``den_i`` (all it hears) from i to ground, and per connection a VCCS of the neighbour's
     voltage alone, ``G 0 i j 0 F`` (forward: ``F v_j`` into i) and ``G 0 j i 0 B``
     (feedback: ``B v_i`` into j). Zero conductances are left out."""
+    from ..hardware.netlist import node_names
+
     sizes, L = net.sizes, net.L
-    names = [[f"x{k}" for k in range(sizes[0])]] + [[f"h{l}_{j}" for j in range(sizes[l])] for l in range(1, L)]
-    names.append([f"o{k}" for k in range(sizes[L])])
+    names = node_names(sizes)  # the DRN netlist's own: x*, h<l>_<j>, o<k>
     v0 = net.inputs(np.asarray(image)[None, :])[0]
     n_pix = sizes[0] // 2
     lines = [f"* {title}: {'-'.join(map(str, sizes))}, input gain {net.gain:g}"]
