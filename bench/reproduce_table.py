@@ -439,7 +439,14 @@ def main() -> None:
             if collect(args.runs, row, seed, args.docs):
                 say(f"{row.name} seed {seed}: its metrics and config in docs/runs/{row.name}/seed{seed}.csv/.toml")
     write_table(args.docs)
-    write_figures(args.docs)
+    from resim.errors import ResimError
+
+    try:
+        write_figures(args.docs)
+    except ResimError as err:  # matplotlib missing: the table stands, the figures wait for --table
+        say(f"figures not redrawn: {err.message}" + (f" ({err.hint})" if err.hint else "")
+            + "; then `python bench/reproduce_table.py --table` draws them from docs/runs")
+        code = code or err.exit_code
     raise SystemExit(code)
 
 

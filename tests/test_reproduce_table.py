@@ -110,3 +110,15 @@ def test_a_row_without_runs_is_listed_as_not_run(table, monkeypatch):
     module, runs, docs = table
     assert main(module, monkeypatch, "--table", "--runs", runs, "--docs", docs) == 0
     assert "| DRN-tiny by EP | 80.00 / 80.00 | not run yet | 0 |" in (docs / "results.md").read_text()
+
+
+def test_without_matplotlib_the_table_is_written_and_the_figures_are_said_to_wait(table, monkeypatch, capsys):
+    module, runs, docs = table
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    assert main(module, monkeypatch, "--rows", "tiny", "--seeds", "0", "--runs", runs, "--docs", docs) == 2
+    assert (docs / "runs" / "tiny" / "seed0.csv").exists()  # the run's evidence is kept all the same
+    assert main(module, monkeypatch, "--table", "--runs", runs, "--docs", docs) == 2
+    out = capsys.readouterr().out
+    assert "figures not redrawn: resim plot needs matplotlib" in out and "--table` draws them" in out
+    assert "| DRN-tiny by EP | 80.00 / 80.00 | " in (docs / "results.md").read_text()
+    assert not (docs / "fashion_1h.png").exists()
