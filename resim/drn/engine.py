@@ -176,8 +176,8 @@ class Engine:
 
     def diode_bounds(self, hidden: tuple[int, ...]) -> tuple[list, list]:
         """Each hidden layer's diode bounds as [1, n] rows: v >= 0 on its first half, v <= 0
-        on its second (:func:`_diode_bounds`)."""
-        return _diode_bounds(hidden, np.dtype(self.dtype).char)
+        on its second (:func:`diode_bounds`)."""
+        return diode_bounds(hidden, np.dtype(self.dtype).char)
 
     def fuses_updates(self) -> bool:
         """Whether the update of W[0] also yields the next batch's input currents (numpy:
@@ -237,8 +237,10 @@ def engine_problem(backend: str, device: str, dtype: str, precision: str) -> tup
 
 
 @functools.cache
-def _diode_bounds(hidden: tuple[int, ...], dtype: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Read-only numpy bounds, shared by every Relaxer of the numpy engine."""
+def diode_bounds(hidden: tuple[int, ...], dtype: str = "d") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The hidden layers' diode bounds, read-only [1, n] rows in ``dtype``: each layer's first
+    half excitatory (``0 <= v``), its second inhibitory (``v <= 0``). Cached: every Relaxer of
+    the numpy engine, gdu and the vector-field network share them."""
     low, high = [], []
     for n in hidden:
         h = n // 2

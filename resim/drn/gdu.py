@@ -33,6 +33,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .engine import diode_bounds
 from .rules import ep_difference
 
 #: Sweep orders: the three of the relaxation, odd-even's reverse, and the synchronous one.
@@ -67,14 +68,11 @@ class Params:
     def of(W: list, b: list, diodes: bool = True) -> "Params":
         W = [np.array(w, np.float64) for w in W]
         b = [np.array(x, np.float64) for x in b]
-        low, high = [], []
-        for w in W[:-1]:
-            n = w.shape[1]
-            lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
-            if diodes:  # first half excitatory (v >= 0), second half inhibitory (v <= 0)
-                lo[: n // 2], hi[n // 2:] = 0.0, 0.0
-            low.append(lo)
-            high.append(hi)
+        hidden = tuple(w.shape[1] for w in W[:-1])
+        if diodes:
+            low, high = diode_bounds(hidden)
+        else:
+            low, high = [np.full((1, n), -np.inf) for n in hidden], [np.full((1, n), np.inf) for n in hidden]
         return Params(W, b, low, high)
 
 

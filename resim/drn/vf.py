@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .engine import diode_bounds
 from .network import layer_order
 
 
@@ -118,17 +119,6 @@ class VFNet:
         return float(np.sqrt(num / max(sum(float(np.sum(f * f)) for f in self.F[1:]), 1e-300)))
 
 
-def bounds(net: VFNet) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The hidden layers' diode bounds: ``v >= 0`` on each first half, ``v <= 0`` on the second."""
-    low, high = [], []
-    for n in net.sizes[1:-1]:
-        lo, hi = np.full(n, -np.inf), np.full(n, np.inf)
-        lo[: n // 2], hi[n // 2:] = 0.0, 0.0
-        low.append(lo)
-        high.append(hi)
-    return low, high
-
-
 def relax(net: VFNet, V: list[np.ndarray], sweeps: int, beta=0.0, y: np.ndarray | None = None,
           order: str = "forward", damping: float = 1.0) -> list[np.ndarray]:
     """``sweeps`` sweeps of the layered fixed-point iteration from ``V`` (not modified):
@@ -136,7 +126,7 @@ def relax(net: VFNet, V: list[np.ndarray], sweeps: int, beta=0.0, y: np.ndarray 
     the layers of a sweep in ``order`` (:data:`resim.drn.network.ORDERS`)."""
     L, F, B, b = net.L, net.F, net.B, net.b
     den = net.den()
-    low, high = bounds(net)
+    low, high = diode_bounds(tuple(net.sizes[1:-1]))
     V = list(V)
     drive = V[0] @ F[0]
     for _ in range(sweeps):
@@ -304,13 +294,13 @@ def true_gradient(net: VFNet, V: list, y: np.ndarray) -> tuple[list, list, list]
             A[s, offset[l - 2]:offset[l - 1]] = -net.F[l - 1].T
         if l < L:
             A[s, offset[l]:offset[l + 1]] = -net.B[l]
-    low, high = bounds(net)
+    low, high = diode_bounds(tuple(net.sizes[1:-1]))
     gF = [np.zeros_like(f) for f in net.F]
     gB = [None] + [np.zeros_like(f) for f in net.F[1:]]
     gb = [np.zeros_like(b) for b in net.b]
     for k in range(len(y)):
         v = np.concatenate([V[l][k] for l in range(1, L + 1)])
-        free = np.concatenate([(V[l][k] > low[l - 1]) & (V[l][k] < high[l - 1]) for l in range(1, L)]
+        free = np.concatenate([(V[l][k] > low[l - 1][0]) & (V[l][k] < high[l - 1][0]) for l in range(1, L)]
                               + [np.ones(sizes[L], bool)])
         dC = np.zeros(n)
         dC[offset[L - 1]:] = (V[L][k] - y[k]) / len(y)
