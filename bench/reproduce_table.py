@@ -54,18 +54,19 @@ Expected time of one seed (100 epochs), alone on the machine:
     drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
-The CPU figures are docs/benchmarks.md's ("Training on the torch engine"), measured; two
-runs at once (--jobs 2, one core each) take 1.1-1.5x as long each but finish sooner
-together (drn-2h-tbp: 66 s per epoch against 45 s alone; drn-1h-tbp: 18 s against 16 s). No GPU has been lent to this project yet, so the GPU column
-is an estimate: at batch 32 a GPU's arithmetic is idle (DRN-3H's 5 GFLOP per batch are
-microseconds) and each torch operation costs its launch, about 10 us in eager PyTorch; the
-counts in brackets are the top-level torch operations per batch, counted with
-torch.profiler on the CPU engine (1,875 batches per epoch). bench/gpu.py measures it on a
-machine with a GPU. All nine rows with three seeds take about 28 hours of the 2-core CPU alone. drn-2h-ep's
-float32 figure is not from docs/benchmarks.md but from its seed-0 run (epochs 22-34: 47-53 s
-on 2 threads, alone); drn-3h-ep's is twice it, an estimate. Measured since, with --jobs 2
-(drn-3h-ep and drn-3h-tbp seed 0 together, one core each): 140 s an epoch for drn-3h-ep
-and 142 s for drn-3h-tbp, so about 4 hours for the pair.
+The CPU figures are measured: docs/benchmarks.md's ("Training on the torch engine"), but
+drn-2h-ep's, from its seed-0 run (epochs 22-34: 47-53 s on 2 threads, alone), and
+drn-3h-ep's, an estimate (twice drn-2h-ep's). Two runs at once (--jobs 2, one core each)
+take 1.1-1.5x as long each but finish sooner together: drn-2h-tbp 66 s an epoch against
+45 s alone, drn-1h-tbp 18 s against 16 s, and drn-3h-ep beside drn-3h-tbp (seed 0) 140 and
+142 s, about 4 hours for the pair. All nine rows with three seeds take about 28 hours of the
+2-core CPU alone.
+
+No GPU has been lent to this project yet, so the GPU column is an estimate: at batch 32 a
+GPU's arithmetic is idle (DRN-3H's 5 GFLOP per batch are microseconds) and each torch
+operation costs its launch, about 10 us in eager PyTorch; the counts in brackets are the
+top-level torch operations per batch, counted with torch.profiler on the CPU engine (1,875
+batches per epoch). bench/gpu.py measures it on a machine with a GPU.
 """
 
 from __future__ import annotations
