@@ -15,9 +15,11 @@ What it does, in order:
    (RUNS is --runs, default ``runs/table``). A run that finished is left alone; one
    interrupted after an epoch continues from its checkpoint (``--resume``); one stopped
    before its first epoch starts again. --jobs runs that many at once, each on
-   2 / --jobs cores (``--threads``). Each run's output goes to ``RUNS/<row>/seed<K>.log``,
-   and the resim commit it started from to ``seed<K>.commit``. Ctrl-C stops the runs at
-   their last checkpoint; the same command goes on from there.
+   2 / --jobs cores (``--threads``); once the last has started, a core that a finished run
+   leaves goes to a run still going (stopped after its next checkpoint, resumed on two
+   threads; not with --threads or --device). Each run's output goes to
+   ``RUNS/<row>/seed<K>.log``, and the resim commit it started from to ``seed<K>.commit``.
+   Ctrl-C stops the runs at their last checkpoint; the same command goes on from there.
 2. **Evidence.** Each finished run's per-epoch metrics are copied to
    ``docs/runs/<row>/seed<K>.csv``, and its resolved config to ``seed<K>.toml`` under a
    comment naming the commit, the date and the command that made it. No checkpoint is
@@ -167,46 +169,101 @@ def head_commit() -> str:
 
 
 class Runner:
-    """Runs (row, seed) pairs, --jobs at a time, each a `resim train` child process."""
+    """Runs (row, seed) pairs, --jobs at a time, each a `resim train` child process.
 
-    def __init__(self, runs: str, jobs: int, device: str | None, threads: int | None = None) -> None:
+    When the last pair has started and a run ends, the cores it leaves are handed to the
+    runs still going (unless --threads or --device fixed them): each is stopped right after
+    its next checkpoint and resumed on more threads, so that the last of a --jobs 2 batch
+    does not finish on one core beside an idle one."""
+
+    POLL = 2.0  # seconds between looks at a checkpoint's time
+
+    def __init__(self, runs: str, jobs: int, device: str | None, threads: int | None = None,
+                 pairs: int = 0) -> None:
         self.runs, self.jobs, self.device = runs, jobs, device
-        self.threads = threads or max(1, min(2, (os.cpu_count() or 1) // jobs))
+        self.cores = max(1, min(2, os.cpu_count() or 1))
+        self.threads = threads or max(1, self.cores // jobs)
+        self.regrows = threads is None and device is None
+        self.pairs, self.started = pairs, 0  # pairs to run, and how many of them have started
         self.children: list[subprocess.Popen] = []
+        self.going: dict[tuple[str, int], tuple[subprocess.Popen, int, str]] = {}  # child, threads, folder
+        self.grow: dict[tuple[str, int], int] = {}  # the threads a run resumes on once it stops
         self.lock = threading.Lock()
         self.stopping = False
 
     def run(self, row: Row, seed: int) -> int:
         out = run_folder(self.runs, row, seed)
         epochs = epochs_of(row)
+        with self.lock:
+            self.started += 1
         if finished(out, epochs):
             say(f"{row.name} seed {seed}: finished before ({out})")
+            self.share_cores()
             return 0
-        args = train_command(row, seed, out, self.device) + ["--threads", str(self.threads)]
-        if os.path.exists(os.path.join(out, "checkpoint.npz")):
-            args.append("--resume")
-        elif os.path.exists(os.path.join(out, "config.resolved.toml")):
-            args.append("--overwrite")  # stopped before its first epoch: nothing to keep
         os.makedirs(os.path.dirname(out), exist_ok=True)
         commit = out + ".commit"
         if not os.path.exists(commit):
             with open(commit, "w") as fh:
                 fh.write(head_commit() + "\n")
-        started = time.monotonic()
+        started, threads, key = time.monotonic(), self.threads, (row.name, seed)
+        while True:
+            child = self.start(row, seed, out, threads)
+            if child is None:
+                return 130
+            code = child.wait()
+            with self.lock:
+                del self.going[key]
+                grow = self.grow.pop(key, None)
+            if code == 0 or grow is None or self.stopping or finished(out, epochs):
+                break
+            say(f"{row.name} seed {seed}: the other runs are done, so on to {grow} cores")
+            threads = grow
+        minutes = (time.monotonic() - started) / 60
+        state = "finished" if code == 0 else f"stopped (exit code {code}; see {out}.log)"
+        say(f"{row.name} seed {seed}: {state} after {minutes:.1f} min, {epochs_done(out)} of {epochs} epochs")
+        self.share_cores()
+        return code
+
+    def start(self, row: Row, seed: int, out: str, threads: int) -> subprocess.Popen | None:
+        """Start (or resume) one run on ``threads`` cores; None once stopping."""
+        args = train_command(row, seed, out, self.device) + ["--threads", str(threads)]
+        if os.path.exists(os.path.join(out, "checkpoint.npz")):
+            args.append("--resume")
+        elif os.path.exists(os.path.join(out, "config.resolved.toml")):
+            args.append("--overwrite")  # stopped before its first epoch: nothing to keep
         say(f"{row.name} seed {seed}: {'resumed at epoch ' + str(epochs_done(out) + 1) if '--resume' in args else 'started'}"
             f" ({shlex.join(args)}; its output in {out}.log)")
         with self.lock:
             if self.stopping:
-                return 130
+                return None
             with open(out + ".log", "a") as log:
                 child = subprocess.Popen([sys.executable, "-m", "resim", *args[1:]], cwd=ROOT, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
             self.children.append(child)
-        code = child.wait()
-        minutes = (time.monotonic() - started) / 60
-        state = "finished" if code == 0 else f"stopped (exit code {code}; see {out}.log)"
-        say(f"{row.name} seed {seed}: {state} after {minutes:.1f} min, {epochs_done(out)} of {epochs} epochs")
-        return code
+            self.going[(row.name, seed)] = (child, threads, out)
+        return child
+
+    def share_cores(self) -> None:
+        """Once every pair has started, give the cores that no run uses to the runs going."""
+        with self.lock:
+            if not self.regrows or self.stopping or self.started < self.pairs:
+                return
+            free = self.cores - sum(threads for _, threads, _ in self.going.values())
+            for key, (child, threads, folder) in self.going.items():
+                if free > 0 and key not in self.grow:
+                    self.grow[key] = threads + free
+                    free = 0
+                    threading.Thread(target=self.stop_after_checkpoint, args=(child, folder), daemon=True).start()
+
+    def stop_after_checkpoint(self, child: subprocess.Popen, folder: str) -> None:
+        """Stop ``child`` as soon as its run folder holds a new checkpoint (it then resumes
+        from there having lost nothing). SIGTERM: a run started in the background ignores SIGINT."""
+        path = os.path.join(folder, "checkpoint.npz")
+        seen = mtime(path)
+        while child.poll() is None and mtime(path) == seen and not self.stopping:
+            time.sleep(self.POLL)
+        if child.poll() is None and not self.stopping:
+            child.terminate()
 
     def stop(self) -> None:
         """Ctrl-C: each child stops as resim train does on Ctrl-C, keeping its last checkpoint."""
@@ -220,6 +277,13 @@ class Runner:
                 child.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def say(text: str) -> None:
@@ -422,7 +486,7 @@ def main() -> None:
     rows = [BY_NAME[n] for n in args.rows] if args.rows else ROWS
     pairs = [(row, seed) for row in rows for seed in args.seeds]
     if not args.table and not args.collect:
-        runner = Runner(args.runs, args.jobs, args.device, args.threads)
+        runner = Runner(args.runs, args.jobs, args.device, args.threads, len(pairs))
         say(f"{len(pairs)} runs, {args.jobs} at a time on {runner.threads} core(s) each, in {args.runs}")
         pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
         futures = [pool.submit(runner.run, row, seed) for row, seed in pairs]

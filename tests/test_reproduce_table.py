@@ -122,3 +122,25 @@ def test_without_matplotlib_the_table_is_written_and_the_figures_are_said_to_wai
     assert "figures not redrawn: resim plot needs matplotlib" in out and "--table` draws them" in out
     assert "| DRN-tiny by EP | 80.00 / 80.00 | " in (docs / "results.md").read_text()
     assert not (docs / "fashion_1h.png").exists()
+
+
+def test_the_last_run_going_takes_the_core_another_leaves(table, monkeypatch, capsys):
+    """--jobs 2 on two cores: when the short run ends, the long one is stopped after its next
+    checkpoint and resumed on both cores, its epochs neither lost nor repeated."""
+    module, runs, docs = table
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(module.Runner, "POLL", 0.02)
+    long_config = runs.parent / "long.toml"
+    long_config.write_text(TINY.replace("epochs = 2", "epochs = 80"))
+    long = module.Row("long", "DRN-long by EP", "1h", "EP", str(long_config), (), (80.0, 80.0))
+    monkeypatch.setattr(module, "ROWS", [*module.ROWS, long])
+    monkeypatch.setattr(module, "BY_NAME", {**module.BY_NAME, "long": long})
+    assert main(module, monkeypatch, "--rows", "tiny", "long", "--seeds", "0", "--jobs", "2",
+                "--runs", runs, "--docs", docs) == 0
+    out = capsys.readouterr().out
+    assert "long seed 0: the other runs are done, so on to 2 cores" in out
+    resumed = re.search(r"long seed 0: resumed at epoch (\d+) \(.*--threads 2 --resume", out)
+    assert resumed and 1 < int(resumed[1]) <= 80, out
+    with open(runs / "long" / "seed0" / "metrics.csv", newline="") as fh:
+        assert [int(r["epoch"]) for r in csv.DictReader(fh)] == list(range(1, 81))
+    assert re.search(r"long seed 0: started \(.*--threads 1;", out) and re.search(r"tiny seed 0: started \(.*--threads 1;", out)
