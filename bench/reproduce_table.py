@@ -279,11 +279,14 @@ class Runner:
                 child.kill()
 
 
-def mtime(path: str) -> int | None:
+def mtime(path: str) -> tuple[int, int] | None:
+    """When ``path`` was written, and its inode (an atomic write makes a new one): a checkpoint
+    written again within a clock tick still reads as new."""
     try:
-        return os.stat(path).st_mtime_ns
+        st = os.stat(path)
     except FileNotFoundError:
         return None
+    return st.st_mtime_ns, st.st_ino
 
 
 def say(text: str) -> None:
