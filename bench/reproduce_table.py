@@ -52,13 +52,13 @@ Expected time of one seed (100 epochs), alone on the machine:
     drn-2h-ep     85 min (50 s/epoch, float32)   about 17 min  (530)
     drn-2h-tbp    75 min (45 s/epoch, bf16)      about 19 min  (610)
     relu-2h        8 min (4.8 s/epoch)           (runs on the CPU)
-    drn-3h-ep    ~3 h (float32, see below)       about 25 min  (810)
+    drn-3h-ep    185 min (110 s/epoch, float32)  about 25 min  (810)
     drn-3h-tbp   175 min (105 s/epoch, bf16)     about 31 min  (980)
     relu-3h       12 min (6.9 s/epoch)           (runs on the CPU)
 
 The CPU figures are measured: docs/benchmarks.md's ("Training on the torch engine"), but
-drn-2h-ep's, from its seed-0 run (epochs 22-34: 47-53 s on 2 threads, alone), and
-drn-3h-ep's, an estimate (twice drn-2h-ep's). Two runs at once (--jobs 2, one core each)
+drn-2h-ep's and drn-3h-ep's, from their seed-0 runs on 2 threads, alone (2H: epochs 22-34,
+47-53 s; 3H: epoch 77, 110 s). Two runs at once (--jobs 2, one core each)
 take 1.1-1.5x as long each but finish sooner together: drn-2h-tbp 66 s an epoch against
 45 s alone, drn-1h-tbp 18 s against 16 s, and drn-3h-ep beside drn-3h-tbp (seed 0) 140 and
 142 s, about 4 hours for the pair. All nine rows with three seeds take about 28 hours of the
