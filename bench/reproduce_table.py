@@ -180,12 +180,11 @@ class Runner:
 
     def __init__(self, runs: str, jobs: int, device: str | None, threads: int | None = None,
                  pairs: int = 0) -> None:
-        self.runs, self.jobs, self.device = runs, jobs, device
+        self.runs, self.device = runs, device
         self.cores = max(1, min(2, os.cpu_count() or 1))
         self.threads = threads or max(1, self.cores // jobs)
         self.regrows = threads is None and device is None
         self.pairs, self.started = pairs, 0  # pairs to run, and how many of them have started
-        self.children: list[subprocess.Popen] = []
         self.going: dict[tuple[str, int], tuple[subprocess.Popen, int, str]] = {}  # child, threads, folder
         self.grow: dict[tuple[str, int], int] = {}  # the threads a run resumes on once it stops
         self.lock = threading.Lock()
@@ -239,7 +238,6 @@ class Runner:
             with open(out + ".log", "a") as log:
                 child = subprocess.Popen([sys.executable, "-m", "resim", *args[1:]], cwd=ROOT, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-            self.children.append(child)
             self.going[(row.name, seed)] = (child, threads, out)
         return child
 
@@ -269,10 +267,10 @@ class Runner:
         """Ctrl-C: each child stops as resim train does on Ctrl-C, keeping its last checkpoint."""
         with self.lock:
             self.stopping = True
-            for child in self.children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-        for child in self.children:
+            children = [child for child, _, _ in self.going.values()]
+            for child in children:
+                child.send_signal(signal.SIGINT)
+        for child in children:
             try:
                 child.wait(timeout=120)
             except subprocess.TimeoutExpired:

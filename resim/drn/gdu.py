@@ -222,7 +222,7 @@ def ep_updates(p: Params, start: list, y: np.ndarray, beta: float, steps: int, o
         gW, gb = ep_difference(b, a, scale)
         if centred:
             hW, hb = ep_difference(d, c, scale)
-            gW, gb = [x - y for x, y in zip(gW, hW)], [x - y for x, y in zip(gb, hb)]
+            gW, gb = [u - w for u, w in zip(gW, hW)], [u - w for u, w in zip(gb, hb)]
         dW.append([-g for g in gW])
         db.append([-g for g in gb])
     return ds, dW, db
