@@ -53,6 +53,61 @@ def test_tied_vf_ep_is_ep():
         assert np.allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("symmetry", [1.0, 0.3])
+@pytest.mark.parametrize("momentum", [None, 0.9])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_step_is_the_rule_written_out(symmetry, momentum, layout):
+    """vf.step (one BLAS product per matrix, in place) against the rule in plain numpy:
+    m = mu m + g, theta -= lr m, conductances clipped at 0; for matrices and momenta laid
+    out either way (a resumed run's momenta are column-major)."""
+    net = vf.VFNet.init(LAYERS, 2.0, np.random.default_rng(5), symmetry=symmetry)
+    x, y = images(6, 7), np.eye(3)[[0, 1, 2, 1, 0, 2]]
+    V0 = vf.relax(net, vf.start(net, x), 30)
+    Va, Vb, scale = vf.phases(net, V0, y, "centered-ep", 0.4, 10, "backward")
+    lr_w, lr_b = np.array([0.3, 0.2, 0.1]), np.array([0.05, 0.04, 0.03])
+    rng = np.random.default_rng(8)
+    mom_W = None if momentum is None else [rng.normal(0, 0.1, w.shape) for w in net.W]
+    mom_b = None if momentum is None else [rng.normal(0, 0.1, b.shape) for b in net.b]
+    gF, gB, gb = vf.vf_estimate(net, Va, Vb, scale)
+    grads = gF + ([] if net.tied else gB[1:])
+    rates = list(lr_w) + ([] if net.tied else list(lr_w[1:]))
+    want_W, want_b = [], []
+    for k, (w, g) in enumerate(zip(net.W, grads)):
+        m = g if momentum is None else momentum * mom_W[k] + g
+        want_W.append(np.maximum(w - rates[k] * m, 0))
+    for l, (b, g) in enumerate(zip(net.b, gb)):
+        m = g if momentum is None else momentum * mom_b[l] + g
+        want_b.append(b - lr_b[l] * m)
+    order = np.asfortranarray if layout == "F" else np.ascontiguousarray
+    net.F = [order(f) for f in net.F]
+    net.B = [None] + (net.F[1:] if net.tied else [order(f) for f in net.B[1:]])
+    if momentum is not None:
+        mom_W = [np.asfortranarray(m) for m in mom_W]  # as a resumed run loads them
+    vf.step(net, Va, Vb, scale, lr_w, lr_b, momentum or 0.0, mom_W, mom_b)
+    assert len(net.W) == len(want_W) and any(np.any(w == 0) for w in want_W)
+    for got, want in zip(net.W, want_W):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
+    for got, want in zip(net.b, want_b):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
+    if momentum is not None:
+        assert all(m.flags.f_contiguous == w.flags.f_contiguous for m, w in zip(mom_W, net.W))
+
+
+def test_float32_states_stay_float32():
+    """A float32 network relaxes in float32 (the diode bounds in its dtype), and the batch's
+    phases given their shared input currents are the phases without them."""
+    net = vf.VFNet.init(LAYERS, 2.0, np.random.default_rng(6), dtype=np.float32)
+    x, y = images(4, 2).astype(np.float32), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    V0 = vf.relax(net, vf.start(net, x), 6)
+    assert all(v.dtype == np.float32 for v in V0)
+    drive = V0[0] @ net.F[0]
+    Va, Vb, scale = vf.phases(net, V0, y, "centered-ep", 0.5, 4, "backward")
+    Wa, Wb, scale2 = vf.phases(net, V0, y, "centered-ep", 0.5, 4, "backward", drive)
+    assert scale == scale2
+    for u, v in zip(Va + Vb, Wa + Wb):
+        assert u.dtype == np.float32 and np.array_equal(u, v)
+
+
 @pytest.mark.parametrize("symmetry", [0.0, 0.5])
 def test_the_fixed_point_is_the_circuit_s_operating_point(symmetry):
     """The exported netlist (R, G, D, V, I) solved by resim's exact solver gives the

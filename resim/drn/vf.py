@@ -41,7 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .blas import add_outer
 from .engine import diode_bounds
+from .kernels import clip_conductances
 from .network import layer_order
 
 
@@ -120,29 +122,39 @@ class VFNet:
 
 
 def relax(net: VFNet, V: list[np.ndarray], sweeps: int, beta=0.0, y: np.ndarray | None = None,
-          order: str = "forward", damping: float = 1.0) -> list[np.ndarray]:
+          order: str = "forward", damping: float = 1.0, drive: np.ndarray | None = None) -> list[np.ndarray]:
     """``sweeps`` sweeps of the layered fixed-point iteration from ``V`` (not modified):
     free (``beta = 0``) or nudged toward ``y`` (``beta`` a number or a [B, 1] column),
-    the layers of a sweep in ``order`` (:data:`resim.drn.network.ORDERS`)."""
+    the layers of a sweep in ``order`` (:data:`resim.drn.network.ORDERS`). ``drive``: the
+    input currents ``V[0] F[0]`` when already known (the phases of one batch share them)."""
     L, F, B, b = net.L, net.F, net.B, net.b
     den = net.den()
-    low, high = diode_bounds(tuple(net.sizes[1:-1]))
+    nudged = not isinstance(beta, (int, float)) or beta != 0
+    inv = [_reciprocal(d) for d in den[:-1]] + [_reciprocal(den[-1] + beta) if nudged else _reciprocal(den[-1])]
+    low, high = diode_bounds(tuple(net.sizes[1:-1]), F[0].dtype.char)
     V = list(V)
-    drive = V[0] @ F[0]
+    drive = V[0] @ F[0] if drive is None else drive
     for _ in range(sweeps):
         for l in layer_order(L, order):
             s = drive + b[0] if l == 1 else V[l - 1] @ F[l - 1] + b[l - 1]
-            d = den[l - 1]
             if l < L:
-                s = s + V[l + 1] @ B[l].T
-            elif not isinstance(beta, (int, float)) or beta != 0:
-                s, d = s + beta * y, d + beta
-            dd = np.broadcast_to(d, s.shape)
-            v = s * np.divide(1.0, dd, out=np.zeros(s.shape, s.dtype), where=dd > 0)  # 0: a node without conductance
+                s += V[l + 1] @ B[l].T
+            elif nudged:
+                s += beta * y
+            v = np.multiply(s, inv[l - 1], out=s)  # a node without conductance stays at 0
             if l < L:
-                v = np.clip(v, low[l - 1], high[l - 1])
+                np.maximum(v, low[l - 1], out=v)
+                np.minimum(v, high[l - 1], out=v)
             V[l] = v if damping == 1.0 else (1 - damping) * V[l] + damping * v
     return V
+
+
+def _reciprocal(d: np.ndarray) -> np.ndarray:
+    """``1 / d``, and 0 where ``d <= 0`` (a node that hears nothing)."""
+    d = np.asarray(d)
+    out = np.zeros(d.shape, d.dtype)
+    np.divide(1.0, d, out=out, where=d > 0)
+    return out
 
 
 def start(net: VFNet, x: np.ndarray) -> list[np.ndarray]:
@@ -152,60 +164,109 @@ def start(net: VFNet, x: np.ndarray) -> list[np.ndarray]:
 
 
 def phases(net: VFNet, V0: list, y: np.ndarray, algorithm: str, beta: float, sweeps: int,
-           order: str) -> tuple[list, list, float]:
+           order: str, drive: np.ndarray | None = None) -> tuple[list, list, float]:
     """The two states and the divisor of the rule: centred (``+beta``, ``-beta``) or
-    positive (``+beta``, the free state)."""
+    positive (``+beta``, the free state). ``drive``: as :func:`relax`'s."""
+    drive = V0[0] @ net.F[0] if drive is None else drive
     if algorithm == "centered-ep":
-        return relax(net, V0, sweeps, beta, y, order), relax(net, V0, sweeps, -beta, y, order), 2 * beta
+        return (relax(net, V0, sweeps, beta, y, order, drive=drive), relax(net, V0, sweeps, -beta, y, order, drive=drive),
+                2 * beta)
     if algorithm == "positive-ep":
-        return relax(net, V0, sweeps, beta, y, order), V0, beta
+        return relax(net, V0, sweeps, beta, y, order, drive=drive), V0, beta
     raise ValueError(f"drn-vf trains by vector-field EP: centered-ep or positive-ep, not {algorithm!r}")
+
+
+def factors(net: VFNet, Va: list, Vb: list) -> tuple[list, list]:
+    """Vector-field EP's estimate as factors: for each matrix of :attr:`VFNet.W` a pair
+    ``(P, Q)`` with ``P^T Q`` its batch sum of ``(v_j - v_i) dv_i`` (forward) or
+    ``(v_i - v_j) dv_j`` (feedback), and each bias's sum of ``dv_i``; the estimate is these
+    times ``-1 / (scale n)`` (module docstring; ``n`` the batch).
+
+    With ``a``, ``c`` the midpoints of layers l and l+1 and ``da``, ``dc`` their changes
+    ``Va - Vb``, the forward sum ``a^T dc - 1 (1^T (c o dc))`` is one product of the
+    batch with a row of ones beside it, ``P = [a; 1]``, ``Q = [dc; -1^T (c o dc)]``, and
+    the feedback's ``da^T c - (1^T (a o da))^T 1`` likewise ``P = [da; -1^T (a o da)]``,
+    ``Q = [c; 1]``. Tied, a matrix's two pairs are stacked into one (their products add).
+    So an update is one matrix product per matrix, written where the matrix lies
+    (:func:`step`)."""
+    pairs_F, pairs_B, bias = [], [], []
+    for l in range(net.L):
+        a, c = 0.5 * (Va[l] + Vb[l]), 0.5 * (Va[l + 1] + Vb[l + 1])  # the midpoints
+        da, dc = Va[l] - Vb[l], Va[l + 1] - Vb[l + 1]
+        ones_a, ones_c = np.ones((1, a.shape[1]), a.dtype), np.ones((1, c.shape[1]), c.dtype)
+        P, Q = np.vstack([a, ones_a]), np.vstack([dc, -np.sum(c * dc, axis=0)[None, :]])
+        if l > 0:
+            Pb, Qb = np.vstack([da, -np.sum(a * da, axis=0)[None, :]]), np.vstack([c, ones_c])
+            if net.tied:
+                P, Q = np.vstack([P, Pb]), np.vstack([Q, Qb])
+            else:
+                pairs_B.append((Pb, Qb))
+        pairs_F.append((P, Q))
+        bias.append(np.sum(dc, axis=0))
+    return pairs_F + pairs_B, bias
 
 
 def vf_estimate(net: VFNet, Va: list, Vb: list, scale: float) -> tuple[list, list, list]:
     """Vector-field EP's estimate of dC/dtheta, batch means (module docstring): ``gF``,
     ``gB`` (``gB[0]`` None; None throughout when tied, the feedback's share then in ``gF``)
-    and ``gb``."""
-    n = len(Va[0])
-    gF, gB, gb = [], [None], []
-    for l in range(net.L):
-        a, c = 0.5 * (Va[l] + Vb[l]), 0.5 * (Va[l + 1] + Vb[l + 1])  # the midpoints
-        da, dc = Va[l] - Vb[l], Va[l + 1] - Vb[l + 1]
-        # -(v_j - v_i) dv_i summed over the batch: a^T dc - 1 (c o dc)
-        g = -(a.T @ dc - np.sum(c * dc, axis=0)[None, :]) / (scale * n)
-        # the feedback: -(v_i - v_j) dv_j = -(da^T c - (a o da) 1)
-        h = None if l == 0 else -(da.T @ c - np.sum(a * da, axis=0)[:, None]) / (scale * n)
-        if net.tied and h is not None:
-            g, h = g + h, None
-        gF.append(g)
-        if l > 0:
-            gB.append(h)
-        gb.append(-np.sum(dc, axis=0) / (scale * n))
-    return gF, gB, gb
+    and ``gb``. The products of :func:`factors`, made whole (training updates through
+    :func:`step` instead, without them)."""
+    pairs, bias = factors(net, Va, Vb)
+    k = -1.0 / (scale * len(Va[0]))
+    g = [k * (P.T @ Q) for P, Q in pairs]
+    gF, gB = g[:net.L], [None] + (g[net.L:] if not net.tied else [None] * (net.L - 1))
+    return gF, gB, [k * x for x in bias]
 
 
-def apply(net: VFNet, gF: list, gB: list, gb: list, lr_w, lr_b, momentum: float = 0.0,
-          mom_W: list | None = None, mom_b: list | None = None) -> None:
-    """``theta -= lr m``, ``m = momentum m + g`` (``m = g`` without momenta), in place, every
+def step(net: VFNet, Va: list, Vb: list, scale: float, lr_w, lr_b, momentum: float = 0.0,
+         mom_W: list | None = None, mom_b: list | None = None) -> None:
+    """One update by vector-field EP's estimate ``g`` (:func:`factors`), in place:
+    ``m = momentum m + g``, ``theta -= lr m`` (``theta -= lr g`` without momenta), every
     conductance clipped at 0. ``lr_w``, ``lr_b``: a rate per layer (the feedback ``B[l]`` at
-    layer l's); ``mom_W`` in :attr:`VFNet.W`'s order."""
+    layer l's); ``mom_W`` in :attr:`VFNet.W`'s order.
+
+    A matrix's ``m`` is updated by one BLAS call, ``m = momentum m - P^T Q / (scale n)``,
+    where it lies (:func:`resim.drn.blas.add_outer`; a momentum not laid out as its matrix
+    is copied once into its layout, in ``mom_W``)."""
     L = net.L
-    grads = list(gF) + ([] if net.tied else list(gB[1:]))
+    k = -1.0 / (scale * len(Va[0]))
+    pairs, bias = factors(net, Va, Vb)
     rates = [lr_w[l] for l in range(L)] + ([] if net.tied else [lr_w[l] for l in range(1, L)])
-    for k, (w, g) in enumerate(zip(net.W, grads)):
-        if mom_W is not None:
-            mom_W[k] *= momentum
-            mom_W[k] += g
-            g = mom_W[k]
-        w -= rates[k] * g
-        np.maximum(w, 0, out=w)
+    for i, (w, (P, Q)) in enumerate(zip(net.W, pairs)):
+        lr = float(rates[i])
+        if mom_W is None:
+            _add_outer(w, -lr * k, P, Q, 1.0)
+        else:
+            m = mom_W[i] = _like(mom_W[i], w)
+            _add_outer(m, k, P, Q, momentum)
+            w -= lr * m
+        clip_conductances(w)
     for l in range(L):
-        g = gb[l]
+        g = k * bias[l]
         if mom_b is not None:
             mom_b[l] *= momentum
             mom_b[l] += g
             g = mom_b[l]
-        net.b[l] -= lr_b[l] * g
+        net.b[l] -= float(lr_b[l]) * g
+
+
+def _like(m: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``m`` in ``w``'s memory layout and dtype (itself when it is already)."""
+    if m.dtype == w.dtype and (m.flags.f_contiguous if w.flags.f_contiguous else m.flags.c_contiguous):
+        return m
+    return np.asfortranarray(m, w.dtype) if w.flags.f_contiguous else np.ascontiguousarray(m, w.dtype)
+
+
+def _add_outer(C: np.ndarray, alpha: float, P: np.ndarray, Q: np.ndarray, beta: float) -> None:
+    """``C = beta C + alpha P^T Q`` in place, for ``C`` contiguous in either order (a
+    row-major ``C`` is the column-major ``C^T = beta C^T + alpha Q^T P``)."""
+    if C.flags.f_contiguous:
+        add_outer(C, alpha, P, Q, beta)
+    elif C.flags.c_contiguous:
+        add_outer(C.T, alpha, Q, P, beta)
+    else:
+        C *= beta
+        C += alpha * (P.T @ Q)
 
 
 def equilibrium(net: VFNet, x: np.ndarray, order: str = "forward", V: list | None = None, tol: float = 1e-7,

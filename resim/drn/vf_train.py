@@ -58,12 +58,12 @@ def train_vf(config: Config, data: Dataset, out: str, resume: bool, progress: Pr
             if warm is not None and len(warm[0]) == len(idx):
                 V = [V[0], *warm]
             clock.tock("data")
-            V0 = vf.relax(net, V, t["sweeps"], order=free)
+            drive = V[0] @ net.F[0]  # the input currents, the same in the batch's three phases
+            V0 = vf.relax(net, V, t["sweeps"], order=free, drive=drive)
             outs[a:a + len(idx)] = V0[-1]
-            Va, Vb, scale = vf.phases(net, V0, y, t["algorithm"], t["nudging"], t["sweeps"], nudged)
+            Va, Vb, scale = vf.phases(net, V0, y, t["algorithm"], t["nudging"], t["sweeps"], nudged, drive)
             clock.tock("relax")
-            vf.apply(net, *vf.vf_estimate(net, Va, Vb, scale), lr_w * decay, lr_b * decay, t["momentum"],
-                     mom_W, mom_b)
+            vf.step(net, Va, Vb, scale, lr_w * decay, lr_b * decay, t["momentum"], mom_W, mom_b)
             clock.tock("update")
             warm = V0[1:]
             display(outs, a + len(idx))
