@@ -162,6 +162,21 @@ def test_the_command_on_a_config(tmp_path, capsys):
     assert "unknown order 'sideways'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind", ["drn-vf", "relu-mlp"])
+def test_the_command_refuses_networks_other_than_a_drn(tmp_path, capsys, kind):
+    """A drn-vf or ReLU config: exit 2, naming the file and the kind, with what to give instead."""
+    from resim.cli import run_args
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[model]\nkind = "{kind}"\nlayers = [784, 20, 10]\n[data]\ndataset = "fashion-mnist"\n'
+                   '[training]\nlearning_rates = [0.1, 0.1]\n'
+                   + ('algorithm = "backprop"\n' if kind == "relu-mlp" else ""))
+    assert run_args(["gdu", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}': gdu compares EP and BPTT on a DRN" in err and kind in err
+    assert 'hint: give it a [model] kind = "drn"' in err and "Traceback" not in err
+
+
 def test_with_the_same_order_both_ways_only_the_sums_agree():
     """Odd-even both ways: step by step EP and BPTT differ, but over a converged nudged
     phase and BPTT through the whole free phase both sum to the true gradient."""

@@ -459,6 +459,11 @@ def _order_pair(text: str) -> tuple[str, str]:
     return free, nudged or free
 
 
+_GDU_HINT = ("give it a [model] kind = \"drn\" config or run (e.g. examples/drn_xs_fashion.toml); a drn-vf's "
+             "vector-field EP is measured against the true gradient by bench/vf_angle.py (docs/gdu.md), "
+             "a ReLU network has no EP to compare")
+
+
 def _gdu_network(source: str, seed: int | None, data_dir: str | None):
     """The DRN of ``source`` (a config: at its initial conductances; else a trained model),
     its dataset and its [training] table."""
@@ -474,13 +479,14 @@ def _gdu_network(source: str, seed: int | None, data_dir: str | None):
         config = load_config(source)
         m, t = config["model"], config["training"]
         if m["kind"] != "drn":
-            raise RunError(f"'{source}': gdu compares EP and BPTT on a DRN, and this config's model is a {m['kind']}")
+            raise RunError(f"'{source}': gdu compares EP and BPTT on a DRN, and this config's model is a {m['kind']}",
+                           hint=_GDU_HINT)
         net = DRN.init(m["layers"], m["input_gain"], np.random.default_rng(t["seed"] if seed is None else seed))
         d = config["data"]
         return net, data_mod.load(d["dataset"], data_dir or d.get("data_dir") or None), t
     model = model_file(source, "gdu")
     net, data = _model_and_data(model, data_dir)
     if isinstance(net, MLP) or getattr(net, "kind", "drn") != "drn":
-        raise RunError(f"'{model}': gdu compares EP and BPTT on a DRN, and this is a {net.kind}")
+        raise RunError(f"'{model}': gdu compares EP and BPTT on a DRN, and this is a {net.kind}", hint=_GDU_HINT)
     _, text = load_model(model)
     return net, data, (parse_toml(text) if text else {}).get("training", {})
