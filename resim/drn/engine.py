@@ -167,9 +167,7 @@ class Engine:
 
     def reciprocal(self, d: np.ndarray) -> np.ndarray:
         """1/d, and 0 where d = 0 (a node no conductance reaches stays at 0)."""
-        out = np.zeros_like(d)
-        np.divide(1.0, d, out=out, where=d > 0)
-        return out
+        return reciprocal(d)
 
     def max_abs(self, a: np.ndarray) -> float:
         return float(np.max(np.abs(a))) if a.size else 0.0
@@ -252,3 +250,11 @@ def diode_bounds(hidden: tuple[int, ...], dtype: str = "d") -> tuple[list[np.nda
 
 
 NUMPY32, NUMPY64 = Engine("float32"), Engine("float64")
+
+
+def reciprocal(d: np.ndarray) -> np.ndarray:
+    """``1 / d``, and 0 where ``d <= 0`` (a node no conductance reaches stays at 0)."""
+    d = np.asarray(d)
+    out = np.zeros_like(d)
+    np.divide(1.0, d, out=out, where=d > 0)
+    return out

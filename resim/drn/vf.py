@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blas import add_outer
-from .engine import diode_bounds
+from .engine import diode_bounds, reciprocal
 from .kernels import clip_conductances
 from .network import layer_order
 
@@ -130,7 +130,7 @@ def relax(net: VFNet, V: list[np.ndarray], sweeps: int, beta=0.0, y: np.ndarray 
     L, F, B, b = net.L, net.F, net.B, net.b
     den = net.den()
     nudged = not isinstance(beta, (int, float)) or beta != 0
-    inv = [_reciprocal(d) for d in den[:-1]] + [_reciprocal(den[-1] + beta) if nudged else _reciprocal(den[-1])]
+    inv = [reciprocal(d) for d in den[:-1]] + [reciprocal(den[-1] + beta) if nudged else reciprocal(den[-1])]
     low, high = diode_bounds(tuple(net.sizes[1:-1]), F[0].dtype.char)
     V = list(V)
     drive = V[0] @ F[0] if drive is None else drive
@@ -147,14 +147,6 @@ def relax(net: VFNet, V: list[np.ndarray], sweeps: int, beta=0.0, y: np.ndarray 
                 np.minimum(v, high[l - 1], out=v)
             V[l] = v if damping == 1.0 else (1 - damping) * V[l] + damping * v
     return V
-
-
-def _reciprocal(d: np.ndarray) -> np.ndarray:
-    """``1 / d``, and 0 where ``d <= 0`` (a node that hears nothing)."""
-    d = np.asarray(d)
-    out = np.zeros(d.shape, d.dtype)
-    np.divide(1.0, d, out=out, where=d > 0)
-    return out
 
 
 def start(net: VFNet, x: np.ndarray) -> list[np.ndarray]:
